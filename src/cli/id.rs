@@ -1,0 +1,38 @@
+//! `hearth id`: prints the device's contact code as text and as a QR code.
+
+use super::Context;
+use hearth::identity::Identity;
+use qrcode::render::unicode::Dense1x2;
+use qrcode::QrCode;
+
+/// Arguments of `hearth id`.
+#[derive(clap::Args)]
+pub struct IdArgs {
+    /// Print only the code text (for scripts).
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Runs `hearth id`.
+pub fn run(ctx: &Context, args: IdArgs) -> anyhow::Result<()> {
+    let identity = Identity::load_or_create(&ctx.data_dir)?;
+    let code = identity
+        .contact_code(&ctx.config.name, &ctx.config.relay.urls)
+        .to_text();
+    if args.quiet {
+        println!("{code}");
+        return Ok(());
+    }
+    let qr = QrCode::new(code.as_bytes())?;
+    let picture = qr
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .quiet_zone(true)
+        .build();
+    println!("{picture}");
+    println!("Device:   {}", ctx.config.name);
+    println!("Key:      {}", identity.peer_key());
+    println!("Contact code (give it to family so they can pair):\n{code}");
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Command-line interface: turns raw arguments into validated settings and
+//! runs the chosen command. The only place that uses `anyhow`.
+
+mod contacts;
+mod id;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Hearth: a private, peer-to-peer family camera.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Where this device keeps its identity, contacts and shares.
+    #[arg(long, global = true, env = "HEARTH_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Configuration file (TOML); without it the embedded defaults are used.
+    #[arg(long, global = true, env = "HEARTH_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show this device's contact code, as text and as a QR code.
+    Id(id::IdArgs),
+    /// List, add, approve, remove contacts and set what they may see.
+    #[command(subcommand)]
+    Contacts(contacts::ContactsCommand),
+}
+
+/// Shared context for every command.
+pub struct Context {
+    /// The data directory, created if missing.
+    pub data_dir: PathBuf,
+    /// The loaded configuration.
+    pub config: hearth::config::Config,
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
+    std::fs::create_dir_all(&data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create data directory {}: {e} (pass --data-dir to use another)",
+            data_dir.display()
+        )
+    })?;
+    let config = hearth::config::Config::load(cli.config.as_deref())?;
+    let ctx = Context { data_dir, config };
+    match cli.command {
+        Some(Command::Id(args)) => id::run(&ctx, args),
+        Some(Command::Contacts(cmd)) => contacts::run(&ctx, cmd),
+        None => {
+            anyhow::bail!(
+                "the device is not wired up yet; try `hearth id` or `hearth contacts list`"
+            )
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(dir).join("hearth");
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        return PathBuf::from(home).join(".local/share/hearth");
+    }
+    PathBuf::from("hearth-data")
+}

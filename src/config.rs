@@ -1,0 +1,218 @@
+//! The device's settings: TOML read with serde, unknown keys refused, every
+//! field with a default. `hearth.example.toml` at the top of the repository
+//! documents each one and is checked against these defaults by a test.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Errors reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("config file {path} is invalid: {reason} (see hearth.example.toml for every option)")]
+    Invalid {
+        /// The file involved.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A value is out of range.
+    #[error("config value `{key}` is invalid: {reason}")]
+    Value {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// All settings of a device.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The name this device shows to its contacts.
+    pub name: String,
+    /// Signalling relay settings.
+    pub relay: RelayConfig,
+    /// Camera and video encoding.
+    pub video: VideoConfig,
+    /// Microphone and audio encoding.
+    pub audio: AudioConfig,
+    /// WebRTC transport.
+    pub webrtc: WebRtcConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            name: "Hearth".into(),
+            relay: RelayConfig::default(),
+            video: VideoConfig::default(),
+            audio: AudioConfig::default(),
+            webrtc: WebRtcConfig::default(),
+        }
+    }
+}
+
+/// Where signalling goes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayConfig {
+    /// Relay WebSocket URLs this device connects to; the first is used, and all
+    /// are written into its contact code.
+    pub urls: Vec<String>,
+    /// Also run a relay inside the device, listening on `listen`.
+    pub embedded: bool,
+    /// Address of the embedded relay.
+    pub listen: SocketAddr,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            urls: vec!["ws://127.0.0.1:7600/relay".into()],
+            embedded: true,
+            listen: "127.0.0.1:7600".parse().expect("valid address"),
+        }
+    }
+}
+
+/// Which camera and how video is encoded.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoConfig {
+    /// `simulated` (a moving test pattern) — real cameras come with the hardware backends.
+    pub source: String,
+    /// Frame width in pixels (even).
+    pub width: u32,
+    /// Frame height in pixels (even).
+    pub height: u32,
+    /// Frames per second.
+    pub fps: u32,
+    /// Target H.264 bitrate in kbit/s.
+    pub bitrate_kbps: u32,
+    /// Seconds between periodic keyframes (a viewer's request forces one sooner).
+    pub keyframe_interval_secs: u32,
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        VideoConfig {
+            source: "simulated".into(),
+            width: 640,
+            height: 480,
+            fps: 30,
+            bitrate_kbps: 1000,
+            keyframe_interval_secs: 2,
+        }
+    }
+}
+
+/// Which microphone and how audio is encoded.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudioConfig {
+    /// `simulated` (a 440 Hz tone) — real microphones come with the hardware backends.
+    pub source: String,
+    /// Target Opus bitrate in kbit/s.
+    pub bitrate_kbps: u32,
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        AudioConfig {
+            source: "simulated".into(),
+            bitrate_kbps: 32,
+        }
+    }
+}
+
+/// WebRTC transport settings.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebRtcConfig {
+    /// STUN/TURN server URLs, e.g. `stun:stun.example.org:3478`. Empty: host candidates only.
+    pub ice_servers: Vec<String>,
+    /// Local addresses to gather candidates on; empty means every interface.
+    pub udp_addresses: Vec<String>,
+}
+
+impl Config {
+    /// Parses and validates configuration text.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: origin.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads `path`; `None` gives the embedded defaults.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let v = &self.video;
+        if v.width == 0 || v.height == 0 || v.width % 2 == 1 || v.height % 2 == 1 {
+            return Err(ConfigError::Value {
+                key: "video.width/height",
+                reason: format!("{}x{} must be even and non-zero", v.width, v.height),
+            });
+        }
+        if !(1..=60).contains(&v.fps) {
+            return Err(ConfigError::Value {
+                key: "video.fps",
+                reason: format!("{} is outside 1..=60", v.fps),
+            });
+        }
+        if self.relay.urls.is_empty() {
+            return Err(ConfigError::Value {
+                key: "relay.urls",
+                reason: "at least one relay URL is needed".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_documents_the_defaults() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/hearth.example.toml"));
+        let text = std::fs::read_to_string(path).unwrap();
+        assert_eq!(Config::from_toml(&text, path).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Config::from_toml("nmae = \"x\"", Path::new("t.toml")).unwrap_err();
+        assert!(err.to_string().contains("nmae"), "{err}");
+    }
+
+    #[test]
+    fn odd_sizes_are_refused() {
+        let err = Config::from_toml("[video]\nwidth = 641", Path::new("t.toml")).unwrap_err();
+        assert!(matches!(err, ConfigError::Value { .. }));
+    }
+}

@@ -1,0 +1,379 @@
+//! The owner's contacts and what each may see. Private by default: a new
+//! contact has every permission off until the owner grants it. Kept as TOML in
+//! the data directory and written atomically.
+
+use crate::atomic_file::write_atomic;
+use crate::identity::ContactCode;
+use crate::keys::{PeerKey, SealKey};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// File name of the contact book inside the data directory.
+pub const CONTACTS_FILE: &str = "contacts.toml";
+
+/// Errors from the contact book.
+#[derive(Debug, thiserror::Error)]
+pub enum ContactsError {
+    /// The file could not be read or written.
+    #[error("cannot access contacts file {path}: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file exists but is not valid.
+    #[error("contacts file {path} is damaged: {reason}. It is left untouched; fix or restore it")]
+    Corrupt {
+        /// The file involved.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No contact matches the given name or key.
+    #[error("no contact called `{0}`; `hearth contacts list` shows them")]
+    NotFound(String),
+    /// More than one contact matches the given name.
+    #[error("more than one contact is called `{0}`; use its key instead")]
+    Ambiguous(String),
+    /// An unknown permission name was given.
+    #[error("unknown permission `{0}`; use live_video, live_audio, snapshots or talk_back")]
+    UnknownPermission(String),
+}
+
+/// Whether the owner has approved a contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactStatus {
+    /// Asked to pair; waits for the owner. Gets nothing.
+    Pending,
+    /// Approved by the owner; gets what its permissions allow.
+    Approved,
+}
+
+/// One thing a contact may be allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Watch the camera live.
+    LiveVideo,
+    /// Hear the microphone live.
+    LiveAudio,
+    /// Receive snapshots and shares.
+    Snapshots,
+    /// Speak through the device's speaker and send it photos and thoughts.
+    TalkBack,
+}
+
+impl Permission {
+    /// Every permission, in display order.
+    pub const ALL: [Permission; 4] = [
+        Permission::LiveVideo,
+        Permission::LiveAudio,
+        Permission::Snapshots,
+        Permission::TalkBack,
+    ];
+
+    /// The permission's name in the CLI and the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::LiveVideo => "live_video",
+            Permission::LiveAudio => "live_audio",
+            Permission::Snapshots => "snapshots",
+            Permission::TalkBack => "talk_back",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Permission {
+    type Err = ContactsError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Permission::ALL
+            .into_iter()
+            .find(|p| p.name() == s.trim())
+            .ok_or_else(|| ContactsError::UnknownPermission(s.to_string()))
+    }
+}
+
+/// What a contact may do. All off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Permissions {
+    /// May watch the camera live.
+    pub live_video: bool,
+    /// May hear the microphone live.
+    pub live_audio: bool,
+    /// Receives snapshots and shares.
+    pub snapshots: bool,
+    /// May talk back and send photos and thoughts.
+    pub talk_back: bool,
+}
+
+impl Permissions {
+    /// Whether `permission` is granted.
+    pub fn has(&self, permission: Permission) -> bool {
+        match permission {
+            Permission::LiveVideo => self.live_video,
+            Permission::LiveAudio => self.live_audio,
+            Permission::Snapshots => self.snapshots,
+            Permission::TalkBack => self.talk_back,
+        }
+    }
+
+    /// Grants or withdraws `permission`.
+    pub fn set(&mut self, permission: Permission, on: bool) {
+        match permission {
+            Permission::LiveVideo => self.live_video = on,
+            Permission::LiveAudio => self.live_audio = on,
+            Permission::Snapshots => self.snapshots = on,
+            Permission::TalkBack => self.talk_back = on,
+        }
+    }
+}
+
+/// One contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// The name the owner knows the contact by.
+    pub name: String,
+    /// The contact's Ed25519 key.
+    pub key: PeerKey,
+    /// The contact's X25519 key.
+    pub seal_key: SealKey,
+    /// Relays where the contact can be reached.
+    #[serde(default)]
+    pub relays: Vec<String>,
+    /// Approved or waiting for approval.
+    pub status: ContactStatus,
+    /// What the contact may do.
+    #[serde(default)]
+    pub permissions: Permissions,
+}
+
+impl Contact {
+    /// A contact made from its code, with no permissions.
+    pub fn from_code(code: &ContactCode, status: ContactStatus) -> Self {
+        Contact {
+            name: code.name.clone(),
+            key: code.peer_key,
+            seal_key: code.seal_key,
+            relays: code.relays.clone(),
+            status,
+            permissions: Permissions::default(),
+        }
+    }
+
+    /// Whether the contact is approved and has `permission`.
+    pub fn allows(&self, permission: Permission) -> bool {
+        self.status == ContactStatus::Approved && self.permissions.has(permission)
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactsFile {
+    #[serde(default, rename = "contact")]
+    contacts: Vec<Contact>,
+}
+
+/// The contact book, in memory; `save` writes it back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactBook {
+    contacts: Vec<Contact>,
+}
+
+impl ContactBook {
+    /// Loads the book from `data_dir`; an absent file is an empty book.
+    pub fn load(data_dir: &Path) -> Result<Self, ContactsError> {
+        let path = data_dir.join(CONTACTS_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(ContactsError::Io { path, source }),
+        };
+        let file: ContactsFile = toml::from_str(&text).map_err(|e| ContactsError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(ContactBook {
+            contacts: file.contacts,
+        })
+    }
+
+    /// Writes the book to `data_dir` atomically.
+    pub fn save(&self, data_dir: &Path) -> Result<(), ContactsError> {
+        let path = data_dir.join(CONTACTS_FILE);
+        let file = ContactsFile {
+            contacts: self.contacts.clone(),
+        };
+        let text = format!(
+            "# Hearth contacts. Edit with `hearth contacts …`; permissions are off unless set to true.\n\n{}",
+            toml::to_string(&file).expect("contacts serialize")
+        );
+        write_atomic(&path, text.as_bytes(), 0o600)
+            .map_err(|source| ContactsError::Io { path, source })
+    }
+
+    /// All contacts.
+    pub fn iter(&self) -> impl Iterator<Item = &Contact> {
+        self.contacts.iter()
+    }
+
+    /// The contact with this key, if any.
+    pub fn get(&self, key: &PeerKey) -> Option<&Contact> {
+        self.contacts.iter().find(|c| &c.key == key)
+    }
+
+    /// The approved contact with this key, if any.
+    pub fn approved(&self, key: &PeerKey) -> Option<&Contact> {
+        self.get(key)
+            .filter(|c| c.status == ContactStatus::Approved)
+    }
+
+    /// Adds a contact or, if its key is known, refreshes its keys and relays
+    /// (keeping its name, status and permissions, unless `status` approves it).
+    pub fn upsert(&mut self, code: &ContactCode, status: ContactStatus) -> &Contact {
+        let index = match self.contacts.iter().position(|c| c.key == code.peer_key) {
+            Some(i) => {
+                let existing = &mut self.contacts[i];
+                existing.seal_key = code.seal_key;
+                existing.relays = code.relays.clone();
+                if status == ContactStatus::Approved {
+                    existing.status = status;
+                }
+                i
+            }
+            None => {
+                self.contacts.push(Contact::from_code(code, status));
+                self.contacts.len() - 1
+            }
+        };
+        &self.contacts[index]
+    }
+
+    /// Finds a contact by exact key text, key prefix (8+ chars) or name.
+    pub fn find(&self, who: &str) -> Result<&Contact, ContactsError> {
+        let index = self.position(who)?;
+        Ok(&self.contacts[index])
+    }
+
+    /// Like [`ContactBook::find`], for changing the contact.
+    pub fn find_mut(&mut self, who: &str) -> Result<&mut Contact, ContactsError> {
+        let index = self.position(who)?;
+        Ok(&mut self.contacts[index])
+    }
+
+    /// Removes a contact, returning it.
+    pub fn remove(&mut self, who: &str) -> Result<Contact, ContactsError> {
+        let index = self.position(who)?;
+        Ok(self.contacts.remove(index))
+    }
+
+    fn position(&self, who: &str) -> Result<usize, ContactsError> {
+        let who = who.trim();
+        let by_key: Vec<usize> = self
+            .contacts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                let key = c.key.to_string();
+                key == who || (who.len() >= 8 && key.starts_with(who))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let matches = if by_key.is_empty() {
+            self.contacts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.name.eq_ignore_ascii_case(who))
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            by_key
+        };
+        match matches.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(ContactsError::NotFound(who.to_string())),
+            _ => Err(ContactsError::Ambiguous(who.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Identity;
+
+    fn code(name: &str) -> ContactCode {
+        Identity::generate().contact_code(name, &[])
+    }
+
+    #[test]
+    fn new_contacts_are_private_by_default() {
+        let mut book = ContactBook::default();
+        let contact = book.upsert(&code("Gran"), ContactStatus::Approved).clone();
+        for p in Permission::ALL {
+            assert!(!contact.allows(p), "{p} on by default");
+        }
+    }
+
+    #[test]
+    fn pending_contact_gets_nothing_even_with_permissions() {
+        let mut book = ContactBook::default();
+        let key = book.upsert(&code("Stranger"), ContactStatus::Pending).key;
+        book.find_mut("Stranger").unwrap().permissions.live_video = true;
+        assert!(!book.get(&key).unwrap().allows(Permission::LiveVideo));
+        assert!(book.approved(&key).is_none());
+    }
+
+    #[test]
+    fn saves_and_loads_and_finds_by_name_or_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = ContactBook::default();
+        let gran = code("Gran");
+        book.upsert(&gran, ContactStatus::Approved);
+        book.upsert(&code("Dad"), ContactStatus::Pending);
+        book.find_mut("gran")
+            .unwrap()
+            .permissions
+            .set(Permission::LiveVideo, true);
+        book.save(dir.path()).unwrap();
+        let loaded = ContactBook::load(dir.path()).unwrap();
+        assert_eq!(loaded, book);
+        let by_prefix = &gran.peer_key.to_string()[..10];
+        assert_eq!(loaded.find(by_prefix).unwrap().name, "Gran");
+        assert!(loaded.find("nobody").is_err());
+    }
+
+    #[test]
+    fn unknown_fields_and_garbage_are_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONTACTS_FILE);
+        std::fs::write(&path, "[[contact]]\nname = 1\n").unwrap();
+        assert!(matches!(
+            ContactBook::load(dir.path()),
+            Err(ContactsError::Corrupt { .. })
+        ));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[[contact]]\nname = 1\n"
+        );
+    }
+
+    #[test]
+    fn permission_names_parse() {
+        assert_eq!(
+            "talk_back".parse::<Permission>().unwrap(),
+            Permission::TalkBack
+        );
+        assert!("everything".parse::<Permission>().is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! Hearth: a private, peer-to-peer family camera.
+//!
+//! Nothing is stored on a server: a device streams and shares only with the
+//! contacts its owner approved, over WebRTC, after signalling through a relay
+//! that forwards sealed envelopes and stores nothing.
+//!
+//! Layers, bottom up:
+//! - [`keys`], [`identity`], [`contacts`], [`envelope`], [`signal`]: who is who,
+//!   who may do what, and the sealed messages they exchange (pure, no I/O).
+//! - [`config`]: the device's settings.
+
+pub mod atomic_file;
+pub mod config;
+pub mod contacts;
+pub mod envelope;
+pub mod identity;
+pub mod keys;
+pub mod signal;
