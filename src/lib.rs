@@ -12,7 +12,11 @@
 pub mod atomic_file;
 pub mod config;
 pub mod contacts;
+pub mod device;
 pub mod envelope;
 pub mod identity;
 pub mod keys;
+pub mod live_contacts;
+pub mod node;
+pub mod relay;
 pub mod signal;

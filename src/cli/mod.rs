@@ -3,6 +3,7 @@
 
 mod contacts;
 mod id;
+mod relay;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ enum Command {
     /// List, add, approve, remove contacts and set what they may see.
     #[command(subcommand)]
     Contacts(contacts::ContactsCommand),
+    /// Run the signalling relay (forwards sealed envelopes, stores nothing).
+    Relay(relay::RelayArgs),
 }
 
 /// Shared context for every command.
@@ -54,6 +57,7 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Id(args)) => id::run(&ctx, args),
         Some(Command::Contacts(cmd)) => contacts::run(&ctx, cmd),
+        Some(Command::Relay(args)) => relay::run(args),
         None => {
             anyhow::bail!(
                 "the device is not wired up yet; try `hearth id` or `hearth contacts list`"
@@ -79,4 +83,15 @@ fn default_data_dir() -> PathBuf {
         return PathBuf::from(home).join(".local/share/hearth");
     }
     PathBuf::from("hearth-data")
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
 }

@@ -1,0 +1,3 @@
+//! The device: answers approved contacts' calls with the media they may see.
+
+pub mod policy;

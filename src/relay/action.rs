@@ -1,0 +1,68 @@
+//! Vocabulary between the sans-IO hub and the IO layer: connection ids and
+//! the actions the hub asks the server to carry out.
+
+use std::fmt;
+use std::time::Instant;
+
+use super::protocol::ServerFrame;
+
+/// Identifies one WebSocket connection for the life of the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub(super) u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conn#{}", self.0)
+    }
+}
+
+/// Something the IO layer must do after the hub handled an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Write `frame` to `conn`.
+    Send {
+        /// Target connection.
+        conn: ConnId,
+        /// Frame to write.
+        frame: ServerFrame,
+    },
+    /// Hand a `deliver` frame to `to`, then answer `ack` about request `id`
+    /// with [`super::hub::Hub::forward_reply`] according to how the hand-over went.
+    Forward {
+        /// Recipient connection.
+        to: ConnId,
+        /// The `deliver` frame.
+        frame: ServerFrame,
+        /// Sender connection waiting for `sent`/`offline`.
+        ack: ConnId,
+        /// Request id of the sender's `send`.
+        id: u64,
+    },
+    /// Close `conn` after writing everything queued before this action.
+    Close {
+        /// Connection to close.
+        conn: ConnId,
+    },
+}
+
+/// How handing a `deliver` frame to the recipient's connection went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardOutcome {
+    /// Queued for writing to the recipient.
+    Queued,
+    /// The recipient's write queue is full.
+    Busy,
+    /// The recipient went away in the meantime.
+    Gone,
+}
+
+/// A connection accepted by [`Hub::open`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// Id to pass with every later event of this connection.
+    pub conn: ConnId,
+    /// The `challenge` frame to send first.
+    pub challenge: ServerFrame,
+    /// When to call [`super::hub::Hub::on_auth_deadline`] if the client has not authenticated.
+    pub auth_deadline: Instant,
+}

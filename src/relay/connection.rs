@@ -1,0 +1,183 @@
+//! One relay WebSocket from upgrade to close: challenge, read frames into the
+//! hub, write what it queues, ping for liveness, and clean up however the
+//! task ends. Also carries out hub actions on the shared write queues.
+
+use std::net::IpAddr;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use rand::RngCore;
+use tokio::sync::mpsc;
+use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
+
+use super::hub::{Action, ConnId, ForwardOutcome, Hub};
+use super::server::{RelayState, Shared};
+
+/// Close code 1001 "going away", sent when the relay shuts down.
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// Decrements the active count and unregisters the connection however the
+/// connection task ends.
+struct ConnGuard {
+    state: RelayState,
+    conn: Option<ConnId>,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn {
+            let mut shared = self.state.lock();
+            shared.hub.close(conn);
+            shared.outboxes.remove(&conn);
+        }
+        self.state.inner.active.send_modify(|n| *n -= 1);
+    }
+}
+
+pub(super) async fn run_connection(state: RelayState, mut socket: WebSocket, ip: IpAddr) {
+    state.inner.active.send_modify(|n| *n += 1);
+    let mut guard = ConnGuard {
+        state: state.clone(),
+        conn: None,
+    };
+    let mut shutdown = state.inner.shutdown.subscribe();
+    if *shutdown.borrow_and_update() {
+        let _ = socket.send(going_away()).await;
+        return;
+    }
+    let config = &state.inner.config;
+    let mut nonce = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let (tx, mut outbox) = mpsc::channel::<String>(config.outbox_frames);
+    let opened = {
+        let mut shared = state.lock();
+        let opened = shared.hub.open(ip, nonce, std::time::Instant::now());
+        if let Ok(o) = &opened {
+            shared.outboxes.insert(o.conn, tx);
+        }
+        opened
+    };
+    let opened = match opened {
+        Ok(o) => o,
+        Err(refusal) => {
+            let _ = socket.send(Message::text(refusal.to_text())).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    let conn = opened.conn;
+    guard.conn = Some(conn);
+    if socket
+        .send(Message::text(opened.challenge.to_text()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let period = config.ping_interval();
+    let mut ping = interval_at(Instant::now() + period, period);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let auth_deadline = sleep_until(Instant::from_std(opened.auth_deadline));
+    tokio::pin!(auth_deadline);
+    let mut auth_pending = true;
+    let mut last_seen = Instant::now();
+    loop {
+        tokio::select! {
+            inbound = socket.recv() => {
+                let msg = match inbound {
+                    Some(Ok(msg)) => msg,
+                    Some(Err(e)) => {
+                        tracing::debug!(%conn, error = %e, "relay socket error");
+                        break;
+                    }
+                    None => break,
+                };
+                last_seen = Instant::now();
+                let now = std::time::Instant::now();
+                let mut shared = state.lock();
+                let actions = match &msg {
+                    Message::Text(text) => shared.hub.on_text(conn, text.as_str(), now),
+                    Message::Binary(_) => shared.hub.on_binary(conn, now),
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                };
+                shared.dispatch(actions);
+            }
+            out = outbox.recv() => match out {
+                Some(text) => {
+                    if socket.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    // The hub closed this connection; everything queued before is written.
+                    let _ = socket.send(Message::Close(None)).await;
+                    break;
+                }
+            },
+            _ = ping.tick() => {
+                if last_seen.elapsed() >= config.idle_timeout() {
+                    tracing::debug!(%conn, "dropping silent client");
+                    break;
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+            _ = &mut auth_deadline, if auth_pending => {
+                auth_pending = false;
+                let mut shared = state.lock();
+                let actions = shared.hub.on_auth_deadline(conn);
+                shared.dispatch(actions);
+            }
+            _ = shutdown.changed() => {
+                let _ = socket.send(going_away()).await;
+                break;
+            }
+        }
+    }
+}
+
+fn going_away() -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CLOSE_GOING_AWAY,
+        reason: "relay shutting down".into(),
+    }))
+}
+
+impl Shared {
+    /// Carries out the hub's decisions without blocking: every write goes
+    /// through the target connection's bounded queue.
+    fn dispatch(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Send { conn, frame } => self.push(conn, frame.to_text()),
+                Action::Forward { to, frame, ack, id } => {
+                    let outcome = match self.outboxes.get(&to) {
+                        None => ForwardOutcome::Gone,
+                        Some(tx) => match tx.try_send(frame.to_text()) {
+                            Ok(()) => ForwardOutcome::Queued,
+                            Err(mpsc::error::TrySendError::Full(_)) => ForwardOutcome::Busy,
+                            Err(mpsc::error::TrySendError::Closed(_)) => ForwardOutcome::Gone,
+                        },
+                    };
+                    self.push(ack, Hub::forward_reply(id, outcome).to_text());
+                }
+                Action::Close { conn } => {
+                    // Dropping the sender lets the connection drain its queue, then close.
+                    self.outboxes.remove(&conn);
+                }
+            }
+        }
+    }
+
+    /// Queues a reply; a client whose queue is full is not reading and is closed.
+    fn push(&mut self, conn: ConnId, text: String) {
+        let Some(tx) = self.outboxes.get(&conn) else {
+            return;
+        };
+        if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(text) {
+            tracing::info!(%conn, "closing connection that does not read its replies");
+            self.outboxes.remove(&conn);
+        }
+    }
+}

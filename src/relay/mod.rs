@@ -1,0 +1,30 @@
+//! Hearth's signalling relay: a WebSocket server that forwards opaque,
+//! end-to-end sealed envelopes between authenticated Ed25519 keys and stores
+//! nothing, plus the reconnecting client devices and tools use to reach it.
+//!
+//! Layout: `protocol` (wire frames), `keys` (key text form), `hub` and
+//! `action` (sans-IO decisions), `limits` (token bucket, per-IP cap),
+//! `config`, `server` and `connection` (axum edge), `client`, `session` and
+//! `handshake` (reconnecting client), `backoff`, `error`.
+
+mod action;
+pub mod backoff;
+pub mod client;
+pub mod config;
+mod connection;
+pub mod error;
+mod handshake;
+pub mod hub;
+pub mod keys;
+pub mod limits;
+pub mod protocol;
+pub mod server;
+mod session;
+
+pub use backoff::{Backoff, BackoffConfig};
+pub use client::{ClientConfig, RelayClient, RelayEvent, RelayHandle, SendOutcome};
+pub use config::RelayConfig;
+pub use error::RelayError;
+pub use keys::{key_from_text, key_to_text, PeerKey};
+pub use protocol::ErrorCode;
+pub use server::{router, serve, serve_router, RelayState};

@@ -1,0 +1,143 @@
+//! Thin tokio/axum edge of the relay: accepts WebSockets on `/relay`, feeds
+//! their frames to the sans-IO [`Hub`] and writes out what it decides. Holds
+//! everything in memory; nothing here touches the filesystem.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use super::config::RelayConfig;
+use super::connection::run_connection;
+use super::error::RelayError;
+use super::hub::{ConnId, Hub};
+
+/// How long `serve` waits for open WebSockets to close after shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Shared state of one relay instance; cheap to clone into handlers.
+#[derive(Clone)]
+pub struct RelayState {
+    pub(super) inner: Arc<Inner>,
+}
+
+/// Everything one relay instance shares between its connections.
+pub(super) struct Inner {
+    pub(super) config: RelayConfig,
+    shared: Mutex<Shared>,
+    pub(super) shutdown: watch::Sender<bool>,
+    pub(super) active: watch::Sender<usize>,
+}
+
+/// The hub plus the write queue of every open connection, under one lock
+/// that is never held across an `.await`.
+pub(super) struct Shared {
+    pub(super) hub: Hub,
+    pub(super) outboxes: HashMap<ConnId, mpsc::Sender<String>>,
+}
+
+impl RelayState {
+    /// State for a relay using `config`, after checking the config.
+    pub fn new(config: RelayConfig) -> Result<Self, RelayError> {
+        config.validate()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                shared: Mutex::new(Shared {
+                    hub: Hub::new(config.clone()),
+                    outboxes: HashMap::new(),
+                }),
+                config,
+                shutdown: watch::Sender::new(false),
+                active: watch::Sender::new(0),
+            }),
+        })
+    }
+
+    /// Closes every relay WebSocket and refuses new ones.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    /// Number of open relay WebSockets.
+    pub fn active_connections(&self) -> usize {
+        *self.inner.active.borrow()
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, Shared> {
+        // A panic elsewhere must not take the whole relay down with it.
+        self.inner.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Router with the relay WebSocket on `/relay`; merge other routes into it
+/// and serve it with [`serve_router`] so per-IP limits see client addresses.
+pub fn router(state: RelayState) -> Router {
+    Router::new()
+        .route("/relay", get(relay_ws))
+        .with_state(state)
+}
+
+/// Runs a relay with `config` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    config: RelayConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RelayError> {
+    let state = RelayState::new(config)?;
+    serve_router(listener, router(state.clone()), state, shutdown).await
+}
+
+/// Serves `app` (which includes [`router`] of `state`) until `shutdown`
+/// completes, then closes every relay WebSocket and waits briefly for them.
+pub async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    state: RelayState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RelayError> {
+    tracing::info!(addr = ?listener.local_addr().ok(), "relay listening");
+    let closing = state.clone();
+    let signal = async move {
+        shutdown.await;
+        closing.shutdown();
+    };
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .await
+    .map_err(|e| RelayError::Server(e.to_string()))?;
+    let mut active = state.inner.active.subscribe();
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, active.wait_for(|n| *n == 0)).await;
+    tracing::info!("relay stopped");
+    Ok(())
+}
+
+async fn relay_ws(
+    State(state): State<RelayState>,
+    info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let ip = match info {
+        Some(Extension(ConnectInfo(addr))) => addr.ip(),
+        None => {
+            tracing::warn!("no client address: serve the router with relay::serve_router; all clients share one per-IP cap");
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        }
+    };
+    let limit = state.inner.config.transport_limit_bytes();
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| run_connection(state, socket, ip))
+}
