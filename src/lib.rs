@@ -17,6 +17,7 @@ pub mod envelope;
 pub mod identity;
 pub mod keys;
 pub mod live_contacts;
+pub mod media;
 pub mod node;
 pub mod relay;
 pub mod signal;
