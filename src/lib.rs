@@ -8,12 +8,14 @@
 //! - [`keys`], [`identity`], [`contacts`], [`envelope`], [`signal`]: who is who,
 //!   who may do what, and the sealed messages they exchange (pure, no I/O).
 //! - [`config`]: the device's settings.
+//! - [`hardware`]: camera, encoder, audio, buttons, LED and display, real or simulated.
 
 pub mod atomic_file;
 pub mod config;
 pub mod contacts;
 pub mod device;
 pub mod envelope;
+pub mod hardware;
 pub mod identity;
 pub mod keys;
 pub mod live_contacts;
