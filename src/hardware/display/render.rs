@@ -117,17 +117,30 @@ impl<C: ScreenColor> Ctx<C> {
             foreground,
         )?;
 
-        let lines = text::wrap(&t.body, &home.detail(), self.inner_width(), 2);
-        let gap = if self.large() { 14 } else { 2 };
-        text::draw_lines(
-            target,
-            &t.body,
-            &lines,
-            self.w / 2,
-            banner + gap,
-            Align::Center,
-            self.p.text,
-        )?;
+        let gap = if self.large() { 14 } else { 4 };
+        if self.large() {
+            let lines = text::wrap(&t.body, &home.detail(), self.inner_width(), 2);
+            text::draw_lines(
+                target,
+                &t.body,
+                &lines,
+                self.w / 2,
+                banner + gap,
+                Align::Center,
+                self.p.text,
+            )?;
+        } else {
+            let line = text::ellipsize(&t.body, &home.short_detail(), self.inner_width());
+            text::draw(
+                target,
+                &t.body,
+                &line,
+                self.w / 2,
+                banner + gap,
+                Align::Center,
+                self.p.text,
+            )?;
+        }
 
         // Network status: a dot and a word, at the bottom.
         let (dot, label) = match home.network {
@@ -180,25 +193,35 @@ impl<C: ScreenColor> Ctx<C> {
                 Align::Center,
                 self.p.text,
             )?;
-            let room = (self.h - title_h - name_h - 4 * gap).min(self.w - 2 * gap) as u32;
-            if let Some(qr) = qr.filter(|q| q.scale_for(room) > 0) {
-                let scale = qr.scale_for(room);
-                let side = qr.side(scale) as i32;
-                let top = 2 * gap + title_h + (room as i32 - side) / 2;
-                qr.draw(target, Point::new((self.w - side) / 2, top), scale)?;
-            } else {
+            let Some(qr) = qr else {
+                return self.too_long(target, title_h + 2 * gap);
+            };
+            // Show the device's name under the code only if the code stays as large.
+            let room = |name: bool| {
+                let used = title_h + 3 * gap + if name { name_h + gap } else { 0 };
+                (self.h - used).min(self.w - 2 * gap) as u32
+            };
+            let with_name = qr.scale_for(room(true)) == qr.scale_for(room(false));
+            let room = room(with_name);
+            let scale = qr.scale_for(room);
+            if scale == 0 {
                 return self.too_long(target, title_h + 2 * gap);
             }
-            let name = text::ellipsize(&t.small, device_name, self.inner_width());
-            text::draw(
-                target,
-                &t.small,
-                &name,
-                self.w / 2,
-                self.h - name_h - gap,
-                Align::Center,
-                self.p.muted,
-            )?;
+            let side = qr.side(scale) as i32;
+            let top = 2 * gap + title_h + (room as i32 - side) / 2;
+            qr.draw(target, Point::new((self.w - side) / 2, top), scale)?;
+            if with_name {
+                let name = text::ellipsize(&t.small, device_name, self.inner_width());
+                text::draw(
+                    target,
+                    &t.small,
+                    &name,
+                    self.w / 2,
+                    self.h - name_h - gap,
+                    Align::Center,
+                    self.p.muted,
+                )?;
+            }
             return Ok(());
         }
         // Small screen: the code on the left, words on the right.
@@ -334,7 +357,7 @@ impl<C: ScreenColor> Ctx<C> {
         let y = top + text::line_height(headline) + if self.large() { 12 } else { 2 };
         let detail = match (delivered, total) {
             (_, 0) => "Nobody can receive photos yet".to_string(),
-            (d, t) if d >= t => format!("Everyone has it ({t} of {t})"),
+            (d, t) if d >= t => format!("Delivered to all {t}"),
             (d, t) => format!("Delivered to {d} of {t}"),
         };
         let lines = text::wrap(&t.body, &detail, self.inner_width(), 2);
@@ -378,7 +401,7 @@ impl<C: ScreenColor> Ctx<C> {
         let band = self.band(target, &label, self.p.header)?;
         match content {
             Received::Text(message) => {
-                let font = &t.body;
+                let font = if self.large() { &t.body } else { &t.small };
                 let room = self.h - band - 2 * t.margin;
                 let max_lines = (room / text::line_height(font)).max(1) as usize;
                 let lines = text::wrap(font, message, self.inner_width(), max_lines);

@@ -110,6 +110,19 @@ impl Home {
     }
 }
 
+impl Home {
+    /// A shorter [`Home::detail`] for the 128x64 screen, e.g. "Gran + 2 watching".
+    pub fn short_detail(&self) -> String {
+        match (self.state(), self.watchers.as_slice()) {
+            (HomeState::Private, _) => "Camera and mic off".into(),
+            (HomeState::Ready, _) => "Nobody watching".into(),
+            (HomeState::Live, [one]) => format!("{one} watching"),
+            (HomeState::Live, [first, rest @ ..]) => format!("{first} + {} watching", rest.len()),
+            (HomeState::Live, []) => unreachable!("live means someone watches"),
+        }
+    }
+}
+
 impl Network {
     /// Short words for the status line.
     pub fn label(self) -> &'static str {
@@ -150,6 +163,10 @@ mod tests {
         assert_eq!(
             home(false, &["Gran", "Tom", "Ann", "Bo"]).detail(),
             "Gran, Tom and 2 more are watching"
+        );
+        assert_eq!(
+            home(false, &["Gran", "Tom", "Ann"]).short_detail(),
+            "Gran + 2 watching"
         );
     }
 }

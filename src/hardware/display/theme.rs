@@ -171,7 +171,7 @@ impl Theme {
                 body: font::<fonts::u8g2_font_helvR10_tf>(),
                 small: font::<fonts::u8g2_font_helvR08_tf>(),
                 margin: 2,
-                banner_height: 24,
+                banner_height: 26,
                 stroke: 1,
             }
         }
