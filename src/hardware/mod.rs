@@ -19,10 +19,12 @@
 //! Pure logic lives beside each backend and is tested without hardware: format
 //! negotiation and pixel conversion, encoder selection, debouncing, screen rendering.
 
+pub mod audio;
 pub mod board;
 pub mod buttons;
 pub mod camera;
 pub mod display;
+pub mod encoder;
 mod error;
 pub mod led;
 #[cfg(feature = "hardware")]

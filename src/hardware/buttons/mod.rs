@@ -20,6 +20,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 pub use debounce::{Action, ButtonMachine, Edge, Timing};
+pub use socket::{press, socket_path};
 
 use crate::config::Config;
 use crate::hardware::settings::ButtonSource;
