@@ -171,6 +171,13 @@ pub struct BoardDisplay {
     /// Rotation in degrees: 0, 90, 180 or 270.
     #[serde(default)]
     pub rotation: u16,
+    /// ST7789: invert colours (most 240x240 IPS panels need it).
+    #[serde(default = "yes")]
+    pub invert_colors: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_spi_hz() -> u32 {

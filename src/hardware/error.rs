@@ -144,6 +144,10 @@ pub enum HardwareError {
         what: &'static str,
     },
 
+    /// Decoding or encoding failed (e.g. a broken talk-back packet).
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
+
     /// Any other I/O error on a device.
     #[error("{device}: {source}; if it repeats, unplug and replug it or reboot")]
     Io {

@@ -30,6 +30,8 @@ pub mod led;
 #[cfg(feature = "hardware")]
 mod rpi;
 pub mod settings;
+#[cfg(feature = "hardware")]
+pub mod v4l2;
 
 pub use board::Board;
 pub use error::{DeviceKind, HardwareError};

@@ -16,12 +16,12 @@ pub use talkback::{may_talk_back, TalkBack};
 
 use crate::config::Config;
 use crate::hardware::{Board, HardwareError};
-use crate::media::{AudioCapture, MediaError, ToneMicrophone};
+use crate::media::{AudioCapture, ToneMicrophone};
 
 /// Something that plays 48 kHz mono PCM.
 pub trait Speaker: Send {
     /// Queues `pcm` for playing; blocks while the device's buffer is full.
-    fn play(&mut self, pcm: &[i16]) -> Result<(), MediaError>;
+    fn play(&mut self, pcm: &[i16]) -> Result<(), HardwareError>;
 }
 
 /// A speaker that keeps what it is given, for tests and the simulated device (it keeps
@@ -47,7 +47,7 @@ impl MemorySpeaker {
 }
 
 impl Speaker for MemorySpeaker {
-    fn play(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
+    fn play(&mut self, pcm: &[i16]) -> Result<(), HardwareError> {
         let mut samples = self.samples.lock().expect("speaker lock");
         samples.extend_from_slice(pcm);
         if samples.len() > MEMORY_LIMIT {
@@ -63,7 +63,7 @@ impl Speaker for MemorySpeaker {
 pub struct NoSpeaker;
 
 impl Speaker for NoSpeaker {
-    fn play(&mut self, _pcm: &[i16]) -> Result<(), MediaError> {
+    fn play(&mut self, _pcm: &[i16]) -> Result<(), HardwareError> {
         Ok(())
     }
 }

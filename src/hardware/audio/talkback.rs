@@ -8,6 +8,7 @@ use tracing::debug;
 
 use super::Speaker;
 use crate::contacts::{ContactBook, Permission};
+use crate::hardware::HardwareError;
 use crate::keys::PeerKey;
 use crate::media::{MediaError, OpusDecoder};
 
@@ -48,7 +49,7 @@ impl TalkBack {
         book: &ContactBook,
         caller: &PeerKey,
         packet: &[u8],
-    ) -> Result<bool, MediaError> {
+    ) -> Result<bool, HardwareError> {
         if !may_talk_back(book, caller) {
             self.refused += 1;
             debug!("talk-back audio from a contact without talk_back dropped");
@@ -60,7 +61,7 @@ impl TalkBack {
     }
 
     /// Fills the gap of a packet that never arrived.
-    pub fn conceal_loss(&mut self) -> Result<(), MediaError> {
+    pub fn conceal_loss(&mut self) -> Result<(), HardwareError> {
         let pcm = self.decoder.conceal_loss()?;
         self.speaker.play(&pcm)
     }

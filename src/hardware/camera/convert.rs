@@ -64,8 +64,8 @@ pub fn yuyv_to_i420(
             .zip(v_row.iter_mut())
             .zip(top.chunks_exact(4).zip(bottom.chunks_exact(4)))
         {
-            *du = ((u16::from(a[1]) + u16::from(b[1]) + 1) / 2) as u8;
-            *dv = ((u16::from(a[3]) + u16::from(b[3]) + 1) / 2) as u8;
+            *du = (u16::from(a[1]) + u16::from(b[1])).div_ceil(2) as u8;
+            *dv = (u16::from(a[3]) + u16::from(b[3])).div_ceil(2) as u8;
         }
     }
     Ok(frame)

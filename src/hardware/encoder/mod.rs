@@ -10,6 +10,7 @@
 
 pub mod assemble;
 pub mod fallback;
+pub mod layout;
 #[cfg(feature = "hardware")]
 pub mod m2m;
 pub mod select;
