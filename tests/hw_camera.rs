@@ -4,7 +4,7 @@
 //! The fixtures come from `tests/fixtures/make_fixtures.py`, which computes the expected
 //! I420 frames independently of the Rust code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -294,4 +294,38 @@ fn a_permission_problem_is_reported_at_once() {
     })]);
     let err = ResilientCamera::new(Box::new(script), VGA, FakeClock::default()).unwrap_err();
     assert!(err.to_string().contains("group `video`"), "{err}");
+}
+
+/// A benchmark, not a check: prints how fast frames convert on this machine. Run with
+/// `cargo test --release --test hw_camera -- --ignored --nocapture conversion_speed`.
+#[test]
+#[ignore = "benchmark; prints numbers"]
+fn conversion_speed() {
+    let (w, h) = (1280u32, 720u32);
+    let yuyv = vec![128u8; (w * h * 2) as usize];
+    let nv12 = vec![128u8; (w * h * 3 / 2) as usize];
+    let photo = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/photo/garden.jpg"),
+    )
+    .unwrap();
+    let time = |name: &str, megapixels: f64, f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..50 {
+            f();
+        }
+        let per = start.elapsed() / 50;
+        println!(
+            "{name}: {per:?} per frame, {:.0} megapixels/s",
+            megapixels / per.as_secs_f64()
+        );
+    };
+    time("YUYV 1280x720", 0.9216, &|| {
+        yuyv_to_i420(&yuyv, w, h, (w * 2) as usize).unwrap();
+    });
+    time("NV12 1280x720", 0.9216, &|| {
+        nv12_to_i420(&nv12, w, h, w as usize).unwrap();
+    });
+    time("MJPEG 320x240", 0.0768, &|| {
+        mjpeg_to_i420(&photo).unwrap();
+    });
 }

@@ -37,37 +37,34 @@ pub fn yuyv_to_i420(
     if src.len() < need {
         return Err(too_short("YUYV", src.len(), need));
     }
-    let mut frame = I420Frame::black(width, height)?;
-    let (y, u, v) = frame.planes_mut();
-    for row in (0..h).step_by(2) {
-        let top = &src[row * stride..row * stride + w * 2];
-        let bottom = &src[(row + 1) * stride..(row + 1) * stride + w * 2];
-        for (dst, px) in y[row * w..(row + 1) * w]
-            .chunks_exact_mut(2)
-            .zip(top.chunks_exact(4))
-        {
-            dst[0] = px[0];
-            dst[1] = px[2];
-        }
-        for (dst, px) in y[(row + 1) * w..(row + 2) * w]
-            .chunks_exact_mut(2)
-            .zip(bottom.chunks_exact(4))
-        {
-            dst[0] = px[0];
-            dst[1] = px[2];
-        }
-        let c = (row / 2) * (w / 2);
-        let u_row = &mut u[c..c + w / 2];
-        let v_row = &mut v[c..c + w / 2];
-        for ((du, dv), (a, b)) in u_row
-            .iter_mut()
-            .zip(v_row.iter_mut())
-            .zip(top.chunks_exact(4).zip(bottom.chunks_exact(4)))
-        {
+    let mut data = vec![0u8; I420Frame::byte_len(width, height)];
+    let (y, chroma) = data.split_at_mut(w * h);
+    let (u, v) = chroma.split_at_mut(w * h / 4);
+    let (cw, rows) = (w / 2, h / 2);
+    for (pair, ((y_pair, u_row), v_row)) in y
+        .chunks_exact_mut(2 * w)
+        .zip(u.chunks_exact_mut(cw))
+        .zip(v.chunks_exact_mut(cw))
+        .enumerate()
+        .take(rows)
+    {
+        let top = &src[2 * pair * stride..2 * pair * stride + w * 2];
+        let bottom = &src[(2 * pair + 1) * stride..(2 * pair + 1) * stride + w * 2];
+        let (y_top, y_bottom) = y_pair.split_at_mut(w);
+        // One pass over both rows: four bytes (two pixels) of each at a time.
+        let pixels = top.chunks_exact(4).zip(bottom.chunks_exact(4));
+        let luma = y_top.chunks_exact_mut(2).zip(y_bottom.chunks_exact_mut(2));
+        let chroma = u_row.iter_mut().zip(v_row.iter_mut());
+        for (((a, b), (yt, yb)), (du, dv)) in pixels.zip(luma).zip(chroma) {
+            yt[0] = a[0];
+            yt[1] = a[2];
+            yb[0] = b[0];
+            yb[1] = b[2];
             *du = (u16::from(a[1]) + u16::from(b[1])).div_ceil(2) as u8;
             *dv = (u16::from(a[3]) + u16::from(b[3])).div_ceil(2) as u8;
         }
     }
+    let frame = I420Frame::new(width, height, data)?;
     Ok(frame)
 }
 
