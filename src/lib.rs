@@ -19,5 +19,7 @@ pub mod keys;
 pub mod live_contacts;
 pub mod media;
 pub mod node;
+pub mod peer;
 pub mod relay;
+pub mod rtc;
 pub mod signal;

@@ -4,6 +4,7 @@
 mod contacts;
 mod id;
 mod relay;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -24,6 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the device (the default when no command is given).
+    Run,
     /// Show this device's contact code, as text and as a QR code.
     Id(id::IdArgs),
     /// List, add, approve, remove contacts and set what they may see.
@@ -58,11 +61,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Id(args)) => id::run(&ctx, args),
         Some(Command::Contacts(cmd)) => contacts::run(&ctx, cmd),
         Some(Command::Relay(args)) => relay::run(args),
-        None => {
-            anyhow::bail!(
-                "the device is not wired up yet; try `hearth id` or `hearth contacts list`"
-            )
-        }
+        Some(Command::Run) | None => run::run(&ctx),
     }
 }
 

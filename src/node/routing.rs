@@ -40,6 +40,13 @@ pub enum NodeEvent {
         /// Their reason.
         reason: String,
     },
+    /// An envelope was refused: altered, replayed, re-addressed, stale or garbage.
+    EnvelopeRefused {
+        /// The sender the relay claimed.
+        claimed_from: PeerKey,
+        /// Why it was refused.
+        error: crate::envelope::EnvelopeError,
+    },
     /// A session offer was refused because the sender is not an approved contact.
     OfferRefused {
         /// The sender.
@@ -145,8 +152,12 @@ impl Router {
                     );
                     match opened {
                         Ok(opened) => self.route(opened).await,
-                        Err(e) => {
-                            tracing::warn!(from = %claimed.short(), error = %e, "refused an envelope")
+                        Err(error) => {
+                            tracing::warn!(from = %claimed.short(), %error, "refused an envelope");
+                            let _ = self.events.send(NodeEvent::EnvelopeRefused {
+                                claimed_from: claimed,
+                                error,
+                            });
                         }
                     }
                 }
