@@ -3,6 +3,7 @@
 //! revokes, and says who is watching. Built on the [`crate::rtc`] API.
 
 mod calls;
+pub mod pairing;
 pub mod policy;
 
 use crate::config::Config;
@@ -98,6 +99,11 @@ impl Device {
                 .clone()
                 .enforce_revocations(contacts.subscribe(), stopped.clone()),
         );
+        tokio::spawn(pairing::announce_decisions(
+            node.clone(),
+            contacts.subscribe(),
+            stopped.clone(),
+        ));
         tokio::spawn(log_node_events(node.events(), stopped.clone(), watcher));
         Ok(Device {
             node,

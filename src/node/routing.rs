@@ -75,6 +75,9 @@ pub struct IncomingOffer {
 
 type SessionKey = (PeerKey, SessionId);
 
+/// Most pairing requests kept waiting for the owner at once.
+pub const MAX_PENDING_REQUESTS: usize = 16;
+
 pub(super) struct Router {
     identity: Arc<Identity>,
     contacts: LiveContacts,
@@ -262,6 +265,23 @@ impl Router {
                 seal_key: code.seal_key,
             };
             self.reply(&to, &Signal::PairApproved).await;
+            return;
+        }
+        let pending = self.contacts.with(|book| {
+            book.iter()
+                .filter(|c| c.status == ContactStatus::Pending)
+                .count()
+        });
+        if pending >= MAX_PENDING_REQUESTS && !self.is_known(&from) {
+            tracing::warn!(from = %from.short(), "too many pairing requests waiting; refusing one (approve or remove some)");
+            let to = Recipient {
+                key: code.peer_key,
+                seal_key: code.seal_key,
+            };
+            let refusal = Signal::PairRefused {
+                reason: "the device has too many requests waiting; try again later".into(),
+            };
+            self.reply(&to, &refusal).await;
             return;
         }
         let stored = self
