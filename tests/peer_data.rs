@@ -1,7 +1,7 @@
 //! Data channel over a real loopback connection: text and bytes both ways, then a bulk
 //! transfer that must complete in order under back-pressure.
 
-#[path = "peer_common.rs"]
+#[path = "peer_support/mod.rs"]
 mod common;
 
 use common::{data_only, negotiate, wait_for, STEP};

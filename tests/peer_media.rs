@@ -2,7 +2,7 @@
 //! receive-only, the device answers send-only. The device sends openh264-encoded H.264 and
 //! Opus-framed packets; the viewer reassembles access units and decodes them.
 
-#[path = "peer_common.rs"]
+#[path = "peer_support/mod.rs"]
 mod common;
 
 use common::{negotiate, wait_for, STEP};
@@ -35,6 +35,21 @@ fn frame(n: usize) -> YUVBuffer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewer_receives_and_decodes_device_video_and_audio() {
     let mut pair = negotiate(PeerOptions::viewer(), PeerOptions::device()).await;
+    for line in [
+        "m=video 9 UDP/TLS/RTP/SAVPF 102\r\n",
+        "a=fmtp:102 profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1",
+        "a=rtcp-fb:102 nack pli",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n",
+        "a=fmtp:111 minptime=10;useinbandfec=1",
+    ] {
+        assert!(pair.offer.contains(line), "offer lacks {line:?}");
+    }
+    assert_eq!(
+        pair.offer.matches("a=rtpmap:").count(),
+        2,
+        "only H.264 and Opus"
+    );
+    assert!(pair.answer.contains("a=sendonly"));
     let viewer = pair.viewer.peer.clone();
     let device = pair.device.peer.clone();
     let mut video_rx = viewer.take_remote_video().expect("viewer receives video");

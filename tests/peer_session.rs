@@ -1,7 +1,7 @@
 //! Session-level behaviour over real loopback connections: DTLS fingerprint binding,
 //! remote close detection, trickle ICE, role errors, and connect-time measurements.
 
-#[path = "peer_common.rs"]
+#[path = "peer_support/mod.rs"]
 mod common;
 
 use common::{data_only, median, negotiate, wait_for, STEP};

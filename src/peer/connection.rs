@@ -14,9 +14,10 @@ use crate::peer::fingerprint::{
 };
 use crate::peer::handler::PeerHandler;
 use crate::peer::media_recv::send_pli;
-use crate::peer::media_send::{spawn_keyframe_watch, LocalTrack, MediaSender};
+use crate::peer::media_send::{spawn_keyframe_watch, MediaSender};
 use crate::peer::options::{IceMode, PeerOptions, Role};
 use crate::peer::shared::{RemoteMedia, Shared};
+use crate::peer::transceivers::{add_media, channel_if};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,7 +26,6 @@ use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceCandidateInit,
     RTCIceServer, RTCSessionDescription, RTCStatsReportEntry, StatsSelector,
 };
-use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use webrtc::runtime::{Runtime, TokioRuntime};
 
 /// Remote candidates buffered while no remote description is set yet.
@@ -200,7 +200,7 @@ impl HearthPeer {
             .await
             .map_err(PeerError::webrtc("creating the SDP answer"))?;
         let sdp = self.apply_local(answer).await?;
-        self.after_negotiation().await;
+        self.after_negotiation(offer_sdp).await;
         Ok(sdp)
     }
 
@@ -217,7 +217,7 @@ impl HearthPeer {
             .await
             .map_err(PeerError::webrtc("applying the remote answer"))?;
         self.flush_pending_candidates().await?;
-        self.after_negotiation().await;
+        self.after_negotiation(answer_sdp).await;
         Ok(())
     }
 
@@ -225,6 +225,7 @@ impl HearthPeer {
     /// description are kept (up to 64) and applied with it. An empty candidate (end of
     /// candidates) is accepted and ignored.
     pub async fn add_remote_candidate(&self, candidate: &IceCandidate) -> PeerResult<()> {
+        self.ensure_open()?;
         if candidate.candidate.trim().is_empty() {
             return Ok(());
         }
@@ -301,6 +302,8 @@ impl HearthPeer {
     }
 
     /// Sends a binary message on the data channel, waiting while 64 KiB are unacknowledged.
+    /// A message may be at most the remote's `max-message-size` (64 KiB between Hearth
+    /// peers; larger fails with [`PeerError::MessageTooLarge`]).
     pub async fn send_bytes(&self, data: &[u8]) -> PeerResult<()> {
         self.data_link()?.send_bytes(data).await
     }
@@ -524,11 +527,23 @@ impl HearthPeer {
         Ok(())
     }
 
-    async fn after_negotiation(&self) {
+    /// Resolves the payload types the remote accepted and tells fast start not to wait for
+    /// what this negotiation cannot produce (no data channel, no media to send).
+    async fn after_negotiation(&self, remote_sdp: &str) {
+        let mut can_send_media = false;
         for track in [&self.media.video, &self.media.audio].into_iter().flatten() {
             track.reset_payload_type();
-            if let Err(e) = track.resolve_payload_type().await {
-                tracing::info!("{e}");
+            match track.resolve_payload_type().await {
+                Ok(_) => can_send_media = true,
+                Err(e) => tracing::info!("{e}"),
+            }
+        }
+        if let Some(fast) = &self.shared.fast {
+            if !remote_sdp.contains("m=application") {
+                fast.reached(Milestone::DataChannelOpen);
+            }
+            if !can_send_media {
+                fast.reached(Milestone::FirstMediaSent);
             }
         }
     }
@@ -549,83 +564,11 @@ impl Drop for HearthPeer {
     }
 }
 
-fn channel_if<T>(
-    enabled: bool,
-    capacity: usize,
-) -> (Option<mpsc::Sender<T>>, Option<mpsc::Receiver<T>>) {
-    if enabled {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        (Some(tx), Some(rx))
-    } else {
-        (None, None)
-    }
-}
-
 /// The first `a=mid:` of an SDP (the bundle's tag, used as `sdpMid` of local candidates).
 fn first_mid(sdp: &str) -> Option<String> {
     sdp.lines()
         .find_map(|l| l.trim().strip_prefix("a=mid:"))
         .map(str::to_owned)
-}
-
-/// Adds the transceiver for one media kind according to role and directions; returns the
-/// local track if we send.
-async fn add_media(
-    pc: &Arc<dyn PeerConnection>,
-    role: Role,
-    kind: RtpCodecKind,
-    send: bool,
-    recv: bool,
-) -> PeerResult<Option<Arc<LocalTrack>>> {
-    if send {
-        let track = LocalTrack::new(kind)?;
-        let sender = match role {
-            Role::Offerer => {
-                let direction = if recv {
-                    RTCRtpTransceiverDirection::Sendrecv
-                } else {
-                    RTCRtpTransceiverDirection::Sendonly
-                };
-                let transceiver = pc
-                    .add_transceiver_from_track(
-                        track.as_track_local(),
-                        Some(RTCRtpTransceiverInit {
-                            direction,
-                            ..Default::default()
-                        }),
-                    )
-                    .await
-                    .map_err(PeerError::webrtc("adding a send transceiver"))?;
-                transceiver
-                    .sender()
-                    .await
-                    .map_err(PeerError::webrtc("reading the transceiver's sender"))?
-            }
-            // The answerer's direction follows the offer; add_track pairs with its m-line.
-            Role::Answerer => Some(
-                pc.add_track(track.as_track_local())
-                    .await
-                    .map_err(PeerError::webrtc("adding a local track"))?,
-            ),
-        };
-        if let Some(sender) = sender {
-            track.set_sender(sender);
-        }
-        Ok(Some(track))
-    } else {
-        if recv && role == Role::Offerer {
-            pc.add_transceiver_from_kind(
-                kind,
-                Some(RTCRtpTransceiverInit {
-                    direction: RTCRtpTransceiverDirection::Recvonly,
-                    ..Default::default()
-                }),
-            )
-            .await
-            .map_err(PeerError::webrtc("adding a receive-only transceiver"))?;
-        }
-        Ok(None)
-    }
 }
 
 #[cfg(test)]

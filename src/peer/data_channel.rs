@@ -95,18 +95,22 @@ impl DataLink {
         channel
             .send(BytesMut::from(data))
             .await
-            .map_err(map_send_error)
+            .map_err(|e| map_send_error(e, data.len()))
     }
 
     /// Sends a text message, waiting while the send buffer is full.
     pub async fn send_text(&self, text: &str) -> PeerResult<()> {
         let channel = self.open_channel()?;
-        channel.send_text(text).await.map_err(map_send_error)
+        channel
+            .send_text(text)
+            .await
+            .map_err(|e| map_send_error(e, text.len()))
     }
 }
 
-fn map_send_error(e: webrtc::error::Error) -> PeerError {
+fn map_send_error(e: webrtc::error::Error, len: usize) -> PeerError {
     match e {
+        webrtc::error::Error::ErrOutboundPacketTooLarge => PeerError::MessageTooLarge(len),
         webrtc::error::Error::ErrDataChannelClosed | webrtc::error::Error::ErrConnectionClosed => {
             PeerError::DataChannelClosed
         }

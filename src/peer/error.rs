@@ -45,6 +45,11 @@ pub enum PeerError {
     #[error("the data channel is closed")]
     DataChannelClosed,
 
+    /// A data-channel message is larger than the remote accepts (its SDP
+    /// `a=max-message-size`; 64 KiB between two Hearth peers). Split it.
+    #[error("data-channel message of {0} bytes exceeds the remote's max-message-size (64 KiB between Hearth peers); split it")]
+    MessageTooLarge(usize),
+
     /// A media write for a kind this peer was not configured to send.
     #[error("this peer does not send {0} (PeerOptions::send_{0} is false)")]
     NotSending(&'static str),

@@ -5,7 +5,7 @@
 //! and FIR only (everything else is for the built-in interceptors), modelled on the crate's
 //! `rtcp-processing` example. Marked packets about a track we send arrive as
 //! `TrackLocalEvent::OnRtcpPacket` on that track, where
-//! [`crate::peer::media_send`] turns them into
+//! the `media_send` module turns them into
 //! [`PeerEvent::KeyframeRequested`](crate::peer::PeerEvent::KeyframeRequested).
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};

@@ -27,8 +27,13 @@
 //!   [`HearthPeer::take_remote_audio`] Opus packets.
 //! * Data: [`HearthPeer::send_bytes`] / [`HearthPeer::send_text`] wait for send-buffer
 //!   room (64 KiB); messages arrive as [`PeerEvent::Message`].
+//! * Remote hang-up: with the data channel, a remote `close()` shows up as
+//!   [`PeerEvent::DataChannelClosed`] within milliseconds; without it only ICE consent
+//!   notices: [`PeerEvent::Disconnected`] after ~5 s, [`PeerEvent::Failed`] after ~30 s.
 //! * Identity: [`HearthPeer::remote_certificate_fingerprint`] and [`sdp_fingerprint`] let the
 //!   caller bind the DTLS session to a signed SDP ([`HearthPeer::verify_remote_fingerprint`]).
+
+#![warn(missing_docs)]
 
 pub mod codecs;
 mod connection;
@@ -45,6 +50,7 @@ mod media_send;
 mod options;
 pub mod reorder;
 mod shared;
+mod transceivers;
 
 pub use connection::HearthPeer;
 pub use data_channel::DataChannelState;
