@@ -9,6 +9,8 @@
 //!   who may do what, and the sealed messages they exchange (pure, no I/O).
 //! - [`config`]: the device's settings.
 
+#![warn(missing_docs)]
+
 pub mod atomic_file;
 pub mod config;
 pub mod contacts;

@@ -69,6 +69,10 @@ async fn approved_contact_gets_live_video_audio_and_data() {
         numbers.windows(2).all(|w| w[0] < w[1]),
         "frames arrive in capture order"
     );
+    wait_until("Gran watching", Duration::from_secs(5), || {
+        !device.watchers().is_empty()
+    })
+    .await;
     assert_eq!(device.watchers(), vec!["Gran".to_string()]);
 
     connection.send("Hello World!").await.unwrap();

@@ -28,7 +28,10 @@ async fn one_encode_feeds_every_viewer() {
         streams.push((connection, stream));
         dirs.push((dir, viewer));
     }
-    assert_eq!(device.watchers().len(), 3);
+    wait_until("three watchers", Duration::from_secs(5), || {
+        device.watchers().len() == 3
+    })
+    .await;
     let video = device.media.video().unwrap().clone();
     let encoded_before = video.frames_encoded();
     let mut tasks = vec![];

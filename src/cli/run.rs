@@ -30,9 +30,12 @@ fn print_welcome(ctx: &Context, device: &Device) {
         "  camera: {}, microphone: {} (nothing is shared until you allow it)",
         ctx.config.video.source, ctx.config.audio.source
     );
-    match device.embedded_relay {
-        Some(addr) => println!("  relay:  built in, ws://{addr}/relay (stores nothing)"),
-        None => println!("  relay:  {}", ctx.config.relay.urls.join(", ")),
+    match (device.http_addr, ctx.config.relay.embedded) {
+        (Some(addr), true) => println!("  relay:  built in, ws://{addr}/relay (stores nothing)"),
+        _ => println!("  relay:  {}", ctx.config.relay.urls.join(", ")),
+    }
+    if let Some(addr) = device.http_addr {
+        println!("  web:    http://{addr}/");
     }
     println!("  data:   {data_dir}");
     println!();

@@ -3,6 +3,7 @@
 //! revokes, and says who is watching. Built on the [`crate::rtc`] API.
 
 mod calls;
+pub mod http;
 pub mod pairing;
 pub mod policy;
 
@@ -30,14 +31,9 @@ pub enum DeviceError {
     /// The camera or microphone could not start.
     #[error("media: {0}")]
     Media(#[from] MediaError),
-    /// The embedded relay could not start.
-    #[error("embedded relay on {addr}: {source}")]
-    Relay {
-        /// Where it should have listened.
-        addr: SocketAddr,
-        /// Why it could not.
-        source: std::io::Error,
-    },
+    /// The web server (and embedded relay) could not start.
+    #[error(transparent)]
+    Http(#[from] http::HttpError),
 }
 
 /// What the device is started with.
@@ -58,8 +54,8 @@ pub struct Device {
     pub node: Node,
     /// Its camera and microphone.
     pub media: LocalMedia,
-    /// Where the embedded relay listens, if it runs.
-    pub embedded_relay: Option<SocketAddr>,
+    /// Where the web server listens (viewer, WHEP, embedded relay), if it runs.
+    pub http_addr: Option<SocketAddr>,
     calls: Arc<Calls>,
     stop: watch::Sender<bool>,
 }
@@ -71,11 +67,13 @@ impl Device {
         let identity = Arc::new(Identity::load_or_create(&options.data_dir)?);
         let contacts = LiveContacts::load(&options.data_dir)?;
         let (stop, stopped) = watch::channel(false);
-        let embedded_relay = if config.relay.embedded {
-            start_embedded_relay(config.relay.listen, stopped.clone()).await?
-        } else {
-            None
-        };
+        let http_addr = http::start(
+            config.http.listen,
+            config.relay.embedded,
+            http::routes(),
+            stopped.clone(),
+        )
+        .await?;
         let media = match options.media {
             Some(media) => media,
             None => LocalMedia::simulated(&config)?,
@@ -108,7 +106,7 @@ impl Device {
         Ok(Device {
             node,
             media,
-            embedded_relay,
+            http_addr,
             calls,
             stop,
         })
@@ -124,32 +122,6 @@ impl Device {
         self.stop.send_replace(true);
         self.calls.end_all("the device is shutting down").await;
     }
-}
-
-async fn start_embedded_relay(
-    addr: SocketAddr,
-    mut stopped: watch::Receiver<bool>,
-) -> Result<Option<SocketAddr>, DeviceError> {
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(listener) => listener,
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            tracing::warn!(%addr, "a relay is already listening there; using it instead of starting one");
-            return Ok(None);
-        }
-        Err(source) => return Err(DeviceError::Relay { addr, source }),
-    };
-    let local = listener.local_addr().ok();
-    let shutdown = async move {
-        let _ = stopped.wait_for(|s| *s).await;
-    };
-    tokio::spawn(async move {
-        if let Err(e) =
-            crate::relay::serve(listener, crate::relay::RelayConfig::default(), shutdown).await
-        {
-            tracing::error!(error = %e, "embedded relay stopped");
-        }
-    });
-    Ok(local)
 }
 
 async fn log_node_events(

@@ -75,6 +75,7 @@ pub fn device_config(relay_url: &str) -> Config {
     };
     config.relay.urls = vec![relay_url.to_string()];
     config.relay.embedded = false;
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
     config.video.width = 320;
     config.video.height = 240;
     config.video.bitrate_kbps = 400;
