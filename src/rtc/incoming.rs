@@ -5,7 +5,7 @@ use super::session::{Granted, Session, SessionParts};
 use super::{MediaStream, PeerConnection, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::node::{IncomingOffer, Node};
-use crate::peer::{sdp_fingerprint, HearthPeer, Role};
+use crate::peer::{sdp_fingerprint, HearthPeer, IceCandidate, Role};
 use crate::signal::Signal;
 use std::sync::Arc;
 
@@ -72,7 +72,7 @@ impl IncomingCall {
     pub async fn accept(self, denied: Vec<String>) -> Result<PeerConnection, RtcError> {
         let IncomingCall {
             node,
-            offer,
+            mut offer,
             local,
             settings,
         } = self;
@@ -105,7 +105,7 @@ impl IncomingCall {
                 denied: granted.denied.clone(),
             };
             node.send_to(&offer.reply_to, &answer).await?;
-            peer.wait_connected(settings.connect_timeout).await?;
+            connect_with_trickle(&peer, &mut offer.signals, settings.connect_timeout).await?;
             if peer.verify_remote_fingerprint(&expected).await.is_err() {
                 return Err(RtcError::FingerprintMismatch);
             }
@@ -136,5 +136,35 @@ impl IncomingCall {
             wanted_media: true,
         });
         Ok(PeerConnection::from_session(&node, settings, session))
+    }
+}
+
+/// Waits for the connection while applying candidates the caller trickles
+/// (browsers do) and noticing if it hangs up.
+async fn connect_with_trickle(
+    peer: &HearthPeer,
+    signals: &mut tokio::sync::mpsc::Receiver<Signal>,
+    limit: std::time::Duration,
+) -> Result<(), RtcError> {
+    let connected = peer.wait_connected(limit);
+    tokio::pin!(connected);
+    let mut signals_open = true;
+    loop {
+        tokio::select! {
+            result = &mut connected => return result.map_err(Into::into),
+            signal = signals.recv(), if signals_open => match signal {
+                Some(Signal::Candidate { candidate, sdp_mid, sdp_mline_index, .. }) if !candidate.is_empty() => {
+                    let candidate = IceCandidate { candidate, sdp_mid, sdp_mline_index, username_fragment: None };
+                    if let Err(e) = peer.add_remote_candidate(&candidate).await {
+                        tracing::debug!(error = %e, "ignored a remote candidate");
+                    }
+                }
+                Some(Signal::Bye { reason, .. }) => {
+                    return Err(RtcError::Refused(reason.unwrap_or_else(|| "the caller hung up".into())))
+                }
+                Some(_) => {}
+                None => signals_open = false,
+            },
+        }
     }
 }
