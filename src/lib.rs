@@ -25,3 +25,4 @@ pub mod peer;
 pub mod relay;
 pub mod rtc;
 pub mod signal;
+pub mod whep;
