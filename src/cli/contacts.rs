@@ -4,8 +4,8 @@
 
 use super::Context;
 use hearth::contacts::{Contact, ContactBook, ContactStatus, Permission};
-use hearth::whep::token;
 use hearth::identity::ContactCode;
+use hearth::whep::token;
 
 /// Subcommands of `hearth contacts`.
 #[derive(clap::Subcommand)]

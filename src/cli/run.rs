@@ -36,7 +36,9 @@ fn print_welcome(ctx: &Context, device: &Device) {
     }
     if let Some(addr) = device.http_addr {
         println!("  web:    http://{addr}/");
-        println!("  whep:   http://{addr}/whep (players need a token: `hearth contacts add-token NAME`)");
+        println!(
+            "  whep:   http://{addr}/whep (players need a token: `hearth contacts add-token NAME`)"
+        );
     }
     println!("  data:   {data_dir}");
     println!();

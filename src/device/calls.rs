@@ -57,7 +57,11 @@ impl Calls {
         }
     }
 
-    pub(super) async fn answer_calls(self: Arc<Self>, node: Node, mut stopped: watch::Receiver<bool>) {
+    pub(super) async fn answer_calls(
+        self: Arc<Self>,
+        node: Node,
+        mut stopped: watch::Receiver<bool>,
+    ) {
         loop {
             let call = tokio::select! {
                 _ = stopped.wait_for(|s| *s) => return,

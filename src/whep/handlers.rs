@@ -85,7 +85,10 @@ pub(super) async fn create(
         return refuse(StatusCode::BAD_REQUEST, "the offer is not UTF-8 text");
     };
     if offer.trim().is_empty() {
-        return refuse(StatusCode::BAD_REQUEST, "the body is empty; send an SDP offer");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the body is empty; send an SDP offer",
+        );
     }
     if !offer.trim_start().starts_with("v=0") {
         return refuse(StatusCode::BAD_REQUEST, "the body is not an SDP offer");
@@ -179,7 +182,10 @@ pub(super) async fn patch() -> Response {
 pub(super) async fn preflight() -> Response {
     (
         StatusCode::NO_CONTENT,
-        [(header::HeaderName::from_static("accept-post"), "application/sdp")],
+        [(
+            header::HeaderName::from_static("accept-post"),
+            "application/sdp",
+        )],
     )
         .into_response()
 }

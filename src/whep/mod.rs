@@ -50,8 +50,11 @@ pub enum Refusal {
 pub trait Answerer: Send + Sync + 'static {
     /// Starts a session for `contact` (a token contact whose token was just
     /// checked) answering `offer`; returns it with the SDP answer.
-    async fn answer(&self, contact: &Contact, offer: &str)
-        -> Result<(WhepSession, String), Refusal>;
+    async fn answer(
+        &self,
+        contact: &Contact,
+        offer: &str,
+    ) -> Result<(WhepSession, String), Refusal>;
 }
 
 /// What the WHEP routes need: the live contact book (to check tokens), the
@@ -82,10 +85,7 @@ impl WhepState {
 /// The WHEP routes, with CORS headers on every response.
 pub fn router(state: WhepState) -> Router {
     Router::new()
-        .route(
-            "/whep",
-            post(handlers::create).options(handlers::preflight),
-        )
+        .route("/whep", post(handlers::create).options(handlers::preflight))
         .route(
             "/whep/session/{id}",
             options(handlers::preflight)

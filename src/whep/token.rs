@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(find_contact(&book, &b).unwrap().name, "Tablet");
         assert!(find_contact(&book, &generate()).is_none());
         assert!(find_contact(&book, "").is_none());
-        assert!(find_contact(&book, &hash(&a)).is_none(), "the hash is not a token");
+        assert!(
+            find_contact(&book, &hash(&a)).is_none(),
+            "the hash is not a token"
+        );
     }
 
     #[test]

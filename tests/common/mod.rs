@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod evil_relay;
+pub mod http;
 
 use hearth::config::Config;
 use hearth::contacts::{ContactStatus, Permission};
