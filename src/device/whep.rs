@@ -54,8 +54,11 @@ impl Answerer for DeviceAnswerer {
         let (session, answer) = WhepSession::answer(contact.key, offer, &stream, &calls.rtc)
             .await
             .map_err(|e| match e {
-                RtcError::Peer(e) => Refusal::BadOffer(e.to_string()),
-                other => Refusal::Unavailable(other.to_string()),
+                RtcError::BadOffer(reason) => Refusal::BadOffer(reason),
+                other => {
+                    tracing::warn!(error = %other, "could not start a WHEP session");
+                    Refusal::Unavailable("the device could not start a session".into())
+                }
             })?;
         let id = calls.track(Live {
             contact: contact.key,

@@ -74,6 +74,9 @@ pub enum RtcError {
     /// The DTLS certificate is not the one the contact signed for.
     #[error("the connection's DTLS certificate does not match the fingerprint the contact signed; someone may be in the middle, so the session was refused")]
     FingerprintMismatch,
+    /// An offer (from a WHEP player) could not be answered.
+    #[error("the offer cannot be answered: {0}")]
+    BadOffer(String),
     /// The session has ended.
     #[error("the session has ended: {0}")]
     Closed(String),

@@ -41,6 +41,8 @@ impl WhepSession {
     /// the kinds the offer has a section for). Returns the session and the SDP
     /// answer, which already carries every local candidate. If the peer does
     /// not connect within the settings' connect timeout, the session ends.
+    /// An offer that cannot be applied is [`RtcError::BadOffer`]; any other
+    /// error is this side's.
     pub async fn answer(
         contact: PeerKey,
         offer_sdp: &str,
@@ -70,7 +72,7 @@ impl WhepSession {
             Ok(answer) => answer,
             Err(e) => {
                 let _ = peer.close().await;
-                return Err(e.into());
+                return Err(RtcError::BadOffer(e.to_string()));
             }
         };
         let session = Session::start(SessionParts {
