@@ -191,21 +191,28 @@ async fn bad_requests_get_a_reason_and_nothing_starts() {
         assert_eq!((r.status, r.body.as_str()), (401, "unauthorized\n"));
     }
 
-    let cases: [(&str, &str, u16); 4] = [
+    let cases: [(&str, &str, u16); 5] = [
         ("text/plain", offer.as_str(), 415),
         ("application/sdp", "", 400),
         ("application/sdp", "hello, camera", 400),
         ("application/sdp", "v=0\r\nthis is not SDP\r\n", 400),
+        ("application/sdp", "v=0\r\nm=video x\r\nm=audio\r\n", 400),
     ];
     for (content_type, body, status) in cases {
         let r = post_offer(&device, &tv, content_type, body).await;
         assert_eq!(r.status, status, "{content_type} {body:?}: {}", r.body);
         assert!(!r.body.trim().is_empty(), "a reason is given");
     }
+    let auth = format!("Bearer {tv}");
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/sdp"),
+    ];
+    let binary = request(addr, "POST", "/whep", &headers, b"v=0\r\n\xff\xfe").await;
+    assert_eq!(binary.status, 400, "{}", binary.body);
     let huge = format!("v=0\r\n{}", "a=x\r\n".repeat(14_000));
     let r = post_offer(&device, &tv, "application/sdp", &huge).await;
     assert_eq!(r.status, 413, "{}", r.body);
-    let auth = format!("Bearer {tv}");
     let declared = request(
         addr,
         "POST",
@@ -219,6 +226,21 @@ async fn bad_requests_get_a_reason_and_nothing_starts() {
     )
     .await;
     assert_eq!(declared.status, 413);
+    let chunk = format!("v=0\r\n{}", "a=x\r\n".repeat(14_000));
+    let chunked_body = format!("{:x}\r\n{chunk}\r\n0\r\n\r\n", chunk.len());
+    let chunked = request(
+        addr,
+        "POST",
+        "/whep",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/sdp"),
+            ("Transfer-Encoding", "chunked"),
+        ],
+        chunked_body.as_bytes(),
+    )
+    .await;
+    assert_eq!(chunked.status, 413, "{}", chunked.body);
 
     let patch = request(
         addr,

@@ -10,8 +10,18 @@ use axum::response::{IntoResponse, Response};
 
 /// A response with a short text body; logged as a refusal.
 fn refuse(status: StatusCode, reason: &str) -> Response {
+    refuse_with_detail(status, reason, "")
+}
+
+/// Like [`refuse`], with a detail for the player that is not logged (it may
+/// quote the offer, addresses included).
+fn refuse_with_detail(status: StatusCode, reason: &str, detail: &str) -> Response {
     tracing::info!(status = status.as_u16(), %reason, "WHEP request refused");
-    let mut response = (status, format!("{reason}\n")).into_response();
+    let body = match detail {
+        "" => format!("{reason}\n"),
+        detail => format!("{reason}: {detail}\n"),
+    };
+    let mut response = (status, body).into_response();
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -107,9 +117,9 @@ pub(super) async fn create(
                 "this token may not have what the offer asks for",
             )
         }
-        Err(Refusal::BadOffer(reason)) => {
-            let reason: String = reason.chars().take(200).collect();
-            return refuse(StatusCode::BAD_REQUEST, &format!("bad offer: {reason}"));
+        Err(Refusal::BadOffer(detail)) => {
+            let detail: String = detail.chars().take(200).collect();
+            return refuse_with_detail(StatusCode::BAD_REQUEST, "bad offer", &detail);
         }
         Err(Refusal::Unavailable(reason)) => {
             return refuse(StatusCode::SERVICE_UNAVAILABLE, &reason)

@@ -23,7 +23,7 @@ impl HttpResponse {
 }
 
 /// Sends `method path` with `headers` and `body` (a Content-Length is added
-/// unless `headers` has one) and reads the response.
+/// unless `headers` frame the body already) and reads the response.
 pub async fn request(
     addr: SocketAddr,
     method: &str,
@@ -36,10 +36,10 @@ pub async fn request(
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    if !headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-    {
+    let framed = headers.iter().any(|(n, _)| {
+        n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("transfer-encoding")
+    });
+    if !framed {
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
