@@ -63,7 +63,7 @@ impl Answerer for DeviceAnswerer {
         let id = calls.track(Live {
             contact: contact.key,
             name: contact.name.clone(),
-            grant,
+            grant: grant.clone(),
             session: LiveSession::Whep(session.clone()),
         });
         let (calls, ended) = (calls.clone(), session.clone());
@@ -71,6 +71,15 @@ impl Answerer for DeviceAnswerer {
             ended.closed().await;
             calls.untrack(id);
         });
+        // A revocation that landed while answering found nothing to end.
+        let allowed = self
+            .calls
+            .contacts
+            .with(|book| policy::still_allowed(book, &contact.key, &grant));
+        if !allowed {
+            session.close_with("access withdrawn by the owner").await;
+            return Err(Refusal::NotAllowed);
+        }
         Ok((session, answer))
     }
 }
