@@ -141,7 +141,7 @@ impl PeerConnection {
     /// Ends the session and tells the contact.
     pub async fn close(&self) {
         if let Some(session) = self.session() {
-            session.close("closed by this side", true).await;
+            session.close("hung up", true).await;
         }
     }
 

@@ -24,6 +24,9 @@ pub struct Granted {
     pub denied: Vec<String>,
 }
 
+/// How long an interrupted connection may take to recover before the session ends.
+const DISCONNECT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How a signalled session reaches the contact: to say goodbye, and to stop
 /// routing its messages once it ends.
 pub(super) struct SignalLink {
@@ -113,9 +116,17 @@ impl Session {
     ) {
         let mut closed = self.closed.subscribe();
         let mut signals_open = signals.is_some();
+        // Set while the connection is interrupted: when it runs out, the session ends.
+        let mut give_up: Option<tokio::time::Instant> = None;
         loop {
+            let deadline =
+                give_up.unwrap_or_else(|| tokio::time::Instant::now() + DISCONNECT_GRACE);
             tokio::select! {
                 _ = until_closed(&mut closed) => break,
+                _ = tokio::time::sleep_until(deadline), if give_up.is_some() => {
+                    self.close_quietly("the connection was lost").await;
+                    break;
+                }
                 event = events.recv() => match event {
                     None => { self.close_quietly("the connection ended").await; break }
                     Some(PeerEvent::Message(message)) => {
@@ -128,7 +139,11 @@ impl Session {
                     Some(PeerEvent::KeyframeRequested) => videos.iter().for_each(|v| v.request_keyframe()),
                     Some(PeerEvent::Failed) => { self.close_quietly("the connection failed").await; break }
                     Some(PeerEvent::Closed) => { self.close_quietly("the connection closed").await; break }
-                    Some(PeerEvent::Disconnected) => tracing::info!(contact = %self.contact.short(), "connection interrupted; waiting for it to recover"),
+                    Some(PeerEvent::Disconnected) => {
+                        tracing::info!(contact = %self.contact.short(), "connection interrupted; waiting for it to recover");
+                        give_up = Some(tokio::time::Instant::now() + DISCONNECT_GRACE);
+                    }
+                    Some(PeerEvent::Connected) => give_up = None,
                     Some(other) => tracing::trace!(?other, "peer event"),
                 },
                 signal = next_signal(&mut signals), if signals_open => match signal {
