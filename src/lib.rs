@@ -10,6 +10,8 @@
 //! - [`config`]: the device's settings.
 //! - [`hardware`]: camera, encoder, audio, buttons, LED and display, real or simulated.
 
+#![warn(missing_docs)]
+
 pub mod atomic_file;
 pub mod config;
 pub mod contacts;
@@ -21,5 +23,8 @@ pub mod keys;
 pub mod live_contacts;
 pub mod media;
 pub mod node;
+pub mod peer;
 pub mod relay;
+pub mod rtc;
 pub mod signal;
+pub mod whep;
