@@ -6,15 +6,18 @@
 //! [`Board`] profile. The real backends (V4L2, ALSA, GPIO, SPI/I2C panels) are behind
 //! feature `hardware`; without it everything builds and runs on a laptop.
 //!
-//! The device loop calls, once at start:
-//! - [`Board::load`] with `config.board.profile`;
-//! - [`camera::open_camera`] → `Box<dyn VideoCapture>`, then [`encoder::open_encoder`]
-//!   with the camera's format → `Box<dyn VideoEncoder>`;
-//! - [`audio::open_microphone`] → `Box<dyn AudioCapture>`, [`audio::open_speaker`] →
-//!   `Box<dyn Speaker>` (wrap it in a [`audio::TalkBack`]);
-//! - [`buttons::open_buttons`] → [`buttons::ButtonEvents`];
-//! - [`led::open_led`] → [`led::LiveIndicator`];
-//! - [`display::open_display`] → `Box<dyn Display>`.
+//! The device loop calls, once at start (`config: &Config`, `board: &Board`):
+//! - [`Board::load`]`(&config.board.profile)`;
+//! - [`camera::open_camera`]`(config, board)` → `Box<dyn VideoCapture>`, then
+//!   [`encoder::open_encoder`]`(config, board, camera.format())` → `Box<dyn VideoEncoder>`;
+//! - [`audio::open_microphone`]`(config, board)` → `Box<dyn AudioCapture>`, and
+//!   [`audio::open_speaker`]`(config, board)` → `Box<dyn Speaker>` wrapped in an
+//!   [`audio::TalkBack`];
+//! - [`buttons::open_buttons`]`(config, board, &buttons::socket_path(data_dir))` →
+//!   [`buttons::ButtonEvents`] (`recv().await`);
+//! - [`led::open_led`]`(config, board)` → [`led::LiveIndicator`] (`update(LiveState)`);
+//! - [`display::open_display`]`(config, board, data_dir)` → `Box<dyn Display>`
+//!   (`show(&Screen)`).
 //!
 //! Pure logic lives beside each backend and is tested without hardware: format
 //! negotiation and pixel conversion, encoder selection, debouncing, screen rendering.

@@ -2,7 +2,7 @@
 //! the speaker that plays talk-back from contacts allowed `talk_back`.
 //!
 //! [`devices::resolve`] picks devices by name; [`talkback::TalkBack`] is the gate and the
-//! decoder in front of any [`Speaker`]. The ALSA backends ([`alsa`]) recover from
+//! decoder in front of any [`Speaker`]. The ALSA backends (`alsa`) recover from
 //! overruns and underruns by themselves.
 
 #[cfg(feature = "hardware")]

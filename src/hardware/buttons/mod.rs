@@ -1,6 +1,6 @@
 //! Buttons: what the family presses, as a stream of [`ButtonEvent`]s.
 //!
-//! Every source feeds one channel: GPIO pins on a Pi ([`gpio`], feature `hardware`),
+//! Every source feeds one channel: GPIO pins on a Pi (`gpio`, feature `hardware`),
 //! keys typed in the terminal ([`keyboard`]) and `hearth press BUTTON` from another shell
 //! through a Unix socket ([`socket`]). Debouncing and long-press detection are a pure
 //! function of timestamped edges ([`debounce`]). The device loop calls [`open_buttons`]

@@ -1,9 +1,9 @@
 //! Cameras: V4L2 capture (feature `hardware`) behind [`VideoCapture`], with the
 //! simulated test pattern as its twin.
 //!
-//! The pure parts are tested on fixture frames: [`format`] negotiation, [`convert`]ing
+//! The pure parts are tested on fixture frames: [`format`](mod@format) negotiation, [`convert`]ing
 //! YUYV/NV12/I420 and [`mjpeg`] to I420, [`detect`]ing which node is a camera. The real
-//! backend ([`v4l2`]) is wrapped in a [`resilient::ResilientCamera`], so unplugging the
+//! backend (`v4l2`) is wrapped in a [`resilient::ResilientCamera`], so unplugging the
 //! camera shows a "camera unavailable" picture while sessions stay up, and replugging it
 //! resumes the picture.
 

@@ -2,8 +2,8 @@
 //! where it goes (a [`Display`] backend).
 //!
 //! Backends: [`png::PngDisplay`] writes PNG files and needs nothing; with feature
-//! `hardware`, [`st7789::St7789Display`] (240x240 colour, SPI) and
-//! [`ssd1306::Ssd1306Display`] (128x64 OLED, I2C) drive real panels through rppal. All of
+//! `hardware`, `st7789::St7789Display` (240x240 colour, SPI) and
+//! `ssd1306::Ssd1306Display` (128x64 OLED, I2C) drive real panels through rppal. All of
 //! them draw with the same [`render`] function, so the golden PNGs under `tests/golden/`
 //! show exactly what the panels show.
 

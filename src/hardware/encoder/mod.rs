@@ -1,7 +1,7 @@
 //! H.264 encoders: the V4L2 memory-to-memory hardware encoder (feature `hardware`) when
 //! the board has one and it can take the configured size, openh264 otherwise.
 //!
-//! [`select`] decides from the settings, the board and what the device reports (tested
+//! [`select()`] decides from the settings, the board and what the device reports (tested
 //! against fake devices); [`fallback::FallbackEncoder`] switches to openh264 at run time
 //! if the hardware fails or produces a stream viewers would refuse; [`assemble`] turns
 //! hardware output buffers into access units with SPS/PPS before every IDR. Both

@@ -3,7 +3,7 @@
 //! It is the family's promise that nobody watches unseen, so the rule is a pure function
 //! ([`should_be_lit`]) the device loop applies to what its pipelines report, and
 //! [`LiveIndicator`] only touches the pin when the answer changes. [`SimulatedLed`] logs
-//! and remembers; [`gpio::GpioLed`] (feature `hardware`) drives the board's pin.
+//! and remembers; `gpio::GpioLed` (feature `hardware`) drives the board's pin.
 
 #[cfg(feature = "hardware")]
 pub mod gpio;
