@@ -8,6 +8,7 @@
 //! - [`keys`], [`identity`], [`contacts`], [`envelope`], [`signal`]: who is who,
 //!   who may do what, and the sealed messages they exchange (pure, no I/O).
 //! - [`config`]: the device's settings.
+//! - [`systemd_notify`]: readiness and watchdog pings for the packaged systemd unit.
 
 pub mod atomic_file;
 pub mod config;
@@ -20,3 +21,4 @@ pub mod live_contacts;
 pub mod node;
 pub mod relay;
 pub mod signal;
+pub mod systemd_notify;
