@@ -41,6 +41,8 @@ pub enum ConfigError {
 pub struct Config {
     /// The name this device shows to its contacts.
     pub name: String,
+    /// The device's web server: viewer page, WHEP and the embedded relay.
+    pub http: HttpConfig,
     /// Signalling relay settings.
     pub relay: RelayConfig,
     /// Camera and video encoding.
@@ -55,10 +57,27 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             name: "Hearth".into(),
+            http: HttpConfig::default(),
             relay: RelayConfig::default(),
             video: VideoConfig::default(),
             audio: AudioConfig::default(),
             webrtc: WebRtcConfig::default(),
+        }
+    }
+}
+
+/// The device's web server.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address of the web server (viewer page, WHEP, and `/relay` when the relay is embedded).
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:7600".parse().expect("valid address"),
         }
     }
 }
@@ -70,10 +89,8 @@ pub struct RelayConfig {
     /// Relay WebSocket URLs this device connects to; the first is used, and all
     /// are written into its contact code.
     pub urls: Vec<String>,
-    /// Also run a relay inside the device, listening on `listen`.
+    /// Also run a relay inside the device, at `/relay` on the web server.
     pub embedded: bool,
-    /// Address of the embedded relay.
-    pub listen: SocketAddr,
 }
 
 impl Default for RelayConfig {
@@ -81,7 +98,6 @@ impl Default for RelayConfig {
         RelayConfig {
             urls: vec!["ws://127.0.0.1:7600/relay".into()],
             embedded: true,
-            listen: "127.0.0.1:7600".parse().expect("valid address"),
         }
     }
 }

@@ -10,6 +10,8 @@
 //! - [`config`]: the device's settings.
 //! - [`systemd_notify`]: readiness and watchdog pings for the packaged systemd unit.
 
+#![warn(missing_docs)]
+
 pub mod atomic_file;
 pub mod config;
 pub mod contacts;
@@ -18,7 +20,10 @@ pub mod envelope;
 pub mod identity;
 pub mod keys;
 pub mod live_contacts;
+pub mod media;
 pub mod node;
+pub mod peer;
 pub mod relay;
+pub mod rtc;
 pub mod signal;
 pub mod systemd_notify;

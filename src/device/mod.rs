@@ -1,3 +1,147 @@
-//! The device: answers approved contacts' calls with the media they may see.
+//! The device: keeps its signalling up, answers approved contacts' calls with
+//! exactly the media their permissions allow, ends sessions the owner
+//! revokes, and says who is watching. Built on the [`crate::rtc`] API.
 
+mod calls;
+pub mod http;
+pub mod pairing;
 pub mod policy;
+
+use crate::config::Config;
+use crate::identity::{Identity, IdentityError};
+use crate::live_contacts::LiveContacts;
+use crate::media::MediaError;
+use crate::node::{Node, NodeEvent, NodeOptions};
+use crate::rtc::{LocalMedia, RtcSettings};
+use calls::Calls;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Errors starting the device.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// The identity could not be loaded or created.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The contacts could not be loaded.
+    #[error(transparent)]
+    Contacts(#[from] crate::contacts::ContactsError),
+    /// The camera or microphone could not start.
+    #[error("media: {0}")]
+    Media(#[from] MediaError),
+    /// The web server (and embedded relay) could not start.
+    #[error(transparent)]
+    Http(#[from] http::HttpError),
+}
+
+/// What the device is started with.
+pub struct DeviceOptions {
+    /// Settings.
+    pub config: Config,
+    /// Where identity and contacts live.
+    pub data_dir: PathBuf,
+    /// WebRTC settings (default: from the config).
+    pub rtc: Option<RtcSettings>,
+    /// Media sources (default: simulated, from the config).
+    pub media: Option<LocalMedia>,
+}
+
+/// A running device.
+pub struct Device {
+    /// This device on the signalling network.
+    pub node: Node,
+    /// Its camera and microphone.
+    pub media: LocalMedia,
+    /// Where the web server listens (viewer, WHEP, embedded relay), if it runs.
+    pub http_addr: Option<SocketAddr>,
+    calls: Arc<Calls>,
+    stop: watch::Sender<bool>,
+}
+
+impl Device {
+    /// Starts the device and returns once it is running.
+    pub async fn start(options: DeviceOptions) -> Result<Device, DeviceError> {
+        let config = options.config;
+        let identity = Arc::new(Identity::load_or_create(&options.data_dir)?);
+        let contacts = LiveContacts::load(&options.data_dir)?;
+        let (stop, stopped) = watch::channel(false);
+        let http_addr = http::start(
+            config.http.listen,
+            config.relay.embedded,
+            http::routes(),
+            stopped.clone(),
+        )
+        .await?;
+        let media = match options.media {
+            Some(media) => media,
+            None => LocalMedia::simulated(&config)?,
+        };
+        let rtc = options
+            .rtc
+            .unwrap_or_else(|| RtcSettings::from_config(&config.webrtc));
+        let node = Node::start(
+            identity,
+            contacts.clone(),
+            NodeOptions {
+                name: config.name.clone(),
+                relays: config.relay.urls.clone(),
+            },
+        );
+        let watcher = contacts.spawn_watcher();
+        let calls = Arc::new(Calls::new(node.clone(), media.clone(), rtc));
+        tokio::spawn(calls.clone().answer_calls(stopped.clone()));
+        tokio::spawn(
+            calls
+                .clone()
+                .enforce_revocations(contacts.subscribe(), stopped.clone()),
+        );
+        tokio::spawn(pairing::announce_decisions(
+            node.clone(),
+            contacts.subscribe(),
+            stopped.clone(),
+        ));
+        tokio::spawn(log_node_events(node.events(), stopped.clone(), watcher));
+        Ok(Device {
+            node,
+            media,
+            http_addr,
+            calls,
+            stop,
+        })
+    }
+
+    /// The contacts watching or listening now, by name.
+    pub fn watchers(&self) -> Vec<String> {
+        self.calls.watchers()
+    }
+
+    /// Stops the device: ends every session and the embedded relay.
+    pub async fn stop(&self) {
+        self.stop.send_replace(true);
+        self.calls.end_all("the device is shutting down").await;
+    }
+}
+
+async fn log_node_events(
+    mut events: tokio::sync::broadcast::Receiver<NodeEvent>,
+    mut stopped: watch::Receiver<bool>,
+    watcher: tokio::task::JoinHandle<()>,
+) {
+    loop {
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => break,
+            event = events.recv() => match event {
+                Ok(NodeEvent::PairRequested { key, name }) => tracing::info!(
+                    "{name} ({}) asks to pair. Approve with `hearth contacts approve {}`, refuse with `hearth contacts remove {}`",
+                    key.short(), key.short(), key.short()
+                ),
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    watcher.abort();
+}

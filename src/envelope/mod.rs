@@ -36,7 +36,7 @@ const SEAL_INFO: &[u8] = b"hearth-seal-v1";
 pub const MAX_ENVELOPE_BYTES: usize = 32 * 1024;
 
 /// Why an envelope was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum EnvelopeError {
     /// Larger than [`MAX_ENVELOPE_BYTES`].
     #[error("envelope of {0} bytes is over the {MAX_ENVELOPE_BYTES}-byte limit")]

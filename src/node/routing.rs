@@ -40,6 +40,13 @@ pub enum NodeEvent {
         /// Their reason.
         reason: String,
     },
+    /// An envelope was refused: altered, replayed, re-addressed, stale or garbage.
+    EnvelopeRefused {
+        /// The sender the relay claimed.
+        claimed_from: PeerKey,
+        /// Why it was refused.
+        error: crate::envelope::EnvelopeError,
+    },
     /// A session offer was refused because the sender is not an approved contact.
     OfferRefused {
         /// The sender.
@@ -67,6 +74,9 @@ pub struct IncomingOffer {
 }
 
 type SessionKey = (PeerKey, SessionId);
+
+/// Most pairing requests kept waiting for the owner at once.
+pub const MAX_PENDING_REQUESTS: usize = 16;
 
 pub(super) struct Router {
     identity: Arc<Identity>,
@@ -145,8 +155,12 @@ impl Router {
                     );
                     match opened {
                         Ok(opened) => self.route(opened).await,
-                        Err(e) => {
-                            tracing::warn!(from = %claimed.short(), error = %e, "refused an envelope")
+                        Err(error) => {
+                            tracing::warn!(from = %claimed.short(), %error, "refused an envelope");
+                            let _ = self.events.send(NodeEvent::EnvelopeRefused {
+                                claimed_from: claimed,
+                                error,
+                            });
                         }
                     }
                 }
@@ -251,6 +265,23 @@ impl Router {
                 seal_key: code.seal_key,
             };
             self.reply(&to, &Signal::PairApproved).await;
+            return;
+        }
+        let pending = self.contacts.with(|book| {
+            book.iter()
+                .filter(|c| c.status == ContactStatus::Pending)
+                .count()
+        });
+        if pending >= MAX_PENDING_REQUESTS && !self.is_known(&from) {
+            tracing::warn!(from = %from.short(), "too many pairing requests waiting; refusing one (approve or remove some)");
+            let to = Recipient {
+                key: code.peer_key,
+                seal_key: code.seal_key,
+            };
+            let refusal = Signal::PairRefused {
+                reason: "the device has too many requests waiting; try again later".into(),
+            };
+            self.reply(&to, &refusal).await;
             return;
         }
         let stored = self

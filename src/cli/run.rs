@@ -1,0 +1,48 @@
+//! `hearth run` (and `hearth` alone): runs the device until Ctrl-C or SIGTERM,
+//! and tells the person at the terminal what to do next.
+
+use super::Context;
+use hearth::device::{Device, DeviceOptions};
+
+/// Runs the device.
+pub fn run(ctx: &Context) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let device = Device::start(DeviceOptions {
+            config: ctx.config.clone(),
+            data_dir: ctx.data_dir.clone(),
+            rtc: None,
+            media: None,
+        })
+        .await?;
+        print_welcome(ctx, &device);
+        super::shutdown_signal().await;
+        device.stop().await;
+        Ok(())
+    })
+}
+
+fn print_welcome(ctx: &Context, device: &Device) {
+    let code = device.node.contact_code().to_text();
+    let data_dir = ctx.data_dir.display();
+    println!("Hearth \"{}\" is running.", ctx.config.name);
+    println!(
+        "  camera: {}, microphone: {} (nothing is shared until you allow it)",
+        ctx.config.video.source, ctx.config.audio.source
+    );
+    match (device.http_addr, ctx.config.relay.embedded) {
+        (Some(addr), true) => println!("  relay:  built in, ws://{addr}/relay (stores nothing)"),
+        _ => println!("  relay:  {}", ctx.config.relay.urls.join(", ")),
+    }
+    if let Some(addr) = device.http_addr {
+        println!("  web:    http://{addr}/");
+    }
+    println!("  data:   {data_dir}");
+    println!();
+    println!("Next steps:");
+    println!("  1. Give family this device's contact code (also: `hearth --data-dir {data_dir} id` shows a QR code):");
+    println!("       {code}");
+    println!("  2. Add a family member's code:   hearth --data-dir {data_dir} contacts add CODE");
+    println!("  3. Let them watch:               hearth --data-dir {data_dir} contacts allow NAME live_video,live_audio");
+    println!("  Stop with Ctrl-C.");
+}

@@ -1,0 +1,172 @@
+//! The device's live sessions: answering calls per policy, ending those the
+//! owner revokes, and knowing who is watching at any moment.
+
+use super::policy::{self, Grant};
+use crate::contacts::ContactBook;
+use crate::keys::PeerKey;
+use crate::node::Node;
+use crate::rtc::{IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcSettings};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+struct Live {
+    contact: PeerKey,
+    name: String,
+    grant: Grant,
+    connection: PeerConnection,
+}
+
+pub(super) struct Calls {
+    node: Node,
+    media: LocalMedia,
+    rtc: RtcSettings,
+    live: Mutex<HashMap<u64, Live>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+impl Calls {
+    pub(super) fn new(node: Node, media: LocalMedia, rtc: RtcSettings) -> Self {
+        Calls {
+            node,
+            media,
+            rtc,
+            live: Mutex::new(HashMap::new()),
+            next_id: 0.into(),
+        }
+    }
+
+    pub(super) async fn answer_calls(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        loop {
+            let call = tokio::select! {
+                _ = stopped.wait_for(|s| *s) => return,
+                call = IncomingCall::next(&self.node, &self.rtc) => call,
+            };
+            let Some(call) = call else { return };
+            tokio::spawn(self.clone().answer(call));
+        }
+    }
+
+    async fn answer(self: Arc<Self>, mut call: IncomingCall) {
+        let from = call.from();
+        let book = self.node.contacts().snapshot();
+        let grant = match policy::decide(&book, &from, call.wants_video(), call.wants_audio()) {
+            Ok(grant) => grant,
+            Err(refusal) => return call.refuse(&refusal.to_string()).await,
+        };
+        let name = book.get(&from).map(|c| c.name.clone()).unwrap_or_default();
+        let mut denied: Vec<String> = grant.denied.iter().map(|p| p.name().to_string()).collect();
+        let grant = if grant.is_live() && self.media.is_private() {
+            denied.push("privacy".into());
+            Grant {
+                video: false,
+                audio: false,
+                denied: grant.denied,
+            }
+        } else {
+            grant
+        };
+        if grant.is_live() {
+            match MediaStream::open(&self.media, grant.video, grant.audio).await {
+                Ok(stream) => call.add_stream(&stream),
+                Err(e) => return call.refuse(&e.to_string()).await,
+            }
+        }
+        let connection = match call.accept(denied).await {
+            Ok(connection) => connection,
+            Err(e) => {
+                tracing::warn!(contact = %from.short(), error = %e, "session did not start");
+                return;
+            }
+        };
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if grant.is_live() {
+            tracing::info!(contact = %name, video = grant.video, audio = grant.audio, "LIVE: now sharing with this contact");
+        }
+        self.live.lock().expect("live lock").insert(
+            id,
+            Live {
+                contact: from,
+                name: name.clone(),
+                grant: grant.clone(),
+                connection: connection.clone(),
+            },
+        );
+        self.serve_messages(&connection).await;
+        self.live.lock().expect("live lock").remove(&id);
+        if grant.is_live() {
+            tracing::info!(contact = %name, watching_now = self.watchers().len(), "stopped sharing with this contact");
+        }
+    }
+
+    /// Answers the device's small data-channel protocol until the session ends.
+    async fn serve_messages(&self, connection: &PeerConnection) {
+        while let Some(message) = connection.recv().await {
+            let Ok(value) = message.json::<serde_json::Value>() else {
+                tracing::debug!("ignored a data-channel message that is not JSON");
+                continue;
+            };
+            if value["type"] == "ping" {
+                let pong = serde_json::json!({ "type": "pong", "id": value["id"] });
+                if connection.send_json(&pong).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    pub(super) async fn enforce_revocations(
+        self: Arc<Self>,
+        mut book: watch::Receiver<ContactBook>,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => return,
+                changed = book.changed() => if changed.is_err() { return },
+            }
+            let current = book.borrow_and_update().clone();
+            let revoked: Vec<PeerConnection> = self
+                .live
+                .lock()
+                .expect("live lock")
+                .values()
+                .filter(|l| !policy::still_allowed(&current, &l.contact, &l.grant))
+                .map(|l| l.connection.clone())
+                .collect();
+            for connection in revoked {
+                tracing::info!(contact = %connection.contact().short(), "access withdrawn; ending the session");
+                connection.close_with("access withdrawn by the owner").await;
+            }
+        }
+    }
+
+    pub(super) fn watchers(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .live
+            .lock()
+            .expect("live lock")
+            .values()
+            .filter(|l| l.grant.is_live())
+            .map(|l| l.name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    pub(super) async fn end_all(&self, reason: &str) {
+        let all: Vec<PeerConnection> = self
+            .live
+            .lock()
+            .expect("live lock")
+            .values()
+            .map(|l| l.connection.clone())
+            .collect();
+        for connection in all {
+            connection.close_with(reason).await;
+        }
+    }
+}

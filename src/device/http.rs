@@ -1,0 +1,73 @@
+//! The device's web server: one port for the family viewer page, WHEP for
+//! standard players, and — when embedded — the signalling relay at `/relay`.
+
+use crate::relay::{RelayConfig, RelayState};
+use axum::routing::get;
+use axum::Router;
+use std::net::SocketAddr;
+use tokio::sync::watch;
+
+/// Errors starting the web server.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The address could not be bound.
+    #[error(
+        "cannot listen on {addr}: {source} (set [http] listen in the config to another address)"
+    )]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The routes every device serves.
+pub fn routes() -> Router {
+    Router::new().route("/healthz", get(|| async { "ok" }))
+}
+
+/// Starts the web server on `addr`, with the relay at `/relay` if `embed_relay`.
+/// Returns the bound address, or `None` when the address is taken by another
+/// Hearth (then its relay is used).
+pub async fn start(
+    addr: SocketAddr,
+    embed_relay: bool,
+    app: Router,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<Option<SocketAddr>, HttpError> {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && embed_relay => {
+            tracing::warn!(%addr, "the web address is in use (another Hearth?); using its relay, serving no page");
+            return Ok(None);
+        }
+        Err(source) => return Err(HttpError::Bind { addr, source }),
+    };
+    let local = listener.local_addr().ok();
+    let shutdown = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    tokio::spawn(async move {
+        let result = if embed_relay {
+            let state =
+                RelayState::new(RelayConfig::default()).expect("default relay config is valid");
+            let app = app.merge(crate::relay::router(state.clone()));
+            crate::relay::serve_router(listener, app, state, shutdown)
+                .await
+                .map_err(|e| e.to_string())
+        } else {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| e.to_string())
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "web server stopped");
+        }
+    });
+    Ok(local)
+}

@@ -1,0 +1,151 @@
+//! The video pipeline: camera → H.264 encoder → every subscriber, on its own thread.
+//!
+//! The thread waits (without touching the camera) while paused or unwatched, captures
+//! and encodes one frame at a time otherwise, and survives camera and encoder errors by
+//! logging and retrying with backoff. See the [module docs](super) for the guarantees.
+
+use std::ops::Deref;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use tracing::{error, info, warn};
+
+use super::backoff::Backoff;
+use super::hub::Hub;
+use super::{PipelineOptions, VideoControl};
+use crate::media::{EncodedVideo, MediaError, VideoCapture, VideoEncoder};
+
+/// Owns a camera and an encoder and runs them on a dedicated thread; dereferences to its
+/// [`VideoControl`] for subscribing, keyframe requests and the privacy pause. Dropping
+/// it stops the thread (waiting for a capture in progress) and closes every feed.
+pub struct VideoPipeline {
+    control: VideoControl,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl VideoPipeline {
+    /// Starts the pipeline with default [`PipelineOptions`]. It idles until someone
+    /// subscribes.
+    pub fn start(
+        capture: Box<dyn VideoCapture>,
+        encoder: Box<dyn VideoEncoder>,
+    ) -> Result<Self, MediaError> {
+        Self::start_with(capture, encoder, PipelineOptions::default())
+    }
+
+    /// Starts the pipeline with the given options.
+    pub fn start_with(
+        capture: Box<dyn VideoCapture>,
+        encoder: Box<dyn VideoEncoder>,
+        options: PipelineOptions,
+    ) -> Result<Self, MediaError> {
+        let hub = Hub::new(options.channel_capacity);
+        let thread_hub = Arc::clone(&hub);
+        let format = capture.format();
+        let thread = std::thread::Builder::new()
+            .name("hearth-video".into())
+            .spawn(move || run(thread_hub, capture, encoder, options))
+            .map_err(|e| MediaError::Thread(e.to_string()))?;
+        info!(?format, "video pipeline started");
+        Ok(Self {
+            control: VideoControl::new(hub),
+            thread: Some(thread),
+        })
+    }
+
+    /// A clonable handle to control this pipeline from other tasks.
+    pub fn control(&self) -> VideoControl {
+        self.control.clone()
+    }
+
+    /// Stops the thread and waits for it; the same as dropping the pipeline.
+    pub fn stop(self) {}
+}
+
+impl Deref for VideoPipeline {
+    type Target = VideoControl;
+    fn deref(&self) -> &VideoControl {
+        &self.control
+    }
+}
+
+impl Drop for VideoPipeline {
+    fn drop(&mut self) {
+        self.control.hub().stop();
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                error!("video pipeline thread panicked");
+            }
+        }
+        info!("video pipeline stopped");
+    }
+}
+
+/// Closes the feeds when the thread ends, even by panic.
+struct CloseOnExit(Arc<Hub<EncodedVideo>>);
+
+impl Drop for CloseOnExit {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+fn run(
+    hub: Arc<Hub<EncodedVideo>>,
+    mut capture: Box<dyn VideoCapture>,
+    mut encoder: Box<dyn VideoEncoder>,
+    options: PipelineOptions,
+) {
+    let _close = CloseOnExit(Arc::clone(&hub));
+    let mut backoff = Backoff::new(options.initial_backoff, options.max_backoff);
+    while hub.wait_until_wanted("video") {
+        let frame = match capture.next_frame() {
+            Ok(frame) => frame,
+            Err(e) => {
+                hub.capture_errors.fetch_add(1, Ordering::Relaxed);
+                let delay = backoff.next_delay();
+                warn!(error = %e, retry_in = ?delay, "camera capture failed; retrying");
+                if !hub.sleep(delay) {
+                    break;
+                }
+                continue;
+            }
+        };
+        let captured_at = Instant::now();
+        // Paused or abandoned while we were capturing: drop the frame unencoded.
+        let Some(force) = hub.begin_encode() else {
+            continue;
+        };
+        match encoder.encode(&frame, force) {
+            Ok(Some(mut encoded)) => {
+                backoff.reset();
+                hub.frames_encoded.fetch_add(1, Ordering::Relaxed);
+                if encoded.keyframe {
+                    hub.keyframes_encoded.fetch_add(1, Ordering::Relaxed);
+                } else if force {
+                    warn!("encoder ignored a keyframe request; asking again");
+                    hub.request_keyframe();
+                }
+                encoded.captured_at = captured_at;
+                hub.publish(encoded);
+            }
+            Ok(None) => {
+                backoff.reset();
+                if force {
+                    hub.request_keyframe();
+                }
+            }
+            Err(e) => {
+                hub.encode_errors.fetch_add(1, Ordering::Relaxed);
+                hub.request_keyframe();
+                let delay = backoff.next_delay();
+                warn!(error = %e, retry_in = ?delay, "video encode failed; retrying");
+                if !hub.sleep(delay) {
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Software H.264 encoding with Cisco's openh264, tuned for WebRTC viewers.
+//!
+//! What openh264 (2.x, as bundled by the `openh264` crate 0.9) does with the settings
+//! below, checked by `tests/media_h264.rs`:
+//! - Profile: asking for Baseline makes it set `constraint_set0_flag` and
+//!   `constraint_set1_flag`, so the SPS starts `42 c0 <level>`: constrained baseline,
+//!   which a `profile-level-id=42e01f` SDP line accepts (the e0/c0 difference is only the
+//!   Extended-profile compatibility bit).
+//! - Level: we ask for 3.1 (`level_idc` 31, i.e. `…1f`); openh264 raises it by itself if
+//!   the size, rate or bitrate need more (e.g. 1080p), never lowers it.
+//! - IDR: `force_keyframe` calls `ForceIntraFrame(true)`; the next frame is an IDR.
+//!   With `idr_interval` > 0 openh264 also makes every n-th frame an IDR.
+//! - Parameter sets: openh264 writes SPS and PPS into every IDR access unit by itself
+//!   (constant SPS/PPS ids); this wrapper still prepends the last seen ones if an IDR
+//!   ever lacks them.
+//! - Slices: single-slice mode and one encoder thread, so one slice NAL per frame.
+//! - Frame skipping is off by default, so every input frame yields an access unit (no
+//!   gaps in the frame numbers a viewer sees); see [`H264Config::allow_frame_skip`].
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use openh264::encoder::{
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, Level,
+    Profile, RateControlMode, SpsPpsStrategy, UsageType,
+};
+use openh264::formats::YUVSlices;
+use openh264::{OpenH264API, Timestamp};
+use tracing::{debug, warn};
+
+use super::annexb::{nal_type, nal_units, NAL_PPS, NAL_SPS};
+use super::video_encoder::{EncodedVideo, VideoEncoder};
+use crate::media::frame::check_size;
+use crate::media::{I420Frame, MediaError};
+
+/// Settings for [`OpenH264Encoder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct H264Config {
+    /// Width in pixels (even).
+    pub width: u32,
+    /// Height in pixels (even).
+    pub height: u32,
+    /// Frames per second the camera delivers (1..=120).
+    pub fps: u32,
+    /// Target bitrate in bits per second.
+    pub bitrate_bps: u32,
+    /// An IDR every this many frames; 0 means only when forced.
+    pub idr_interval: u32,
+    /// Let rate control drop frames to hold the bitrate on hard content. Off by default:
+    /// every frame then comes out (no gaps in frame numbers, steady latency) and the
+    /// bitrate may overshoot on noisy scenes (openh264 warns about this once per encoder).
+    pub allow_frame_skip: bool,
+}
+
+impl H264Config {
+    /// Defaults for a size and rate: about 0.1 bit per pixel (≈1 Mbps at 640×480×30),
+    /// and an IDR every 3 seconds as a safety net for lost keyframe requests.
+    pub fn new(width: u32, height: u32, fps: u32) -> Self {
+        let pixels_per_second = u64::from(width) * u64::from(height) * u64::from(fps);
+        let bitrate = (pixels_per_second / 10).clamp(100_000, 8_000_000) as u32;
+        Self {
+            width,
+            height,
+            fps,
+            bitrate_bps: bitrate,
+            idr_interval: fps.saturating_mul(3),
+            allow_frame_skip: false,
+        }
+    }
+
+    /// Same settings with another target bitrate.
+    pub fn with_bitrate(mut self, bitrate_bps: u32) -> Self {
+        self.bitrate_bps = bitrate_bps;
+        self
+    }
+
+    /// Same settings with another IDR interval (0 = only forced IDRs).
+    pub fn with_idr_interval(mut self, frames: u32) -> Self {
+        self.idr_interval = frames;
+        self
+    }
+
+    /// Same settings with frame skipping allowed or not.
+    pub fn with_frame_skip(mut self, allow: bool) -> Self {
+        self.allow_frame_skip = allow;
+        self
+    }
+
+    fn validate(&self) -> Result<(), MediaError> {
+        check_size(self.width, self.height)?;
+        if !(1..=120).contains(&self.fps) {
+            return Err(MediaError::InvalidConfig(format!(
+                "H.264 fps {} is out of range; use 1..=120",
+                self.fps
+            )));
+        }
+        if !(10_000..=50_000_000).contains(&self.bitrate_bps) {
+            return Err(MediaError::InvalidConfig(format!(
+                "H.264 bitrate {} bps is out of range; use 10 kbps..=50 Mbps",
+                self.bitrate_bps
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// [`VideoEncoder`] backed by openh264 (software, any CPU).
+pub struct OpenH264Encoder {
+    inner: Encoder,
+    config: H264Config,
+    frames_in: u64,
+    frames_out: u64,
+    parameter_sets: Option<Bytes>,
+}
+
+impl std::fmt::Debug for OpenH264Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenH264Encoder")
+            .field("config", &self.config)
+            .field("frames_out", &self.frames_out)
+            .finish()
+    }
+}
+
+impl OpenH264Encoder {
+    /// Creates an encoder; fails if the configuration is out of range.
+    pub fn new(config: H264Config) -> Result<Self, MediaError> {
+        config.validate()?;
+        let oh_config = EncoderConfig::new()
+            .bitrate(BitRate::from_bps(config.bitrate_bps))
+            .max_frame_rate(FrameRate::from_hz(config.fps as f32))
+            .rate_control_mode(RateControlMode::Bitrate)
+            .skip_frames(config.allow_frame_skip)
+            .usage_type(UsageType::CameraVideoRealTime)
+            .profile(Profile::Baseline)
+            .level(Level::Level_3_1)
+            .sps_pps_strategy(SpsPpsStrategy::ConstantId)
+            .complexity(Complexity::Low)
+            .scene_change_detect(false)
+            .intra_frame_period(IntraFramePeriod::from_num_frames(config.idr_interval))
+            .num_threads(1);
+        let inner = Encoder::with_api_config(OpenH264API::from_source(), oh_config)
+            .map_err(|e| MediaError::Encode(format!("could not create openh264 encoder: {e}")))?;
+        debug!(?config, "openh264 encoder created");
+        Ok(Self {
+            inner,
+            config,
+            frames_in: 0,
+            frames_out: 0,
+            parameter_sets: None,
+        })
+    }
+
+    /// The configuration this encoder was built with.
+    pub fn config(&self) -> &H264Config {
+        &self.config
+    }
+
+    fn frame_duration(&self) -> Duration {
+        Duration::from_secs(1) / self.config.fps
+    }
+
+    /// Remembers SPS+PPS from an IDR, or puts remembered ones in front of an IDR
+    /// that came without them.
+    fn with_parameter_sets(&mut self, au: Vec<u8>) -> Bytes {
+        let has_sps = nal_units(&au).any(|n| nal_type(n) == NAL_SPS);
+        if has_sps {
+            let mut sets = BytesMut::new();
+            for nal in nal_units(&au).filter(|n| matches!(nal_type(n), NAL_SPS | NAL_PPS)) {
+                sets.extend_from_slice(&[0, 0, 0, 1]);
+                sets.extend_from_slice(nal);
+            }
+            self.parameter_sets = Some(sets.freeze());
+            return Bytes::from(au);
+        }
+        match &self.parameter_sets {
+            Some(sets) => {
+                warn!("openh264 IDR without SPS/PPS; prepending the previous ones");
+                let mut out = BytesMut::with_capacity(sets.len() + au.len());
+                out.extend_from_slice(sets);
+                out.extend_from_slice(&au);
+                out.freeze()
+            }
+            None => Bytes::from(au),
+        }
+    }
+}
+
+impl VideoEncoder for OpenH264Encoder {
+    fn encode(
+        &mut self,
+        frame: &I420Frame,
+        force_keyframe: bool,
+    ) -> Result<Option<EncodedVideo>, MediaError> {
+        let (w, h) = (frame.width(), frame.height());
+        if (w, h) != (self.config.width, self.config.height) {
+            return Err(MediaError::InvalidConfig(format!(
+                "frame is {w}x{h} but the encoder was configured for {}x{}; recreate the \
+                 encoder with the camera's current format",
+                self.config.width, self.config.height
+            )));
+        }
+        let captured_at = Instant::now();
+        // Before the first frame the encoder is not initialised yet, and the first frame
+        // is an IDR anyway.
+        if force_keyframe && self.frames_in > 0 {
+            self.inner.force_intra_frame();
+        }
+        let (w, h) = (w as usize, h as usize);
+        let yuv = YUVSlices::new((frame.y(), frame.u(), frame.v()), (w, h), (w, w / 2, w / 2));
+        let millis = self.frames_in * 1000 / u64::from(self.config.fps);
+        self.frames_in += 1;
+        let stream = self
+            .inner
+            .encode_at(&yuv, Timestamp::from_millis(millis))
+            .map_err(|e| MediaError::Encode(e.to_string()))?;
+        let keyframe = match stream.frame_type() {
+            FrameType::IDR => true,
+            FrameType::I | FrameType::P | FrameType::IPMixed => false,
+            FrameType::Skip | FrameType::Invalid => return Ok(None),
+        };
+        let au = stream.to_vec();
+        if au.is_empty() {
+            return Ok(None);
+        }
+        let data = if keyframe {
+            self.with_parameter_sets(au)
+        } else {
+            Bytes::from(au)
+        };
+        let sequence = self.frames_out;
+        self.frames_out += 1;
+        Ok(Some(EncodedVideo {
+            data,
+            keyframe,
+            sequence,
+            captured_at,
+            duration: self.frame_duration(),
+        }))
+    }
+}

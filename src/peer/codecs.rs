@@ -1,0 +1,119 @@
+//! The only two codecs Hearth negotiates, and the media engine / interceptor registry built
+//! from them.
+//!
+//! * Video: H.264 constrained baseline, `profile-level-id=42e01f;packetization-mode=1;
+//!   level-asymmetry-allowed=1` — decodable by Chromium, Firefox, Safari, aiortc, GStreamer.
+//! * Audio: Opus 48 kHz stereo, `minptime=10;useinbandfec=1`.
+//!
+//! Nothing else is registered, so an offer without these codecs negotiates no media.
+
+use crate::peer::error::{PeerError, PeerResult};
+use crate::peer::keyframe::KeyframeRequestForwarder;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+};
+use webrtc::peer_connection::{register_default_interceptors, MediaEngine, Registry};
+
+/// MIME type of the video codec.
+pub const H264_MIME: &str = "video/H264";
+/// `a=fmtp` parameters of the only H.264 profile offered and accepted.
+pub const H264_FMTP: &str =
+    "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1";
+/// Payload type used for H.264 when we offer (an answer uses the offerer's number).
+pub const H264_PAYLOAD_TYPE: u8 = 102;
+/// RTP clock rate of video.
+pub const VIDEO_CLOCK_RATE: u32 = 90_000;
+
+/// MIME type of the audio codec.
+pub const OPUS_MIME: &str = "audio/opus";
+/// `a=fmtp` parameters of Opus.
+pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
+/// Payload type used for Opus when we offer.
+pub const OPUS_PAYLOAD_TYPE: u8 = 111;
+/// RTP clock rate of Opus (always 48 kHz, RFC 7587).
+pub const OPUS_CLOCK_RATE: u32 = 48_000;
+
+/// Where in the interceptor chain the keyframe-request forwarder sits: after every built-in
+/// interceptor (application-most), as the `rtcp-processing` example does.
+const KEYFRAME_FORWARDER_SLOT: usize = 14_000;
+
+/// The H.264 codec description used for tracks and for the media engine.
+pub fn h264_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: H264_MIME.to_owned(),
+        clock_rate: VIDEO_CLOCK_RATE,
+        channels: 0,
+        sdp_fmtp_line: H264_FMTP.to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// The Opus codec description used for tracks and for the media engine.
+pub fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: OPUS_MIME.to_owned(),
+        clock_rate: OPUS_CLOCK_RATE,
+        channels: 2,
+        sdp_fmtp_line: OPUS_FMTP.to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// Builds the media engine (H.264 42e01f + Opus only) and the interceptor registry:
+/// the crate defaults (NACK, RTCP reports, TWCC receiver) plus `ccm fir` feedback and the
+/// [`KeyframeRequestForwarder`] that lets inbound PLI/FIR reach the application.
+pub fn media_engine_and_registry() -> PeerResult<(MediaEngine, Registry)> {
+    let mut media_engine = MediaEngine::default();
+    media_engine
+        .register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: h264_codec(),
+                payload_type: H264_PAYLOAD_TYPE,
+            },
+            RtpCodecKind::Video,
+        )
+        .map_err(PeerError::webrtc("registering the H.264 codec"))?;
+    media_engine
+        .register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: opus_codec(),
+                payload_type: OPUS_PAYLOAD_TYPE,
+            },
+            RtpCodecKind::Audio,
+        )
+        .map_err(PeerError::webrtc("registering the Opus codec"))?;
+
+    // `nack` and `nack pli` are registered by the defaults below; FIR is the other keyframe
+    // request some receivers (older Chromium, GStreamer) send.
+    media_engine.register_feedback(
+        RTCPFeedback {
+            typ: "ccm".to_owned(),
+            parameter: "fir".to_owned(),
+        },
+        RtpCodecKind::Video,
+    );
+
+    let registry = register_default_interceptors(Registry::new(), &mut media_engine)
+        .map_err(PeerError::webrtc("registering the default interceptors"))?;
+    let registry = registry.with(
+        KEYFRAME_FORWARDER_SLOT.into(),
+        KeyframeRequestForwarder::default(),
+    );
+    Ok((media_engine, registry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codecs_are_the_hearth_ones() {
+        let v = h264_codec();
+        assert_eq!(v.mime_type, "video/H264");
+        assert!(v.sdp_fmtp_line.contains("profile-level-id=42e01f"));
+        assert!(v.sdp_fmtp_line.contains("packetization-mode=1"));
+        let a = opus_codec();
+        assert_eq!((a.clock_rate, a.channels), (48_000, 2));
+        assert!(media_engine_and_registry().is_ok());
+    }
+}

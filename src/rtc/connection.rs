@@ -1,0 +1,306 @@
+//! [`PeerConnection`]: a link to one contact. The caller side makes the
+//! offer lazily — on the first `fetch_stream`, `send` or `recv` — so that
+//! `add_stream` and `fetch_stream` can say first what the session carries.
+
+use super::session::{Granted, Session, SessionParts};
+use super::{MediaStream, Message, RemoteStream, RtcError, RtcSettings};
+use crate::keys::PeerKey;
+use crate::node::Node;
+use crate::peer::{sdp_fingerprint, HearthPeer, IceCandidate, Role};
+use crate::signal::{new_session_id, Signal};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+
+/// A connection with one contact.
+#[derive(Clone)]
+pub struct PeerConnection {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: Node,
+    contact: PeerKey,
+    settings: RtcSettings,
+    state: Mutex<State>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+enum State {
+    Idle { local: Vec<MediaStream>, want: bool },
+    Open(Arc<Session>),
+}
+
+impl PeerConnection {
+    /// A connection to `contact` (an approved contact of `node`), not yet made.
+    pub fn new(node: &Node, contact: PeerKey) -> Self {
+        Self::with_settings(node, contact, RtcSettings::default())
+    }
+
+    /// Like [`PeerConnection::new`], with explicit WebRTC settings.
+    pub fn with_settings(node: &Node, contact: PeerKey, settings: RtcSettings) -> Self {
+        Self::from_state(
+            node,
+            contact,
+            settings,
+            State::Idle {
+                local: vec![],
+                want: false,
+            },
+        )
+    }
+
+    fn from_state(node: &Node, contact: PeerKey, settings: RtcSettings, state: State) -> Self {
+        PeerConnection {
+            inner: Arc::new(Inner {
+                node: node.clone(),
+                contact,
+                settings,
+                state: Mutex::new(state),
+                connecting: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    pub(super) fn from_session(node: &Node, settings: RtcSettings, session: Arc<Session>) -> Self {
+        Self::from_state(node, session.contact, settings, State::Open(session))
+    }
+
+    /// The contact at the other end.
+    pub fn contact(&self) -> PeerKey {
+        self.inner.contact
+    }
+
+    /// Shares a local stream with the contact. Must come before the connection is first used.
+    pub fn add_stream(&self, stream: &MediaStream) -> Result<(), RtcError> {
+        match &mut *self.inner.state.lock().expect("state lock") {
+            State::Idle { local, .. } => {
+                local.push(stream.clone());
+                Ok(())
+            }
+            State::Open(_) => Err(RtcError::TooLate("add_stream")),
+        }
+    }
+
+    /// Asks for the contact's stream and waits for it. It carries what the
+    /// contact's owner allows; if that is nothing, the error says what was denied.
+    pub async fn fetch_stream(&self) -> Result<RemoteStream, RtcError> {
+        {
+            let mut state = self.inner.state.lock().expect("state lock");
+            match &mut *state {
+                State::Idle { want, .. } => *want = true,
+                State::Open(session) if session.wanted_media() => {}
+                State::Open(_) => return Err(RtcError::TooLate("fetch_stream")),
+            }
+        }
+        let session = self.open().await?;
+        let granted = &session.granted;
+        if !granted.video && !granted.audio {
+            return Err(RtcError::NotAllowed(granted.denied.join(", ")));
+        }
+        session.take_remote().ok_or(RtcError::AlreadyFetched)
+    }
+
+    /// Sends text on the data channel, waiting while its send buffer is full.
+    pub async fn send(&self, text: &str) -> Result<(), RtcError> {
+        let session = self.open().await?;
+        session.peer.send_text(text).await?;
+        Ok(())
+    }
+
+    /// Sends a value as JSON text on the data channel.
+    pub async fn send_json<T: Serialize>(&self, value: &T) -> Result<(), RtcError> {
+        self.send(&serde_json::to_string(value)?).await
+    }
+
+    /// Sends bytes on the data channel.
+    pub async fn send_bytes(&self, bytes: &[u8]) -> Result<(), RtcError> {
+        let session = self.open().await?;
+        session.peer.send_bytes(bytes).await?;
+        Ok(())
+    }
+
+    /// The next message from the contact; `None` once the session has ended.
+    pub async fn recv(&self) -> Option<Message> {
+        let session = self.open().await.ok()?;
+        session.recv().await
+    }
+
+    /// What the contact granted, once connected.
+    pub fn granted(&self) -> Option<Granted> {
+        match &*self.inner.state.lock().expect("state lock") {
+            State::Open(session) => Some(session.granted.clone()),
+            State::Idle { .. } => None,
+        }
+    }
+
+    /// Connects now, if not yet connected.
+    pub async fn connect(&self) -> Result<(), RtcError> {
+        self.open().await.map(|_| ())
+    }
+
+    /// Ends the session and tells the contact.
+    pub async fn close(&self) {
+        if let Some(session) = self.session() {
+            session.close("hung up", true).await;
+        }
+    }
+
+    /// Ends the session with a reason the contact is told.
+    pub async fn close_with(&self, reason: &str) {
+        if let Some(session) = self.session() {
+            session.close(reason, true).await;
+        }
+    }
+
+    /// Waits until the session has ended; returns why.
+    pub async fn closed(&self) -> String {
+        match self.session() {
+            Some(session) => session.wait_closed().await,
+            None => "never connected".into(),
+        }
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.session().is_some_and(|s| s.closed_reason().is_some())
+    }
+
+    fn session(&self) -> Option<Arc<Session>> {
+        match &*self.inner.state.lock().expect("state lock") {
+            State::Open(session) => Some(session.clone()),
+            State::Idle { .. } => None,
+        }
+    }
+
+    async fn open(&self) -> Result<Arc<Session>, RtcError> {
+        let _connecting = self.inner.connecting.lock().await;
+        let (local, want) = match &*self.inner.state.lock().expect("state lock") {
+            State::Open(session) => {
+                return match session.closed_reason() {
+                    Some(reason) => Err(RtcError::Closed(reason)),
+                    None => Ok(session.clone()),
+                }
+            }
+            State::Idle { local, want } => (local.clone(), *want),
+        };
+        let session = self.call(local, want).await?;
+        *self.inner.state.lock().expect("state lock") = State::Open(session.clone());
+        Ok(session)
+    }
+
+    async fn call(&self, local: Vec<MediaStream>, want: bool) -> Result<Arc<Session>, RtcError> {
+        let inner = &self.inner;
+        let recipient = inner.node.recipient(&inner.contact)?;
+        let mut options = inner.settings.peer_options(Role::Offerer);
+        options.send_video = local.iter().any(MediaStream::has_video);
+        options.send_audio = local.iter().any(MediaStream::has_audio);
+        options.recv_video = want;
+        options.recv_audio = want;
+        let (peer, events) = HearthPeer::new(options).await?;
+        let peer = Arc::new(peer);
+        let id = new_session_id();
+        let mut signals = inner.node.open_session(inner.contact, id.clone());
+        let offer = Signal::Offer {
+            session: id.clone(),
+            sdp: peer.create_offer().await?,
+            want_video: want,
+            want_audio: want,
+        };
+        let result = async {
+            inner.node.send_to(&recipient, &offer).await?;
+            let deadline = tokio::time::Instant::now() + inner.settings.answer_timeout;
+            let mut early_candidates = vec![];
+            let (sdp, granted) = loop {
+                let signal = tokio::time::timeout_at(deadline, signals.recv())
+                    .await
+                    .map_err(|_| RtcError::NoAnswer(inner.settings.answer_timeout))?;
+                match signal {
+                    Some(Signal::Answer {
+                        sdp,
+                        video,
+                        audio,
+                        denied,
+                        ..
+                    }) => {
+                        break (
+                            sdp,
+                            Granted {
+                                video: video && want,
+                                audio: audio && want,
+                                denied,
+                            },
+                        )
+                    }
+                    Some(Signal::Refused { reason, .. }) => return Err(RtcError::Refused(reason)),
+                    Some(Signal::Bye { reason, .. }) => {
+                        return Err(RtcError::Refused(reason.unwrap_or_default()))
+                    }
+                    Some(Signal::Candidate {
+                        candidate,
+                        sdp_mid,
+                        sdp_mline_index,
+                        ..
+                    }) => early_candidates.push(IceCandidate {
+                        candidate,
+                        sdp_mid,
+                        sdp_mline_index,
+                        username_fragment: None,
+                    }),
+                    Some(_) => {}
+                    None => return Err(RtcError::Closed("signalling stopped".into())),
+                }
+            };
+            peer.accept_answer(&sdp).await?;
+            for candidate in early_candidates.iter().filter(|c| !c.candidate.is_empty()) {
+                let _ = peer.add_remote_candidate(candidate).await;
+            }
+            let expected = sdp_fingerprint(&sdp).ok_or(RtcError::FingerprintMismatch)?;
+            peer.wait_connected(inner.settings.connect_timeout).await?;
+            if peer.verify_remote_fingerprint(&expected).await.is_err() {
+                return Err(RtcError::FingerprintMismatch);
+            }
+            Ok(granted)
+        }
+        .await;
+        let granted = match result {
+            Ok(granted) => granted,
+            Err(e) => {
+                tracing::warn!(contact = %inner.contact.short(), error = %e, "could not open a session");
+                let bye = Signal::Bye {
+                    session: id.clone(),
+                    reason: Some(e.to_string()),
+                };
+                if !matches!(e, RtcError::Refused(_)) {
+                    let _ = inner.node.send_to(&recipient, &bye).await;
+                }
+                inner.node.close_session(&inner.contact, &id);
+                let _ = peer.close().await;
+                return Err(e);
+            }
+        };
+        let remote = RemoteStream::new(
+            if granted.video {
+                peer.take_remote_video()
+            } else {
+                None
+            },
+            if granted.audio {
+                peer.take_remote_audio()
+            } else {
+                None
+            },
+        );
+        Ok(Session::start(SessionParts {
+            peer,
+            events,
+            signals,
+            node: inner.node.clone(),
+            recipient,
+            id,
+            local,
+            remote,
+            granted,
+            wanted_media: want,
+        }))
+    }
+}

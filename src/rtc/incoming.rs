@@ -1,0 +1,170 @@
+//! [`IncomingCall`]: a contact asks for a session. The answering side adds
+//! the streams it is willing to share, then accepts or refuses.
+
+use super::session::{Granted, Session, SessionParts};
+use super::{MediaStream, PeerConnection, RemoteStream, RtcError, RtcSettings};
+use crate::keys::PeerKey;
+use crate::node::{IncomingOffer, Node};
+use crate::peer::{sdp_fingerprint, HearthPeer, IceCandidate, Role};
+use crate::signal::Signal;
+use std::sync::Arc;
+
+/// A session request from an approved contact, not yet answered.
+pub struct IncomingCall {
+    node: Node,
+    offer: IncomingOffer,
+    local: Vec<MediaStream>,
+    settings: RtcSettings,
+}
+
+impl IncomingCall {
+    /// Wraps an offer the node received.
+    pub fn new(node: &Node, offer: IncomingOffer, settings: RtcSettings) -> Self {
+        IncomingCall {
+            node: node.clone(),
+            offer,
+            local: vec![],
+            settings,
+        }
+    }
+
+    /// Waits for the next call to `node`.
+    pub async fn next(node: &Node, settings: &RtcSettings) -> Option<Self> {
+        let offer = node.next_offer().await?;
+        Some(Self::new(node, offer, settings.clone()))
+    }
+
+    /// Who is calling.
+    pub fn from(&self) -> PeerKey {
+        self.offer.from
+    }
+
+    /// Whether the caller asks for live video.
+    pub fn wants_video(&self) -> bool {
+        self.offer.want_video
+    }
+
+    /// Whether the caller asks for live audio.
+    pub fn wants_audio(&self) -> bool {
+        self.offer.want_audio
+    }
+
+    /// Shares a local stream with the caller (only what the caller asked for is sent).
+    pub fn add_stream(&mut self, stream: &MediaStream) {
+        self.local.push(stream.clone());
+    }
+
+    /// Refuses the call, telling the caller why.
+    pub async fn refuse(self, reason: &str) {
+        tracing::info!(from = %self.offer.from.short(), %reason, "refused a session");
+        let refusal = Signal::Refused {
+            session: self.offer.session.clone(),
+            reason: reason.to_string(),
+        };
+        let _ = self.node.send_to(&self.offer.reply_to, &refusal).await;
+        self.node
+            .close_session(&self.offer.from, &self.offer.session);
+    }
+
+    /// Answers with the added streams; `denied` names permissions the caller
+    /// asked for and does not have. Completes once connected and the DTLS
+    /// certificate matches the fingerprint the caller signed.
+    pub async fn accept(self, denied: Vec<String>) -> Result<PeerConnection, RtcError> {
+        let IncomingCall {
+            node,
+            mut offer,
+            local,
+            settings,
+        } = self;
+        let local: Vec<MediaStream> = local
+            .into_iter()
+            .map(|s| match (offer.want_video, offer.want_audio) {
+                (true, true) => s,
+                (true, false) => s.without_audio(),
+                (false, true) => s.without_video(),
+                (false, false) => s.without_audio().without_video(),
+            })
+            .collect();
+        let granted = Granted {
+            video: local.iter().any(MediaStream::has_video),
+            audio: local.iter().any(MediaStream::has_audio),
+            denied,
+        };
+        let mut options = settings.peer_options(Role::Answerer);
+        options.send_video = granted.video;
+        options.send_audio = granted.audio;
+        let (peer, events) = HearthPeer::new(options).await?;
+        let peer = Arc::new(peer);
+        let result = async {
+            let expected = sdp_fingerprint(&offer.sdp).ok_or(RtcError::FingerprintMismatch)?;
+            let answer = Signal::Answer {
+                session: offer.session.clone(),
+                sdp: peer.accept_offer(&offer.sdp).await?,
+                video: granted.video,
+                audio: granted.audio,
+                denied: granted.denied.clone(),
+            };
+            node.send_to(&offer.reply_to, &answer).await?;
+            connect_with_trickle(&peer, &mut offer.signals, settings.connect_timeout).await?;
+            if peer.verify_remote_fingerprint(&expected).await.is_err() {
+                return Err(RtcError::FingerprintMismatch);
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(from = %offer.from.short(), error = %e, "session failed to start");
+            let bye = Signal::Bye {
+                session: offer.session.clone(),
+                reason: Some(e.to_string()),
+            };
+            let _ = node.send_to(&offer.reply_to, &bye).await;
+            node.close_session(&offer.from, &offer.session);
+            let _ = peer.close().await;
+            return Err(e);
+        }
+        let session = Session::start(SessionParts {
+            peer,
+            events,
+            signals: offer.signals,
+            node: node.clone(),
+            recipient: offer.reply_to,
+            id: offer.session,
+            local,
+            remote: RemoteStream::new(None, None),
+            granted,
+            wanted_media: true,
+        });
+        Ok(PeerConnection::from_session(&node, settings, session))
+    }
+}
+
+/// Waits for the connection while applying candidates the caller trickles
+/// (browsers do) and noticing if it hangs up.
+async fn connect_with_trickle(
+    peer: &HearthPeer,
+    signals: &mut tokio::sync::mpsc::Receiver<Signal>,
+    limit: std::time::Duration,
+) -> Result<(), RtcError> {
+    let connected = peer.wait_connected(limit);
+    tokio::pin!(connected);
+    let mut signals_open = true;
+    loop {
+        tokio::select! {
+            result = &mut connected => return result.map_err(Into::into),
+            signal = signals.recv(), if signals_open => match signal {
+                Some(Signal::Candidate { candidate, sdp_mid, sdp_mline_index, .. }) if !candidate.is_empty() => {
+                    let candidate = IceCandidate { candidate, sdp_mid, sdp_mline_index, username_fragment: None };
+                    if let Err(e) = peer.add_remote_candidate(&candidate).await {
+                        tracing::debug!(error = %e, "ignored a remote candidate");
+                    }
+                }
+                Some(Signal::Bye { reason, .. }) => {
+                    return Err(RtcError::Refused(reason.unwrap_or_else(|| "the caller hung up".into())))
+                }
+                Some(_) => {}
+                None => signals_open = false,
+            },
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The original network's API, in Rust: streams and peer connections with
+//! approved contacts. The device is built on it, and so is any program that
+//! wants to watch a Hearth or talk to one.
+//!
+//! - [`VideoStream`], [`AudioStream`], [`AudioVideoStream`] open a
+//!   [`MediaStream`] on this peer's camera and microphone. Opening completes
+//!   once the source is open and the owner's privacy settings allow it.
+//! - [`PeerConnection`] is a link to one contact: [`PeerConnection::add_stream`]
+//!   shares a local stream, [`PeerConnection::fetch_stream`] asks for the
+//!   contact's stream (which arrives only as far as the contact's owner allowed),
+//!   [`PeerConnection::send`] and [`PeerConnection::send_json`] talk on its data
+//!   channel and [`PeerConnection::recv`] listens.
+//! - [`IncomingCall`] is the other side: a contact's request, answered with
+//!   the streams its permissions allow.
+//!
+//! ```no_run
+//! # async fn demo(node: hearth::node::Node, media: hearth::rtc::LocalMedia, grandma: hearth::keys::PeerKey) -> Result<(), hearth::rtc::RtcError> {
+//! use hearth::rtc::{PeerConnection, VideoStream};
+//!
+//! // Create a video stream and add it to a connection with a contact.
+//! let stream = VideoStream::open(&media).await?;
+//! let connection = PeerConnection::new(&node, grandma);
+//! connection.add_stream(&stream)?;
+//!
+//! // Fetch the contact's stream; it carries what they allowed us to see.
+//! let mut remote = connection.fetch_stream().await?;
+//! let first_frame = remote.next_video_frame().await;
+//!
+//! // Talk on the data channel.
+//! connection.send("Hello World!").await?;
+//! connection.send_json(&serde_json::json!({ "foo": "bar" })).await?;
+//! let reply = connection.recv().await;
+//! # Ok(()) }
+//! ```
+
+mod connection;
+mod incoming;
+mod local_media;
+mod message;
+mod session;
+mod settings;
+mod stream;
+
+pub use connection::PeerConnection;
+pub use incoming::IncomingCall;
+pub use local_media::LocalMedia;
+pub use message::Message;
+pub use session::Granted;
+pub use settings::RtcSettings;
+pub use stream::{AudioStream, AudioVideoStream, MediaStream, RemoteStream, VideoStream};
+
+/// Errors from streams and connections.
+#[derive(Debug, thiserror::Error)]
+pub enum RtcError {
+    /// This peer has no camera.
+    #[error("this device has no camera configured")]
+    NoCamera,
+    /// This peer has no microphone.
+    #[error("this device has no microphone configured")]
+    NoMicrophone,
+    /// The contact refused the session.
+    #[error("the contact refused: {0}")]
+    Refused(String),
+    /// The contact did not allow what was asked for.
+    #[error("not allowed by the contact's owner: {0}")]
+    NotAllowed(String),
+    /// The contact did not answer in time.
+    #[error("the contact did not answer within {0:?}; is it online?")]
+    NoAnswer(std::time::Duration),
+    /// The DTLS certificate is not the one the contact signed for.
+    #[error("the connection's DTLS certificate does not match the fingerprint the contact signed; someone may be in the middle, so the session was refused")]
+    FingerprintMismatch,
+    /// The session has ended.
+    #[error("the session has ended: {0}")]
+    Closed(String),
+    /// A call that must come before connecting came after.
+    #[error("{0} must be called before the connection is first used")]
+    TooLate(&'static str),
+    /// The stream was already fetched.
+    #[error("the remote stream was already fetched")]
+    AlreadyFetched,
+    /// Signalling failed.
+    #[error("signalling: {0}")]
+    Signalling(#[from] crate::node::NodeError),
+    /// WebRTC failed.
+    #[error("webrtc: {0}")]
+    Peer(#[from] crate::peer::PeerError),
+    /// A message could not be encoded or decoded as JSON.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+}

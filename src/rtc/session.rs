@@ -1,0 +1,263 @@
+//! One established session with a contact: the WebRTC peer, the tasks that
+//! pump local media into it, and the loop that handles its events and its
+//! signalling until either side ends it.
+
+use super::{MediaStream, Message, RemoteStream};
+use crate::envelope::Recipient;
+use crate::keys::PeerKey;
+use crate::media::{AudioControl, VideoControl};
+use crate::node::Node;
+use crate::peer::{DataMessage, HearthPeer, IceCandidate, MediaSender, PeerEvent};
+use crate::signal::{SessionId, Signal};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+
+/// What the session carries from the callee to the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Granted {
+    /// Live video flows.
+    pub video: bool,
+    /// Live audio flows.
+    pub audio: bool,
+    /// Permissions asked for and not granted.
+    pub denied: Vec<String>,
+}
+
+/// How long an interrupted connection may take to recover before the session ends.
+const DISCONNECT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+pub(super) struct Session {
+    pub(super) peer: Arc<HearthPeer>,
+    node: Node,
+    pub(super) contact: PeerKey,
+    recipient: Recipient,
+    pub(super) id: SessionId,
+    pub(super) granted: Granted,
+    wanted_media: bool,
+    inbox: tokio::sync::Mutex<mpsc::Receiver<Message>>,
+    remote: Mutex<Option<RemoteStream>>,
+    closed: watch::Sender<Option<String>>,
+}
+
+pub(super) struct SessionParts {
+    pub peer: Arc<HearthPeer>,
+    pub events: mpsc::Receiver<PeerEvent>,
+    pub signals: mpsc::Receiver<Signal>,
+    pub node: Node,
+    pub recipient: Recipient,
+    pub id: SessionId,
+    pub local: Vec<MediaStream>,
+    pub remote: RemoteStream,
+    pub granted: Granted,
+    pub wanted_media: bool,
+}
+
+impl Session {
+    /// Starts the session's tasks; the peer must already be connected.
+    pub(super) fn start(parts: SessionParts) -> Arc<Session> {
+        let (inbox_tx, inbox_rx) = mpsc::channel(256);
+        let session = Arc::new(Session {
+            peer: parts.peer,
+            node: parts.node,
+            contact: parts.recipient.key,
+            recipient: parts.recipient,
+            id: parts.id,
+            granted: parts.granted,
+            wanted_media: parts.wanted_media,
+            inbox: tokio::sync::Mutex::new(inbox_rx),
+            remote: Mutex::new(Some(parts.remote)),
+            closed: watch::Sender::new(None),
+        });
+        let videos: Vec<VideoControl> =
+            parts.local.iter().filter_map(|s| s.video.clone()).collect();
+        let audios: Vec<AudioControl> =
+            parts.local.iter().filter_map(|s| s.audio.clone()).collect();
+        let sender = session.peer.media_sender();
+        for video in videos.iter().cloned() {
+            tokio::spawn(pump_video(
+                video,
+                sender.clone(),
+                session.closed.subscribe(),
+            ));
+        }
+        for audio in audios {
+            tokio::spawn(pump_audio(
+                audio,
+                sender.clone(),
+                session.closed.subscribe(),
+            ));
+        }
+        tokio::spawn(
+            session
+                .clone()
+                .event_loop(parts.events, parts.signals, inbox_tx, videos),
+        );
+        tracing::info!(contact = %session.contact.short(), video = session.granted.video, audio = session.granted.audio, "session connected");
+        session
+    }
+
+    async fn event_loop(
+        self: Arc<Self>,
+        mut events: mpsc::Receiver<PeerEvent>,
+        mut signals: mpsc::Receiver<Signal>,
+        inbox: mpsc::Sender<Message>,
+        videos: Vec<VideoControl>,
+    ) {
+        let mut closed = self.closed.subscribe();
+        let mut signals_open = true;
+        // Set while the connection is interrupted: when it runs out, the session ends.
+        let mut give_up: Option<tokio::time::Instant> = None;
+        loop {
+            let deadline =
+                give_up.unwrap_or_else(|| tokio::time::Instant::now() + DISCONNECT_GRACE);
+            tokio::select! {
+                _ = until_closed(&mut closed) => break,
+                _ = tokio::time::sleep_until(deadline), if give_up.is_some() => {
+                    self.close_quietly("the connection was lost").await;
+                    break;
+                }
+                event = events.recv() => match event {
+                    None => { self.close_quietly("the connection ended").await; break }
+                    Some(PeerEvent::Message(message)) => {
+                        let message = match message {
+                            DataMessage::Text(t) => Message::Text(t),
+                            DataMessage::Binary(b) => Message::Binary(b),
+                        };
+                        let _ = inbox.send(message).await;
+                    }
+                    Some(PeerEvent::KeyframeRequested) => videos.iter().for_each(|v| v.request_keyframe()),
+                    Some(PeerEvent::Failed) => { self.close_quietly("the connection failed").await; break }
+                    Some(PeerEvent::Closed) => { self.close_quietly("the connection closed").await; break }
+                    Some(PeerEvent::Disconnected) => {
+                        tracing::info!(contact = %self.contact.short(), "connection interrupted; waiting for it to recover");
+                        give_up = Some(tokio::time::Instant::now() + DISCONNECT_GRACE);
+                    }
+                    Some(PeerEvent::Connected) => give_up = None,
+                    Some(other) => tracing::trace!(?other, "peer event"),
+                },
+                signal = signals.recv(), if signals_open => match signal {
+                    None => signals_open = false,
+                    Some(Signal::Bye { reason, .. }) => {
+                        self.close_quietly(reason.as_deref().unwrap_or("the contact hung up")).await;
+                        break;
+                    }
+                    Some(Signal::Candidate { candidate, sdp_mid, sdp_mline_index, .. }) => {
+                        if candidate.is_empty() { continue }
+                        let c = IceCandidate { candidate, sdp_mid, sdp_mline_index, username_fragment: None };
+                        if let Err(e) = self.peer.add_remote_candidate(&c).await {
+                            tracing::debug!(error = %e, "ignored a remote candidate");
+                        }
+                    }
+                    Some(other) => tracing::debug!(kind = other.kind(), "unexpected signal in an open session"),
+                },
+            }
+        }
+    }
+
+    /// Ends the session: tells the contact (when `tell` is set), closes the peer.
+    pub(super) async fn close(&self, reason: &str, tell: bool) {
+        let first = self.closed.send_if_modified(|c| {
+            if c.is_none() {
+                *c = Some(reason.to_string());
+                true
+            } else {
+                false
+            }
+        });
+        if !first {
+            return;
+        }
+        tracing::info!(contact = %self.contact.short(), %reason, "session ended");
+        if tell {
+            let bye = Signal::Bye {
+                session: self.id.clone(),
+                reason: Some(reason.to_string()),
+            };
+            let _ = self.node.send_to(&self.recipient, &bye).await;
+        }
+        self.node.close_session(&self.contact, &self.id);
+        let _ = self.peer.close().await;
+    }
+
+    async fn close_quietly(&self, reason: &str) {
+        self.close(reason, false).await
+    }
+
+    /// Why the session ended, once it has.
+    pub(super) fn closed_reason(&self) -> Option<String> {
+        self.closed.borrow().clone()
+    }
+
+    /// Waits until the session has ended; returns why.
+    pub(super) async fn wait_closed(&self) -> String {
+        let mut rx = self.closed.subscribe();
+        let reason = rx.wait_for(|c| c.is_some()).await;
+        match reason {
+            Ok(r) => r.clone().unwrap_or_default(),
+            Err(_) => "closed".into(),
+        }
+    }
+
+    /// Whether this side asked for the other side's media.
+    pub(super) fn wanted_media(&self) -> bool {
+        self.wanted_media
+    }
+
+    pub(super) fn take_remote(&self) -> Option<RemoteStream> {
+        self.remote.lock().expect("remote lock").take()
+    }
+
+    pub(super) async fn recv(&self) -> Option<Message> {
+        let mut inbox = self.inbox.lock().await;
+        let mut closed = self.closed.subscribe();
+        tokio::select! {
+            m = inbox.recv() => m,
+            _ = until_closed(&mut closed) => inbox.try_recv().ok(),
+        }
+    }
+}
+
+async fn pump_video(
+    control: VideoControl,
+    sender: MediaSender,
+    mut closed: watch::Receiver<Option<String>>,
+) {
+    let mut feed = control.subscribe();
+    loop {
+        tokio::select! {
+            _ = until_closed(&mut closed) => return,
+            frame = feed.recv() => {
+                let Some(frame) = frame else { return };
+                if let Err(e) = sender.write_h264(&frame.data, frame.duration).await {
+                    tracing::debug!(error = %e, "video stopped");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn pump_audio(
+    control: AudioControl,
+    sender: MediaSender,
+    mut closed: watch::Receiver<Option<String>>,
+) {
+    let mut feed = control.subscribe();
+    loop {
+        tokio::select! {
+            _ = until_closed(&mut closed) => return,
+            packet = feed.recv() => {
+                let Some(packet) = packet else { return };
+                if let Err(e) = sender.write_opus(&packet.data, packet.duration).await {
+                    tracing::debug!(error = %e, "audio stopped");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Completes once the session is marked closed (or its sender is gone).
+async fn until_closed(closed: &mut watch::Receiver<Option<String>>) {
+    let _ = closed.wait_for(|c| c.is_some()).await.is_ok();
+}

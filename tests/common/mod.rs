@@ -1,0 +1,166 @@
+//! Shared harness for the end-to-end tests: a real relay on a loopback port,
+//! a simulated device, and viewer nodes, all in one process over real sockets.
+
+#![allow(dead_code)]
+
+pub mod evil_relay;
+
+use hearth::config::Config;
+use hearth::contacts::{ContactStatus, Permission};
+use hearth::device::{Device, DeviceOptions};
+use hearth::identity::Identity;
+use hearth::live_contacts::LiveContacts;
+use hearth::node::{Node, NodeOptions};
+use hearth::rtc::RtcSettings;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// A relay running on loopback until dropped or stopped.
+pub struct TestRelay {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestRelay {
+    pub async fn start() -> TestRelay {
+        Self::start_at("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    pub async fn start_at(addr: SocketAddr) -> TestRelay {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("bind relay");
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            hearth::relay::serve(listener, hearth::relay::RelayConfig::default(), shutdown)
+                .await
+                .expect("relay runs");
+        });
+        TestRelay {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        relay_url(self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+pub fn relay_url(addr: SocketAddr) -> String {
+    format!("ws://{addr}/relay")
+}
+
+/// A device config for tests: small video, no embedded relay.
+pub fn device_config(relay_url: &str) -> Config {
+    let mut config = Config {
+        name: "Kitchen".into(),
+        ..Config::default()
+    };
+    config.relay.urls = vec![relay_url.to_string()];
+    config.relay.embedded = false;
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.video.width = 320;
+    config.video.height = 240;
+    config.video.bitrate_kbps = 400;
+    config
+}
+
+pub async fn start_device(dir: &Path, relay_url: &str) -> Device {
+    Device::start(DeviceOptions {
+        config: device_config(relay_url),
+        data_dir: dir.to_path_buf(),
+        rtc: Some(fast_settings()),
+        media: None,
+    })
+    .await
+    .expect("device starts")
+}
+
+/// Loopback-only WebRTC with short timeouts, so a refusal shows quickly.
+pub fn fast_settings() -> RtcSettings {
+    RtcSettings {
+        answer_timeout: Duration::from_secs(5),
+        ..RtcSettings::loopback()
+    }
+}
+
+pub fn start_viewer(dir: &Path, relay_url: &str, name: &str) -> Node {
+    let identity = Arc::new(Identity::load_or_create(dir).unwrap());
+    let contacts = LiveContacts::load(dir).unwrap();
+    Node::start(
+        identity,
+        contacts,
+        NodeOptions {
+            name: name.into(),
+            relays: vec![relay_url.to_string()],
+        },
+    )
+}
+
+/// Makes `a` and `b` approved contacts of each other; `a` grants `b` the permissions.
+pub async fn befriend(a: &Node, b: &Node, grants: &[Permission]) {
+    let code_b = b.contact_code();
+    let grants = grants.to_vec();
+    a.contacts()
+        .update(move |book| {
+            book.upsert(&code_b, ContactStatus::Approved);
+            let entry = book.find_mut(&code_b.peer_key.to_string()).unwrap();
+            for p in grants {
+                entry.permissions.set(p, true);
+            }
+        })
+        .await
+        .unwrap();
+    let code_a = a.contact_code();
+    b.contacts()
+        .update(move |book| {
+            book.upsert(&code_a, ContactStatus::Approved);
+        })
+        .await
+        .unwrap();
+}
+
+pub async fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn wait_relay(node: &Node) {
+    wait_until("relay connection", Duration::from_secs(20), || {
+        node.relay_connected()
+    })
+    .await;
+}
+
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}

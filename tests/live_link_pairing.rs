@@ -1,0 +1,125 @@
+//! Pairing: someone sends the device a request carrying their contact code;
+//! the owner approves or refuses with `hearth contacts …`, and the requester
+//! is told. A pending request gets nothing.
+
+mod common;
+
+use common::*;
+use hearth::contacts::{ContactBook, ContactStatus};
+use hearth::node::{Node, NodeEvent};
+use hearth::rtc::{PeerConnection, RtcError};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio::time::timeout;
+
+async fn wait_event(
+    events: &mut broadcast::Receiver<NodeEvent>,
+    what: &str,
+    matches: impl Fn(&NodeEvent) -> bool,
+) -> NodeEvent {
+    loop {
+        match timeout(Duration::from_secs(10), events.recv()).await {
+            Ok(Ok(event)) if matches(&event) => return event,
+            Ok(Ok(_)) => continue,
+            other => panic!("no {what}: {other:?}"),
+        }
+    }
+}
+
+async fn request(viewer: &Node, device: &hearth::device::Device) {
+    viewer
+        .request_pairing(&device.node.contact_code())
+        .await
+        .expect("request delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_approves_a_pairing_request_and_the_requester_is_told() {
+    init_logs();
+    let relay = TestRelay::start().await;
+    let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let device = start_device(device_dir.path(), &relay.url()).await;
+    let viewer = start_viewer(viewer_dir.path(), &relay.url(), "Gran");
+    wait_relay(&device.node).await;
+    wait_relay(&viewer).await;
+    let mut device_events = device.node.events();
+    let mut viewer_events = viewer.events();
+
+    request(&viewer, &device).await;
+    let event = wait_event(&mut device_events, "pairing request", |e| {
+        matches!(e, NodeEvent::PairRequested { .. })
+    })
+    .await;
+    assert_eq!(
+        event,
+        NodeEvent::PairRequested {
+            key: viewer.peer_key(),
+            name: "Gran".into()
+        }
+    );
+    let book = ContactBook::load(device_dir.path()).unwrap();
+    assert_eq!(book.find("Gran").unwrap().status, ContactStatus::Pending);
+
+    // Pending: no session.
+    let attempt = PeerConnection::with_settings(&viewer, device.node.peer_key(), fast_settings())
+        .fetch_stream()
+        .await;
+    assert!(
+        matches!(attempt, Err(RtcError::Refused(_))),
+        "{:?}",
+        attempt.err()
+    );
+
+    // The owner approves, as `hearth contacts approve Gran` does.
+    let mut book = ContactBook::load(device_dir.path()).unwrap();
+    book.find_mut("Gran").unwrap().status = ContactStatus::Approved;
+    book.save(device_dir.path()).unwrap();
+    let event = wait_event(&mut viewer_events, "approval", |e| {
+        matches!(e, NodeEvent::PairApproved { .. })
+    })
+    .await;
+    assert_eq!(
+        event,
+        NodeEvent::PairApproved {
+            key: device.node.peer_key()
+        }
+    );
+
+    // Approved but nothing allowed yet: a session, and no media.
+    let attempt = PeerConnection::with_settings(&viewer, device.node.peer_key(), fast_settings())
+        .fetch_stream()
+        .await;
+    assert!(
+        matches!(attempt, Err(RtcError::NotAllowed(_))),
+        "{:?}",
+        attempt.err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_refuses_a_pairing_request_and_the_requester_is_told() {
+    init_logs();
+    let relay = TestRelay::start().await;
+    let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let device = start_device(device_dir.path(), &relay.url()).await;
+    let viewer = start_viewer(viewer_dir.path(), &relay.url(), "Someone");
+    wait_relay(&device.node).await;
+    wait_relay(&viewer).await;
+    let mut device_events = device.node.events();
+    let mut viewer_events = viewer.events();
+
+    request(&viewer, &device).await;
+    wait_event(&mut device_events, "pairing request", |e| {
+        matches!(e, NodeEvent::PairRequested { .. })
+    })
+    .await;
+    // The owner refuses, as `hearth contacts remove Someone` does.
+    let mut book = ContactBook::load(device_dir.path()).unwrap();
+    book.remove("Someone").unwrap();
+    book.save(device_dir.path()).unwrap();
+    let event = wait_event(&mut viewer_events, "refusal", |e| {
+        matches!(e, NodeEvent::PairRefused { .. })
+    })
+    .await;
+    assert!(matches!(event, NodeEvent::PairRefused { key, .. } if key == device.node.peer_key()));
+}
