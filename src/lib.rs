@@ -8,6 +8,7 @@
 //! - [`keys`], [`identity`], [`contacts`], [`envelope`], [`signal`]: who is who,
 //!   who may do what, and the sealed messages they exchange (pure, no I/O).
 //! - [`config`]: the device's settings.
+//! - [`web`]: the family viewer page (JavaScript), embedded and served.
 
 #![warn(missing_docs)]
 
@@ -25,3 +26,4 @@ pub mod peer;
 pub mod relay;
 pub mod rtc;
 pub mod signal;
+pub mod web;

@@ -37,6 +37,8 @@ fn print_welcome(ctx: &Context, device: &Device) {
     if let Some(addr) = device.http_addr {
         println!("  web:    http://{addr}/");
     }
+    let link = hearth::web::viewer_link(&hearth::web::viewer_page(&ctx.config), &code);
+    println!("  viewer: {link}");
     println!("  data:   {data_dir}");
     println!();
     println!("Next steps:");

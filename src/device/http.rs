@@ -22,9 +22,11 @@ pub enum HttpError {
     },
 }
 
-/// The routes every device serves.
+/// The routes every device serves: the family viewer page ([`crate::web`]) and a health check.
 pub fn routes() -> Router {
-    Router::new().route("/healthz", get(|| async { "ok" }))
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::web::router())
 }
 
 /// Starts the web server on `addr`, with the relay at `/relay` if `embed_relay`.
