@@ -143,7 +143,8 @@ async fn envelopes_sealed_on_one_side_open_on_the_other() {
         .await;
     assert_eq!(me["same"], json!(true), "the identity is kept in IndexedDB");
     assert_eq!(me["extractable"], json!(false));
-    let my_code = ContactCode::parse(me["code"].as_str().unwrap()).expect("Rust reads the browser's code");
+    let my_code =
+        ContactCode::parse(me["code"].as_str().unwrap()).expect("Rust reads the browser's code");
     assert_eq!(my_code.name, "Gran");
     let browser_recipient = Recipient {
         key: my_code.peer_key,
@@ -216,7 +217,10 @@ async fn envelopes_sealed_on_one_side_open_on_the_other() {
     .expect("Rust opens the browser's envelope");
     assert_eq!(opened.from, my_code.peer_key);
     assert_eq!(opened.from_seal, my_code.seal_key);
-    assert_eq!(opened.body, serde_json::from_value::<Signal>(offer).unwrap());
+    assert_eq!(
+        opened.body,
+        serde_json::from_value::<Signal>(offer).unwrap()
+    );
     let again = envelope::open::<Signal>(&device, &wire, None, envelope::unix_ms_now(), &mut guard);
     assert_eq!(again.unwrap_err(), EnvelopeError::Replayed);
 

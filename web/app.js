@@ -58,7 +58,7 @@ class Viewer {
   route() {
     switch (this.status) {
       case 'pending':
-        ui.waiting(this.name);
+        ui.waiting();
         this.sendRequest();
         break;
       case 'approved':
@@ -82,7 +82,7 @@ class Viewer {
 
   async ask(name) {
     await this.save({ status: 'pending', myName: name, reason: null });
-    ui.waiting(this.name);
+    ui.waiting();
     this.sendRequest();
   }
 
@@ -104,7 +104,7 @@ class Viewer {
       }
       try {
         await this.node.requestPairing(this.device, this.record.myName);
-        ui.status(`Asked. Waiting for ${this.name}'s owner to say yes.`, 'wait');
+        ui.status('Asked. Waiting for a yes', 'wait');
         break;
       } catch (e) {
         const why = e instanceof OfflineError ? `${this.name} is offline right now.` : 'Could not send the request.';
@@ -165,7 +165,7 @@ class Viewer {
       try {
         const stream = await connection.fetchStream();
         backoff.reset();
-        ui.showStream(stream, this.name);
+        ui.showStream(stream, this.name, this.record.myName);
         ui.status('Live', 'live');
         await connection.closed;
         ui.stopStream();

@@ -56,7 +56,7 @@ export function askName(onName) {
   const form = $('name-form');
   const input = $('name');
   show('screen-name');
-  status('Not connected yet', 'wait');
+  status('Not watching yet', 'wait');
   form.onsubmit = (event) => {
     event.preventDefault();
     const name = input.value.trim();
@@ -71,10 +71,10 @@ export function askName(onName) {
 }
 
 /** Waiting for the owner to decide. */
-export function waiting(name) {
+export function waiting() {
   $('ask').disabled = false;
   show('screen-waiting');
-  status(`Waiting for ${name}'s owner to say yes`, 'wait');
+  status('Waiting for a yes', 'wait');
 }
 
 /** The owner said no. */
@@ -129,9 +129,13 @@ export function nothingShared(name, denied) {
   $('notice').hidden = true;
 }
 
-/** Shows a contact's stream: plays it with sound if the browser lets us, else offers a tap to unmute. */
-export function showStream(stream, name) {
+/**
+ * Shows a contact's stream: plays it with sound if the browser lets us, else
+ * offers a tap to unmute. `me` is the name this person gave.
+ */
+export function showStream(stream, name, me) {
   show('screen-live');
+  $('caption').textContent = me ? `You are watching as ${me}.` : '';
   const video = $('video');
   stream.attachTo(video);
   const unmute = $('unmute');
@@ -160,6 +164,7 @@ export function showStream(stream, name) {
 /** Takes the stream off the screen. */
 export function stopStream() {
   const video = $('video');
+  $('caption').textContent = '';
   video.srcObject = null;
   $('unmute').hidden = true;
   $('notice').hidden = true;
