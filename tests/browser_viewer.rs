@@ -159,6 +159,14 @@ async fn a_family_member_pairs_in_the_browser_and_watches_live() {
         .unwrap();
     }
 
+    // The next visit (keys and the owner's yes are in IndexedDB) goes straight to live.
+    page.reload().await;
+    wait_stats(&page, "video after a reload", |frames, samples| {
+        frames > 0 && samples > 0
+    })
+    .await;
+    assert!(page.eval(&visible("screen-live")).await.as_bool().unwrap());
+
     // The owner withdraws sound: the session ends, the page reconnects by
     // itself with video only and says so in plain words.
     edit_contacts(device_dir.path(), |book| {
@@ -265,5 +273,20 @@ async fn approved_but_nothing_shared_says_so_in_plain_words() {
     );
     keep_screenshot(&page, "viewer-nothing-shared").await;
     assert!(device.watchers().is_empty());
+
+    // The same link in a second tab (same keys): the first tab steps aside and
+    // says why, instead of fighting over the relay connection.
+    let second = browser.new_page(900, 700).await;
+    second.goto(&link(&device)).await;
+    second
+        .wait_for("the second tab to connect", &visible("no-video"))
+        .await;
+    page.poll(
+        "the first tab to step aside",
+        &text_of("status-text"),
+        Duration::from_secs(30),
+        |t| t.as_str().unwrap_or("").contains("open in another tab"),
+    )
+    .await;
     device.stop().await;
 }

@@ -27,6 +27,7 @@ class Viewer {
     this.connection = null;
     this.watching = false;
     this.requesting = false;
+    this.replaced = false;
     this.wakeUp = () => {};
   }
 
@@ -44,13 +45,18 @@ class Viewer {
     node.addEventListener('pair_approved', (e) => e.detail.from === this.device.key && this.approved());
     node.addEventListener('pair_refused', (e) => e.detail.from === this.device.key && this.refused(e.detail.reason));
     node.addEventListener('replaced', () => {
-      ui.status('This page is open in another tab or window. Close the other one to watch here.', 'off');
+      this.replaced = true;
+      this.offline();
     });
     window.addEventListener('online', () => {
       node.relay.retryNow();
       this.wake();
     });
-    document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.wake());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState !== 'visible') return;
+      node.relay.retryNow();
+      this.wake();
+    });
     ui.enableSharing(RTC.features.sharing);
     this.route();
   }
@@ -98,7 +104,7 @@ class Viewer {
     const backoff = new Backoff({ initialMs: 1_000, maxMs: 30_000 });
     while (this.status === 'pending') {
       if (!this.node.connected) {
-        ui.status('Connecting…', 'wait');
+        this.offline();
         await this.sleep(RECHECK_MS);
         continue;
       }
@@ -115,13 +121,20 @@ class Viewer {
     this.requesting = false;
   }
 
+  // Says why there is no relay connection.
+  offline() {
+    if (this.replaced) ui.status('This page is open in another tab or window, which is watching now.', 'off');
+    else ui.status('Connecting…', 'wait');
+  }
+
   relayChanged(connected) {
     if (connected) {
+      this.replaced = false;
       // A request is sent again on every reconnect: the device answers at once if it already said yes.
       if (this.status === 'pending') this.sendRequest();
       this.wake();
     } else if (this.status === 'pending' || (this.status === 'approved' && !this.streaming())) {
-      ui.status('Connecting…', 'wait');
+      this.offline();
     }
   }
 
@@ -150,7 +163,7 @@ class Viewer {
     const backoff = new Backoff({ initialMs: 1_000, maxMs: 30_000 });
     while (this.status === 'approved') {
       if (!this.node.connected) {
-        ui.status('Connecting…', 'wait');
+        this.offline();
         await this.sleep(RECHECK_MS);
         continue;
       }

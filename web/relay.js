@@ -60,7 +60,8 @@ export class RelayError extends Error {
 /**
  * Keeps a connection to one of `urls` (tried in turn). Events: `connected`,
  * `disconnected` (`detail.reason`), `deliver` (`detail.from` raw key,
- * `detail.data` bytes), `replaced` (another tab or device took this key).
+ * `detail.data` bytes), `replaced` (another tab took this key: no more
+ * reconnecting until retryNow()).
  */
 export class RelayClient extends EventTarget {
   constructor(urls, identity, options = {}) {
@@ -73,7 +74,6 @@ export class RelayClient extends EventTarget {
       deadAfterMs: 15_000,
       connectTimeoutMs: 10_000,
       requestTimeoutMs: 10_000,
-      replacedPauseMs: 30_000,
       ...options,
     };
     this.backoff = new Backoff(options.backoff);
@@ -110,7 +110,7 @@ export class RelayClient extends EventTarget {
     if (this.socket) this.socket.close(1000, 'bye');
   }
 
-  /** Reconnects now if waiting to (e.g. the network came back). */
+  /** Reconnects now if waiting to (the network came back, or the person came back to this tab). */
   retryNow() {
     if (this.stopped || this.socket) return;
     this.clearTimers();
@@ -145,7 +145,7 @@ export class RelayClient extends EventTarget {
     this.socket = socket;
     let lastHeard = Date.now();
     let reason = 'the relay closed the connection';
-    let pause = 0;
+    let parked = false;
     const connectTimer = this.after(this.options.connectTimeoutMs, () => {
       reason = 'the relay did not answer in time';
       socket.close();
@@ -199,7 +199,9 @@ export class RelayClient extends EventTarget {
           } else {
             reason = `relay: ${frame.message}`;
             if (frame.code === 'replaced') {
-              pause = this.options.replacedPauseMs;
+              // Another tab took this key. Taking it back by itself would make the
+              // two tabs evict each other forever: wait for retryNow() instead.
+              parked = true;
               this.dispatchEvent(new CustomEvent('replaced'));
             }
           }
@@ -222,13 +224,13 @@ export class RelayClient extends EventTarget {
       }
       if (wasReady) this.dispatchEvent(new CustomEvent('disconnected', { detail: { reason } }));
       else this.attempt += 1; // try the next relay in the list
-      this.scheduleReconnect(reason, pause);
+      if (!parked) this.scheduleReconnect(reason);
     };
   }
 
-  scheduleReconnect(reason, pause = 0) {
+  scheduleReconnect(reason) {
     if (this.stopped) return;
-    const delay = Math.max(pause, this.backoff.next());
+    const delay = this.backoff.next();
     this.dispatchEvent(new CustomEvent('retrying', { detail: { reason, delayMs: delay } }));
     this.after(delay, () => this.connect());
   }
