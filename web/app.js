@@ -44,6 +44,11 @@ class Viewer {
     node.addEventListener('relay', (e) => this.relayChanged(e.detail.connected));
     node.addEventListener('pair_approved', (e) => e.detail.from === this.device.key && this.approved());
     node.addEventListener('pair_refused', (e) => e.detail.from === this.device.key && this.refused(e.detail.reason));
+    node.addEventListener('refused_envelope', (e) => {
+      if (e.detail.error.kind === 'stale') {
+        ui.status("This computer's clock is more than 2 minutes off. Set it right, then reload.", 'off');
+      }
+    });
     node.addEventListener('replaced', () => {
       this.replaced = true;
       this.offline();

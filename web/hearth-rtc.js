@@ -375,6 +375,8 @@ export class PeerConnection extends EventTarget {
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       for (const c of answer.early) await this.addCandidate(c);
       this._granted = { video: answer.video && want, audio: answer.audio && want, denied: answer.denied || [] };
+      // From here the contact may trickle candidates or hang up while ICE and DTLS connect.
+      this.followSignals(queue);
       await this.connected(pc);
     } catch (e) {
       const error = e instanceof RtcError ? e : new RtcError('failed', e.message);
@@ -389,7 +391,6 @@ export class PeerConnection extends EventTarget {
     };
     channel.onclose = () => this.end('the contact closed the session', false);
     this.setState('connected');
-    this.followSignals(queue);
     return this;
   }
 
@@ -435,6 +436,8 @@ export class PeerConnection extends EventTarget {
         this.options.connectTimeoutMs,
       );
       pc.addEventListener('connectionstatechange', check);
+      // Ended meanwhile (the contact said bye): closing a connection fires no state change.
+      this.closed.then((reason) => done(() => reject(new RtcError('refused', reason))));
       check();
     });
   }
