@@ -27,3 +27,4 @@ pub mod relay;
 pub mod rtc;
 pub mod signal;
 pub mod web;
+pub mod whep;

@@ -5,6 +5,7 @@ mod contacts;
 mod id;
 mod relay;
 mod run;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ enum Command {
     Contacts(contacts::ContactsCommand),
     /// Run the signalling relay (forwards sealed envelopes, stores nothing).
     Relay(relay::RelayArgs),
+    /// Watch a contact's camera from the terminal; reconnects by itself.
+    Watch(watch::WatchArgs),
 }
 
 /// Shared context for every command.
@@ -61,13 +64,18 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Id(args)) => id::run(&ctx, args),
         Some(Command::Contacts(cmd)) => contacts::run(&ctx, cmd),
         Some(Command::Relay(args)) => relay::run(args),
+        Some(Command::Watch(args)) => watch::run(&ctx, args),
         Some(Command::Run) | None => run::run(&ctx),
     }
 }
 
+/// Info for Hearth; the WebRTC stack only when something is really wrong (it
+/// warns about harmless early connectivity checks on every connection).
+const DEFAULT_LOG_FILTER: &str = "info,rtc=error,webrtc=error";
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

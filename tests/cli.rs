@@ -1,0 +1,136 @@
+//! The `hearth` binary as the owner uses it: identity, contacts, watching.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hearth(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("HEARTH_LOG", "warn")
+        .output()
+        .expect("hearth runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "hearth failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn owner_manages_contacts_from_the_command_line() {
+    let (me, gran) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let code = stdout(&hearth(gran.path(), &["id", "--quiet"]))
+        .trim()
+        .to_string();
+    assert!(code.starts_with("hearth1."));
+    let full = stdout(&hearth(gran.path(), &["id"]));
+    assert!(
+        full.contains(&code) && full.contains('█'),
+        "QR code and text"
+    );
+
+    assert!(stdout(&hearth(me.path(), &["contacts", "list"])).contains("No contacts yet"));
+    stdout(&hearth(
+        me.path(),
+        &["contacts", "add", &code, "--name", "Gran"],
+    ));
+    let list = stdout(&hearth(me.path(), &["contacts", "list"]));
+    assert!(
+        list.contains("Gran") && list.contains("allowed: nothing"),
+        "{list}"
+    );
+
+    stdout(&hearth(
+        me.path(),
+        &["contacts", "allow", "Gran", "live_video,live_audio"],
+    ));
+    let list = stdout(&hearth(me.path(), &["contacts", "list"]));
+    assert!(list.contains("allowed: live_video, live_audio"), "{list}");
+    stdout(&hearth(
+        me.path(),
+        &["contacts", "deny", "Gran", "live_audio"],
+    ));
+    let list = stdout(&hearth(me.path(), &["contacts", "list"]));
+    assert!(
+        list.contains("allowed: live_video") && !list.contains("live_audio"),
+        "{list}"
+    );
+
+    let typo = hearth(me.path(), &["contacts", "allow", "Gran", "everything"]);
+    assert!(!typo.status.success());
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("unknown permission"));
+    let bad_code = hearth(me.path(), &["contacts", "add", "hearth1.AAAA"]);
+    assert!(!bad_code.status.success());
+
+    stdout(&hearth(me.path(), &["contacts", "remove", "Gran"]));
+    assert!(stdout(&hearth(me.path(), &["contacts", "list"])).contains("No contacts yet"));
+}
+
+#[test]
+fn a_damaged_contacts_file_is_reported_and_kept() {
+    let me = tempfile::tempdir().unwrap();
+    let path = me.path().join("contacts.toml");
+    std::fs::write(&path, "this is not toml [").unwrap();
+    let output = hearth(me.path(), &["contacts", "list"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("damaged"));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "this is not toml ["
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_shows_a_contacts_live_video() {
+    init_logs();
+    let relay = TestRelay::start().await;
+    let (device_dir, gran_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let device = start_device(device_dir.path(), &relay.url()).await;
+    let gran_code = stdout(&hearth(gran_dir.path(), &["id", "--quiet"]));
+    let gran = hearth::identity::ContactCode::parse(&gran_code).unwrap();
+    device
+        .node
+        .contacts()
+        .update(move |book| {
+            book.upsert(&gran, hearth::contacts::ContactStatus::Approved);
+            book.find_mut("Hearth").unwrap().permissions.live_video = true;
+        })
+        .await
+        .unwrap();
+    let device_code = device.node.contact_code().to_text();
+    stdout(&hearth(gran_dir.path(), &["contacts", "add", &device_code]));
+    let config = gran_dir.path().join("hearth.toml");
+    std::fs::write(
+        &config,
+        "[webrtc]\nudp_addresses = [\"127.0.0.1\"]\n[relay]\nembedded = false\n",
+    )
+    .unwrap();
+    let dir = gran_dir.path().to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        hearth(
+            &dir,
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "watch",
+                "Kitchen",
+                "--seconds",
+                "3",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let out = stdout(&output);
+    assert!(out.contains("Watching Kitchen."), "{out}");
+    assert!(out.contains(" decoded, frame #"), "{out}");
+}
