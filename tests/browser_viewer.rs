@@ -1,8 +1,8 @@
 //! The family viewer end to end, in headless Chromium: a family member opens
 //! the device's link, asks to watch, the owner approves, and the page plays
 //! the simulated camera and microphone live and talks on the data channel.
-//! When the owner changes their mind, the page follows by itself. A refused
-//! request shows a clear message.
+//! When the relay restarts or the owner changes their mind, the page follows
+//! by itself. A refused request shows a clear message.
 
 mod common;
 mod support;
@@ -167,6 +167,25 @@ async fn a_family_member_pairs_in_the_browser_and_watches_live() {
     .await;
     assert!(page.eval(&visible("screen-live")).await.as_bool().unwrap());
 
+    // The relay restarts: the page and the device reconnect to it by themselves
+    // (the live session does not need it), ready for the next change.
+    let relay_addr = relay.addr;
+    relay.stop().await;
+    page.poll(
+        "the page to notice the relay is gone",
+        "window.hearthViewer.node.connected",
+        Duration::from_secs(60),
+        |c| c == &json!(false),
+    )
+    .await;
+    let relay = TestRelay::start_at(relay_addr).await;
+    page.wait_for(
+        "the page back on the relay",
+        "window.hearthViewer.node.connected",
+    )
+    .await;
+    wait_relay(&device.node).await;
+
     // The owner withdraws sound: the session ends, the page reconnects by
     // itself with video only and says so in plain words.
     edit_contacts(device_dir.path(), |book| {
@@ -206,6 +225,7 @@ async fn a_family_member_pairs_in_the_browser_and_watches_live() {
     })
     .await;
     device.stop().await;
+    relay.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
