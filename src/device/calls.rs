@@ -104,27 +104,43 @@ impl Calls {
                 return;
             }
         };
-        let id = self.track(Live {
+        let tracked = self.track(Live {
             contact: from,
             name,
             grant,
             session: LiveSession::Call(connection.clone()),
         });
+        let Some(id) = tracked else {
+            connection.close_with("access withdrawn by the owner").await;
+            return;
+        };
         self.serve_messages(&connection).await;
         self.untrack(id);
     }
 
     /// Counts `live` among the device's sessions (so revocation and
-    /// `watchers` see it) until [`Calls::untrack`].
-    pub(super) fn track(&self, live: Live) -> u64 {
+    /// `watchers` see it) until [`Calls::untrack`]. If the owner revoked the
+    /// contact while it was being answered, it is not counted and `None` says
+    /// the caller must end it: the entry goes in before the book is checked,
+    /// so either this check or the revocation sweep sees the change.
+    pub(super) fn track(&self, live: Live) -> Option<u64> {
         let id = self
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if live.grant.is_live() {
-            tracing::info!(contact = %live.name, video = live.grant.video, audio = live.grant.audio, "LIVE: now sharing with this contact");
-        }
+        let (contact, grant) = (live.contact, live.grant.clone());
+        let (name, is_live) = (live.name.clone(), live.grant.is_live());
         self.live.lock().expect("live lock").insert(id, live);
-        id
+        if !self
+            .contacts
+            .with(|book| policy::still_allowed(book, &contact, &grant))
+        {
+            self.live.lock().expect("live lock").remove(&id);
+            return None;
+        }
+        if is_live {
+            tracing::info!(contact = %name, video = grant.video, audio = grant.audio, "LIVE: now sharing with this contact");
+        }
+        Some(id)
     }
 
     /// Forgets a session that has ended.

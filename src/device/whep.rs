@@ -60,26 +60,21 @@ impl Answerer for DeviceAnswerer {
                     Refusal::Unavailable("the device could not start a session".into())
                 }
             })?;
-        let id = calls.track(Live {
+        let tracked = calls.track(Live {
             contact: contact.key,
             name: contact.name.clone(),
-            grant: grant.clone(),
+            grant,
             session: LiveSession::Whep(session.clone()),
         });
+        let Some(id) = tracked else {
+            session.close_with("access withdrawn by the owner").await;
+            return Err(Refusal::NotAllowed);
+        };
         let (calls, ended) = (calls.clone(), session.clone());
         tokio::spawn(async move {
             ended.closed().await;
             calls.untrack(id);
         });
-        // A revocation that landed while answering found nothing to end.
-        let allowed = self
-            .calls
-            .contacts
-            .with(|book| policy::still_allowed(book, &contact.key, &grant));
-        if !allowed {
-            session.close_with("access withdrawn by the owner").await;
-            return Err(Refusal::NotAllowed);
-        }
         Ok((session, answer))
     }
 }
