@@ -1,6 +1,10 @@
 //! The owner's contacts and what each may see. Private by default: a new
 //! contact has every permission off until the owner grants it. Kept as TOML in
 //! the data directory and written atomically.
+//!
+//! Most contacts are people (a key from their contact code). A *token contact*
+//! is a standard player (WHEP) holding a bearer token: the book keeps only the
+//! token's SHA-256, and its `key` is a random identifier nobody holds a secret for.
 
 use crate::atomic_file::write_atomic;
 use crate::identity::ContactCode;
@@ -38,6 +42,9 @@ pub enum ContactsError {
     /// More than one contact matches the given name.
     #[error("more than one contact is called `{0}`; use its key instead")]
     Ambiguous(String),
+    /// A contact with that name already exists.
+    #[error("a contact called `{0}` already exists; choose another name")]
+    Exists(String),
     /// An unknown permission name was given.
     #[error("unknown permission `{0}`; use live_video, live_audio, snapshots or talk_back")]
     UnknownPermission(String),
@@ -153,6 +160,9 @@ pub struct Contact {
     pub relays: Vec<String>,
     /// Approved or waiting for approval.
     pub status: ContactStatus,
+    /// For a token contact: the hex SHA-256 of its bearer token (never the token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
     /// What the contact may do.
     #[serde(default)]
     pub permissions: Permissions,
@@ -168,7 +178,30 @@ impl Contact {
             relays: code.relays.clone(),
             status,
             permissions: Permissions::default(),
+            token_sha256: None,
         }
+    }
+
+    /// A token contact called `name`, approved, with nothing allowed yet.
+    /// `token_sha256` is the hex SHA-256 of its bearer token. Its key and seal
+    /// key come from a fresh identity whose secrets are dropped here, so no
+    /// one can ever sign or open anything as it: it can only use its token.
+    pub fn token(name: &str, token_sha256: String) -> Self {
+        let placeholder = crate::identity::Identity::generate();
+        Contact {
+            name: name.to_string(),
+            key: placeholder.peer_key(),
+            seal_key: placeholder.seal_key(),
+            relays: vec![],
+            status: ContactStatus::Approved,
+            permissions: Permissions::default(),
+            token_sha256: Some(token_sha256),
+        }
+    }
+
+    /// Whether this is a token contact (a WHEP player) rather than a person.
+    pub fn is_token(&self) -> bool {
+        self.token_sha256.is_some()
     }
 
     /// Whether the contact is approved and has `permission`.
@@ -257,6 +290,15 @@ impl ContactBook {
             }
         };
         &self.contacts[index]
+    }
+
+    /// Adds `contact` unless a contact with its name or key exists.
+    pub fn add(&mut self, contact: Contact) -> Result<&Contact, ContactsError> {
+        if self.position(&contact.name).is_ok() || self.get(&contact.key).is_some() {
+            return Err(ContactsError::Exists(contact.name));
+        }
+        self.contacts.push(contact);
+        Ok(self.contacts.last().expect("just pushed"))
     }
 
     /// Finds a contact by exact key text, key prefix (8+ chars) or name.
@@ -366,6 +408,38 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "[[contact]]\nname = 1\n"
         );
+    }
+
+    #[test]
+    fn files_without_tokens_still_load_and_tokens_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let person = code("Gran");
+        let old = format!(
+            "[[contact]]\nname = \"Gran\"\nkey = \"{}\"\nseal_key = \"{}\"\nstatus = \"approved\"\n",
+            person.peer_key, person.seal_key
+        );
+        std::fs::write(dir.path().join(CONTACTS_FILE), old).unwrap();
+        let mut book = ContactBook::load(dir.path()).unwrap();
+        assert!(!book.find("Gran").unwrap().is_token());
+        book.add(Contact::token("TV", "ab".repeat(32))).unwrap();
+        book.save(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(CONTACTS_FILE)).unwrap();
+        assert_eq!(text.matches("token_sha256").count(), 1, "{text}");
+        let loaded = ContactBook::load(dir.path()).unwrap();
+        assert_eq!(loaded, book);
+        let tv = loaded.find("tv").unwrap();
+        assert!(tv.is_token() && tv.status == ContactStatus::Approved);
+        assert!(!tv.allows(Permission::LiveVideo), "private by default");
+    }
+
+    #[test]
+    fn names_are_unique_when_adding() {
+        let mut book = ContactBook::default();
+        book.add(Contact::token("TV", "00".repeat(32))).unwrap();
+        assert!(matches!(
+            book.add(Contact::token("tv", "11".repeat(32))),
+            Err(ContactsError::Exists(_))
+        ));
     }
 
     #[test]

@@ -15,20 +15,14 @@ use tokio::time::timeout;
 async fn approved_contact_gets_live_video_audio_and_data() {
     init_logs();
     let relay = TestRelay::start().await;
-    let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let device = start_device(device_dir.path(), &relay.url()).await;
-    let viewer = start_viewer(viewer_dir.path(), &relay.url(), "Gran");
-    befriend(
-        &device.node,
-        &viewer,
-        &[Permission::LiveVideo, Permission::LiveAudio],
+    let home = Household::start(
+        &relay.url(),
+        "Gran",
+        Some(&[Permission::LiveVideo, Permission::LiveAudio]),
     )
     .await;
-    wait_relay(&device.node).await;
-    wait_relay(&viewer).await;
-
-    let connection =
-        PeerConnection::with_settings(&viewer, device.node.peer_key(), fast_settings());
+    let device = &home.device;
+    let connection = home.call();
     let mut remote = connection.fetch_stream().await.expect("stream granted");
     assert!(remote.has_video() && remote.has_audio());
     let mut audio = remote.take_audio().unwrap();
@@ -192,14 +186,9 @@ async fn strangers_and_contacts_without_permission_get_no_media() {
 async fn revoking_a_contact_ends_its_session_at_once() {
     init_logs();
     let relay = TestRelay::start().await;
-    let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let device = start_device(device_dir.path(), &relay.url()).await;
-    let viewer = start_viewer(viewer_dir.path(), &relay.url(), "Gran");
-    befriend(&device.node, &viewer, &[Permission::LiveVideo]).await;
-    wait_relay(&device.node).await;
-    wait_relay(&viewer).await;
-    let connection =
-        PeerConnection::with_settings(&viewer, device.node.peer_key(), fast_settings());
+    let home = Household::start(&relay.url(), "Gran", Some(&[Permission::LiveVideo])).await;
+    let (device, device_dir) = (&home.device, &home.device_dir);
+    let connection = home.call();
     let mut remote = connection.fetch_stream().await.unwrap();
     timeout(Duration::from_secs(5), remote.next_video_frame())
         .await

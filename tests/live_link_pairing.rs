@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use hearth::contacts::{ContactBook, ContactStatus};
 use hearth::node::{Node, NodeEvent};
-use hearth::rtc::{PeerConnection, RtcError};
+use hearth::rtc::RtcError;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::time::timeout;
@@ -37,15 +37,12 @@ async fn request(viewer: &Node, device: &hearth::device::Device) {
 async fn owner_approves_a_pairing_request_and_the_requester_is_told() {
     init_logs();
     let relay = TestRelay::start().await;
-    let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let device = start_device(device_dir.path(), &relay.url()).await;
-    let viewer = start_viewer(viewer_dir.path(), &relay.url(), "Gran");
-    wait_relay(&device.node).await;
-    wait_relay(&viewer).await;
+    let home = Household::start(&relay.url(), "Gran", None).await;
+    let (device, viewer, device_dir) = (&home.device, &home.viewer, &home.device_dir);
     let mut device_events = device.node.events();
     let mut viewer_events = viewer.events();
 
-    request(&viewer, &device).await;
+    request(viewer, device).await;
     let event = wait_event(&mut device_events, "pairing request", |e| {
         matches!(e, NodeEvent::PairRequested { .. })
     })
@@ -61,9 +58,7 @@ async fn owner_approves_a_pairing_request_and_the_requester_is_told() {
     assert_eq!(book.find("Gran").unwrap().status, ContactStatus::Pending);
 
     // Pending: no session.
-    let attempt = PeerConnection::with_settings(&viewer, device.node.peer_key(), fast_settings())
-        .fetch_stream()
-        .await;
+    let attempt = home.call().fetch_stream().await;
     assert!(
         matches!(attempt, Err(RtcError::Refused(_))),
         "{:?}",
@@ -86,9 +81,7 @@ async fn owner_approves_a_pairing_request_and_the_requester_is_told() {
     );
 
     // Approved but nothing allowed yet: a session, and no media.
-    let attempt = PeerConnection::with_settings(&viewer, device.node.peer_key(), fast_settings())
-        .fetch_stream()
-        .await;
+    let attempt = home.call().fetch_stream().await;
     assert!(
         matches!(attempt, Err(RtcError::NotAllowed(_))),
         "{:?}",
@@ -100,15 +93,12 @@ async fn owner_approves_a_pairing_request_and_the_requester_is_told() {
 async fn owner_refuses_a_pairing_request_and_the_requester_is_told() {
     init_logs();
     let relay = TestRelay::start().await;
-    let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let device = start_device(device_dir.path(), &relay.url()).await;
-    let viewer = start_viewer(viewer_dir.path(), &relay.url(), "Someone");
-    wait_relay(&device.node).await;
-    wait_relay(&viewer).await;
+    let home = Household::start(&relay.url(), "Someone", None).await;
+    let (device, viewer, device_dir) = (&home.device, &home.viewer, &home.device_dir);
     let mut device_events = device.node.events();
     let mut viewer_events = viewer.events();
 
-    request(&viewer, &device).await;
+    request(viewer, device).await;
     wait_event(&mut device_events, "pairing request", |e| {
         matches!(e, NodeEvent::PairRequested { .. })
     })

@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use hearth::contacts::Permission;
-use hearth::rtc::PeerConnection;
 use std::time::Duration;
 use tokio::time::timeout;
 
@@ -15,14 +14,9 @@ async fn link_comes_back_after_the_relay_restarts() {
     init_logs();
     let relay = TestRelay::start().await;
     let addr = relay.addr;
-    let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let device = start_device(device_dir.path(), &relay.url()).await;
-    let viewer = start_viewer(viewer_dir.path(), &relay.url(), "Gran");
-    befriend(&device.node, &viewer, &[Permission::LiveVideo]).await;
-    wait_relay(&device.node).await;
-    wait_relay(&viewer).await;
-
-    let first = PeerConnection::with_settings(&viewer, device.node.peer_key(), fast_settings());
+    let home = Household::start(&relay.url(), "Gran", Some(&[Permission::LiveVideo])).await;
+    let (device, viewer) = (&home.device, &home.viewer);
+    let first = home.call();
     let mut first_stream = first.fetch_stream().await.unwrap();
     timeout(Duration::from_secs(5), first_stream.next_video_frame())
         .await
@@ -46,8 +40,8 @@ async fn link_comes_back_after_the_relay_restarts() {
 
     let relay = TestRelay::start_at(addr).await;
     wait_relay(&device.node).await;
-    wait_relay(&viewer).await;
-    let second = PeerConnection::with_settings(&viewer, device.node.peer_key(), fast_settings());
+    wait_relay(viewer).await;
+    let second = home.call();
     let mut second_stream = second
         .fetch_stream()
         .await

@@ -7,8 +7,8 @@ use common::evil_relay::{self, Tamper};
 use common::*;
 use hearth::contacts::Permission;
 use hearth::envelope::EnvelopeError;
-use hearth::node::{Node, NodeEvent};
-use hearth::rtc::{PeerConnection, RtcError};
+use hearth::node::NodeEvent;
+use hearth::rtc::RtcError;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::time::timeout;
@@ -23,29 +23,13 @@ async fn next_refusal(events: &mut broadcast::Receiver<NodeEvent>) -> EnvelopeEr
     }
 }
 
-struct Setup {
-    device: hearth::device::Device,
-    viewer: Node,
-    _dirs: Vec<tempfile::TempDir>,
-}
-
-async fn setup(url: &str) -> Setup {
-    let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let device = start_device(device_dir.path(), url).await;
-    let viewer = start_viewer(viewer_dir.path(), url, "Gran");
-    befriend(
-        &device.node,
-        &viewer,
-        &[Permission::LiveVideo, Permission::LiveAudio],
+async fn setup(url: &str) -> Household {
+    Household::start(
+        url,
+        "Gran",
+        Some(&[Permission::LiveVideo, Permission::LiveAudio]),
     )
-    .await;
-    wait_relay(&device.node).await;
-    wait_relay(&viewer).await;
-    Setup {
-        device,
-        viewer,
-        _dirs: vec![device_dir, viewer_dir],
-    }
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,10 +38,7 @@ async fn altered_envelope_is_refused_and_no_session_starts() {
     let url = relay_url(evil_relay::start(Tamper::Alter).await);
     let s = setup(&url).await;
     let mut device_events = s.device.node.events();
-    let attempt =
-        PeerConnection::with_settings(&s.viewer, s.device.node.peer_key(), fast_settings())
-            .fetch_stream()
-            .await;
+    let attempt = s.call().fetch_stream().await;
     assert!(
         matches!(attempt, Err(RtcError::NoAnswer(_))),
         "{:?}",
@@ -80,10 +61,7 @@ async fn re_addressed_envelope_is_refused_by_the_wrong_recipient() {
     wait_relay(&carol).await;
     let mut carol_events = carol.events();
     let s = setup(&url).await;
-    let attempt =
-        PeerConnection::with_settings(&s.viewer, s.device.node.peer_key(), fast_settings())
-            .fetch_stream()
-            .await;
+    let attempt = s.call().fetch_stream().await;
     assert!(
         matches!(attempt, Err(RtcError::NoAnswer(_))),
         "{:?}",
@@ -102,8 +80,7 @@ async fn replayed_envelope_is_refused_and_only_the_original_counts() {
     let url = relay_url(evil_relay::start(Tamper::Replay).await);
     let s = setup(&url).await;
     let mut device_events = s.device.node.events();
-    let connection =
-        PeerConnection::with_settings(&s.viewer, s.device.node.peer_key(), fast_settings());
+    let connection = s.call();
     let mut remote = connection
         .fetch_stream()
         .await

@@ -1,10 +1,11 @@
-//! `hearth contacts …`: the owner manages who may see what. Changes are written
-//! atomically; a running device picks them up at once, and a revoked contact's
-//! sessions end.
+//! `hearth contacts …`: the owner manages who may see what — people, and
+//! token contacts for standard (WHEP) players. Changes are written atomically;
+//! a running device picks them up at once, and a revoked contact's sessions end.
 
 use super::Context;
-use hearth::contacts::{ContactBook, ContactStatus, Permission};
+use hearth::contacts::{Contact, ContactBook, ContactStatus, Permission};
 use hearth::identity::ContactCode;
+use hearth::whep::token;
 
 /// Subcommands of `hearth contacts`.
 #[derive(clap::Subcommand)]
@@ -19,6 +20,15 @@ pub enum ContactsCommand {
         #[arg(long)]
         name: Option<String>,
         /// Permissions to grant at once, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        allow: Vec<String>,
+    },
+    /// Add a token contact for a standard player (WHEP): prints its bearer
+    /// token once; only the token's hash is stored.
+    AddToken {
+        /// The name to know the player by, e.g. "Living-room TV".
+        name: String,
+        /// Permissions to grant at once, comma-separated (live_video, live_audio).
         #[arg(long, value_delimiter = ',')]
         allow: Vec<String>,
     },
@@ -71,6 +81,18 @@ pub fn run(ctx: &Context, command: ContactsCommand) -> anyhow::Result<()> {
                 entry.permissions.set(p, true);
             }
             println!("Added {} ({}).", entry.name, entry.key.short());
+        }
+        ContactsCommand::AddToken { name, allow } => {
+            let permissions = parse_permissions(&allow)?;
+            let secret = token::generate();
+            let mut contact = Contact::token(name.trim(), token::hash(&secret));
+            for p in permissions {
+                contact.permissions.set(p, true);
+            }
+            let contact = book.add(contact)?.clone();
+            book.save(dir)?;
+            print_token(ctx, &contact, &secret);
+            return Ok(());
         }
         ContactsCommand::Approve { who } => {
             let entry = book.find_mut(&who)?;
@@ -126,13 +148,33 @@ fn describe(permissions: &hearth::contacts::Permissions) -> String {
     }
 }
 
+fn print_token(ctx: &Context, contact: &Contact, secret: &str) {
+    println!(
+        "Added token contact {} ({}); it may: {}.",
+        contact.name,
+        contact.key.short(),
+        describe(&contact.permissions)
+    );
+    println!("Its bearer token, shown only this once (only its hash is kept):");
+    println!("token: {secret}");
+    println!(
+        "Players use it for WHEP at http://{}/whep (header `Authorization: Bearer TOKEN`).",
+        ctx.config.http.listen
+    );
+    println!(
+        "Revoke with `hearth contacts remove {}` or `hearth contacts deny {} live_video,live_audio`.",
+        contact.name, contact.name
+    );
+}
+
 fn print_list(book: &ContactBook) {
     let mut any = false;
     for contact in book.iter() {
         any = true;
-        let status = match contact.status {
-            ContactStatus::Approved => "approved",
-            ContactStatus::Pending => "PENDING (hearth contacts approve NAME)",
+        let status = match (contact.status, contact.is_token()) {
+            (ContactStatus::Approved, false) => "approved",
+            (ContactStatus::Approved, true) => "token (WHEP)",
+            (ContactStatus::Pending, _) => "PENDING (hearth contacts approve NAME)",
         };
         println!(
             "{:<20} {:<10} {}  allowed: {}",

@@ -36,7 +36,12 @@ fn print_welcome(ctx: &Context, device: &Device) {
     }
     if let Some(addr) = device.http_addr {
         println!("  web:    http://{addr}/");
+        println!(
+            "  whep:   http://{addr}/whep (players need a token: `hearth contacts add-token NAME`)"
+        );
     }
+    let link = hearth::web::viewer_link(&hearth::web::viewer_page(&ctx.config), &code);
+    println!("  viewer: {link}");
     println!("  data:   {data_dir}");
     println!();
     println!("Next steps:");

@@ -1,34 +1,55 @@
-//! The device's live sessions: answering calls per policy, ending those the
-//! owner revokes, and knowing who is watching at any moment.
+//! The device's live sessions — signalled calls and WHEP players alike:
+//! answering calls per policy, ending those the owner revokes, and knowing
+//! who is watching at any moment.
 
 use super::policy::{self, Grant};
 use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
+use crate::live_contacts::LiveContacts;
 use crate::node::Node;
-use crate::rtc::{IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcSettings};
+use crate::rtc::{IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcSettings, WhepSession};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
-struct Live {
-    contact: PeerKey,
-    name: String,
-    grant: Grant,
-    connection: PeerConnection,
+/// A session the device is serving, however it was made.
+#[derive(Clone)]
+pub(super) enum LiveSession {
+    /// Answered through signalling.
+    Call(PeerConnection),
+    /// Answered over HTTP (WHEP) for a token contact.
+    Whep(WhepSession),
+}
+
+impl LiveSession {
+    async fn close_with(&self, reason: &str) {
+        match self {
+            LiveSession::Call(connection) => connection.close_with(reason).await,
+            LiveSession::Whep(session) => session.close_with(reason).await,
+        }
+    }
+}
+
+/// One live session and what it was granted.
+pub(super) struct Live {
+    pub contact: PeerKey,
+    pub name: String,
+    pub grant: Grant,
+    pub session: LiveSession,
 }
 
 pub(super) struct Calls {
-    node: Node,
-    media: LocalMedia,
-    rtc: RtcSettings,
+    pub(super) contacts: LiveContacts,
+    pub(super) media: LocalMedia,
+    pub(super) rtc: RtcSettings,
     live: Mutex<HashMap<u64, Live>>,
     next_id: std::sync::atomic::AtomicU64,
 }
 
 impl Calls {
-    pub(super) fn new(node: Node, media: LocalMedia, rtc: RtcSettings) -> Self {
+    pub(super) fn new(contacts: LiveContacts, media: LocalMedia, rtc: RtcSettings) -> Self {
         Calls {
-            node,
+            contacts,
             media,
             rtc,
             live: Mutex::new(HashMap::new()),
@@ -36,11 +57,15 @@ impl Calls {
         }
     }
 
-    pub(super) async fn answer_calls(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+    pub(super) async fn answer_calls(
+        self: Arc<Self>,
+        node: Node,
+        mut stopped: watch::Receiver<bool>,
+    ) {
         loop {
             let call = tokio::select! {
                 _ = stopped.wait_for(|s| *s) => return,
-                call = IncomingCall::next(&self.node, &self.rtc) => call,
+                call = IncomingCall::next(&node, &self.rtc) => call,
             };
             let Some(call) = call else { return };
             tokio::spawn(self.clone().answer(call));
@@ -49,7 +74,7 @@ impl Calls {
 
     async fn answer(self: Arc<Self>, mut call: IncomingCall) {
         let from = call.from();
-        let book = self.node.contacts().snapshot();
+        let book = self.contacts.snapshot();
         let grant = match policy::decide(&book, &from, call.wants_video(), call.wants_audio()) {
             Ok(grant) => grant,
             Err(refusal) => return call.refuse(&refusal.to_string()).await,
@@ -79,25 +104,50 @@ impl Calls {
                 return;
             }
         };
+        let tracked = self.track(Live {
+            contact: from,
+            name,
+            grant,
+            session: LiveSession::Call(connection.clone()),
+        });
+        let Some(id) = tracked else {
+            connection.close_with("access withdrawn by the owner").await;
+            return;
+        };
+        self.serve_messages(&connection).await;
+        self.untrack(id);
+    }
+
+    /// Counts `live` among the device's sessions (so revocation and
+    /// `watchers` see it) until [`Calls::untrack`]. If the owner revoked the
+    /// contact while it was being answered, it is not counted and `None` says
+    /// the caller must end it: the entry goes in before the book is checked,
+    /// so either this check or the revocation sweep sees the change.
+    pub(super) fn track(&self, live: Live) -> Option<u64> {
         let id = self
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if grant.is_live() {
+        let (contact, grant) = (live.contact, live.grant.clone());
+        let (name, is_live) = (live.name.clone(), live.grant.is_live());
+        self.live.lock().expect("live lock").insert(id, live);
+        if !self
+            .contacts
+            .with(|book| policy::still_allowed(book, &contact, &grant))
+        {
+            self.live.lock().expect("live lock").remove(&id);
+            return None;
+        }
+        if is_live {
             tracing::info!(contact = %name, video = grant.video, audio = grant.audio, "LIVE: now sharing with this contact");
         }
-        self.live.lock().expect("live lock").insert(
-            id,
-            Live {
-                contact: from,
-                name: name.clone(),
-                grant: grant.clone(),
-                connection: connection.clone(),
-            },
-        );
-        self.serve_messages(&connection).await;
-        self.live.lock().expect("live lock").remove(&id);
-        if grant.is_live() {
-            tracing::info!(contact = %name, watching_now = self.watchers().len(), "stopped sharing with this contact");
+        Some(id)
+    }
+
+    /// Forgets a session that has ended.
+    pub(super) fn untrack(&self, id: u64) {
+        let removed = self.live.lock().expect("live lock").remove(&id);
+        if let Some(live) = removed.filter(|l| l.grant.is_live()) {
+            tracing::info!(contact = %live.name, watching_now = self.watchers().len(), "stopped sharing with this contact");
         }
     }
 
@@ -128,17 +178,17 @@ impl Calls {
                 changed = book.changed() => if changed.is_err() { return },
             }
             let current = book.borrow_and_update().clone();
-            let revoked: Vec<PeerConnection> = self
+            let revoked: Vec<(PeerKey, LiveSession)> = self
                 .live
                 .lock()
                 .expect("live lock")
                 .values()
                 .filter(|l| !policy::still_allowed(&current, &l.contact, &l.grant))
-                .map(|l| l.connection.clone())
+                .map(|l| (l.contact, l.session.clone()))
                 .collect();
-            for connection in revoked {
-                tracing::info!(contact = %connection.contact().short(), "access withdrawn; ending the session");
-                connection.close_with("access withdrawn by the owner").await;
+            for (contact, session) in revoked {
+                tracing::info!(contact = %contact.short(), "access withdrawn; ending the session");
+                session.close_with("access withdrawn by the owner").await;
             }
         }
     }
@@ -158,15 +208,15 @@ impl Calls {
     }
 
     pub(super) async fn end_all(&self, reason: &str) {
-        let all: Vec<PeerConnection> = self
+        let all: Vec<LiveSession> = self
             .live
             .lock()
             .expect("live lock")
             .values()
-            .map(|l| l.connection.clone())
+            .map(|l| l.session.clone())
             .collect();
-        for connection in all {
-            connection.close_with(reason).await;
+        for session in all {
+            session.close_with(reason).await;
         }
     }
 }

@@ -2,6 +2,7 @@
 //! standard players, and — when embedded — the signalling relay at `/relay`.
 
 use crate::relay::{RelayConfig, RelayState};
+use crate::whep::WhepState;
 use axum::routing::get;
 use axum::Router;
 use std::net::SocketAddr;
@@ -22,9 +23,13 @@ pub enum HttpError {
     },
 }
 
-/// The routes every device serves.
-pub fn routes() -> Router {
-    Router::new().route("/healthz", get(|| async { "ok" }))
+/// The routes every device serves: the family viewer page ([`crate::web`]),
+/// WHEP (`whep` is what its routes need) and a health check.
+pub fn routes(whep: WhepState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::whep::router(whep))
+        .merge(crate::web::router())
 }
 
 /// Starts the web server on `addr`, with the relay at `/relay` if `embed_relay`.

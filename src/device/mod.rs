@@ -1,11 +1,13 @@
-//! The device: keeps its signalling up, answers approved contacts' calls with
-//! exactly the media their permissions allow, ends sessions the owner
-//! revokes, and says who is watching. Built on the [`crate::rtc`] API.
+//! The device: keeps its signalling up, answers approved contacts' calls (and
+//! token contacts' WHEP offers) with exactly the media their permissions
+//! allow, ends sessions the owner revokes, and says who is watching. Built on
+//! the [`crate::rtc`] API.
 
 mod calls;
 pub mod http;
 pub mod pairing;
 pub mod policy;
+mod whep;
 
 use crate::config::Config;
 use crate::identity::{Identity, IdentityError};
@@ -13,6 +15,7 @@ use crate::live_contacts::LiveContacts;
 use crate::media::MediaError;
 use crate::node::{Node, NodeEvent, NodeOptions};
 use crate::rtc::{LocalMedia, RtcSettings};
+use crate::whep::WhepState;
 use calls::Calls;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,13 +70,6 @@ impl Device {
         let identity = Arc::new(Identity::load_or_create(&options.data_dir)?);
         let contacts = LiveContacts::load(&options.data_dir)?;
         let (stop, stopped) = watch::channel(false);
-        let http_addr = http::start(
-            config.http.listen,
-            config.relay.embedded,
-            http::routes(),
-            stopped.clone(),
-        )
-        .await?;
         let media = match options.media {
             Some(media) => media,
             None => LocalMedia::simulated(&config)?,
@@ -81,6 +77,20 @@ impl Device {
         let rtc = options
             .rtc
             .unwrap_or_else(|| RtcSettings::from_config(&config.webrtc));
+        let calls = Arc::new(Calls::new(contacts.clone(), media.clone(), rtc));
+        let whep = WhepState::new(
+            contacts.clone(),
+            Arc::new(whep::DeviceAnswerer {
+                calls: calls.clone(),
+            }),
+        );
+        let http_addr = http::start(
+            config.http.listen,
+            config.relay.embedded,
+            http::routes(whep),
+            stopped.clone(),
+        )
+        .await?;
         let node = Node::start(
             identity,
             contacts.clone(),
@@ -90,8 +100,7 @@ impl Device {
             },
         );
         let watcher = contacts.spawn_watcher();
-        let calls = Arc::new(Calls::new(node.clone(), media.clone(), rtc));
-        tokio::spawn(calls.clone().answer_calls(stopped.clone()));
+        tokio::spawn(calls.clone().answer_calls(node.clone(), stopped.clone()));
         tokio::spawn(
             calls
                 .clone()

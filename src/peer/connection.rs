@@ -2,17 +2,14 @@
 //! configured directions, the `hearth` data channel, offer/answer as plain SDP strings,
 //! trickle or gathered ICE, fast start, and DTLS fingerprint checks.
 
-use crate::peer::codecs::media_engine_and_registry;
-use crate::peer::data_channel::{
-    DataChannelState, DataLink, DATA_CHANNEL_LABEL, SEND_BUFFER_LIMIT,
-};
+use crate::peer::build::build_connection;
+use crate::peer::data_channel::{DataChannelState, DataLink, DATA_CHANNEL_LABEL};
 use crate::peer::error::{PeerError, PeerResult};
 use crate::peer::events::{AudioPacket, IceCandidate, PeerEvent, PeerState, VideoFrame};
 use crate::peer::fast_start::{FastStart, FastStartRuntime, Milestone};
 use crate::peer::fingerprint::{
     certificate_fingerprint, fingerprints_match, normalize_fingerprint,
 };
-use crate::peer::handler::PeerHandler;
 use crate::peer::media_recv::send_pli;
 use crate::peer::media_send::{spawn_keyframe_watch, MediaSender};
 use crate::peer::options::{IceMode, PeerOptions, Role};
@@ -23,8 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceCandidateInit,
-    RTCIceServer, RTCSessionDescription, RTCStatsReportEntry, StatsSelector,
+    PeerConnection, RTCIceCandidateInit, RTCSessionDescription, RTCStatsReportEntry, StatsSelector,
 };
 use webrtc::runtime::{Runtime, TokioRuntime};
 
@@ -54,8 +50,6 @@ impl HearthPeer {
     /// events are dropped (with a warning) if 256 of them pile up, and data-channel messages
     /// wait for room in it.
     pub async fn new(opts: PeerOptions) -> PeerResult<(HearthPeer, mpsc::Receiver<PeerEvent>)> {
-        let (media_engine, registry) = media_engine_and_registry()?;
-
         let fast = opts.fast_start.then(|| {
             let mut milestones = vec![Milestone::Connected];
             if opts.data_channel {
@@ -87,32 +81,7 @@ impl HearthPeer {
             shared.gate.lock().await.emit = true;
         }
 
-        let config = RTCConfigurationBuilder::new()
-            .with_ice_servers(
-                opts.ice_servers
-                    .iter()
-                    .map(|s| RTCIceServer {
-                        urls: s.urls.clone(),
-                        username: s.username.clone(),
-                        credential: s.credential.clone(),
-                    })
-                    .collect(),
-            )
-            .build();
-        let pc = PeerConnectionBuilder::new()
-            .with_configuration(config)
-            .with_media_engine(media_engine)
-            .with_interceptor_registry(registry)
-            .with_handler(Arc::new(PeerHandler {
-                shared: shared.clone(),
-            }))
-            .with_runtime(runtime)
-            .with_udp_addrs(opts.bind_addrs.clone())
-            .with_data_channel_send_buffer_limit(SEND_BUFFER_LIMIT)
-            .build()
-            .await
-            .map_err(PeerError::webrtc("building the peer connection"))?;
-        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let pc = build_connection(&opts, &shared, runtime).await?;
 
         let video = add_media(
             &pc,

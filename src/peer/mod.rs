@@ -35,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+mod build;
 pub mod codecs;
 mod connection;
 pub mod data_channel;

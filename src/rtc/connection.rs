@@ -2,7 +2,7 @@
 //! offer lazily — on the first `fetch_stream`, `send` or `recv` — so that
 //! `add_stream` and `fetch_stream` can say first what the session carries.
 
-use super::session::{Granted, Session, SessionParts};
+use super::session::{Granted, Session, SessionParts, SignalLink};
 use super::{MediaStream, Message, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::node::Node;
@@ -293,10 +293,15 @@ impl PeerConnection {
         Ok(Session::start(SessionParts {
             peer,
             events,
-            signals,
-            node: inner.node.clone(),
-            recipient,
-            id,
+            contact: inner.contact,
+            signalling: Some((
+                SignalLink {
+                    node: inner.node.clone(),
+                    recipient,
+                    id,
+                },
+                signals,
+            )),
             local,
             remote,
             granted,

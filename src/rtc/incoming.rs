@@ -1,7 +1,7 @@
 //! [`IncomingCall`]: a contact asks for a session. The answering side adds
 //! the streams it is willing to share, then accepts or refuses.
 
-use super::session::{Granted, Session, SessionParts};
+use super::session::{Granted, Session, SessionParts, SignalLink};
 use super::{MediaStream, PeerConnection, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::node::{IncomingOffer, Node};
@@ -126,10 +126,15 @@ impl IncomingCall {
         let session = Session::start(SessionParts {
             peer,
             events,
-            signals: offer.signals,
-            node: node.clone(),
-            recipient: offer.reply_to,
-            id: offer.session,
+            contact: offer.from,
+            signalling: Some((
+                SignalLink {
+                    node: node.clone(),
+                    recipient: offer.reply_to,
+                    id: offer.session,
+                },
+                offer.signals,
+            )),
             local,
             remote: RemoteStream::new(None, None),
             granted,

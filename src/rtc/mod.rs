@@ -12,6 +12,8 @@
 //!   channel and [`PeerConnection::recv`] listens.
 //! - [`IncomingCall`] is the other side: a contact's request, answered with
 //!   the streams its permissions allow.
+//! - [`WhepSession`] answers an offer that came over HTTP (WHEP) from a token
+//!   contact, with the same media pumps and no signalling.
 //!
 //! ```no_run
 //! # async fn demo(node: hearth::node::Node, media: hearth::rtc::LocalMedia, grandma: hearth::keys::PeerKey) -> Result<(), hearth::rtc::RtcError> {
@@ -40,6 +42,7 @@ mod message;
 mod session;
 mod settings;
 mod stream;
+mod whep;
 
 pub use connection::PeerConnection;
 pub use incoming::IncomingCall;
@@ -48,6 +51,7 @@ pub use message::Message;
 pub use session::Granted;
 pub use settings::RtcSettings;
 pub use stream::{AudioStream, AudioVideoStream, MediaStream, RemoteStream, VideoStream};
+pub use whep::{OfferWants, WhepSession};
 
 /// Errors from streams and connections.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +74,9 @@ pub enum RtcError {
     /// The DTLS certificate is not the one the contact signed for.
     #[error("the connection's DTLS certificate does not match the fingerprint the contact signed; someone may be in the middle, so the session was refused")]
     FingerprintMismatch,
+    /// An offer (from a WHEP player) could not be answered.
+    #[error("the offer cannot be answered: {0}")]
+    BadOffer(String),
     /// The session has ended.
     #[error("the session has ended: {0}")]
     Closed(String),

@@ -1,13 +1,14 @@
-//! One established session with a contact: the WebRTC peer, the tasks that
-//! pump local media into it, and the loop that handles its events and its
-//! signalling until either side ends it.
+//! One session with a contact: the WebRTC peer, the tasks that pump local
+//! media into it, and the loop that handles its events — and its signalling,
+//! when it has some — until either side ends it. A session made over HTTP
+//! (WHEP) has no signalling: it ends on its peer's events or when closed here.
 
 use super::{MediaStream, Message, RemoteStream};
 use crate::envelope::Recipient;
 use crate::keys::PeerKey;
 use crate::media::{AudioControl, VideoControl};
 use crate::node::Node;
-use crate::peer::{DataMessage, HearthPeer, IceCandidate, MediaSender, PeerEvent};
+use crate::peer::{DataMessage, HearthPeer, IceCandidate, MediaSender, PeerEvent, PeerState};
 use crate::signal::{SessionId, Signal};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
@@ -26,12 +27,18 @@ pub struct Granted {
 /// How long an interrupted connection may take to recover before the session ends.
 const DISCONNECT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How a signalled session reaches the contact: to say goodbye, and to stop
+/// routing its messages once it ends.
+pub(super) struct SignalLink {
+    pub node: Node,
+    pub recipient: Recipient,
+    pub id: SessionId,
+}
+
 pub(super) struct Session {
     pub(super) peer: Arc<HearthPeer>,
-    node: Node,
+    link: Option<SignalLink>,
     pub(super) contact: PeerKey,
-    recipient: Recipient,
-    pub(super) id: SessionId,
     pub(super) granted: Granted,
     wanted_media: bool,
     inbox: tokio::sync::Mutex<mpsc::Receiver<Message>>,
@@ -42,10 +49,9 @@ pub(super) struct Session {
 pub(super) struct SessionParts {
     pub peer: Arc<HearthPeer>,
     pub events: mpsc::Receiver<PeerEvent>,
-    pub signals: mpsc::Receiver<Signal>,
-    pub node: Node,
-    pub recipient: Recipient,
-    pub id: SessionId,
+    pub contact: PeerKey,
+    /// The signalling link and the session's incoming signals; `None` for WHEP.
+    pub signalling: Option<(SignalLink, mpsc::Receiver<Signal>)>,
     pub local: Vec<MediaStream>,
     pub remote: RemoteStream,
     pub granted: Granted,
@@ -53,15 +59,18 @@ pub(super) struct SessionParts {
 }
 
 impl Session {
-    /// Starts the session's tasks; the peer must already be connected.
+    /// Starts the session's tasks. Media flows once the peer is connected
+    /// (each feed then starts with a keyframe).
     pub(super) fn start(parts: SessionParts) -> Arc<Session> {
         let (inbox_tx, inbox_rx) = mpsc::channel(256);
+        let (link, signals) = match parts.signalling {
+            Some((link, signals)) => (Some(link), Some(signals)),
+            None => (None, None),
+        };
         let session = Arc::new(Session {
             peer: parts.peer,
-            node: parts.node,
-            contact: parts.recipient.key,
-            recipient: parts.recipient,
-            id: parts.id,
+            link,
+            contact: parts.contact,
             granted: parts.granted,
             wanted_media: parts.wanted_media,
             inbox: tokio::sync::Mutex::new(inbox_rx),
@@ -77,6 +86,7 @@ impl Session {
             tokio::spawn(pump_video(
                 video,
                 sender.clone(),
+                session.peer.state_watch(),
                 session.closed.subscribe(),
             ));
         }
@@ -84,27 +94,28 @@ impl Session {
             tokio::spawn(pump_audio(
                 audio,
                 sender.clone(),
+                session.peer.state_watch(),
                 session.closed.subscribe(),
             ));
         }
         tokio::spawn(
             session
                 .clone()
-                .event_loop(parts.events, parts.signals, inbox_tx, videos),
+                .event_loop(parts.events, signals, inbox_tx, videos),
         );
-        tracing::info!(contact = %session.contact.short(), video = session.granted.video, audio = session.granted.audio, "session connected");
+        tracing::info!(contact = %session.contact.short(), video = session.granted.video, audio = session.granted.audio, signalled = session.link.is_some(), "session started");
         session
     }
 
     async fn event_loop(
         self: Arc<Self>,
         mut events: mpsc::Receiver<PeerEvent>,
-        mut signals: mpsc::Receiver<Signal>,
+        mut signals: Option<mpsc::Receiver<Signal>>,
         inbox: mpsc::Sender<Message>,
         videos: Vec<VideoControl>,
     ) {
         let mut closed = self.closed.subscribe();
-        let mut signals_open = true;
+        let mut signals_open = signals.is_some();
         // Set while the connection is interrupted: when it runs out, the session ends.
         let mut give_up: Option<tokio::time::Instant> = None;
         loop {
@@ -135,7 +146,7 @@ impl Session {
                     Some(PeerEvent::Connected) => give_up = None,
                     Some(other) => tracing::trace!(?other, "peer event"),
                 },
-                signal = signals.recv(), if signals_open => match signal {
+                signal = next_signal(&mut signals), if signals_open => match signal {
                     None => signals_open = false,
                     Some(Signal::Bye { reason, .. }) => {
                         self.close_quietly(reason.as_deref().unwrap_or("the contact hung up")).await;
@@ -154,7 +165,8 @@ impl Session {
         }
     }
 
-    /// Ends the session: tells the contact (when `tell` is set), closes the peer.
+    /// Ends the session: tells the contact (when `tell` is set and the session
+    /// is signalled), closes the peer.
     pub(super) async fn close(&self, reason: &str, tell: bool) {
         let first = self.closed.send_if_modified(|c| {
             if c.is_none() {
@@ -168,14 +180,16 @@ impl Session {
             return;
         }
         tracing::info!(contact = %self.contact.short(), %reason, "session ended");
-        if tell {
-            let bye = Signal::Bye {
-                session: self.id.clone(),
-                reason: Some(reason.to_string()),
-            };
-            let _ = self.node.send_to(&self.recipient, &bye).await;
+        if let Some(link) = &self.link {
+            if tell {
+                let bye = Signal::Bye {
+                    session: link.id.clone(),
+                    reason: Some(reason.to_string()),
+                };
+                let _ = link.node.send_to(&link.recipient, &bye).await;
+            }
+            link.node.close_session(&self.contact, &link.id);
         }
-        self.node.close_session(&self.contact, &self.id);
         let _ = self.peer.close().await;
     }
 
@@ -220,8 +234,12 @@ impl Session {
 async fn pump_video(
     control: VideoControl,
     sender: MediaSender,
+    state: watch::Receiver<PeerState>,
     mut closed: watch::Receiver<Option<String>>,
 ) {
+    if !until_connected(state, &mut closed).await {
+        return;
+    }
     let mut feed = control.subscribe();
     loop {
         tokio::select! {
@@ -240,8 +258,12 @@ async fn pump_video(
 async fn pump_audio(
     control: AudioControl,
     sender: MediaSender,
+    state: watch::Receiver<PeerState>,
     mut closed: watch::Receiver<Option<String>>,
 ) {
+    if !until_connected(state, &mut closed).await {
+        return;
+    }
     let mut feed = control.subscribe();
     loop {
         tokio::select! {
@@ -254,6 +276,30 @@ async fn pump_audio(
                 }
             }
         }
+    }
+}
+
+/// Waits until the peer is connected, so that a feed's first packet (a
+/// keyframe, for video) is not dropped for lack of SRTP keys. `false` if the
+/// session ended or the peer failed first.
+async fn until_connected(
+    mut state: watch::Receiver<PeerState>,
+    closed: &mut watch::Receiver<Option<String>>,
+) -> bool {
+    let ended = |s: &PeerState| matches!(s, PeerState::Failed | PeerState::Closed);
+    tokio::select! {
+        _ = until_closed(closed) => false,
+        s = state.wait_for(|s| *s == PeerState::Connected || ended(s)) => {
+            matches!(s.as_deref(), Ok(PeerState::Connected))
+        }
+    }
+}
+
+/// The next signal, or never when the session has no signalling.
+async fn next_signal(signals: &mut Option<mpsc::Receiver<Signal>>) -> Option<Signal> {
+    match signals {
+        Some(signals) => signals.recv().await,
+        None => std::future::pending().await,
     }
 }
 

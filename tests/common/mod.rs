@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod evil_relay;
+pub mod http;
 
 use hearth::config::Config;
 use hearth::contacts::{ContactStatus, Permission};
@@ -163,4 +164,42 @@ pub fn init_logs() {
         )
         .with_test_writer()
         .try_init();
+}
+
+/// A device and one viewer on the same relay, both connected.
+pub struct Household {
+    pub device: Device,
+    pub viewer: Node,
+    pub device_dir: tempfile::TempDir,
+    pub viewer_dir: tempfile::TempDir,
+}
+
+impl Household {
+    /// Starts both; when `grants` is given they are contacts and the device
+    /// grants the viewer those permissions.
+    pub async fn start(relay_url: &str, viewer_name: &str, grants: Option<&[Permission]>) -> Self {
+        let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let device = start_device(device_dir.path(), relay_url).await;
+        let viewer = start_viewer(viewer_dir.path(), relay_url, viewer_name);
+        if let Some(grants) = grants {
+            befriend(&device.node, &viewer, grants).await;
+        }
+        wait_relay(&device.node).await;
+        wait_relay(&viewer).await;
+        Household {
+            device,
+            viewer,
+            device_dir,
+            viewer_dir,
+        }
+    }
+
+    /// A connection from the viewer to the device, not yet made.
+    pub fn call(&self) -> hearth::rtc::PeerConnection {
+        hearth::rtc::PeerConnection::with_settings(
+            &self.viewer,
+            self.device.node.peer_key(),
+            fast_settings(),
+        )
+    }
 }

@@ -1,0 +1,208 @@
+//! A standard WHEP player against the real `hearth` binary: aiortc (from PyPI,
+//! in a venv this test creates and then reuses) in one network namespace, the
+//! device in another, joined by a veth pair. Token contacts are made with the
+//! CLI. Needs root and iproute2; without root it says why and returns.
+
+#[path = "support/netns.rs"]
+mod netns;
+
+use netns::{NetPair, DEVICE_IP};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hearth");
+const AIORTC: &str = "aiortc==1.16.0";
+const PORT: u16 = 7600;
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// A venv with aiortc, under the target directory; made once, then reused.
+fn aiortc_python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("aiortc-venv");
+    let python = venv.join("bin/python");
+    let ready = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import aiortc"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ready(&python) {
+        return python;
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv)
+        .status()
+        .expect("run python3 (apt-get install python3 python3-venv)");
+    assert!(
+        made.success(),
+        "python3 -m venv failed: apt-get install python3-venv"
+    );
+    let pip = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", AIORTC])
+        .status()
+        .expect("run pip");
+    assert!(pip.success(), "pip install {AIORTC} failed");
+    assert!(ready(&python), "aiortc installed but does not import");
+    python
+}
+
+/// Runs `hearth --data-dir DIR ARGS…` and returns its standard output.
+fn hearth(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run hearth");
+    assert!(
+        out.status.success(),
+        "hearth {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Adds a token contact with the CLI; returns the token it printed once.
+fn add_token(data_dir: &Path, name: &str, allow: &str) -> String {
+    let out = hearth(data_dir, &["contacts", "add-token", name, "--allow", allow]);
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("token: "))
+        .unwrap_or_else(|| panic!("no token printed:\n{out}"))
+        .to_string()
+}
+
+#[test]
+fn aiortc_watches_the_device_over_whep() {
+    if !is_root() {
+        eprintln!("skipped: network namespaces need root (CI runs as root)");
+        return;
+    }
+    let python = aiortc_python();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("hearth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "name = \"Kitchen\"\n[http]\nlisten = \"{DEVICE_IP}:{PORT}\"\n\
+             [relay]\nurls = [\"ws://{DEVICE_IP}:{PORT}/relay\"]\n\
+             [video]\nwidth = 320\nheight = 240\nbitrate_kbps = 400\n\
+             [webrtc]\nudp_addresses = [\"{DEVICE_IP}\"]\n"
+        ),
+    )
+    .unwrap();
+    let token = add_token(&data, "TV", "live_video,live_audio");
+    let spare = add_token(&data, "Spare", "live_video");
+    hearth(&data, &["contacts", "remove", "Spare"]);
+    let list = hearth(&data, &["contacts", "list"]);
+    assert!(
+        list.contains("TV") && list.contains("token (WHEP)"),
+        "{list}"
+    );
+    assert!(!list.contains("Spare"), "{list}");
+    let stored = std::fs::read_to_string(data.join("contacts.toml")).unwrap();
+    assert!(!stored.contains(&token), "the token itself is never stored");
+
+    let mut net = NetPair::create();
+    let log = std::fs::File::create(dir.path().join("device.log")).unwrap();
+    let device = NetPair::command(&net.device, BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("HEARTH_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("start the device");
+    let device = net.adopt(device);
+    // Read everything the device prints (a closed pipe would make it fail).
+    let stdout = net.child(device).stdout.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let web = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("web:").map(|a| a.trim().to_string()))
+        .expect("the device prints its web address");
+    assert_eq!(web, format!("http://{DEVICE_IP}:{PORT}/"));
+
+    let started = Instant::now();
+    let client = NetPair::command(&net.player, python.to_str().unwrap())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/whep_client.py"
+        ))
+        // `--name=value`: a token may begin with `-`.
+        .arg(format!("--url={web}whep"))
+        .arg(format!("--token={token}"))
+        .arg("--bad-token=not-a-token")
+        .arg(format!("--revoked-token={spare}"))
+        .args(["--frames", "60", "--audio-frames", "50"])
+        .output()
+        .expect("run the aiortc client");
+    eprintln!("aiortc client ran for {:?}", started.elapsed());
+    let stdout = String::from_utf8_lossy(&client.stdout);
+    assert!(
+        client.status.success(),
+        "client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&client.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).expect("client JSON");
+    eprintln!("client saw: {seen}");
+    assert_eq!(seen["bad_token"], 401, "{seen}");
+    assert_eq!(seen["revoked_token"], 401, "{seen}");
+    assert_eq!(seen["status"], 201, "{seen}");
+    assert_eq!(seen["content_type"], "application/sdp", "{seen}");
+    assert!(
+        seen["location"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("/whep/session/")),
+        "{seen}"
+    );
+    assert!(seen["video_frames"].as_u64() >= Some(60), "{seen}");
+    assert_eq!(seen["video_size"], serde_json::json!([320, 240]), "{seen}");
+    assert_eq!(seen["audio_codec"], "opus", "{seen}");
+    assert!(seen["audio_frames"].as_u64() >= Some(50), "{seen}");
+    assert_eq!(seen["delete"], 200, "{seen}");
+    assert_eq!(seen["delete_again"], 404, "{seen}");
+
+    // The device saw the session go, and logged neither token nor address.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log_path = dir.path().join("device.log");
+    let mut log = String::new();
+    while Instant::now() < deadline {
+        log = std::fs::read_to_string(&log_path).unwrap();
+        if log.contains("WHEP session ended") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(log.contains("WHEP session deleted"), "{log}");
+    assert!(log.contains("WHEP session ended"), "{log}");
+    assert!(
+        !log.contains(&token) && !log.contains(&spare),
+        "a token was logged"
+    );
+    assert!(
+        !log.contains(netns::PLAYER_IP),
+        "the player's address was logged"
+    );
+}
