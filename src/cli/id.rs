@@ -1,4 +1,5 @@
-//! `hearth id`: prints the device's contact code as text and as a QR code.
+//! `hearth id`: prints the device's contact code and the viewer link that
+//! carries it, the link also as a QR code.
 
 use super::Context;
 use hearth::identity::Identity;
@@ -23,7 +24,8 @@ pub fn run(ctx: &Context, args: IdArgs) -> anyhow::Result<()> {
         println!("{code}");
         return Ok(());
     }
-    let qr = QrCode::new(code.as_bytes())?;
+    let link = hearth::web::viewer_link(&hearth::web::viewer_page(&ctx.config), &code);
+    let qr = QrCode::new(link.as_bytes())?;
     let picture = qr
         .render::<Dense1x2>()
         .dark_color(Dense1x2::Light)
@@ -34,5 +36,6 @@ pub fn run(ctx: &Context, args: IdArgs) -> anyhow::Result<()> {
     println!("Device:   {}", ctx.config.name);
     println!("Key:      {}", identity.peer_key());
     println!("Contact code (give it to family so they can pair):\n{code}");
+    println!("Viewer link (family open it on a phone or laptop; the QR code above is this link):\n{link}");
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! `hearth relay`: runs the signalling relay on its own, e.g. on a small
-//! server that family devices outside one LAN can all reach.
+//! server that family devices outside one LAN can all reach. It serves the
+//! family viewer page too, so behind TLS it is where family members' links point.
 
-use hearth::relay::{serve, RelayConfig};
+use hearth::relay::{router, serve_router, RelayConfig, RelayState};
 use std::net::SocketAddr;
 
 /// Arguments of `hearth relay`.
@@ -26,11 +27,12 @@ pub fn run(args: RelayArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-        println!(
-            "Relay listening on ws://{}/relay — it forwards sealed envelopes and stores nothing.",
-            listener.local_addr()?
-        );
-        serve(listener, config, super::shutdown_signal()).await?;
+        let addr = listener.local_addr()?;
+        println!("Relay listening on ws://{addr}/relay — it forwards sealed envelopes and stores nothing.");
+        println!("Viewer page on http://{addr}/ (browsers need HTTPS: see docs/viewer.md)");
+        let state = RelayState::new(config)?;
+        let app = router(state.clone()).merge(hearth::web::router());
+        serve_router(listener, app, state, super::shutdown_signal()).await?;
         Ok(())
     })
 }

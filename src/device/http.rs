@@ -23,11 +23,13 @@ pub enum HttpError {
     },
 }
 
-/// The routes every device serves; `whep` is what the WHEP routes need.
+/// The routes every device serves: the family viewer page ([`crate::web`]),
+/// WHEP (`whep` is what its routes need) and a health check.
 pub fn routes(whep: WhepState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::whep::router(whep))
+        .merge(crate::web::router())
 }
 
 /// Starts the web server on `addr`, with the relay at `/relay` if `embed_relay`.

@@ -1,0 +1,265 @@
+// Hearth viewer: the page's controller. Reads the device's contact code from
+// the link's fragment (#c=…, never sent to a server), pairs this browser with
+// the device, then watches it live and reconnects by itself. Keeps what it
+// learned (keys, the owner's answer) in IndexedDB for the next visit.
+
+import RTC from './hearth-rtc.js';
+import { Identity, parseContactCode, supported } from './crypto.js';
+import { HearthNode, OfflineError } from './node.js';
+import { Backoff, relayUrls } from './relay.js';
+import * as store from './store.js';
+import * as ui from './ui.js';
+
+/** When nothing is shared with this person yet, how often to look again. */
+const RECHECK_MS = 30_000;
+
+function codeFromLink() {
+  return new URLSearchParams(location.hash.slice(1)).get('c');
+}
+
+/** Pairs with one device and watches it. One per page. */
+class Viewer {
+  constructor(node, device, record) {
+    this.node = node;
+    this.device = device;
+    this.record = record || null;
+    /** The PeerConnection in use, if any (for the curious, in the console). */
+    this.connection = null;
+    this.watching = false;
+    this.requesting = false;
+    this.replaced = false;
+    this.wakeUp = () => {};
+  }
+
+  get name() {
+    return this.device.name || 'the Hearth';
+  }
+
+  get status() {
+    return this.record ? this.record.status : null;
+  }
+
+  start() {
+    const { node } = this;
+    node.addEventListener('relay', (e) => this.relayChanged(e.detail.connected));
+    node.addEventListener('pair_approved', (e) => e.detail.from === this.device.key && this.approved());
+    node.addEventListener('pair_refused', (e) => e.detail.from === this.device.key && this.refused(e.detail.reason));
+    node.addEventListener('refused_envelope', (e) => {
+      if (e.detail.error.kind === 'stale') {
+        ui.status("This computer's clock is more than 2 minutes off. Set it right, then reload.", 'off');
+      }
+    });
+    node.addEventListener('replaced', () => {
+      this.replaced = true;
+      this.offline();
+    });
+    window.addEventListener('online', () => {
+      node.relay.retryNow();
+      this.wake();
+    });
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState !== 'visible') return;
+      node.relay.retryNow();
+      this.wake();
+    });
+    ui.enableSharing(RTC.features.sharing);
+    this.route();
+  }
+
+  route() {
+    switch (this.status) {
+      case 'pending':
+        ui.waiting();
+        this.sendRequest();
+        break;
+      case 'approved':
+        this.watch();
+        break;
+      case 'refused':
+        ui.refused(this.name, this.record.reason, () => this.askAgain());
+        break;
+      case 'revoked':
+        ui.revoked(this.name, () => this.askAgain());
+        break;
+      default:
+        ui.askName((name) => this.ask(name));
+    }
+  }
+
+  async save(changes) {
+    this.record = { ...(this.record || {}), ...changes, device: this.device.text };
+    await store.put('devices', this.device.key, this.record);
+  }
+
+  async ask(name) {
+    await this.save({ status: 'pending', myName: name, reason: null });
+    ui.waiting();
+    this.sendRequest();
+  }
+
+  askAgain() {
+    if (this.record && this.record.myName) this.ask(this.record.myName);
+    else ui.askName((name) => this.ask(name));
+  }
+
+  // Sends the pairing request until the relay takes it for the device.
+  async sendRequest() {
+    if (this.requesting) return;
+    this.requesting = true;
+    const backoff = new Backoff({ initialMs: 1_000, maxMs: 30_000 });
+    while (this.status === 'pending') {
+      if (!this.node.connected) {
+        this.offline();
+        await this.sleep(RECHECK_MS);
+        continue;
+      }
+      try {
+        await this.node.requestPairing(this.device, this.record.myName);
+        ui.status('Asked. Waiting for a yes', 'wait');
+        break;
+      } catch (e) {
+        const why = e instanceof OfflineError ? `${this.name} is offline right now.` : 'Could not send the request.';
+        ui.status(`${why} Trying again by itself…`, 'off');
+        await this.sleep(backoff.next());
+      }
+    }
+    this.requesting = false;
+  }
+
+  // Says why there is no relay connection.
+  offline() {
+    if (this.replaced) ui.status('This page is open in another tab or window, which is watching now.', 'off');
+    else ui.status('Connecting…', 'wait');
+  }
+
+  relayChanged(connected) {
+    if (connected) {
+      this.replaced = false;
+      // A request is sent again on every reconnect: the device answers at once if it already said yes.
+      if (this.status === 'pending') this.sendRequest();
+      this.wake();
+    } else if (this.status === 'pending' || (this.status === 'approved' && !this.streaming())) {
+      this.offline();
+    }
+  }
+
+  streaming() {
+    return this.connection !== null && this.connection.state === 'connected';
+  }
+
+  async approved() {
+    if (this.status === 'approved') return;
+    await this.save({ status: 'approved', reason: null });
+    this.watch();
+  }
+
+  async refused(reason) {
+    if (this.status !== 'pending') return;
+    await this.save({ status: 'refused', reason });
+    ui.refused(this.name, reason, () => this.askAgain());
+  }
+
+  // Watches the device for as long as this browser is approved, reconnecting
+  // with backoff and jitter whenever the session ends or cannot start.
+  async watch() {
+    if (this.watching) return;
+    this.watching = true;
+    ui.live();
+    const backoff = new Backoff({ initialMs: 1_000, maxMs: 30_000 });
+    while (this.status === 'approved') {
+      if (!this.node.connected) {
+        this.offline();
+        await this.sleep(RECHECK_MS);
+        continue;
+      }
+      ui.status(`Connecting to ${this.name}…`, 'wait');
+      const connection = new RTC.PeerConnection(this.node, this.device);
+      this.connection = connection;
+      connection.onstatechange = (state) => {
+        if (state === 'interrupted') ui.status('Connection interrupted. Reconnecting…', 'wait');
+        if (state === 'connected' && connection.granted) ui.status('Live', 'live');
+      };
+      let delay;
+      try {
+        const stream = await connection.fetchStream();
+        backoff.reset();
+        ui.showStream(stream, this.name, this.record.myName);
+        ui.status('Live', 'live');
+        await connection.closed;
+        ui.stopStream();
+        ui.status('Reconnecting…', 'wait');
+        delay = backoff.next();
+      } catch (e) {
+        if (e.kind === 'not_allowed') {
+          ui.nothingShared(this.name, e.denied);
+          ui.status('Connected. Nothing shared with you yet.', 'wait');
+          connection.close('nothing shared yet; will ask again later');
+          delay = RECHECK_MS;
+        } else if (e.kind === 'refused' && /not an approved contact/.test(e.message)) {
+          await this.save({ status: 'revoked' });
+          ui.revoked(this.name, () => this.askAgain());
+          break;
+        } else if (e.kind === 'offline') {
+          ui.status(`${this.name} is offline right now. Trying again by itself…`, 'off');
+          delay = backoff.next();
+        } else {
+          ui.status(`Could not connect (${e.message}). Trying again by itself…`, 'off');
+          delay = backoff.next();
+        }
+      }
+      await this.sleep(delay);
+    }
+    this.connection = null;
+    this.watching = false;
+  }
+
+  // Waits `ms`, or less if something worth retrying for happens (wake()).
+  sleep(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      const previous = this.wakeUp;
+      this.wakeUp = () => {
+        previous();
+        done();
+      };
+    });
+  }
+
+  wake() {
+    const wakeUp = this.wakeUp;
+    this.wakeUp = () => {};
+    wakeUp();
+  }
+}
+
+async function main() {
+  const text = codeFromLink();
+  if (!text) return ui.problem('nolink');
+  if (!window.isSecureContext || !window.crypto || !window.crypto.subtle) return ui.problem('insecure');
+  let device;
+  try {
+    device = await parseContactCode(text);
+  } catch (e) {
+    return ui.problem('badlink', e.message);
+  }
+  ui.setDeviceName(device.name || 'Hearth');
+  if (!(await supported())) return ui.problem('unsupported');
+  const identity = await Identity.loadOrCreate();
+  const node = new HearthNode(identity, relayUrls(device.relays, location.href));
+  node.addContact(device);
+  node.start();
+  const viewer = new Viewer(node, device, await store.get('devices', device.key));
+  // For the curious (and the tests): the objects in use, from the console.
+  window.hearthViewer = viewer;
+  viewer.start();
+}
+
+window.addEventListener('hashchange', () => location.reload());
+main().catch((e) => {
+  console.error('hearth:', e);
+  ui.problem('broken', e.message);
+});

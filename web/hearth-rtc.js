@@ -1,0 +1,497 @@
+// Hearth viewer: the original network's browser API over Hearth signalling,
+// the JavaScript twin of src/rtc. `RTC.PeerConnection` is a link to one
+// contact (addStream, fetchStream, send, sendJSON); `RTC.MediaStream`,
+// `VideoStream`, `AudioStream` and `AudioVideoStream` wrap local and remote
+// media. Modernised only where browsers require it: streams go to elements
+// through `srcObject`, and every call returns a promise beside its callbacks.
+//
+//   import RTC from './hearth-rtc.js';
+//   const connection = new RTC.PeerConnection(node, grandma);
+//   connection.fetchStream((stream) => stream.attachTo(videoElement));
+//   connection.send('Hello World!');
+//   connection.sendJSON({ foo: 'bar' });
+//   connection.onmessage = (message) => console.log(message.data);
+
+import { b64, randomBytes } from './crypto.js';
+import { OfflineError } from './node.js';
+
+/**
+ * What this version can do beyond live media. Sharing (snapshots the device
+ * sent, photos and thoughts sent to it) is not in the protocol yet: the UI
+ * keeps its place hidden until `features.sharing` is true.
+ */
+export const features = Object.freeze({ sharing: false });
+
+/** Why a stream or connection failed; `kind` says what to tell the person. */
+export class RtcError extends Error {
+  constructor(kind, message, extra = {}) {
+    super(message);
+    this.name = 'RtcError';
+    /**
+     * `refused`, `not_allowed` (see `denied`), `no_answer`, `offline`,
+     * `closed`, `failed`, `too_late`, `already_fetched`, `no_camera`,
+     * `no_microphone` or `not_supported`.
+     */
+    this.kind = kind;
+    Object.assign(this, extra);
+  }
+}
+
+// Resolves the promise's value into the callbacks too, when they are given.
+function withCallbacks(promise, onSuccess, onError) {
+  if (onSuccess || onError) {
+    promise.then(onSuccess, onError || ((e) => console.error('hearth:', e)));
+  }
+  return promise;
+}
+
+/** A stream of live video and/or audio: local (from this device's camera) or from a contact. */
+export class MediaStream {
+  constructor(native, { remote = false, granted = null } = {}) {
+    this.native = native;
+    this.remote = remote;
+    /** For a contact's stream: what its owner granted (`{ video, audio, denied }`). */
+    this.granted = granted;
+  }
+
+  /** The browser's own MediaStream, e.g. for `element.srcObject`. */
+  get stream() {
+    return this.native;
+  }
+
+  /** Whether the stream carries video. */
+  get hasVideo() {
+    return this.native.getVideoTracks().length > 0;
+  }
+
+  /** Whether the stream carries audio. */
+  get hasAudio() {
+    return this.native.getAudioTracks().length > 0;
+  }
+
+  /** Shows (and plays) the stream in a `<video>` or `<audio>` element; returns the element. */
+  attachTo(element) {
+    element.srcObject = this.native;
+    return element;
+  }
+
+  /** Stops a local stream's camera and microphone. */
+  stop() {
+    if (!this.remote) this.native.getTracks().forEach((t) => t.stop());
+  }
+
+  /** Opens this browser's camera and/or microphone (asks the person once). */
+  static open({ video, audio }, onOpen, onError) {
+    const opening = (async () => {
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        throw new RtcError('not_supported', 'this browser cannot open a camera here (it needs HTTPS)');
+      }
+      try {
+        return new MediaStream(await navigator.mediaDevices.getUserMedia({ video, audio }));
+      } catch (e) {
+        const kind = video ? 'no_camera' : 'no_microphone';
+        throw new RtcError(kind, `cannot open the ${video ? 'camera' : 'microphone'}: ${e.message}`);
+      }
+    })();
+    return withCallbacks(opening, onOpen, onError);
+  }
+}
+
+/** Opens a video-only MediaStream on the camera. */
+export const VideoStream = {
+  open: (onOpen, onError) => MediaStream.open({ video: true, audio: false }, onOpen, onError),
+};
+
+/** Opens an audio-only MediaStream on the microphone. */
+export const AudioStream = {
+  open: (onOpen, onError) => MediaStream.open({ video: false, audio: true }, onOpen, onError),
+};
+
+/** Opens a MediaStream with both camera and microphone. */
+export const AudioVideoStream = {
+  open: (onOpen, onError) => MediaStream.open({ video: true, audio: true }, onOpen, onError),
+};
+
+/** A data-channel message from a contact. */
+export class Message {
+  constructor(data) {
+    /** Text, or an ArrayBuffer for bytes. */
+    this.data = data;
+  }
+
+  /** The message as text (bytes are decoded as UTF-8). */
+  get text() {
+    return typeof this.data === 'string' ? this.data : new TextDecoder().decode(this.data);
+  }
+
+  /** The message parsed as JSON. */
+  json() {
+    return JSON.parse(this.text);
+  }
+}
+
+const DEFAULTS = {
+  iceServers: [],
+  answerTimeoutMs: 15_000,
+  connectTimeoutMs: 15_000,
+  gatherTimeoutMs: 2_000,
+};
+/** `send` waits while this much is queued on the data channel. */
+const SEND_HIGH_WATER = 256 * 1024;
+
+function gathered(pc, limitMs) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== 'complete') return;
+      pc.removeEventListener('icegatheringstatechange', done);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      pc.removeEventListener('icegatheringstatechange', done);
+      resolve();
+    }, limitMs);
+    pc.addEventListener('icegatheringstatechange', done);
+  });
+}
+
+/**
+ * A connection with one contact (a parsed contact code) through `node` (a
+ * HearthNode). Made lazily on first use, so `addStream` and `fetchStream`
+ * can say first what the session carries. States: `new`, `connecting`,
+ * `connected`, `interrupted` (recovering by itself), `closed`. Events:
+ * `statechange`, `message` (`detail` is a Message) and `close` (`detail.reason`);
+ * or set `onstatechange`, `onmessage(message)`, `onclose(reason)`.
+ */
+export class PeerConnection extends EventTarget {
+  constructor(node, contact, options = {}) {
+    super();
+    this.node = node;
+    this.contact = contact;
+    this.options = { ...DEFAULTS, ...options };
+    this.local = [];
+    this.want = false;
+    this.opening = null;
+    this.fetched = false;
+    this.pc = null;
+    this.channel = null;
+    this.session = null;
+    this.queue = null;
+    this._state = 'new';
+    this._granted = null;
+    this.closedReason = null;
+    this.onmessage = null;
+    this.onstatechange = null;
+    this.onclose = null;
+    /** Resolves with the reason once the session has ended. */
+    this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
+  }
+
+  /** `new`, `connecting`, `connected`, `interrupted` or `closed`. */
+  get state() {
+    return this._state;
+  }
+
+  /** What the contact granted (`{ video, audio, denied }`), once connected. */
+  get granted() {
+    return this._granted;
+  }
+
+  /** Shares a local stream with the contact. Must come before the connection is first used. */
+  addStream(stream) {
+    if (this.opening) throw new RtcError('too_late', 'addStream must be called before the connection is first used');
+    this.local.push(stream);
+  }
+
+  /**
+   * Asks for the contact's stream and resolves with it (a MediaStream). It
+   * carries what the contact's owner allows; if that is nothing, it rejects
+   * with kind `not_allowed` and `denied` naming what was not allowed.
+   */
+  fetchStream(onStream, onError) {
+    const fetching = (async () => {
+      if (this.opening && !this.want) {
+        throw new RtcError('too_late', 'fetchStream must be called before the connection is first used');
+      }
+      this.want = true;
+      await this.open();
+      const granted = this._granted;
+      if (!granted.video && !granted.audio) {
+        throw new RtcError('not_allowed', `not allowed by the contact's owner: ${granted.denied.join(', ')}`, {
+          denied: granted.denied,
+        });
+      }
+      if (this.fetched) throw new RtcError('already_fetched', 'the remote stream was already fetched');
+      this.fetched = true;
+      const tracks = this.pc
+        .getTransceivers()
+        .map((t) => t.receiver.track)
+        .filter((track) => (track.kind === 'video' ? granted.video : granted.audio));
+      return new MediaStream(new globalThis.MediaStream(tracks), { remote: true, granted });
+    })();
+    return withCallbacks(fetching, onStream, onError);
+  }
+
+  /** Sends text on the data channel, waiting while its buffer is full. */
+  send(text, onSent, onError) {
+    return withCallbacks(this.sendRaw(String(text)), onSent, onError);
+  }
+
+  /** Sends a value as JSON text on the data channel. */
+  sendJSON(value, onSent, onError) {
+    return withCallbacks(this.sendRaw(JSON.stringify(value)), onSent, onError);
+  }
+
+  /** Sends bytes (ArrayBuffer or typed array) on the data channel. */
+  sendBytes(bytes, onSent, onError) {
+    return withCallbacks(this.sendRaw(bytes), onSent, onError);
+  }
+
+  /** Connects now, if not yet connected. */
+  connect(onConnected, onError) {
+    return withCallbacks(this.open().then(() => this), onConnected, onError);
+  }
+
+  /** Ends the session and tells the contact why. */
+  async close(reason = 'closed by the viewer') {
+    await this.end(reason, true);
+  }
+
+  /** The WebRTC statistics of the connection (an RTCStatsReport), e.g. frames decoded. */
+  getStats() {
+    return this.pc ? this.pc.getStats() : Promise.resolve(new Map());
+  }
+
+  // ---- Sharing: not yet. Its place in the API, kept until the protocol exists.
+
+  /** Snapshots and shares the contact sent (not available yet: see `features.sharing`). */
+  fetchShares(onShares, onError) {
+    return withCallbacks(
+      Promise.reject(new RtcError('not_supported', 'sharing is not available yet')),
+      onShares,
+      onError,
+    );
+  }
+
+  /** Sends a photo (Blob) or a short thought (text) to the contact (not available yet). */
+  sendShare(_share, onSent, onError) {
+    return withCallbacks(
+      Promise.reject(new RtcError('not_supported', 'sharing is not available yet')),
+      onSent,
+      onError,
+    );
+  }
+
+  // ---- Internals.
+
+  async sendRaw(data) {
+    await this.open();
+    const channel = this.channel;
+    if (channel.readyState === 'connecting') {
+      await new Promise((resolve, reject) => {
+        channel.addEventListener('open', resolve, { once: true });
+        channel.addEventListener('close', () => reject(new RtcError('closed', 'the session has ended')), {
+          once: true,
+        });
+      });
+    }
+    while (channel.readyState === 'open' && channel.bufferedAmount > SEND_HIGH_WATER) {
+      await new Promise((resolve) => channel.addEventListener('bufferedamountlow', resolve, { once: true }));
+    }
+    if (channel.readyState !== 'open') throw new RtcError('closed', `the session has ended: ${this.closedReason}`);
+    channel.send(data);
+  }
+
+  open() {
+    if (this.closedReason) return Promise.reject(new RtcError('closed', `the session has ended: ${this.closedReason}`));
+    if (!this.opening) {
+      this.opening = this.call();
+      this.opening.catch(() => {});
+    }
+    return this.opening;
+  }
+
+  setState(state) {
+    if (this._state === state || this._state === 'closed') return;
+    this._state = state;
+    this.dispatchEvent(new CustomEvent('statechange', { detail: { state } }));
+    if (this.onstatechange) this.onstatechange(state);
+  }
+
+  async call() {
+    const { node, contact, options } = this;
+    const want = this.want;
+    this.setState('connecting');
+    const pc = new RTCPeerConnection({ iceServers: options.iceServers });
+    this.pc = pc;
+    const tracks = this.local.flatMap((s) => s.native.getTracks());
+    for (const kind of ['video', 'audio']) {
+      const track = tracks.find((t) => t.kind === kind);
+      if (track) pc.addTransceiver(track, { direction: want ? 'sendrecv' : 'sendonly' });
+      else if (want) pc.addTransceiver(kind, { direction: 'recvonly' });
+    }
+    const channel = pc.createDataChannel('hearth');
+    channel.binaryType = 'arraybuffer';
+    channel.bufferedAmountLowThreshold = SEND_HIGH_WATER / 4;
+    channel.onmessage = (event) => this.received(event.data);
+    this.channel = channel;
+
+    const session = b64(randomBytes(9));
+    this.session = session;
+    const queue = node.openSession(contact, session);
+    this.queue = queue;
+    let sdpTaken = false;
+    let trickled = [];
+    pc.onicecandidate = (event) => {
+      if (!sdpTaken) return; // in the offer's SDP
+      const c = event.candidate;
+      const signal = {
+        type: 'candidate',
+        session,
+        candidate: c ? c.candidate : '',
+        sdp_mid: c ? c.sdpMid : null,
+        sdp_mline_index: c ? c.sdpMLineIndex : null,
+      };
+      if (trickled) trickled.push(signal);
+      else node.sendTo(contact, signal).catch(() => {});
+    };
+
+    try {
+      await pc.setLocalDescription();
+      await gathered(pc, options.gatherTimeoutMs);
+      sdpTaken = true;
+      const offer = { type: 'offer', session, sdp: pc.localDescription.sdp, want_video: want, want_audio: want };
+      try {
+        await node.sendTo(contact, offer);
+      } catch (e) {
+        if (e instanceof OfflineError) throw new RtcError('offline', e.message);
+        throw new RtcError('offline', `cannot reach the relay: ${e.message}`);
+      }
+      for (const signal of trickled) node.sendTo(contact, signal).catch(() => {});
+      trickled = null;
+
+      const answer = await this.awaitAnswer(queue);
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+      for (const c of answer.early) await this.addCandidate(c);
+      this._granted = { video: answer.video && want, audio: answer.audio && want, denied: answer.denied || [] };
+      // From here the contact may trickle candidates or hang up while ICE and DTLS connect.
+      this.followSignals(queue);
+      await this.connected(pc);
+    } catch (e) {
+      const error = e instanceof RtcError ? e : new RtcError('failed', e.message);
+      await this.end(error.message, error.kind !== 'refused' && error.kind !== 'offline');
+      throw error;
+    }
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'connected') this.setState('connected');
+      else if (pc.connectionState === 'disconnected') this.setState('interrupted');
+      else if (pc.connectionState === 'failed') this.end('the connection failed', false);
+      else if (pc.connectionState === 'closed') this.end('the connection closed', false);
+    };
+    channel.onclose = () => this.end('the contact closed the session', false);
+    this.setState('connected');
+    return this;
+  }
+
+  async awaitAnswer(queue) {
+    const deadline = Date.now() + this.options.answerTimeoutMs;
+    const early = [];
+    for (;;) {
+      const signal = await queue.next(Math.max(0, deadline - Date.now()));
+      if (!signal) {
+        if (queue.closed) throw new RtcError('closed', 'the session was closed');
+        throw new RtcError('no_answer', `${this.contact.name || 'the contact'} did not answer; is it online?`);
+      }
+      switch (signal.type) {
+        case 'answer':
+          return { ...signal, early };
+        case 'refused':
+          throw new RtcError('refused', signal.reason);
+        case 'bye':
+          throw new RtcError('refused', signal.reason || 'the contact hung up');
+        case 'candidate':
+          early.push(signal);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  connected(pc) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const s = pc.connectionState;
+        if (s === 'connected') done(resolve);
+        else if (s === 'failed' || s === 'closed') done(() => reject(new RtcError('failed', 'the connection failed')));
+      };
+      const done = (action) => {
+        clearTimeout(timer);
+        pc.removeEventListener('connectionstatechange', check);
+        action();
+      };
+      const timer = setTimeout(
+        () => done(() => reject(new RtcError('failed', 'the connection did not come up in time'))),
+        this.options.connectTimeoutMs,
+      );
+      pc.addEventListener('connectionstatechange', check);
+      // Ended meanwhile (the contact said bye): closing a connection fires no state change.
+      this.closed.then((reason) => done(() => reject(new RtcError('refused', reason))));
+      check();
+    });
+  }
+
+  async addCandidate(signal) {
+    if (!signal.candidate) return;
+    try {
+      await this.pc.addIceCandidate({
+        candidate: signal.candidate,
+        sdpMid: signal.sdp_mid ?? null,
+        sdpMLineIndex: signal.sdp_mline_index ?? null,
+      });
+    } catch (e) {
+      console.debug('hearth: ignored a remote candidate:', e.message);
+    }
+  }
+
+  async followSignals(queue) {
+    for (;;) {
+      const signal = await queue.next();
+      if (!signal) return;
+      if (signal.type === 'bye') {
+        await this.end(signal.reason || 'the contact hung up', false);
+        return;
+      }
+      if (signal.type === 'candidate') await this.addCandidate(signal);
+    }
+  }
+
+  received(data) {
+    const message = new Message(data);
+    this.dispatchEvent(new CustomEvent('message', { detail: message }));
+    if (this.onmessage) this.onmessage(message);
+  }
+
+  async end(reason, tell) {
+    if (this.closedReason) return;
+    this.closedReason = reason;
+    if (tell && this.session) {
+      try {
+        await this.node.sendTo(this.contact, { type: 'bye', session: this.session, reason });
+      } catch {
+        // The device notices the connection end by itself.
+      }
+    }
+    if (this.queue) this.queue.close();
+    if (this.pc) this.pc.close();
+    this.setState('closed');
+    this.resolveClosed(reason);
+    this.dispatchEvent(new CustomEvent('close', { detail: { reason } }));
+    if (this.onclose) this.onclose(reason);
+  }
+}
+
+/** The API, as one object: `RTC.PeerConnection`, `RTC.VideoStream`, … */
+const RTC = { PeerConnection, MediaStream, VideoStream, AudioStream, AudioVideoStream, Message, RtcError, features };
+export default RTC;

@@ -1,0 +1,176 @@
+// Hearth viewer: what the person sees. Every word shown is here, written for
+// someone who has never heard of WebRTC. Text goes in with textContent only
+// (the page's CSP forbids HTML sinks).
+
+const $ = (id) => document.getElementById(id);
+const SCREENS = ['screen-loading', 'screen-problem', 'screen-name', 'screen-waiting', 'screen-refused', 'screen-live'];
+
+const PROBLEMS = {
+  nolink: [
+    'Open the link you were sent',
+    'This page shows a Hearth camera, but it needs the link its owner sent you. ' +
+      'Open that link (it ends with a long code), or ask them to send it again.',
+  ],
+  insecure: [
+    'This page needs a secure address',
+    'Open it with an address that starts with https:// — or on the Hearth itself, at localhost. ' +
+      'The owner can find how in the Hearth guide.',
+  ],
+  badlink: ['This link is damaged', 'Part of it may be missing. Ask for the link again.'],
+  unsupported: [
+    'Please update your browser',
+    'This browser is too old for the privacy protection Hearth uses. ' +
+      'Update it, or try a recent Chrome, Edge, Firefox or Safari.',
+  ],
+  broken: ['Something went wrong', 'Reload the page to try again.'],
+};
+
+function show(screen) {
+  for (const id of SCREENS) $(id).hidden = id !== screen;
+}
+
+/** Puts the device's name everywhere it is mentioned. */
+export function setDeviceName(name) {
+  document.title = `${name} · Hearth`;
+  $('device-name').textContent = name;
+  for (const el of document.querySelectorAll('.device-name')) el.textContent = name;
+}
+
+/** The status line: `tone` is `live`, `wait` or `off`. */
+export function status(text, tone = 'wait') {
+  $('status-text').textContent = text;
+  $('status').dataset.tone = tone;
+}
+
+/** A problem that stops the page: one of the PROBLEMS above, with an optional detail. */
+export function problem(kind, detail) {
+  const [title, text] = PROBLEMS[kind] || PROBLEMS.broken;
+  $('problem-title').textContent = title;
+  $('problem-text').textContent = detail ? `${text} (${detail})` : text;
+  status(title, 'off');
+  show('screen-problem');
+}
+
+/** Asks the person's name; calls `onName(name)` when they send it. */
+export function askName(onName) {
+  const form = $('name-form');
+  const input = $('name');
+  show('screen-name');
+  status('Not watching yet', 'wait');
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    const name = input.value.trim();
+    if (!name) {
+      input.focus();
+      return;
+    }
+    $('ask').disabled = true;
+    onName(name);
+  };
+  input.focus();
+}
+
+/** Waiting for the owner to decide. */
+export function waiting() {
+  $('ask').disabled = false;
+  show('screen-waiting');
+  status('Waiting for a yes', 'wait');
+}
+
+/** The owner said no. */
+export function refused(name, reason, onAskAgain) {
+  answered(`Your request to watch ${name} was not accepted.`, reason, onAskAgain);
+}
+
+/** The owner stopped sharing with this person. */
+export function revoked(name, onAskAgain) {
+  answered(`${name} no longer shares with you.`, 'The owner stopped sharing this Hearth with you.', onAskAgain);
+}
+
+function answered(title, reason, onAskAgain) {
+  $('refused-title').textContent = title;
+  $('refused-text').textContent =
+    `${sentence(reason)} If you think this is a mistake, talk to them, then ask again.`;
+  $('ask-again').onclick = onAskAgain;
+  show('screen-refused');
+  status('Not shared with you', 'off');
+  stopStream();
+}
+
+function sentence(text) {
+  const t = String(text || '').trim();
+  if (!t) return '';
+  const s = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(s) ? s : `${s}.`;
+}
+
+/** Words for what the owner did not share (names from the device's `denied`). */
+export function deniedText(name, denied) {
+  if (denied.includes('privacy')) return `${name} has privacy mode on right now.`;
+  const video = denied.includes('live_video');
+  const sound = denied.includes('live_audio');
+  if (video && sound) return `${name} hasn't shared video or sound with you yet.`;
+  if (video) return `${name} hasn't shared video with you yet.`;
+  if (sound) return `${name} hasn't shared sound with you yet.`;
+  return '';
+}
+
+/** The live screen, before any stream. */
+export function live() {
+  show('screen-live');
+}
+
+/** Connected, but nothing is shared with this person: say so in plain words. */
+export function nothingShared(name, denied) {
+  show('screen-live');
+  stopStream();
+  $('no-video-text').textContent = `${deniedText(name, denied)} This page will check again by itself.`;
+  $('no-video').hidden = false;
+  $('notice').hidden = true;
+}
+
+/**
+ * Shows a contact's stream: plays it with sound if the browser lets us, else
+ * offers a tap to unmute. `me` is the name this person gave.
+ */
+export function showStream(stream, name, me) {
+  show('screen-live');
+  $('caption').textContent = me ? `You are watching as ${me}.` : '';
+  const video = $('video');
+  stream.attachTo(video);
+  const unmute = $('unmute');
+  const text = deniedText(name, stream.granted.denied);
+  $('no-video').hidden = stream.hasVideo;
+  $('no-video-text').textContent = stream.hasVideo ? '' : `Sound only. ${text}`;
+  $('notice').textContent = text;
+  $('notice').hidden = !text || !stream.hasVideo;
+  unmute.onclick = () => {
+    video.muted = false;
+    video.play().catch(() => {});
+    unmute.hidden = true;
+  };
+  video.muted = false;
+  video.play().then(
+    () => { unmute.hidden = true; },
+    () => {
+      // The browser wants a tap before playing sound: play muted, offer the tap.
+      video.muted = true;
+      unmute.hidden = !stream.hasAudio;
+      video.play().catch(() => {});
+    },
+  );
+}
+
+/** Takes the stream off the screen. */
+export function stopStream() {
+  const video = $('video');
+  $('caption').textContent = '';
+  video.srcObject = null;
+  $('unmute').hidden = true;
+  $('notice').hidden = true;
+}
+
+/** Reveals the sharing area once the protocol supports it (see RTC.features.sharing). */
+export function enableSharing(enabled) {
+  $('shares').hidden = !enabled;
+}
