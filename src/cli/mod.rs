@@ -3,6 +3,7 @@
 
 mod contacts;
 mod id;
+mod press;
 mod relay;
 mod run;
 mod watch;
@@ -37,6 +38,8 @@ enum Command {
     Relay(relay::RelayArgs),
     /// Watch a contact's camera from the terminal; reconnects by itself.
     Watch(watch::WatchArgs),
+    /// Press a button of the running device (privacy, snapshot, yes, no).
+    Press(press::PressArgs),
 }
 
 /// Shared context for every command.
@@ -65,6 +68,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Contacts(cmd)) => contacts::run(&ctx, cmd),
         Some(Command::Relay(args)) => relay::run(args),
         Some(Command::Watch(args)) => watch::run(&ctx, args),
+        Some(Command::Press(args)) => press::run(&ctx, args),
         Some(Command::Run) | None => run::run(&ctx),
     }
 }

@@ -193,6 +193,14 @@ impl Calls {
         }
     }
 
+    /// How many sessions receive the camera and the microphone now.
+    pub(super) fn live_counts(&self) -> (usize, usize) {
+        let live = self.live.lock().expect("live lock");
+        let video = live.values().filter(|l| l.grant.video).count();
+        let audio = live.values().filter(|l| l.grant.audio).count();
+        (video, audio)
+    }
+
     pub(super) fn watchers(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .live

@@ -5,14 +5,15 @@
 
 mod calls;
 pub mod http;
+pub mod media;
 pub mod pairing;
+pub mod panel;
 pub mod policy;
 mod whep;
 
 use crate::config::Config;
 use crate::identity::{Identity, IdentityError};
 use crate::live_contacts::LiveContacts;
-use crate::media::MediaError;
 use crate::node::{Node, NodeEvent, NodeOptions};
 use crate::rtc::{LocalMedia, RtcSettings};
 use crate::whep::WhepState;
@@ -32,8 +33,8 @@ pub enum DeviceError {
     #[error(transparent)]
     Contacts(#[from] crate::contacts::ContactsError),
     /// The camera or microphone could not start.
-    #[error("media: {0}")]
-    Media(#[from] MediaError),
+    #[error("camera or microphone: {0}")]
+    Media(#[from] media::MediaSetupError),
     /// The web server (and embedded relay) could not start.
     #[error(transparent)]
     Http(#[from] http::HttpError),
@@ -72,7 +73,7 @@ impl Device {
         let (stop, stopped) = watch::channel(false);
         let media = match options.media {
             Some(media) => media,
-            None => LocalMedia::simulated(&config)?,
+            None => media::open_media(&config)?,
         };
         let rtc = options
             .rtc
@@ -112,6 +113,14 @@ impl Device {
             stopped.clone(),
         ));
         tokio::spawn(log_node_events(node.events(), stopped.clone(), watcher));
+        let panel = panel::Panel {
+            config: config.clone(),
+            node: node.clone(),
+            calls: calls.clone(),
+            media: media.clone(),
+        };
+        let (data_dir, panel_stopped) = (options.data_dir.clone(), stopped.clone());
+        tokio::spawn(async move { panel.run(&data_dir, panel_stopped).await });
         Ok(Device {
             node,
             media,
