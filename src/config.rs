@@ -51,6 +51,8 @@ pub struct Config {
     pub audio: AudioConfig,
     /// WebRTC transport.
     pub webrtc: WebRtcConfig,
+    /// Snapshots, photos and thoughts.
+    pub share: crate::share::ShareConfig,
 }
 
 impl Default for Config {
@@ -62,6 +64,7 @@ impl Default for Config {
             video: VideoConfig::default(),
             audio: AudioConfig::default(),
             webrtc: WebRtcConfig::default(),
+            share: crate::share::ShareConfig::default(),
         }
     }
 }
@@ -197,6 +200,12 @@ impl Config {
             return Err(ConfigError::Value {
                 key: "video.fps",
                 reason: format!("{} is outside 1..=60", v.fps),
+            });
+        }
+        if !(1..=100).contains(&self.share.jpeg_quality) {
+            return Err(ConfigError::Value {
+                key: "share.jpeg_quality",
+                reason: format!("{} is outside 1..=100", self.share.jpeg_quality),
             });
         }
         if self.relay.urls.is_empty() {

@@ -25,6 +25,8 @@ pub mod node;
 pub mod peer;
 pub mod relay;
 pub mod rtc;
+pub mod privacy;
+pub mod share;
 pub mod signal;
 pub mod web;
 pub mod whep;
