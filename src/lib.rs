@@ -15,6 +15,7 @@
 pub mod atomic_file;
 pub mod config;
 pub mod contacts;
+pub mod control;
 pub mod device;
 pub mod envelope;
 pub mod identity;

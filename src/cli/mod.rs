@@ -2,6 +2,9 @@
 //! runs the chosen command. The only place that uses `anyhow`.
 
 mod contacts;
+mod control;
+mod outbox_stress;
+mod share;
 mod id;
 mod relay;
 mod run;
@@ -37,6 +40,21 @@ enum Command {
     Relay(relay::RelayArgs),
     /// Watch a contact's camera from the terminal; reconnects by itself.
     Watch(watch::WatchArgs),
+    /// Share a snapshot, a photo or a thought (`hearth run` must be running).
+    Share(share::ShareArgs),
+    /// List what contacts shared with this device.
+    Inbox,
+    /// Turn privacy on or off: camera and microphone off for everyone.
+    Privacy {
+        /// on, off or toggle.
+        #[arg(value_enum)]
+        switch: control::Switch,
+    },
+    /// Privacy, connected contacts, who is watching, and the outbox.
+    Status,
+    /// Test aid: queue shares in the outbox in a loop, printing each id once it is durable.
+    #[command(hide = true)]
+    OutboxStress,
 }
 
 /// Shared context for every command.
@@ -65,6 +83,11 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Contacts(cmd)) => contacts::run(&ctx, cmd),
         Some(Command::Relay(args)) => relay::run(args),
         Some(Command::Watch(args)) => watch::run(&ctx, args),
+        Some(Command::Share(args)) => share::share(&ctx, args),
+        Some(Command::Inbox) => share::inbox(&ctx),
+        Some(Command::Privacy { switch }) => control::privacy(&ctx, switch),
+        Some(Command::Status) => control::status(&ctx),
+        Some(Command::OutboxStress) => outbox_stress::run(&ctx),
         Some(Command::Run) | None => run::run(&ctx),
     }
 }
