@@ -92,7 +92,8 @@ pub async fn request(data_dir: &Path, request: &Request) -> Result<Response, Con
         .await
         .map_err(|_| ControlError::NotRunning(path.clone()))?;
     let (read, mut write) = stream.into_split();
-    let mut line = serde_json::to_vec(request).map_err(|e| ControlError::Protocol(e.to_string()))?;
+    let mut line =
+        serde_json::to_vec(request).map_err(|e| ControlError::Protocol(e.to_string()))?;
     line.push(b'\n');
     write.write_all(&line).await?;
     let mut answer = String::new();

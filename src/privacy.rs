@@ -82,7 +82,8 @@ impl PrivacyState {
             "# Privacy switch: true = camera and microphone off for everyone.\non = {}\n",
             self.on
         );
-        write_atomic(&path, text.as_bytes(), 0o600).map_err(|source| PrivacyError::Io { path, source })
+        write_atomic(&path, text.as_bytes(), 0o600)
+            .map_err(|source| PrivacyError::Io { path, source })
     }
 }
 
@@ -102,7 +103,10 @@ mod tests {
     #[test]
     fn survives_a_restart_and_fails_closed_when_damaged() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(!PrivacyState::load(dir.path()).unwrap().on, "off by default");
+        assert!(
+            !PrivacyState::load(dir.path()).unwrap().on,
+            "off by default"
+        );
         PrivacyState { on: true }.save(dir.path()).unwrap();
         assert!(PrivacyState::load(dir.path()).unwrap().on);
         std::fs::write(dir.path().join(PRIVACY_FILE), "on = maybe").unwrap();

@@ -14,7 +14,10 @@ const KILLS: usize = 60;
 #[test]
 fn kill_9_during_outbox_writes_loses_and_corrupts_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let limits = OutboxLimits { max_shares: usize::MAX, max_bytes: u64::MAX };
+    let limits = OutboxLimits {
+        max_shares: usize::MAX,
+        max_bytes: u64::MAX,
+    };
     let mut queued: HashSet<String> = HashSet::new();
     let mut done: HashSet<String> = HashSet::new();
     let mut rng = rand::thread_rng();
@@ -27,7 +30,10 @@ fn kill_9_during_outbox_writes_loses_and_corrupts_nothing() {
             .expect("start the writer");
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>()
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<String>>()
         });
         std::thread::sleep(Duration::from_millis(rng.gen_range(20..250)));
         // SIGKILL: no destructors, no flushing, like pulling the plug on the process.
@@ -40,14 +46,21 @@ fn kill_9_during_outbox_writes_loses_and_corrupts_nothing() {
                 _ => panic!("unexpected output {line:?}"),
             };
         }
-        let outbox = Outbox::open(dir.path(), limits).unwrap_or_else(|e| panic!("round {round}: {e}"));
-        let listed = outbox.list().unwrap_or_else(|e| panic!("round {round}: a torn record: {e}"));
+        let outbox =
+            Outbox::open(dir.path(), limits).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let listed = outbox
+            .list()
+            .unwrap_or_else(|e| panic!("round {round}: a torn record: {e}"));
         let by_id: HashMap<_, _> = listed.iter().map(|q| (q.share.id.clone(), q)).collect();
         for q in &listed {
-            outbox.jpeg(&q.share).unwrap_or_else(|e| panic!("round {round}: a torn photo: {e}"));
+            outbox
+                .jpeg(&q.share)
+                .unwrap_or_else(|e| panic!("round {round}: a torn photo: {e}"));
         }
         for id in &queued {
-            let q = by_id.get(id).unwrap_or_else(|| panic!("round {round}: share {id} was acknowledged and lost"));
+            let q = by_id
+                .get(id)
+                .unwrap_or_else(|| panic!("round {round}: share {id} was acknowledged and lost"));
             // Once `done` was reported, exactly one recipient waits; before
             // that, one or both (the removal may have landed unreported).
             let ok = match done.contains(id) {
@@ -62,8 +75,15 @@ fn kill_9_during_outbox_writes_loses_and_corrupts_nothing() {
         }
         for name in std::fs::read_dir(dir.path().join("outbox")).unwrap() {
             let name = name.unwrap().file_name().to_string_lossy().into_owned();
-            assert!(!name.starts_with('.'), "round {round}: a temporary file survived opening: {name}");
+            assert!(
+                !name.starts_with('.'),
+                "round {round}: a temporary file survived opening: {name}"
+            );
         }
     }
-    assert!(queued.len() >= 10, "the writer made progress: {} shares", queued.len());
+    assert!(
+        queued.len() >= 10,
+        "the writer made progress: {} shares",
+        queued.len()
+    );
 }

@@ -14,11 +14,17 @@ use std::time::Duration;
 /// Waits for frames in flight to drain, then whether any frame arrives within `quiet`.
 async fn frames_after_settling(remote: &mut RemoteStream, quiet: Duration) -> bool {
     for _ in 0..50 {
-        if tokio::time::timeout(Duration::from_millis(500), remote.next_video_frame()).await.is_err() {
+        if tokio::time::timeout(Duration::from_millis(500), remote.next_video_frame())
+            .await
+            .is_err()
+        {
             break;
         }
     }
-    matches!(tokio::time::timeout(quiet, remote.next_video_frame()).await, Ok(Some(_)))
+    matches!(
+        tokio::time::timeout(quiet, remote.next_video_frame()).await,
+        Ok(Some(_))
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -30,7 +36,7 @@ async fn privacy_stops_frames_and_survives_a_restart() {
     let mut remote = call.fetch_stream().await.expect("video flows");
     remote.next_video_frame().await.expect("a first frame");
 
-    assert_eq!(home.device.privacy(PrivacyInput::Press).unwrap(), true);
+    assert!(home.device.privacy(PrivacyInput::Press).unwrap());
     assert!(home.device.status().private);
     assert!(
         !frames_after_settling(&mut remote, Duration::from_secs(2)).await,
@@ -47,10 +53,19 @@ async fn privacy_stops_frames_and_survives_a_restart() {
     assert!(device.media.is_private());
 
     // `hearth privacy off` goes through the control socket.
-    let answer = request(&dir, &Request::Privacy { on: Some(false) }).await.unwrap();
-    assert!(matches!(answer, Response::Privacy { on: false }), "{answer:?}");
+    let answer = request(&dir, &Request::Privacy { on: Some(false) })
+        .await
+        .unwrap();
+    assert!(
+        matches!(answer, Response::Privacy { on: false }),
+        "{answer:?}"
+    );
     wait_relay(&device.node).await;
-    let call = hearth::rtc::PeerConnection::with_settings(&home.viewer, device.node.peer_key(), fast_settings());
+    let call = hearth::rtc::PeerConnection::with_settings(
+        &home.viewer,
+        device.node.peer_key(),
+        fast_settings(),
+    );
     let mut remote = call.fetch_stream().await.expect("video flows again");
     remote.next_video_frame().await.expect("frames are back");
     call.close().await;

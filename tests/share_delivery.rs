@@ -43,7 +43,12 @@ async fn start_family(dir: &Path, relay: &str, name: &str) -> Device {
 }
 
 fn inbox_ids(dir: &Path) -> Vec<String> {
-    Inbox::new(dir).list().unwrap().into_iter().map(|e| e.share.id).collect()
+    Inbox::new(dir)
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.share.id)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -61,7 +66,9 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
     // Nosy is an approved contact that may watch live, but not receive shares.
     befriend(&kitchen.node, &nosy.node, &[Permission::LiveVideo]).await;
     // Ada is a contact with `snapshots` whose device is off for now.
-    let ada_code = Identity::load_or_create(dirs[3].path()).unwrap().contact_code("Ada", &[url.clone()]);
+    let ada_code = Identity::load_or_create(dirs[3].path())
+        .unwrap()
+        .contact_code("Ada", std::slice::from_ref(&url));
     let code = ada_code.clone();
     kitchen
         .node
@@ -77,13 +84,26 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
     }
 
     let err = kitchen
-        .share(ShareRequest { kind: ShareKind::Thought, text: "hi".into(), photo: None, to: vec!["Nosy".into()] })
+        .share(ShareRequest {
+            kind: ShareKind::Thought,
+            text: "hi".into(),
+            photo: None,
+            to: vec!["Nosy".into()],
+        })
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("contacts allow Nosy snapshots"), "{err}");
+    assert!(
+        err.to_string().contains("contacts allow Nosy snapshots"),
+        "{err}"
+    );
 
     let receipt = kitchen
-        .share(ShareRequest { kind: ShareKind::Snapshot, text: "breakfast".into(), photo: None, to: vec![] })
+        .share(ShareRequest {
+            kind: ShareKind::Snapshot,
+            text: "breakfast".into(),
+            photo: None,
+            to: vec![],
+        })
         .await
         .expect("snapshot shared");
     let mut audience = receipt.audience.clone();
@@ -91,17 +111,21 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
     assert_eq!(audience, ["Ada", "Gran", "Tom"]);
 
     for dir in [&dirs[1], &dirs[2]] {
-        wait_until("the online contacts get the share", Duration::from_secs(30), || {
-            inbox_ids(dir.path()) == [receipt.id.clone()]
-        })
+        wait_until(
+            "the online contacts get the share",
+            Duration::from_secs(30),
+            || inbox_ids(dir.path()) == [receipt.id.clone()],
+        )
         .await;
     }
     let entry = Inbox::new(dirs[1].path()).list().unwrap().remove(0);
     let jpeg = std::fs::read(entry.jpeg_path.unwrap()).unwrap();
     assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "a JPEG arrived");
-    wait_until("the outbox waits only for Ada", Duration::from_secs(10), || {
-        kitchen.status().outbox == [("Ada".to_string(), 1)]
-    })
+    wait_until(
+        "the outbox waits only for Ada",
+        Duration::from_secs(10),
+        || kitchen.status().outbox == [("Ada".to_string(), 1)],
+    )
     .await;
 
     // Ada's device comes online and approves the kitchen: the share follows.
@@ -114,12 +138,20 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
         })
         .await
         .unwrap();
-    wait_until("Ada gets the share once connected", Duration::from_secs(30), || {
-        inbox_ids(dirs[3].path()) == [receipt.id.clone()]
+    wait_until(
+        "Ada gets the share once connected",
+        Duration::from_secs(30),
+        || inbox_ids(dirs[3].path()) == [receipt.id.clone()],
+    )
+    .await;
+    wait_until("the outbox is empty", Duration::from_secs(10), || {
+        kitchen.status().outbox.is_empty()
     })
     .await;
-    wait_until("the outbox is empty", Duration::from_secs(10), || kitchen.status().outbox.is_empty()).await;
-    assert!(inbox_ids(dirs[4].path()).is_empty(), "a contact without `snapshots` never receives it");
+    assert!(
+        inbox_ids(dirs[4].path()).is_empty(),
+        "a contact without `snapshots` never receives it"
+    );
     assert_eq!(inbox_ids(dirs[1].path()).len(), 1, "stored once");
     for device in [&kitchen, &gran, &tom, &nosy, &ada] {
         device.stop().await;

@@ -30,7 +30,10 @@ pub fn privacy(ctx: &Context, switch: Switch) -> anyhow::Result<()> {
         Ok(other) => anyhow::bail!("unexpected answer from the device: {other:?}"),
         Err(ControlError::NotRunning(_)) => {
             let mut state = PrivacyState::load(&ctx.data_dir).unwrap_or(PrivacyState { on: true });
-            state.apply(on.map_or(hearth::privacy::PrivacyInput::Press, hearth::privacy::PrivacyInput::Set));
+            state.apply(on.map_or(
+                hearth::privacy::PrivacyInput::Press,
+                hearth::privacy::PrivacyInput::Set,
+            ));
             state.save(&ctx.data_dir)?;
             print_privacy(state.on, " (the device is not running; it starts this way)");
         }
@@ -54,8 +57,21 @@ pub fn status(ctx: &Context) -> anyhow::Result<()> {
         Response::Status(status) => status,
         other => anyhow::bail!("unexpected answer from the device: {other:?}"),
     };
-    let list = |names: &[String]| if names.is_empty() { "nobody".to_string() } else { names.join(", ") };
-    println!("privacy:   {}", if status.private { "ON (camera and microphone off)" } else { "off" });
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "nobody".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    println!(
+        "privacy:   {}",
+        if status.private {
+            "ON (camera and microphone off)"
+        } else {
+            "off"
+        }
+    );
     println!("connected: {}", list(&status.connected));
     println!("watching:  {}", list(&status.watching));
     if status.outbox.is_empty() {

@@ -3,11 +3,11 @@
 
 mod contacts;
 mod control;
-mod outbox_stress;
-mod share;
 mod id;
+mod outbox_stress;
 mod relay;
 mod run;
+mod share;
 mod watch;
 
 use clap::{Parser, Subcommand};

@@ -19,7 +19,10 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         max_bytes: u64::MAX,
     };
     let outbox = Outbox::open(&ctx.data_dir, limits)?;
-    let (a, b) = (Identity::generate().peer_key(), Identity::generate().peer_key());
+    let (a, b) = (
+        Identity::generate().peer_key(),
+        Identity::generate().peer_key(),
+    );
     let mut out = std::io::stdout().lock();
     for n in 0u64.. {
         let jpeg: Vec<u8> = (0..20_000u64).map(|i| ((i * 31 + n) % 251) as u8).collect();

@@ -30,12 +30,15 @@ pub struct ShareArgs {
 pub fn share(ctx: &Context, args: ShareArgs) -> anyhow::Result<()> {
     let (kind, photo) = match (&args.photo, args.snapshot) {
         (Some(path), _) => {
-            let jpeg = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let jpeg =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             (ShareKind::Photo, Some(hearth::keys::b64(&jpeg)))
         }
         (None, true) => (ShareKind::Snapshot, None),
         (None, false) if !args.text.trim().is_empty() => (ShareKind::Thought, None),
-        (None, false) => anyhow::bail!("say what to share: --snapshot, --photo FILE or --text \"…\""),
+        (None, false) => {
+            anyhow::bail!("say what to share: --snapshot, --photo FILE or --text \"…\"")
+        }
     };
     let req = Request::Share(ShareRequest {
         kind,
@@ -46,7 +49,12 @@ pub fn share(ctx: &Context, args: ShareArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     match runtime.block_on(request(&ctx.data_dir, &req))? {
         Response::Shared(receipt) => {
-            println!("shared {} ({}) with: {}", kind.name(), &receipt.id[..12], receipt.audience.join(", "));
+            println!(
+                "shared {} ({}) with: {}",
+                kind.name(),
+                &receipt.id[..12],
+                receipt.audience.join(", ")
+            );
             println!("contacts that are offline get it when they next connect (`hearth status` shows the outbox)");
             Ok(())
         }
@@ -64,9 +72,19 @@ pub fn inbox(ctx: &Context) -> anyhow::Result<()> {
     let book = hearth::contacts::ContactBook::load(&ctx.data_dir)?;
     for entry in entries {
         let body = &entry.share.body;
-        let from = book.get(&body.author).map_or_else(|| body.author.short(), |c| c.name.clone());
-        let jpeg = entry.jpeg_path.map(|p| format!("  {}", p.display())).unwrap_or_default();
-        println!("{}  {:<8} from {from}: {}{jpeg}", &entry.share.id[..12], body.kind.name(), body.text);
+        let from = book
+            .get(&body.author)
+            .map_or_else(|| body.author.short(), |c| c.name.clone());
+        let jpeg = entry
+            .jpeg_path
+            .map(|p| format!("  {}", p.display()))
+            .unwrap_or_default();
+        println!(
+            "{}  {:<8} from {from}: {}{jpeg}",
+            &entry.share.id[..12],
+            body.kind.name(),
+            body.text
+        );
     }
     Ok(())
 }

@@ -78,12 +78,16 @@ impl ControlState {
                 let input = on.map_or(PrivacyInput::Press, PrivacyInput::Set);
                 match self.privacy.apply(input) {
                     Ok(on) => Response::Privacy { on },
-                    Err(e) => Response::Error { error: e.to_string() },
+                    Err(e) => Response::Error {
+                        error: e.to_string(),
+                    },
                 }
             }
             Request::Share(request) => match self.shares.share(request).await {
                 Ok(receipt) => Response::Shared(receipt),
-                Err(e) => Response::Error { error: e.to_string() },
+                Err(e) => Response::Error {
+                    error: e.to_string(),
+                },
             },
         }
     }
@@ -97,7 +101,12 @@ impl ControlState {
         let outbox = self.shares.contacts.with(|book| {
             waiting
                 .into_iter()
-                .map(|(k, n)| (book.get(&k).map_or_else(|| k.short(), |c| c.name.clone()), n))
+                .map(|(k, n)| {
+                    (
+                        book.get(&k).map_or_else(|| k.short(), |c| c.name.clone()),
+                        n,
+                    )
+                })
                 .collect()
         });
         Status {

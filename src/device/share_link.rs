@@ -20,7 +20,12 @@ impl Shares {
     /// everything waiting for the contact was sent (the device's own call).
     pub(super) async fn serve(&self, connection: &PeerConnection, until_sent: bool) {
         let peer = connection.contact();
-        *self.online.lock().expect("online lock").entry(peer).or_insert(0) += 1;
+        *self
+            .online
+            .lock()
+            .expect("online lock")
+            .entry(peer)
+            .or_insert(0) += 1;
         self.run(connection, peer, until_sent).await;
         let mut online = self.online.lock().expect("online lock");
         if let Some(n) = online.get_mut(&peer) {
@@ -49,14 +54,17 @@ impl Shares {
                     }
                 }
             }
-            if !self.drain(&mut session, connection, &peer).await {
+            if !self
+                .drain(&mut session, connection, &peer, until_sent)
+                .await
+            {
                 return;
             }
             if until_sent && !session.is_sending() {
                 return;
             }
             let deadline = session.poll_timeout();
-            let sleep = deadline.map(|d| tokio::time::Instant::from_std(d));
+            let sleep = deadline.map(tokio::time::Instant::from_std);
             tokio::select! {
                 message = connection.recv() => match message {
                     None => return,
@@ -75,8 +83,16 @@ impl Shares {
         }
     }
 
-    /// Carries out what the session asks; `false` once the connection is unusable.
-    async fn drain(&self, session: &mut ShareSession, connection: &PeerConnection, peer: &PeerKey) -> bool {
+    /// Carries out what the session asks; `false` once the session should end.
+    /// A peer that does not answer share offers (a viewer without sharing)
+    /// ends the device's own call, but not the peer's call to the device.
+    async fn drain(
+        &self,
+        session: &mut ShareSession,
+        connection: &PeerConnection,
+        peer: &PeerKey,
+        own_call: bool,
+    ) -> bool {
         while let Some(output) = session.poll_output() {
             let sent = match output {
                 Output::SendText(text) => connection.send(&text).await,
@@ -92,7 +108,10 @@ impl Shares {
                     Ok(())
                 }
                 Output::Received(share) => {
-                    let name = self.contacts.with(|b| b.get(peer).map(|c| c.name.clone())).unwrap_or_default();
+                    let name = self
+                        .contacts
+                        .with(|b| b.get(peer).map(|c| c.name.clone()))
+                        .unwrap_or_default();
                     tracing::info!(from = %name, kind = share.body.kind.name(), "NEW SHARE received; `hearth inbox` lists it");
                     Ok(())
                 }
@@ -101,8 +120,11 @@ impl Shares {
                     Ok(())
                 }
                 Output::TimedOut => {
-                    tracing::info!(contact = %peer.short(), "the contact stopped answering; shares stay queued");
-                    return false;
+                    tracing::info!(contact = %peer.short(), "the contact does not answer share offers; shares stay queued");
+                    if own_call {
+                        return false;
+                    }
+                    Ok(())
                 }
             };
             if sent.is_err() {
@@ -137,7 +159,8 @@ impl Shares {
                 if busy || !calling.lock().expect("calling lock").insert(peer) {
                     continue;
                 }
-                let (shares, node, rtc, calling) = (self.clone(), node.clone(), rtc.clone(), calling.clone());
+                let (shares, node, rtc, calling) =
+                    (self.clone(), node.clone(), rtc.clone(), calling.clone());
                 tokio::spawn(async move {
                     if !shares.may_send_to(&peer) {
                         shares.pending_for(&peer).await;
@@ -148,7 +171,9 @@ impl Shares {
                                 shares.serve(&connection, true).await;
                                 connection.close().await;
                             }
-                            Err(e) => tracing::debug!(contact = %peer.short(), error = %e, "contact not reachable; shares stay queued"),
+                            Err(e) => {
+                                tracing::debug!(contact = %peer.short(), error = %e, "contact not reachable; shares stay queued")
+                            }
                         }
                     }
                     calling.lock().expect("calling lock").remove(&peer);

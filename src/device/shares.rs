@@ -11,7 +11,8 @@ use crate::share::inbox::Inbox;
 use crate::share::manifest::describe_jpeg;
 use crate::share::outbox::{now_ms, Outbox};
 use crate::share::{
-    Manifest, ReceiveRules, ShareBody, ShareConfig, ShareError, ShareKind, VerifiedShare, CHUNK_SIZE,
+    Manifest, ReceiveRules, ShareBody, ShareConfig, ShareError, ShareKind, VerifiedShare,
+    CHUNK_SIZE,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -88,13 +89,15 @@ impl Shares {
         let audience = resolve_audience(&book, &self.config, &request.to)?;
         let jpeg = match request.kind {
             ShareKind::Thought => None,
-            ShareKind::Snapshot => Some(
-                crate::share::snapshot::capture(&self.media, self.config.snapshot()).await?,
-            ),
+            ShareKind::Snapshot => {
+                Some(crate::share::snapshot::capture(&self.media, self.config.snapshot()).await?)
+            }
             ShareKind::Photo => Some(decode_photo(request.photo.as_deref(), &self.config)?),
         };
         if request.kind == ShareKind::Thought && request.text.trim().is_empty() {
-            return Err(ShareError::Malformed("a thought needs text: --text \"…\"".into()));
+            return Err(ShareError::Malformed(
+                "a thought needs text: --text \"…\"".into(),
+            ));
         }
         let body = ShareBody {
             v: 1,
@@ -115,7 +118,11 @@ impl Shares {
                 return Err(e);
             }
         }
-        tracing::info!(kind = share.body.kind.name(), recipients = audience.len(), "share queued");
+        tracing::info!(
+            kind = share.body.kind.name(),
+            recipients = audience.len(),
+            "share queued"
+        );
         self.queued.send_modify(|n| *n += 1);
         Ok(ShareReceipt {
             id: share.id,
@@ -137,8 +144,10 @@ impl Shares {
 
     /// Whether `peer` may still receive this device's shares.
     pub fn may_send_to(&self, peer: &PeerKey) -> bool {
-        self.contacts
-            .with(|book| book.approved(peer).is_some_and(|c| c.allows(Permission::Snapshots)))
+        self.contacts.with(|book| {
+            book.approved(peer)
+                .is_some_and(|c| c.allows(Permission::Snapshots))
+        })
     }
 
     /// The shares waiting for `peer`, with their JPEGs. Shares `peer` may no
@@ -162,7 +171,9 @@ impl Shares {
             }
             match self.outbox.jpeg(&share) {
                 Ok(jpeg) => out.push((share, jpeg)),
-                Err(e) => tracing::error!(error = %e, "a queued share's photo is damaged; it stays queued"),
+                Err(e) => {
+                    tracing::error!(error = %e, "a queued share's photo is damaged; it stays queued")
+                }
             }
         }
         out
@@ -178,7 +189,13 @@ impl Shares {
 
     /// Names of the contacts with a share session running now.
     pub fn online_names(&self) -> Vec<String> {
-        let keys: Vec<PeerKey> = self.online.lock().expect("online lock").keys().copied().collect();
+        let keys: Vec<PeerKey> = self
+            .online
+            .lock()
+            .expect("online lock")
+            .keys()
+            .copied()
+            .collect();
         self.contacts.with(|book| {
             keys.iter()
                 .map(|k| book.get(k).map_or_else(|| k.short(), |c| c.name.clone()))
@@ -197,10 +214,18 @@ pub fn resolve_audience(
     let allowed = |c: &crate::contacts::Contact| !c.is_token() && c.allows(Permission::Snapshots);
     let mut audience: Vec<(PeerKey, String)> = vec![];
     if to.is_empty() {
-        audience.extend(book.iter().filter(|c| allowed(c)).map(|c| (c.key, c.name.clone())));
+        audience.extend(
+            book.iter()
+                .filter(|c| allowed(c))
+                .map(|c| (c.key, c.name.clone())),
+        );
     }
     for name in to {
-        let members = config.groups.get(name).cloned().unwrap_or_else(|| vec![name.clone()]);
+        let members = config
+            .groups
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| vec![name.clone()]);
         for member in members {
             let contact = book
                 .find(&member)
@@ -225,7 +250,8 @@ pub fn resolve_audience(
 }
 
 fn decode_photo(photo: Option<&str>, config: &ShareConfig) -> Result<Vec<u8>, ShareError> {
-    let text = photo.ok_or_else(|| ShareError::Malformed("a photo share needs --photo FILE".into()))?;
+    let text =
+        photo.ok_or_else(|| ShareError::Malformed("a photo share needs --photo FILE".into()))?;
     let jpeg = crate::keys::from_b64(text).map_err(|e| ShareError::Malformed(e.to_string()))?;
     if !jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Err(ShareError::Malformed("the photo is not a JPEG file".into()));

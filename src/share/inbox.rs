@@ -71,7 +71,9 @@ impl Inbox {
             }
             match self.read(&path) {
                 Ok(entry) => entries.push(entry),
-                Err(e) => tracing::warn!(file = %path.display(), error = %e, "skipped a damaged inbox entry"),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "skipped a damaged inbox entry")
+                }
             }
         }
         entries.sort_by_key(|e| (e.share.body.created_at, e.share.id.clone()));

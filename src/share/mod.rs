@@ -22,8 +22,8 @@ pub mod wire;
 mod session_tests;
 
 pub use manifest::{share_id, JpegInfo, Manifest, ShareBody, ShareKind, VerifiedShare};
-pub use settings::ShareConfig;
 pub use session::{Output, ReceiveRules, ShareSession, ShareStore};
+pub use settings::ShareConfig;
 
 /// Bytes of JPEG per chunk frame (a frame stays under 64 KiB with its header).
 pub const CHUNK_SIZE: u32 = 48 * 1024;

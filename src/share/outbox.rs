@@ -72,7 +72,10 @@ impl Outbox {
     }
 
     fn clean(&self) -> Result<(), ShareError> {
-        for item in fs::read_dir(&self.dir).map_err(ShareError::io(&self.dir))?.flatten() {
+        for item in fs::read_dir(&self.dir)
+            .map_err(ShareError::io(&self.dir))?
+            .flatten()
+        {
             let name = item.file_name().to_string_lossy().into_owned();
             let unfinished = name.starts_with('.')
                 || name
@@ -127,7 +130,12 @@ impl Outbox {
         self.write(&share.id, &share.manifest, recipients.to_vec())
     }
 
-    fn write(&self, id: &str, manifest: &Manifest, pending: Vec<PeerKey>) -> Result<(), ShareError> {
+    fn write(
+        &self,
+        id: &str,
+        manifest: &Manifest,
+        pending: Vec<PeerKey>,
+    ) -> Result<(), ShareError> {
         let record = OutboxRecord {
             manifest: manifest.clone(),
             pending,
@@ -140,7 +148,10 @@ impl Outbox {
     /// Every queued share, oldest first.
     pub fn list(&self) -> Result<Vec<Queued>, ShareError> {
         let mut queued = vec![];
-        for item in fs::read_dir(&self.dir).map_err(ShareError::io(&self.dir))?.flatten() {
+        for item in fs::read_dir(&self.dir)
+            .map_err(ShareError::io(&self.dir))?
+            .flatten()
+        {
             let path = item.path();
             let name = item.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') || !name.ends_with(".json") {
@@ -177,7 +188,10 @@ impl Outbox {
         let path = self.jpg(&share.id);
         let jpeg = fs::read(&path).map_err(ShareError::io(&path))?;
         if !share.jpeg_ok(&jpeg) {
-            return Err(ShareError::Corrupt(format!("{} does not match its hash", path.display())));
+            return Err(ShareError::Corrupt(format!(
+                "{} does not match its hash",
+                path.display()
+            )));
         }
         Ok(Some(jpeg))
     }
@@ -188,7 +202,11 @@ impl Outbox {
         let Some(queued) = self.list()?.into_iter().find(|q| q.share.id == id) else {
             return Ok(());
         };
-        let pending: Vec<PeerKey> = queued.pending.into_iter().filter(|k| k != contact).collect();
+        let pending: Vec<PeerKey> = queued
+            .pending
+            .into_iter()
+            .filter(|k| k != contact)
+            .collect();
         if pending.is_empty() {
             self.remove(id)
         } else {

@@ -125,7 +125,9 @@ impl ShareSession {
 
     /// When [`ShareSession::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.current.as_ref().map(|(_, at)| *at + self.response_timeout)
+        self.current
+            .as_ref()
+            .map(|(_, at)| *at + self.response_timeout)
     }
 
     /// Lets time pass.
@@ -172,7 +174,10 @@ impl ShareSession {
                 let have = held.iter().copied().collect();
                 let id = share.id.clone();
                 self.incoming.insert(id.clone(), (share, held));
-                self.send(&Control::ShareHave { id: id.clone(), have });
+                self.send(&Control::ShareHave {
+                    id: id.clone(),
+                    have,
+                });
                 self.try_finish(&id, store);
             }
             Control::ShareHave { id, have } => {
@@ -250,7 +255,9 @@ impl ShareSession {
                 if share.jpeg_ok(&jpeg) {
                     store.store(&share, Some(&jpeg))
                 } else {
-                    Err(ShareError::Corrupt("the whole JPEG does not match its hash".into()))
+                    Err(ShareError::Corrupt(
+                        "the whole JPEG does not match its hash".into(),
+                    ))
                 }
             }),
         };
@@ -270,7 +277,9 @@ impl ShareSession {
             ));
         }
         if !share.body.audience.contains(&self.me) {
-            return Err(ShareError::NotAllowed("this device is not in the share's audience".into()));
+            return Err(ShareError::NotAllowed(
+                "this device is not in the share's audience".into(),
+            ));
         }
         let allowed = match share.body.kind {
             ShareKind::Snapshot => self.rules.snapshots,

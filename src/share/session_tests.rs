@@ -21,10 +21,16 @@ impl ShareStore for MemStore {
         self.stored.contains_key(id)
     }
     fn chunks_held(&self, id: &str) -> BTreeSet<u32> {
-        self.chunks.get(id).map(|c| c.keys().copied().collect()).unwrap_or_default()
+        self.chunks
+            .get(id)
+            .map(|c| c.keys().copied().collect())
+            .unwrap_or_default()
     }
     fn put_chunk(&mut self, id: &str, index: u32, data: &[u8]) -> Result<(), ShareError> {
-        self.chunks.entry(id.into()).or_default().insert(index, data.to_vec());
+        self.chunks
+            .entry(id.into())
+            .or_default()
+            .insert(index, data.to_vec());
         Ok(())
     }
     fn assemble(&self, share: &VerifiedShare) -> Result<Vec<u8>, ShareError> {
@@ -33,7 +39,8 @@ impl ShareStore for MemStore {
     fn store(&mut self, share: &VerifiedShare, jpeg: Option<&[u8]>) -> Result<(), ShareError> {
         self.stores += 1;
         self.chunks.remove(&share.id);
-        self.stored.insert(share.id.clone(), jpeg.map(<[u8]>::to_vec));
+        self.stored
+            .insert(share.id.clone(), jpeg.map(<[u8]>::to_vec));
         Ok(())
     }
 }
@@ -43,7 +50,12 @@ const ALL: ReceiveRules = ReceiveRules {
     photos_and_thoughts: true,
 };
 
-fn make_share(author: &Identity, kind: ShareKind, jpeg: Option<&[u8]>, audience: Vec<PeerKey>) -> VerifiedShare {
+fn make_share(
+    author: &Identity,
+    kind: ShareKind,
+    jpeg: Option<&[u8]>,
+    audience: Vec<PeerKey>,
+) -> VerifiedShare {
     let body = ShareBody {
         v: 1,
         author: author.peer_key(),
@@ -65,7 +77,13 @@ struct Pumped {
 
 /// Moves messages from `a` to `b` and back until both are quiet; the first
 /// `cut_after` chunk frames from `a` arrive and the rest are lost (a cut link).
-fn pump(a: &mut ShareSession, b: &mut ShareSession, b_store: &mut MemStore, now: Instant, cut_after: Option<usize>) -> (Pumped, Pumped) {
+fn pump(
+    a: &mut ShareSession,
+    b: &mut ShareSession,
+    b_store: &mut MemStore,
+    now: Instant,
+    cut_after: Option<usize>,
+) -> (Pumped, Pumped) {
     let (mut pa, mut pb) = (Pumped::default(), Pumped::default());
     let mut a_store = MemStore::default();
     let mut cut = false;
@@ -121,7 +139,12 @@ fn jpeg_of(len: usize) -> Vec<u8> {
 fn a_snapshot_is_delivered_verified_and_acknowledged() {
     let (alice, bob) = (Identity::generate(), Identity::generate());
     let jpeg = jpeg_of(4500);
-    let share = make_share(&alice, ShareKind::Snapshot, Some(&jpeg), vec![bob.peer_key()]);
+    let share = make_share(
+        &alice,
+        ShareKind::Snapshot,
+        Some(&jpeg),
+        vec![bob.peer_key()],
+    );
     let (mut a, mut b) = pair(&alice, &bob, ALL);
     let mut store = MemStore::default();
     let now = Instant::now();
@@ -172,7 +195,13 @@ fn a_share_delivered_twice_is_stored_once() {
     assert_eq!(store.stores, 1);
 }
 
-fn refusal_of(share: VerifiedShare, jpeg: Option<Vec<u8>>, from: &Identity, to: &Identity, rules: ReceiveRules) -> (String, MemStore) {
+fn refusal_of(
+    share: VerifiedShare,
+    jpeg: Option<Vec<u8>>,
+    from: &Identity,
+    to: &Identity,
+    rules: ReceiveRules,
+) -> (String, MemStore) {
     let (mut a, mut b) = pair(from, to, rules);
     let mut store = MemStore::default();
     a.push(share, jpeg, Instant::now());
@@ -187,7 +216,11 @@ fn refusal_of(share: VerifiedShare, jpeg: Option<Vec<u8>>, from: &Identity, to: 
 
 #[test]
 fn forged_and_tampered_shares_are_refused() {
-    let (alice, bob, mallory) = (Identity::generate(), Identity::generate(), Identity::generate());
+    let (alice, bob, mallory) = (
+        Identity::generate(),
+        Identity::generate(),
+        Identity::generate(),
+    );
     let mut share = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
     // Mallory signs a share claiming Alice wrote it.
     let forged = make_share(&mallory, ShareKind::Thought, None, vec![bob.peer_key()]);
@@ -207,18 +240,44 @@ fn oversized_and_malformed_shares_are_refused() {
     let (alice, bob) = (Identity::generate(), Identity::generate());
     let big = jpeg_of(10_000);
     let share = make_share(&alice, ShareKind::Photo, Some(&big), vec![bob.peer_key()]);
-    let mut b = ShareSession::new(bob.peer_key(), alice.peer_key(), ALL, Limits { max_jpeg_bytes: 5000, ..Limits::default() });
+    let mut b = ShareSession::new(
+        bob.peer_key(),
+        alice.peer_key(),
+        ALL,
+        Limits {
+            max_jpeg_bytes: 5000,
+            ..Limits::default()
+        },
+    );
     let mut store = MemStore::default();
     let offer = serde_json::json!({"type": "share_offer", "manifest": share.manifest}).to_string();
     b.handle_text(&offer, Instant::now(), &mut store);
     let outputs: Vec<Output> = std::iter::from_fn(|| b.poll_output()).collect();
-    assert!(outputs.iter().any(|o| matches!(o, Output::Refused(ShareError::TooLarge(_)))), "{outputs:?}");
-    assert!(b.handle_text(r#"{"type":"share_offer","manifest":7}"#, Instant::now(), &mut store));
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, Output::Refused(ShareError::TooLarge(_)))),
+        "{outputs:?}"
+    );
+    assert!(b.handle_text(
+        r#"{"type":"share_offer","manifest":7}"#,
+        Instant::now(),
+        &mut store
+    ));
     assert!(matches!(b.poll_output(), Some(Output::SendText(t)) if t.contains("share_refused")));
-    assert!(matches!(b.poll_output(), Some(Output::Refused(ShareError::Malformed(_)))));
+    assert!(matches!(
+        b.poll_output(),
+        Some(Output::Refused(ShareError::Malformed(_)))
+    ));
     b.handle_binary(b"garbage", &mut store);
-    assert!(matches!(b.poll_output(), Some(Output::Refused(ShareError::Malformed(_)))));
-    assert!(!b.handle_text(r#"{"type":"ping","id":1}"#, Instant::now(), &mut store), "not ours");
+    assert!(matches!(
+        b.poll_output(),
+        Some(Output::Refused(ShareError::Malformed(_)))
+    ));
+    assert!(
+        !b.handle_text(r#"{"type":"ping","id":1}"#, Instant::now(), &mut store),
+        "not ours"
+    );
 }
 
 #[test]
@@ -234,15 +293,29 @@ fn a_damaged_chunk_is_refused() {
     let frame = super::wire::encode_chunk(&share.id, 0, &[9u8; 1000]).unwrap();
     b.handle_binary(&frame, &mut store);
     let outputs: Vec<Output> = std::iter::from_fn(|| b.poll_output()).collect();
-    assert!(outputs.iter().any(|o| matches!(o, Output::Refused(ShareError::Corrupt(_)))), "{outputs:?}");
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, Output::Refused(ShareError::Corrupt(_)))),
+        "{outputs:?}"
+    );
     assert!(store.chunks_held(&share.id).is_empty());
 }
 
 #[test]
 fn nobody_outside_the_audience_gets_a_share() {
-    let (alice, bob, carol) = (Identity::generate(), Identity::generate(), Identity::generate());
+    let (alice, bob, carol) = (
+        Identity::generate(),
+        Identity::generate(),
+        Identity::generate(),
+    );
     // Alice never offers Carol a share addressed to Bob.
-    let share = make_share(&alice, ShareKind::Snapshot, Some(&jpeg_of(10)), vec![bob.peer_key()]);
+    let share = make_share(
+        &alice,
+        ShareKind::Snapshot,
+        Some(&jpeg_of(10)),
+        vec![bob.peer_key()],
+    );
     let mut a = ShareSession::new(alice.peer_key(), carol.peer_key(), ALL, Limits::default());
     a.push(share.clone(), Some(jpeg_of(10)), Instant::now());
     assert!(matches!(a.poll_output(), Some(Output::Rejected { .. })));
@@ -254,14 +327,19 @@ fn nobody_outside_the_audience_gets_a_share() {
     let mut b = ShareSession::new(bob.peer_key(), carol.peer_key(), ALL, Limits::default());
     let offer = serde_json::json!({"type": "share_offer", "manifest": share.manifest}).to_string();
     b.handle_text(&offer, Instant::now(), &mut MemStore::default());
-    assert!(matches!(b.poll_output(), Some(Output::SendText(t)) if t.contains("only from its author")));
+    assert!(
+        matches!(b.poll_output(), Some(Output::SendText(t)) if t.contains("only from its author"))
+    );
 }
 
 #[test]
 fn photos_and_thoughts_need_talk_back() {
     let (alice, bob) = (Identity::generate(), Identity::generate());
     let share = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
-    let rules = ReceiveRules { snapshots: true, photos_and_thoughts: false };
+    let rules = ReceiveRules {
+        snapshots: true,
+        photos_and_thoughts: false,
+    };
     let (reason, _) = refusal_of(share, None, &alice, &bob, rules);
     assert!(reason.contains("talk_back"), "{reason}");
 }

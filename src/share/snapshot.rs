@@ -30,7 +30,12 @@ pub fn jpeg_from_rgb(
     loop {
         let mut out = Vec::new();
         jpeg_encoder::Encoder::new(&mut out, quality)
-            .encode(&rgb, width as u16, height as u16, jpeg_encoder::ColorType::Rgb)
+            .encode(
+                &rgb,
+                width as u16,
+                height as u16,
+                jpeg_encoder::ColorType::Rgb,
+            )
             .map_err(|e| ShareError::Malformed(format!("JPEG encoding failed: {e}")))?;
         if out.len() <= settings.max_bytes {
             return Ok(out);
@@ -46,7 +51,10 @@ pub fn jpeg_from_rgb(
 }
 
 /// Converts an I420 frame to a JPEG within `settings` (BT.601, full range).
-pub fn jpeg_from_i420(frame: &I420Frame, settings: &SnapshotSettings) -> Result<Vec<u8>, ShareError> {
+pub fn jpeg_from_i420(
+    frame: &I420Frame,
+    settings: &SnapshotSettings,
+) -> Result<Vec<u8>, ShareError> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let (y, u, v) = (frame.y(), frame.u(), frame.v());
     let mut rgb = Vec::with_capacity(w * h * 3);
@@ -55,7 +63,11 @@ pub fn jpeg_from_i420(frame: &I420Frame, settings: &SnapshotSettings) -> Result<
             let yy = y[row * w + col] as f32;
             let c = (row / 2) * (w / 2) + col / 2;
             let (cb, cr) = (u[c] as f32 - 128.0, v[c] as f32 - 128.0);
-            let px = [yy + 1.402 * cr, yy - 0.344 * cb - 0.714 * cr, yy + 1.772 * cb];
+            let px = [
+                yy + 1.402 * cr,
+                yy - 0.344 * cb - 0.714 * cr,
+                yy + 1.772 * cb,
+            ];
             rgb.extend(px.map(|p| p.clamp(0.0, 255.0) as u8));
         }
     }
@@ -66,7 +78,10 @@ fn scale_down(rgb: &[u8], width: u32, height: u32, max_width: u32) -> (Vec<u8>, 
     if width <= max_width || max_width == 0 {
         return (rgb.to_vec(), width, height);
     }
-    let (nw, nh) = (max_width, (height as u64 * max_width as u64 / width as u64).max(1) as u32);
+    let (nw, nh) = (
+        max_width,
+        (height as u64 * max_width as u64 / width as u64).max(1) as u32,
+    );
     let mut out = Vec::with_capacity((nw * nh * 3) as usize);
     for row in 0..nh {
         let sy = (row as u64 * height as u64 / nh as u64) as usize;
@@ -80,7 +95,10 @@ fn scale_down(rgb: &[u8], width: u32, height: u32, max_width: u32) -> (Vec<u8>, 
 }
 
 /// Takes a snapshot of the camera's current frame. Refused while privacy is on.
-pub async fn capture(media: &LocalMedia, settings: SnapshotSettings) -> Result<Vec<u8>, ShareError> {
+pub async fn capture(
+    media: &LocalMedia,
+    settings: SnapshotSettings,
+) -> Result<Vec<u8>, ShareError> {
     if media.is_private() {
         return Err(ShareError::NotAllowed(
             "privacy is on: the camera is off. Turn it off with `hearth privacy off` to take a snapshot".into(),
@@ -125,7 +143,10 @@ mod tests {
         let frame = I420Frame::black(320, 240).unwrap();
         let jpeg = jpeg_from_i420(&frame, &SETTINGS).unwrap();
         assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "JPEG start marker");
-        let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).expect("SOF0");
+        let sof = jpeg
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("SOF0");
         let h = u16::from_be_bytes([jpeg[sof + 5], jpeg[sof + 6]]);
         let w = u16::from_be_bytes([jpeg[sof + 7], jpeg[sof + 8]]);
         assert_eq!((w, h), (160, 120));
@@ -134,7 +155,10 @@ mod tests {
     #[test]
     fn a_size_cap_that_cannot_be_met_is_an_error_that_names_the_setting() {
         let noise: Vec<u8> = (0..320 * 240 * 3).map(|i| (i * 7919 % 251) as u8).collect();
-        let tiny = SnapshotSettings { max_bytes: 100, ..SETTINGS };
+        let tiny = SnapshotSettings {
+            max_bytes: 100,
+            ..SETTINGS
+        };
         let err = jpeg_from_rgb(&noise, 320, 240, &tiny).unwrap_err();
         assert!(err.to_string().contains("max_jpeg_bytes"), "{err}");
     }

@@ -45,7 +45,9 @@ impl Control {
     pub fn parse(text: &str) -> Result<Option<Control>, ShareError> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| ShareError::Malformed(e.to_string()))?;
-        let is_share = value["type"].as_str().is_some_and(|t| t.starts_with("share_"));
+        let is_share = value["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("share_"));
         if !is_share {
             return Ok(None);
         }
@@ -104,7 +106,10 @@ mod tests {
         let id = "ab".repeat(32);
         let frame = encode_chunk(&id, 7, b"data").unwrap();
         let chunk = decode_chunk(&frame).unwrap();
-        assert_eq!((chunk.id.as_str(), chunk.index, chunk.data), (id.as_str(), 7, &b"data"[..]));
+        assert_eq!(
+            (chunk.id.as_str(), chunk.index, chunk.data),
+            (id.as_str(), 7, &b"data"[..])
+        );
         assert!(decode_chunk(b"HSC1short").is_err());
         assert!(decode_chunk(&[0u8; 64]).is_err());
     }
