@@ -9,6 +9,7 @@
 //!   who may do what, and the sealed messages they exchange (pure, no I/O).
 //! - [`config`]: the device's settings.
 //! - [`web`]: the family viewer page (JavaScript), embedded and served.
+//! - [`systemd_notify`]: readiness and watchdog pings for the packaged systemd unit.
 
 #![warn(missing_docs)]
 
@@ -29,5 +30,6 @@ pub mod relay;
 pub mod rtc;
 pub mod share;
 pub mod signal;
+pub mod systemd_notify;
 pub mod web;
 pub mod whep;
