@@ -19,6 +19,8 @@ pub mod snapshot;
 pub mod wire;
 
 #[cfg(test)]
+mod outbox_tests;
+#[cfg(test)]
 mod session_tests;
 
 pub use manifest::{share_id, JpegInfo, Manifest, ShareBody, ShareKind, VerifiedShare};
@@ -47,7 +49,7 @@ pub enum ShareError {
     #[error("share refused: {0}")]
     NotAllowed(String),
     /// The outbox is full; nothing was dropped to make room.
-    #[error("the outbox is full ({0}); this share was not queued. Nothing was dropped: wait until offline contacts connect, or `hearth outbox drop ID`")]
+    #[error("the outbox is full ({0}); this share was not queued and nothing waiting was dropped. `hearth status` shows who it waits for: wait until they connect, or take `snapshots` from a contact that will not come back (`hearth contacts deny NAME snapshots`) and its waiting shares leave the outbox")]
     OutboxFull(String),
     /// A file could not be read or written.
     #[error("cannot access {path}: {source}")]
