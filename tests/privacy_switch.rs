@@ -36,7 +36,9 @@ async fn privacy_stops_frames_and_survives_a_restart() {
     let mut remote = call.fetch_stream().await.expect("video flows");
     remote.next_video_frame().await.expect("a first frame");
 
+    let changes = home.device.privacy_changes();
     assert!(home.device.privacy(PrivacyInput::Press).unwrap());
+    assert!(*changes.borrow(), "the LED and screen hook sees it");
     assert!(home.device.status().private);
     assert!(
         !frames_after_settling(&mut remote, Duration::from_secs(2)).await,

@@ -93,6 +93,7 @@ async fn shares_from_a_contact_are_checked_before_they_are_kept() {
         "{answer}"
     );
 
+    let mut notices = home.device.received_shares();
     let good = thought("see you sunday");
     for _ in 0..2 {
         let answer = offer(&call, &good.manifest).await;
@@ -109,6 +110,11 @@ async fn shares_from_a_contact_are_checked_before_they_are_kept() {
             );
         }
     }
+    let notice = notices.try_recv().expect("the screen hook hears of it");
+    assert_eq!(
+        (notice.id.as_str(), notice.from.as_str()),
+        (good.id.as_str(), "Gran")
+    );
     let inbox = Inbox::new(home.device_dir.path()).list().unwrap();
     assert_eq!(inbox.len(), 1, "stored once");
     assert_eq!(inbox[0].share.body.text, "see you sunday");

@@ -18,6 +18,7 @@ pub struct PrivacySwitch {
     data_dir: PathBuf,
     media: LocalMedia,
     state: Mutex<PrivacyState>,
+    changes: watch::Sender<bool>,
 }
 
 impl PrivacySwitch {
@@ -31,6 +32,7 @@ impl PrivacySwitch {
         PrivacySwitch {
             data_dir,
             media,
+            changes: watch::Sender::new(state.on),
             state: Mutex::new(state),
         }
     }
@@ -45,6 +47,7 @@ impl PrivacySwitch {
         };
         if on {
             self.media.set_private(true);
+            self.changes.send_replace(true);
             *state = next;
             tracing::info!("PRIVATE: camera and microphone off for everyone");
             next.save(&self.data_dir)?;
@@ -52,9 +55,15 @@ impl PrivacySwitch {
             next.save(&self.data_dir)?;
             *state = next;
             self.media.set_private(false);
+            self.changes.send_replace(false);
             tracing::info!("privacy off: camera and microphone available to allowed contacts");
         }
         Ok(on)
+    }
+
+    /// Follows the switch: for the LED and the screen (PRIVATE).
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.changes.subscribe()
     }
 
     /// Whether privacy is on.
@@ -118,22 +127,34 @@ impl ControlState {
     }
 }
 
-/// Listens on `control.sock` until stopped.
+/// Binds `control.sock` in `data_dir` (replacing a stale one), mode 0600.
+pub(super) fn bind(data_dir: &std::path::Path) -> Option<(tokio::net::UnixListener, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let path = socket_path(data_dir);
+    let _ = std::fs::remove_file(&path);
+    match tokio::net::UnixListener::bind(&path) {
+        Ok(listener) => {
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+            let inode = std::fs::metadata(&path).map(|m| m.ino()).unwrap_or(0);
+            Some((listener, inode))
+        }
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "control socket unavailable; `hearth privacy/status/share` will not reach this device");
+            None
+        }
+    }
+}
+
+/// Serves the bound control socket until stopped, then removes it if it is
+/// still this device's (a device started since on the same directory keeps its own).
 pub(super) async fn serve(
     state: Arc<ControlState>,
+    (listener, inode): (tokio::net::UnixListener, u64),
     data_dir: PathBuf,
     mut stopped: watch::Receiver<bool>,
 ) {
+    use std::os::unix::fs::MetadataExt;
     let path = socket_path(&data_dir);
-    let _ = std::fs::remove_file(&path);
-    let listener = match tokio::net::UnixListener::bind(&path) {
-        Ok(listener) => listener,
-        Err(e) => {
-            tracing::error!(path = %path.display(), error = %e, "control socket unavailable; `hearth privacy/status/share` will not reach this device");
-            return;
-        }
-    };
-    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
     loop {
         let stream = tokio::select! {
             _ = stopped.wait_for(|s| *s) => break,
@@ -142,24 +163,27 @@ pub(super) async fn serve(
                 Err(_) => continue,
             },
         };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let (read, mut write) = stream.into_split();
-            let mut line = String::new();
-            let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64));
-            if reader.read_line(&mut line).await.is_err() {
-                return;
-            }
-            let response = match serde_json::from_str::<Request>(&line) {
-                Ok(request) => state.handle(request).await,
-                Err(e) => Response::Error {
-                    error: format!("bad control request: {e}"),
-                },
-            };
-            let mut out = serde_json::to_vec(&response).expect("responses serialize");
-            out.push(b'\n');
-            let _ = write.write_all(&out).await;
-        });
+        tokio::spawn(answer(state.clone(), stream));
     }
-    let _ = std::fs::remove_file(&path);
+    if std::fs::metadata(&path).is_ok_and(|m| m.ino() == inode) {
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+async fn answer(state: Arc<ControlState>, stream: tokio::net::UnixStream) {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64));
+    if reader.read_line(&mut line).await.is_err() {
+        return;
+    }
+    let response = match serde_json::from_str::<Request>(&line) {
+        Ok(request) => state.handle(request).await,
+        Err(e) => Response::Error {
+            error: format!("bad control request: {e}"),
+        },
+    };
+    let mut out = serde_json::to_vec(&response).expect("responses serialize");
+    out.push(b'\n');
+    let _ = write.write_all(&out).await;
 }

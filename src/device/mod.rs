@@ -145,11 +145,14 @@ impl Device {
             shares,
             calls: calls.clone(),
         });
-        tokio::spawn(control::serve(
-            control.clone(),
-            options.data_dir.clone(),
-            stopped.clone(),
-        ));
+        if let Some(socket) = control::bind(&options.data_dir) {
+            tokio::spawn(control::serve(
+                control.clone(),
+                socket,
+                options.data_dir.clone(),
+                stopped.clone(),
+            ));
+        }
         Ok(Device {
             node,
             media,
@@ -180,6 +183,16 @@ impl Device {
         input: crate::privacy::PrivacyInput,
     ) -> Result<bool, crate::privacy::PrivacyError> {
         self.control.privacy.apply(input)
+    }
+
+    /// Follows the privacy switch (the hook for the LED and the PRIVATE screen).
+    pub fn privacy_changes(&self) -> watch::Receiver<bool> {
+        self.control.privacy.subscribe()
+    }
+
+    /// Shares as they arrive (the hook for the screen).
+    pub fn received_shares(&self) -> tokio::sync::broadcast::Receiver<shares::ReceivedNotice> {
+        self.control.shares.received.subscribe()
     }
 
     /// Privacy, connected contacts, live viewers and the outbox.

@@ -113,6 +113,11 @@ impl Shares {
                         .with(|b| b.get(peer).map(|c| c.name.clone()))
                         .unwrap_or_default();
                     tracing::info!(from = %name, kind = share.body.kind.name(), "NEW SHARE received; `hearth inbox` lists it");
+                    let _ = self.received.send(super::shares::ReceivedNotice {
+                        id: share.id.clone(),
+                        from: name,
+                        kind: share.body.kind,
+                    });
                     Ok(())
                 }
                 Output::Refused(error) => {

@@ -46,6 +46,17 @@ pub struct ShareReceipt {
     pub audience: Vec<String>,
 }
 
+/// A share that just arrived, for the screen (no contents in logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedNotice {
+    /// The share's id.
+    pub id: String,
+    /// The sender's name in the contact book.
+    pub from: String,
+    /// Snapshot, photo or thought.
+    pub kind: ShareKind,
+}
+
 /// The device's share state, shared by its sessions.
 pub struct Shares {
     pub(super) identity: Arc<Identity>,
@@ -59,6 +70,8 @@ pub struct Shares {
     pub(super) queued: watch::Sender<u64>,
     /// Contacts with a share session running now, and how many.
     pub(super) online: Mutex<HashMap<PeerKey, usize>>,
+    /// Every share received, as it arrives (for the display).
+    pub(super) received: tokio::sync::broadcast::Sender<ReceivedNotice>,
 }
 
 impl Shares {
@@ -80,6 +93,7 @@ impl Shares {
             outbox_lock: tokio::sync::Mutex::new(()),
             queued: watch::Sender::new(0),
             online: Mutex::new(HashMap::new()),
+            received: tokio::sync::broadcast::channel(16).0,
         })
     }
 
