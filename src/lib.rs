@@ -8,6 +8,7 @@
 //! - [`keys`], [`identity`], [`contacts`], [`envelope`], [`signal`]: who is who,
 //!   who may do what, and the sealed messages they exchange (pure, no I/O).
 //! - [`config`]: the device's settings.
+//! - [`hardware`]: camera, encoder, audio, buttons, LED and display, real or simulated.
 //! - [`web`]: the family viewer page (JavaScript), embedded and served.
 //! - [`systemd_notify`]: readiness and watchdog pings for the packaged systemd unit.
 
@@ -19,6 +20,7 @@ pub mod contacts;
 pub mod control;
 pub mod device;
 pub mod envelope;
+pub mod hardware;
 pub mod identity;
 pub mod keys;
 pub mod live_contacts;
