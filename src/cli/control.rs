@@ -84,3 +84,20 @@ pub fn status(ctx: &Context) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Runs `hearth press`.
+pub fn press(
+    ctx: &Context,
+    button: hearth::hardware::buttons::Button,
+    long: bool,
+) -> anyhow::Result<()> {
+    use hearth::hardware::buttons::{press, socket_path, Action};
+    let action = if long {
+        Action::LongPress
+    } else {
+        Action::Press
+    };
+    press(&socket_path(&ctx.data_dir), button, action)?;
+    println!("pressed {button}");
+    Ok(())
+}

@@ -52,6 +52,14 @@ enum Command {
     },
     /// Privacy, connected contacts, who is watching, and the outbox.
     Status,
+    /// Press a button of the running device: privacy, snapshot, yes or no.
+    Press {
+        /// The button.
+        button: hearth::hardware::buttons::Button,
+        /// A long press.
+        #[arg(long)]
+        long: bool,
+    },
     /// Test aid: queue shares in the outbox in a loop, printing each id once it is durable.
     #[command(hide = true)]
     OutboxStress,
@@ -87,6 +95,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Inbox) => share::inbox(&ctx),
         Some(Command::Privacy { switch }) => control::privacy(&ctx, switch),
         Some(Command::Status) => control::status(&ctx),
+        Some(Command::Press { button, long }) => control::press(&ctx, button, long),
         Some(Command::OutboxStress) => outbox_stress::run(&ctx),
         Some(Command::Run) | None => run::run(&ctx),
     }

@@ -203,6 +203,14 @@ impl Calls {
         names
     }
 
+    /// Sessions receiving video, and audio, now.
+    pub(super) fn live_counts(&self) -> (usize, usize) {
+        let live = self.live.lock().expect("live lock");
+        let video = live.values().filter(|l| l.grant.video).count();
+        let audio = live.values().filter(|l| l.grant.audio).count();
+        (video, audio)
+    }
+
     /// Names of every contact with a session now, live or not.
     pub(super) fn connected(&self) -> Vec<String> {
         let mut names: Vec<String> = self

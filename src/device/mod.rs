@@ -7,6 +7,7 @@ mod calls;
 pub mod control;
 pub mod http;
 pub mod pairing;
+mod panel;
 pub mod policy;
 mod share_link;
 pub mod shares;
