@@ -80,7 +80,7 @@ struct Pumped {
 fn pump(
     a: &mut ShareSession,
     b: &mut ShareSession,
-    b_store: &mut MemStore,
+    b_store: &mut dyn ShareStore,
     now: Instant,
     cut_after: Option<usize>,
 ) -> (Pumped, Pumped) {
@@ -178,6 +178,45 @@ fn a_cut_transfer_resumes_without_resending_what_arrived() {
     assert!(matches!(&second.events[..], [Output::Delivered(_)]));
     assert!(matches!(&pb.events[..], [Output::Received(_)]));
     assert_eq!(store.stored[&share.id].as_deref(), Some(&jpeg[..]));
+}
+
+#[test]
+fn a_cut_transfer_resumes_from_the_chunks_kept_on_disk() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(7_500);
+    let share = make_share(
+        &alice,
+        ShareKind::Snapshot,
+        Some(&jpeg),
+        vec![bob.peer_key()],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let now = Instant::now();
+    {
+        let mut inbox = super::inbox::Inbox::new(dir.path());
+        let (mut a, mut b) = pair(&alice, &bob, ALL);
+        a.push(share.clone(), Some(jpeg.clone()), now);
+        let (first, _) = pump(&mut a, &mut b, &mut inbox, now, Some(3));
+        assert_eq!(first.chunks, 3);
+    }
+    // A restart in between: a fresh inbox on the same directory.
+    let mut inbox = super::inbox::Inbox::new(dir.path());
+    assert_eq!(inbox.chunks_held(&share.id).len(), 3);
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    a.push(share.clone(), Some(jpeg.clone()), now);
+    let (second, _) = pump(&mut a, &mut b, &mut inbox, now, None);
+    assert_eq!(second.chunks, 5, "8 chunks, 3 kept: only 5 sent again");
+    assert!(matches!(&second.events[..], [Output::Delivered(_)]));
+    let listed = inbox.list().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        std::fs::read(listed[0].jpeg_path.as_ref().unwrap()).unwrap(),
+        jpeg
+    );
+    assert!(
+        !dir.path().join("inbox/partial").join(&share.id).exists(),
+        "partial chunks removed"
+    );
 }
 
 #[test]
