@@ -23,6 +23,7 @@ async fn the_privacy_button_toggles_privacy_and_the_screen_follows() {
     })
     .await;
 
+    let before = std::fs::read(&screen).unwrap();
     let socket = socket_path(dir.path());
     let push = |button| {
         let socket = socket.clone();
@@ -34,6 +35,12 @@ async fn the_privacy_button_toggles_privacy_and_the_screen_follows() {
     })
     .await;
     assert!(device.media.is_private(), "camera and microphone are off");
+    wait_until(
+        "the screen changes to PRIVATE",
+        Duration::from_secs(10),
+        || std::fs::read(&screen).is_ok_and(|now| now != before),
+    )
+    .await;
     assert!(
         hearth::privacy::PrivacyState::load(dir.path()).unwrap().on,
         "saved for the next boot"

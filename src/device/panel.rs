@@ -10,14 +10,24 @@ use super::Device;
 use crate::config::Config;
 use crate::contacts::ContactStatus;
 use crate::hardware::buttons::{open_buttons, socket_path, Action, Button, ButtonEvent};
+use crate::hardware::display::open_display;
 use crate::hardware::display::screen::{Home, Network, Received, Screen};
-use crate::hardware::display::{open_display, Display};
 use crate::hardware::led::{open_led, LiveIndicator, LiveState};
 use crate::hardware::{Board, HardwareError};
 use crate::privacy::PrivacyInput;
 use crate::share::ShareKind;
 use std::path::Path;
 use std::time::Duration;
+
+/// How long a note (snapshot sent, share received, error) stays on screen.
+const NOTE_TIME: Duration = Duration::from_secs(5);
+
+/// What the screen shows, so it is redrawn only when that changes.
+#[derive(Default)]
+struct Shown {
+    last: Option<Screen>,
+    note: Option<(Screen, tokio::time::Instant)>,
+}
 
 impl Device {
     /// Opens the buttons, LED and screen `config` asks for (simulated ones on
@@ -34,6 +44,7 @@ impl Device {
             let mut privacy = device.privacy_changes();
             let mut received = device.received_shares();
             let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut shown = Shown::default();
             loop {
                 let note = tokio::select! {
                     _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
@@ -51,7 +62,24 @@ impl Device {
                     }),
                     _ = tick.tick() => None,
                 };
-                device.refresh(&mut led, display.as_mut(), note);
+                if let Some(note) = note {
+                    shown.note = Some((note, tokio::time::Instant::now() + NOTE_TIME));
+                }
+                if shown
+                    .note
+                    .as_ref()
+                    .is_some_and(|(_, until)| *until <= tokio::time::Instant::now())
+                {
+                    shown.note = None;
+                }
+                let note = shown.note.as_ref().map(|(screen, _)| screen.clone());
+                let screen = device.refresh(&mut led, note);
+                if shown.last.as_ref() != Some(&screen) {
+                    if let Err(e) = display.show(&screen) {
+                        tracing::warn!(error = %e, "the screen could not be drawn");
+                    }
+                    shown.last = Some(screen);
+                }
             }
         });
         Ok(())
@@ -127,9 +155,10 @@ impl Device {
         }
     }
 
-    /// Brings the LED and the screen up to date: `note` if given, else a
-    /// pairing request waiting for YES/NO, else home (PRIVATE / who is watching).
-    fn refresh(&self, led: &mut LiveIndicator, display: &mut dyn Display, note: Option<Screen>) {
+    /// Brings the LED up to date and says what the screen should show: `note`
+    /// if given, else a pairing request waiting for YES/NO, else home
+    /// (PRIVATE / who is watching).
+    fn refresh(&self, led: &mut LiveIndicator, note: Option<Screen>) -> Screen {
         let private = self.control.privacy.is_on();
         let (video, audio) = self.calls.live_counts();
         let live = match private {
@@ -147,7 +176,7 @@ impl Device {
                 .find(|c| c.status == ContactStatus::Pending)
                 .map(|c| c.name.clone())
         });
-        let screen = note.unwrap_or_else(|| match waiting {
+        note.unwrap_or_else(|| match waiting {
             Some(name) => Screen::Approval { name },
             None => Screen::Home(Home {
                 private,
@@ -157,9 +186,6 @@ impl Device {
                     false => Network::Offline,
                 },
             }),
-        });
-        if let Err(e) = display.show(&screen) {
-            tracing::warn!(error = %e, "the screen could not be drawn");
-        }
+        })
     }
 }
