@@ -189,6 +189,9 @@ async fn buttons_turn_privacy_on_and_off_and_answer_pairing_requests() {
     init_logs();
     let relay = TestRelay::start().await;
     let home = Household::start(&relay.url(), "Gran", None).await;
+    home.device
+        .start_panel(&device_config(&relay.url()), home.device_dir.path())
+        .expect("simulated buttons, LED and screen");
     let device_dir = home.device_dir.path().to_path_buf();
     let press = move |button: &'static str| {
         let dir = device_dir.clone();
@@ -203,7 +206,7 @@ async fn buttons_turn_privacy_on_and_off_and_answer_pairing_requests() {
     })
     .await;
     assert!(!home.device.media.is_private());
-    assert!(press("privacy").await.contains("Pressed privacy"));
+    assert!(press("privacy").await.contains("pressed privacy"));
     wait_until("privacy on", std::time::Duration::from_secs(5), || {
         home.device.media.is_private()
     })

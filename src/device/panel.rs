@@ -1,191 +1,191 @@
-//! The device's own face: buttons, the LIVE LED and the screen. The screen
-//! always says whether the device is private and who is watching; the LED is
-//! lit whenever the camera or microphone is live to anyone; the buttons turn
-//! privacy on and off and answer pairing requests.
+//! The device's panel: its buttons, its "live" LED and its screen, wired to
+//! the device. PRIVACY toggles the privacy switch; SNAPSHOT shares the
+//! camera's frame with every contact allowed `snapshots`; YES/NO approve or
+//! refuse the oldest pairing request. The screen always shows privacy and who
+//! is watching (PRIVATE / ready / live), and each share as it arrives; the LED
+//! is lit while anyone receives the camera or microphone.
 
-use super::calls::Calls;
+use super::shares::ShareRequest;
+use super::Device;
 use crate::config::Config;
-use crate::contacts::{ContactBook, ContactStatus};
-use crate::hardware::buttons::{self, Action, Button, ButtonEvent};
-use crate::hardware::display::{self, Display, Home, Network, Screen};
-use crate::hardware::led::{self, LiveState};
-use crate::hardware::Board;
-use crate::node::Node;
-use crate::rtc::LocalMedia;
+use crate::contacts::ContactStatus;
+use crate::hardware::buttons::{open_buttons, socket_path, Action, Button, ButtonEvent};
+use crate::hardware::display::open_display;
+use crate::hardware::display::screen::{Home, Network, Received, Screen};
+use crate::hardware::led::{open_led, LiveIndicator, LiveState};
+use crate::hardware::{Board, HardwareError};
+use crate::privacy::PrivacyInput;
+use crate::share::ShareKind;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
-/// How often the screen and LED are brought up to date.
-const REFRESH: Duration = Duration::from_millis(100);
+/// How long a note (snapshot sent, share received, error) stays on screen.
+const NOTE_TIME: Duration = Duration::from_secs(5);
 
-/// What the screen should show now (pure): a pending pairing request first,
-/// then the pairing code while nobody is approved yet, else home.
-pub fn screen_for(book: &ContactBook, home: Home, device_name: &str, link: &str) -> Screen {
-    if let Some(pending) = book.iter().find(|c| c.status == ContactStatus::Pending) {
-        return Screen::Approval {
-            name: pending.name.clone(),
-        };
-    }
-    if !book.iter().any(|c| c.status == ContactStatus::Approved) {
-        return Screen::Pairing {
-            device_name: device_name.to_string(),
-            code: link.to_string(),
-        };
-    }
-    Screen::Home(home)
+/// What the screen shows, so it is redrawn only when that changes.
+#[derive(Default)]
+struct Shown {
+    last: Option<Screen>,
+    note: Option<(Screen, tokio::time::Instant)>,
 }
 
-/// Everything the panel drives.
-pub(super) struct Panel {
-    pub config: Config,
-    pub node: Node,
-    pub calls: Arc<Calls>,
-    pub media: LocalMedia,
-}
-
-impl Panel {
-    /// Runs until `stopped`. Missing hardware is logged and left out; the rest keeps working.
-    pub(super) async fn run(self, data_dir: &Path, mut stopped: watch::Receiver<bool>) {
-        let board = match Board::load(&self.config.board.profile) {
-            Ok(board) => board,
-            Err(e) => return tracing::error!(error = %e, "no buttons, LED or screen"),
-        };
-        let socket = buttons::socket_path(data_dir);
-        let mut buttons = buttons::open_buttons(&self.config, &board, &socket)
-            .map_err(|e| tracing::error!(error = %e, "buttons unavailable"))
-            .ok();
-        let mut led = led::open_led(&self.config, &board)
-            .map_err(|e| tracing::error!(error = %e, "LED unavailable"))
-            .ok();
-        let mut screen: Option<Box<dyn Display>> =
-            display::open_display(&self.config, &board, data_dir)
-                .map_err(|e| tracing::error!(error = %e, "screen unavailable"))
-                .ok();
-        let code = self.node.contact_code().to_text();
-        let link = crate::web::viewer_link(&crate::web::viewer_page(&self.config), &code);
-        let mut shown: Option<Screen> = None;
-        loop {
-            tokio::select! {
-                _ = until_stopped(&mut stopped) => return,
-                event = async { buttons.as_mut()?.recv().await }, if buttons.is_some() => match event {
-                    Some(event) => self.on_button(event).await,
-                    None => buttons = None,
-                },
-                _ = tokio::time::sleep(REFRESH) => {}
-            }
-            let (video_viewers, audio_listeners) = self.calls.live_counts();
-            if let Some(led) = led.as_mut() {
-                if let Err(e) = led.update(LiveState {
-                    video_viewers,
-                    audio_listeners,
-                }) {
-                    tracing::warn!(error = %e, "LED update failed");
+impl Device {
+    /// Opens the buttons, LED and screen `config` asks for (simulated ones on
+    /// a laptop; `hearth press BUTTON` presses from another shell) and runs
+    /// them until the device stops.
+    pub fn start_panel(&self, config: &Config, data_dir: &Path) -> Result<(), HardwareError> {
+        let board = Board::load(&config.board.profile)?;
+        let mut buttons = open_buttons(config, &board, &socket_path(data_dir))?;
+        let mut led = open_led(config, &board)?;
+        let mut display = open_display(config, &board, data_dir)?;
+        let device = self.handles();
+        let mut stopped = self.stop.subscribe();
+        tokio::spawn(async move {
+            let mut privacy = device.privacy_changes();
+            let mut received = device.received_shares();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut shown = Shown::default();
+            loop {
+                let note = tokio::select! {
+                    _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
+                    event = buttons.recv() => match event {
+                        Some(event) => device.on_button(event).await,
+                        None => break,
+                    },
+                    _ = privacy.changed() => None,
+                    share = received.recv() => share.ok().map(|n| Screen::Received {
+                        from: n.from,
+                        content: Received::Text(match n.kind {
+                            ShareKind::Thought => "sent a thought".into(),
+                            kind => format!("sent a {}", kind.name()),
+                        }),
+                    }),
+                    _ = tick.tick() => None,
+                };
+                if let Some(note) = note {
+                    shown.note = Some((note, tokio::time::Instant::now() + NOTE_TIME));
                 }
-            }
-            let home = Home {
-                private: self.media.is_private(),
-                watchers: self.calls.watchers(),
-                network: if self.node.relay_connected() {
-                    Network::Online
-                } else {
-                    Network::Connecting
-                },
-            };
-            let next = self
-                .node
-                .contacts()
-                .with(|book| screen_for(book, home, &self.config.name, &link));
-            if shown.as_ref() != Some(&next) {
-                if let Some(display) = screen.as_mut() {
-                    if let Err(e) = display.show(&next) {
-                        tracing::warn!(error = %e, "screen update failed");
+                if shown
+                    .note
+                    .as_ref()
+                    .is_some_and(|(_, until)| *until <= tokio::time::Instant::now())
+                {
+                    shown.note = None;
+                }
+                let note = shown.note.as_ref().map(|(screen, _)| screen.clone());
+                let screen = device.refresh(&mut led, note);
+                if shown.last.as_ref() != Some(&screen) {
+                    if let Err(e) = display.show(&screen) {
+                        tracing::warn!(error = %e, "the screen could not be drawn");
                     }
+                    shown.last = Some(screen);
                 }
-                shown = Some(next);
+            }
+        });
+        Ok(())
+    }
+
+    fn handles(&self) -> Device {
+        Device {
+            node: self.node.clone(),
+            media: self.media.clone(),
+            http_addr: self.http_addr,
+            calls: self.calls.clone(),
+            control: self.control.clone(),
+            stop: self.stop.clone(),
+        }
+    }
+
+    /// What a button does; returns a screen to show for a moment, if any.
+    async fn on_button(&self, event: ButtonEvent) -> Option<Screen> {
+        if event.action != Action::Press {
+            return None;
+        }
+        match event.button {
+            Button::Privacy => match self.privacy(PrivacyInput::Press) {
+                Ok(_) => None,
+                Err(e) => Some(Screen::Error {
+                    message: e.to_string(),
+                }),
+            },
+            Button::Snapshot => {
+                let request = ShareRequest {
+                    kind: ShareKind::Snapshot,
+                    text: String::new(),
+                    photo: None,
+                    to: vec![],
+                };
+                Some(match self.share(request).await {
+                    Ok(receipt) => Screen::SnapshotSent {
+                        delivered: 0,
+                        total: receipt.audience.len() as u32,
+                    },
+                    Err(e) => Screen::Error {
+                        message: e.to_string(),
+                    },
+                })
+            }
+            Button::Yes | Button::No => {
+                let approve = event.button == Button::Yes;
+                let pending = self.node.contacts().with(|book| {
+                    book.iter()
+                        .find(|c| c.status == ContactStatus::Pending)
+                        .map(|c| c.key.to_string())
+                })?;
+                let result = self
+                    .node
+                    .contacts()
+                    .update(move |book| match approve {
+                        true => book
+                            .find_mut(&pending)
+                            .map(|c| c.status = ContactStatus::Approved),
+                        false => book.remove(&pending).map(|_| ()),
+                    })
+                    .await;
+                match result {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(Screen::Error {
+                        message: e.to_string(),
+                    }),
+                    Err(e) => Some(Screen::Error {
+                        message: e.to_string(),
+                    }),
+                }
             }
         }
     }
 
-    async fn on_button(&self, event: ButtonEvent) {
-        tracing::info!(button = ?event.button, action = ?event.action, "button");
-        match (event.button, event.action) {
-            (Button::Privacy, Action::Press) => self.media.set_private(!self.media.is_private()),
-            (Button::Yes, Action::Press) => self.decide_pending(true).await,
-            (Button::No, Action::Press) => self.decide_pending(false).await,
-            (Button::Snapshot, _) => tracing::info!("snapshots are not shared yet"),
-            _ => {}
+    /// Brings the LED up to date and says what the screen should show: `note`
+    /// if given, else a pairing request waiting for YES/NO, else home
+    /// (PRIVATE / who is watching).
+    fn refresh(&self, led: &mut LiveIndicator, note: Option<Screen>) -> Screen {
+        let private = self.control.privacy.is_on();
+        let (video, audio) = self.calls.live_counts();
+        let live = match private {
+            true => LiveState::default(),
+            false => LiveState {
+                video_viewers: video,
+                audio_listeners: audio,
+            },
+        };
+        if let Err(e) = led.update(live) {
+            tracing::warn!(error = %e, "the LED could not be set");
         }
-    }
-
-    /// Approves or refuses the oldest pairing request; the requester is told
-    /// by the pairing watcher, as when the owner uses `hearth contacts`.
-    async fn decide_pending(&self, approve: bool) {
-        let result = self
-            .node
-            .contacts()
-            .update(|book| {
-                let pending = book
-                    .iter()
-                    .find(|c| c.status == ContactStatus::Pending)?
-                    .key
-                    .to_string();
-                if approve {
-                    book.find_mut(&pending).ok()?.status = ContactStatus::Approved;
-                } else {
-                    book.remove(&pending).ok()?;
-                }
-                Some(pending)
-            })
-            .await;
-        match result {
-            Ok(Some(_)) => tracing::info!(approve, "pairing request answered with the buttons"),
-            Ok(None) => tracing::debug!("no pairing request waiting"),
-            Err(e) => tracing::error!(error = %e, "could not store the decision"),
-        }
-    }
-}
-
-async fn until_stopped(stopped: &mut watch::Receiver<bool>) {
-    let _ = stopped.wait_for(|s| *s).await.is_ok();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::identity::Identity;
-
-    fn home() -> Home {
-        Home {
-            private: false,
-            watchers: vec![],
-            network: Network::Online,
-        }
-    }
-
-    #[test]
-    fn pending_request_then_pairing_code_then_home() {
-        let mut book = ContactBook::default();
-        assert!(matches!(
-            screen_for(&book, home(), "Kitchen", "link"),
-            Screen::Pairing { .. }
-        ));
-        book.upsert(
-            &Identity::generate().contact_code("Gran", &[]),
-            ContactStatus::Approved,
-        );
-        assert!(matches!(
-            screen_for(&book, home(), "Kitchen", "link"),
-            Screen::Home(_)
-        ));
-        book.upsert(
-            &Identity::generate().contact_code("Dad", &[]),
-            ContactStatus::Pending,
-        );
-        assert_eq!(
-            screen_for(&book, home(), "Kitchen", "link"),
-            Screen::Approval { name: "Dad".into() }
-        );
+        let waiting = self.node.contacts().with(|book| {
+            book.iter()
+                .find(|c| c.status == ContactStatus::Pending)
+                .map(|c| c.name.clone())
+        });
+        note.unwrap_or_else(|| match waiting {
+            Some(name) => Screen::Approval { name },
+            None => Screen::Home(Home {
+                private,
+                watchers: if private { vec![] } else { self.watchers() },
+                network: match self.node.relay_connected() {
+                    true => Network::Online,
+                    false => Network::Offline,
+                },
+            }),
+        })
     }
 }
