@@ -40,6 +40,11 @@ impl Device {
         let mut display = open_display(config, &board, data_dir)?;
         let device = self.handles();
         let mut stopped = self.stop.subscribe();
+        let code = self.node.contact_code();
+        let pairing = Screen::Pairing {
+            device_name: code.name.clone(),
+            code: crate::web::viewer_link(&crate::web::viewer_page(config), &code.to_text()),
+        };
         tokio::spawn(async move {
             let mut privacy = device.privacy_changes();
             let mut received = device.received_shares();
@@ -73,7 +78,7 @@ impl Device {
                     shown.note = None;
                 }
                 let note = shown.note.as_ref().map(|(screen, _)| screen.clone());
-                let screen = device.refresh(&mut led, note);
+                let screen = device.refresh(&mut led, note, &pairing);
                 if shown.last.as_ref() != Some(&screen) {
                     if let Err(e) = display.show(&screen) {
                         tracing::warn!(error = %e, "the screen could not be drawn");
@@ -158,7 +163,7 @@ impl Device {
     /// Brings the LED up to date and says what the screen should show: `note`
     /// if given, else a pairing request waiting for YES/NO, else home
     /// (PRIVATE / who is watching).
-    fn refresh(&self, led: &mut LiveIndicator, note: Option<Screen>) -> Screen {
+    fn refresh(&self, led: &mut LiveIndicator, note: Option<Screen>, pairing: &Screen) -> Screen {
         let private = self.control.privacy.is_on();
         let (video, audio) = self.calls.live_counts();
         let live = match private {
@@ -171,13 +176,19 @@ impl Device {
         if let Err(e) = led.update(live) {
             tracing::warn!(error = %e, "the LED could not be set");
         }
-        let waiting = self.node.contacts().with(|book| {
-            book.iter()
+        let (waiting, nobody_yet) = self.node.contacts().with(|book| {
+            let waiting = book
+                .iter()
                 .find(|c| c.status == ContactStatus::Pending)
-                .map(|c| c.name.clone())
+                .map(|c| c.name.clone());
+            let nobody_yet = !book.iter().any(|c| c.status == ContactStatus::Approved);
+            (waiting, nobody_yet)
         });
         note.unwrap_or_else(|| match waiting {
             Some(name) => Screen::Approval { name },
+            // First boot: nobody approved yet, so show the code to pair with
+            // (unless privacy is on: then PRIVATE is what matters).
+            None if nobody_yet && !private => pairing.clone(),
             None => Screen::Home(Home {
                 private,
                 watchers: if private { vec![] } else { self.watchers() },
