@@ -110,10 +110,21 @@ pub async fn first_frame_aiortc(
     Ok(())
 }
 
-/// Measures WHEP POST → first decoded frame `runs` times.
-pub async fn first_frame(width: u32, height: u32, runs: usize) -> anyhow::Result<()> {
+/// Measures WHEP POST → first decoded frame `runs` times. With `busy`, another player
+/// watches throughout, so the pipeline is already running when each session starts
+/// (its keyframe then waits for the camera's next frame).
+pub async fn first_frame(width: u32, height: u32, runs: usize, busy: bool) -> anyhow::Result<()> {
     let bench = BenchDevice::start(width, height, 30, true).await?;
     let addr = bench.device.http_addr.expect("device serves HTTP");
+    let background = match busy {
+        true => {
+            let mut other = watch(addr, &bench.token).await?;
+            let mut video = std::mem::replace(&mut other.video, tokio::sync::mpsc::channel(1).1);
+            tokio::spawn(async move { while video.recv().await.is_some() {} });
+            Some(other)
+        }
+        false => None,
+    };
     let (mut answer, mut first_unit, mut first_frame) = (vec![], vec![], vec![]);
     for _ in 0..runs {
         let mut player = watch(addr, &bench.token).await?;
@@ -137,10 +148,20 @@ pub async fn first_frame(width: u32, height: u32, runs: usize) -> anyhow::Result
         // Let the device notice the session is gone and its pipeline go idle.
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    if let Some(other) = background {
+        other.stop(addr, &bench.token).await;
+    }
     bench.stop().await;
     let [a, u, f] = [&answer, &first_unit, &first_frame].map(|v| Summary::of(v).expect("runs"));
     report(
-        &format!("WHEP POST → first decoded frame, {width}×{height}@30, loopback, Hearth player"),
+        &format!(
+            "WHEP POST → first decoded frame, {width}×{height}@30, loopback, Hearth player, {}",
+            if busy {
+                "another player already watching"
+            } else {
+                "nobody else watching (the pipeline starts idle)"
+            }
+        ),
         &format!(
             "{}; of which POST → 201 answer {}, → first access unit p50 {:.1} ms",
             f.show("ms", 1),

@@ -60,6 +60,9 @@ enum Bench {
         /// A Python that imports aiortc 1.16 (e.g. the venv `cargo test --test whep_aiortc` makes).
         #[arg(long, default_value = "python3")]
         python: String,
+        /// Keep another Hearth player watching throughout (pipeline already running).
+        #[arg(long)]
+        busy: bool,
     },
     /// Data-channel throughput with backpressure, and offer → channel open.
     Datachannel {
@@ -122,8 +125,8 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Bench::Latency { size, frames } => latency::glass_to_glass(size.0, size.1, frames).await,
-            Bench::FirstFrame { size, runs, client, python } => match client.as_str() {
-                "hearth" => latency::first_frame(size.0, size.1, runs).await,
+            Bench::FirstFrame { size, runs, client, python, busy } => match client.as_str() {
+                "hearth" => latency::first_frame(size.0, size.1, runs, busy).await,
                 "aiortc" => latency::first_frame_aiortc(size.0, size.1, runs, &python).await,
                 other => anyhow::bail!("--client {other}: use hearth or aiortc (Chromium: cargo bench --bench chromium_first_frame)"),
             },
