@@ -42,8 +42,8 @@ pub fn yuyv_to_i420(width: u32, height: u32, yuyv: &[u8]) -> Result<I420Frame, M
             &mut v[crow * cw..(crow + 1) * cw],
         );
         for (i, (t, b)) in top.chunks_exact(4).zip(bottom.chunks_exact(4)).enumerate() {
-            urow[i] = ((u16::from(t[1]) + u16::from(b[1]) + 1) / 2) as u8;
-            vrow[i] = ((u16::from(t[3]) + u16::from(b[3]) + 1) / 2) as u8;
+            urow[i] = (u16::from(t[1]) + u16::from(b[1])).div_ceil(2) as u8;
+            vrow[i] = (u16::from(t[3]) + u16::from(b[3])).div_ceil(2) as u8;
         }
     }
     Ok(frame)
