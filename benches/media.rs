@@ -1,9 +1,10 @@
 //! Micro-benchmarks of the media path (`cargo bench --bench media`): openh264 encoding and
-//! decoding of the simulated camera at 640×480 and 1280×720, YUYV/NV12 → I420 conversion,
+//! decoding of the simulated camera at 640×480 and 1280×720, YUYV/NV12 → I420 conversion
+//! (`hardware::camera::convert`, what the V4L2 camera runs on every frame),
 //! and stamping/reading the frame number. BENCHMARKS.md quotes the medians.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use hearth::media::convert::{nv12_to_i420, yuyv_to_i420};
+use hearth::hardware::camera::convert::{nv12_to_i420, yuyv_to_i420};
 use hearth::media::{
     read_frame_number, stamp_frame_number, H264Config, H264Decoder, OpenH264Encoder, TestPattern,
     VideoEncoder,
@@ -62,11 +63,11 @@ fn convert(c: &mut Criterion) {
         group.throughput(Throughput::Elements(pixels));
         let yuyv: Vec<u8> = (0..pixels * 2).map(|i| (i * 7 % 251) as u8).collect();
         group.bench_function(BenchmarkId::new("yuyv", format!("{w}x{h}")), |b| {
-            b.iter(|| black_box(yuyv_to_i420(w, h, &yuyv).unwrap()))
+            b.iter(|| black_box(yuyv_to_i420(&yuyv, w, h, w as usize * 2).unwrap()))
         });
         let nv12: Vec<u8> = (0..pixels * 3 / 2).map(|i| (i * 7 % 251) as u8).collect();
         group.bench_function(BenchmarkId::new("nv12", format!("{w}x{h}")), |b| {
-            b.iter(|| black_box(nv12_to_i420(w, h, &nv12).unwrap()))
+            b.iter(|| black_box(nv12_to_i420(&nv12, w, h, w as usize).unwrap()))
         });
     }
     group.finish();

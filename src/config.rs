@@ -2,6 +2,9 @@
 //! field with a default. `hearth.example.toml` at the top of the repository
 //! documents each one and is checked against these defaults by a test.
 
+use crate::hardware::settings::{
+    BoardSettings, ButtonSettings, DisplaySettings, EncoderPreference, LedSettings,
+};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -51,6 +54,14 @@ pub struct Config {
     pub audio: AudioConfig,
     /// WebRTC transport.
     pub webrtc: WebRtcConfig,
+    /// Which board profile describes the wiring.
+    pub board: BoardSettings,
+    /// The small screen.
+    pub display: DisplaySettings,
+    /// The physical buttons.
+    pub buttons: ButtonSettings,
+    /// The "live" light.
+    pub led: LedSettings,
 }
 
 impl Default for Config {
@@ -62,6 +73,10 @@ impl Default for Config {
             video: VideoConfig::default(),
             audio: AudioConfig::default(),
             webrtc: WebRtcConfig::default(),
+            board: BoardSettings::default(),
+            display: DisplaySettings::default(),
+            buttons: ButtonSettings::default(),
+            led: LedSettings::default(),
         }
     }
 }
@@ -106,8 +121,14 @@ impl Default for RelayConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VideoConfig {
-    /// `simulated` (a moving test pattern) — real cameras come with the hardware backends.
+    /// `simulated` (a moving test pattern) or `camera` (V4L2; needs feature `hardware`).
     pub source: String,
+    /// `auto` (the first usable camera) or a device path such as `/dev/video0`.
+    pub device: String,
+    /// `auto`, `v4l2m2m` (hardware) or `openh264` (software).
+    pub encoder: EncoderPreference,
+    /// The hardware encoder's node; `auto` takes the board profile's (`/dev/video11`).
+    pub encoder_device: String,
     /// Frame width in pixels (even).
     pub width: u32,
     /// Frame height in pixels (even).
@@ -124,6 +145,9 @@ impl Default for VideoConfig {
     fn default() -> Self {
         VideoConfig {
             source: "simulated".into(),
+            device: "auto".into(),
+            encoder: EncoderPreference::Auto,
+            encoder_device: "auto".into(),
             width: 640,
             height: 480,
             fps: 30,
@@ -137,8 +161,14 @@ impl Default for VideoConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AudioConfig {
-    /// `simulated` (a 440 Hz tone) — real microphones come with the hardware backends.
+    /// `simulated` (a 440 Hz tone) or `alsa` (needs feature `hardware`).
     pub source: String,
+    /// ALSA capture device: `default`, a name from `arecord -L`, or part of a card's name.
+    pub capture_device: String,
+    /// Where talk-back audio plays: `simulated` (discarded), `alsa` or `none`.
+    pub speaker: String,
+    /// ALSA playback device: `default`, a name from `aplay -L`, or part of a card's name.
+    pub playback_device: String,
     /// Target Opus bitrate in kbit/s.
     pub bitrate_kbps: u32,
 }
@@ -147,6 +177,9 @@ impl Default for AudioConfig {
     fn default() -> Self {
         AudioConfig {
             source: "simulated".into(),
+            capture_device: "default".into(),
+            speaker: "simulated".into(),
+            playback_device: "default".into(),
             bitrate_kbps: 32,
         }
     }
@@ -199,6 +232,23 @@ impl Config {
                 reason: format!("{} is outside 1..=60", v.fps),
             });
         }
+        one_of("video.source", &v.source, &["simulated", "camera"])?;
+        one_of("audio.source", &self.audio.source, &["simulated", "alsa"])?;
+        one_of(
+            "audio.speaker",
+            &self.audio.speaker,
+            &["simulated", "alsa", "none"],
+        )?;
+        let b = &self.buttons;
+        if b.debounce_ms == 0 || b.long_press_ms <= b.debounce_ms {
+            return Err(ConfigError::Value {
+                key: "buttons.debounce_ms/long_press_ms",
+                reason: format!(
+                    "{} / {} ms: debounce must be above 0 and below the long press",
+                    b.debounce_ms, b.long_press_ms
+                ),
+            });
+        }
         if self.relay.urls.is_empty() {
             return Err(ConfigError::Value {
                 key: "relay.urls",
@@ -207,6 +257,16 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn one_of(key: &'static str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(ConfigError::Value {
+        key,
+        reason: format!("`{value}` is not one of {}", allowed.join(", ")),
+    })
 }
 
 #[cfg(test)]
@@ -224,6 +284,16 @@ mod tests {
     fn unknown_keys_are_refused() {
         let err = Config::from_toml("nmae = \"x\"", Path::new("t.toml")).unwrap_err();
         assert!(err.to_string().contains("nmae"), "{err}");
+    }
+
+    #[test]
+    fn unknown_hardware_choices_are_refused() {
+        let err = Config::from_toml("[video]\nsource = \"webcam\"", Path::new("t.toml"));
+        assert!(err.unwrap_err().to_string().contains("simulated, camera"));
+        let err = Config::from_toml("[video]\nencoder = \"x264\"", Path::new("t.toml"));
+        assert!(err.unwrap_err().to_string().contains("openh264"));
+        let err = Config::from_toml("[buttons]\nlong_press_ms = 10", Path::new("t.toml"));
+        assert!(err.is_err());
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! - [`keys`], [`identity`], [`contacts`], [`envelope`], [`signal`]: who is who,
 //!   who may do what, and the sealed messages they exchange (pure, no I/O).
 //! - [`config`]: the device's settings.
+//! - [`hardware`]: camera, encoder, audio, buttons, LED and display, real or simulated.
 //! - [`web`]: the family viewer page (JavaScript), embedded and served.
+//! - [`systemd_notify`]: readiness and watchdog pings for the packaged systemd unit.
 
 #![warn(missing_docs)]
 
@@ -17,6 +19,7 @@ pub mod config;
 pub mod contacts;
 pub mod device;
 pub mod envelope;
+pub mod hardware;
 pub mod identity;
 pub mod keys;
 pub mod live_contacts;
@@ -26,5 +29,6 @@ pub mod peer;
 pub mod relay;
 pub mod rtc;
 pub mod signal;
+pub mod systemd_notify;
 pub mod web;
 pub mod whep;

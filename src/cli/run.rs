@@ -3,6 +3,8 @@
 
 use super::Context;
 use hearth::device::{Device, DeviceOptions};
+use hearth::systemd_notify::{watchdog_interval, Notifier};
+use std::sync::Arc;
 
 /// Runs the device.
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
@@ -16,7 +18,26 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         })
         .await?;
         print_welcome(ctx, &device);
+        let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot talk to systemd; running without readiness notification");
+            Notifier::disabled()
+        }));
+        report(notifier.ready(), "READY");
+        report(notifier.status("running; nothing is shared until the owner allows it"), "STATUS");
+        if let Some(interval) = watchdog_interval() {
+            // Pinged from a task on the device's own runtime: if the runtime
+            // wedges (a blocked worker, a deadlock), the pings stop and
+            // systemd restarts the service.
+            let notifier = notifier.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(interval).await;
+                    report(notifier.watchdog(), "WATCHDOG");
+                }
+            });
+        }
         super::shutdown_signal().await;
+        report(notifier.stopping(), "STOPPING");
         device.stop().await;
         Ok(())
     })
@@ -50,4 +71,10 @@ fn print_welcome(ctx: &Context, device: &Device) {
     println!("  2. Add a family member's code:   hearth --data-dir {data_dir} contacts add CODE");
     println!("  3. Let them watch:               hearth --data-dir {data_dir} contacts allow NAME live_video,live_audio");
     println!("  Stop with Ctrl-C.");
+}
+
+fn report(result: Result<(), hearth::systemd_notify::NotifyError>, what: &str) {
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not tell systemd {what}");
+    }
 }

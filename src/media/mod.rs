@@ -6,11 +6,9 @@
 //!   glass-to-glass latency measurements.
 //! - [`h264`] and [`opus`]: the codecs, configured for WebRTC peers (constrained
 //!   baseline H.264 in Annex-B, 20 ms mono Opus).
-//! - [`convert`]: YUYV and NV12 (what cameras deliver) to I420 (what the encoder takes).
 //! - [`fanout`]: encode once on a dedicated thread and broadcast to every viewer.
 
 pub mod capture;
-pub mod convert;
 mod error;
 pub mod fanout;
 pub mod frame;

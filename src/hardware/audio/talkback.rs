@@ -1,0 +1,73 @@
+//! Talk-back: a contact's voice on the device's speaker, only if the owner allowed it.
+//!
+//! The rule is checked for every packet against the current contact book, so taking
+//! `talk_back` away silences a contact mid-sentence. Lost packets are concealed by the
+//! Opus decoder rather than played as clicks.
+
+use tracing::debug;
+
+use super::Speaker;
+use crate::contacts::{ContactBook, Permission};
+use crate::hardware::HardwareError;
+use crate::keys::PeerKey;
+use crate::media::{MediaError, OpusDecoder};
+
+/// Whether `caller` may be heard on the speaker: approved and granted `talk_back`.
+pub fn may_talk_back(book: &ContactBook, caller: &PeerKey) -> bool {
+    book.approved(caller)
+        .is_some_and(|c| c.allows(Permission::TalkBack))
+}
+
+/// Decodes contacts' Opus audio and plays it, gate first.
+pub struct TalkBack {
+    decoder: OpusDecoder,
+    speaker: Box<dyn Speaker>,
+    refused: u64,
+}
+
+impl std::fmt::Debug for TalkBack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TalkBack")
+            .field("refused", &self.refused)
+            .finish()
+    }
+}
+
+impl TalkBack {
+    /// Plays through `speaker`.
+    pub fn new(speaker: Box<dyn Speaker>) -> Result<Self, MediaError> {
+        Ok(TalkBack {
+            decoder: OpusDecoder::new()?,
+            speaker,
+            refused: 0,
+        })
+    }
+
+    /// Plays one Opus packet from `caller` if allowed; returns whether it was played.
+    pub fn play_packet(
+        &mut self,
+        book: &ContactBook,
+        caller: &PeerKey,
+        packet: &[u8],
+    ) -> Result<bool, HardwareError> {
+        if !may_talk_back(book, caller) {
+            self.refused += 1;
+            debug!("talk-back audio from a contact without talk_back dropped");
+            return Ok(false);
+        }
+        let pcm = self.decoder.decode(packet)?;
+        self.speaker.play(&pcm)?;
+        Ok(true)
+    }
+
+    /// Fills the gap of a packet that never arrived.
+    pub fn conceal_loss(&mut self) -> Result<(), HardwareError> {
+        let pcm = self.decoder.conceal_loss()?;
+        self.speaker.play(&pcm)
+    }
+
+    /// Packets dropped because the sender lacked `talk_back`.
+    pub fn refused(&self) -> u64 {
+        self.refused
+    }
+}

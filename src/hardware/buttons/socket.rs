@@ -1,0 +1,183 @@
+//! `hearth press BUTTON`: pressing a button of the running device from another shell.
+//!
+//! The device listens on a Unix socket in its data directory (mode 0600, so only its own
+//! user and root can press). A request is one line, `privacy` or `privacy long`; the
+//! answer is `ok` or `error: …`. Works with simulated and GPIO buttons alike, which makes
+//! it handy for scripts and end-to-end tests.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::{debug, warn};
+
+use super::{Action, Button, ButtonEvent};
+use crate::hardware::HardwareError;
+
+/// File name of the socket inside the data directory.
+pub const SOCKET_FILE: &str = "buttons.sock";
+
+/// Where the device listens, given its data directory.
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(SOCKET_FILE)
+}
+
+const NOT_RUNNING: &str = "no Hearth device is running with this data directory; start it \
+                           first, or pass the same --data-dir it uses";
+
+/// Parses one request line into an event.
+pub fn parse_request(line: &str) -> Result<ButtonEvent, String> {
+    let mut words = line.split_whitespace();
+    let button: Button = words
+        .next()
+        .ok_or("empty request; send `BUTTON` or `BUTTON long`")?
+        .parse()
+        .map_err(|e: super::UnknownButton| e.to_string())?;
+    let action = match words.next() {
+        None => Action::Press,
+        Some("long") => Action::LongPress,
+        Some(other) => return Err(format!("unknown action `{other}`; only `long` is known")),
+    };
+    Ok(ButtonEvent { button, action })
+}
+
+/// Sends one press to the device listening at `path` and waits for its answer.
+pub fn press(path: &Path, button: Button, action: Action) -> Result<(), HardwareError> {
+    let mut stream = UnixStream::connect(path).map_err(|_| HardwareError::Missing {
+        device: path.to_path_buf(),
+        fix: NOT_RUNNING,
+    })?;
+    let io = |e| HardwareError::Io {
+        device: path.to_path_buf(),
+        source: e,
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(io)?;
+    let long = if action == Action::LongPress {
+        " long"
+    } else {
+        ""
+    };
+    writeln!(stream, "{button}{long}").map_err(io)?;
+    let mut answer = String::new();
+    BufReader::new(&stream).read_line(&mut answer).map_err(io)?;
+    match answer.trim() {
+        "ok" => Ok(()),
+        other => Err(HardwareError::Config {
+            key: "button".into(),
+            reason: other.trim_start_matches("error: ").to_string(),
+        }),
+    }
+}
+
+/// The listening socket; dropping it stops listening and removes the file.
+#[derive(Debug)]
+pub struct PressSocket {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PressSocket {
+    /// Listens at `path` and forwards every valid request to `tx`. A stale socket file
+    /// from a crashed run is replaced; a live one means another device runs here.
+    pub fn bind(path: &Path, tx: UnboundedSender<ButtonEvent>) -> Result<Self, HardwareError> {
+        if path.exists() {
+            if UnixStream::connect(path).is_ok() {
+                return Err(HardwareError::Busy {
+                    device: path.to_path_buf(),
+                });
+            }
+            let _ = std::fs::remove_file(path);
+        }
+        let io = |e| HardwareError::Io {
+            device: path.to_path_buf(),
+            source: e,
+        };
+        let listener = UnixListener::bind(path).map_err(io)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        listener.set_nonblocking(true).map_err(io)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("hearth-press".into())
+            .spawn(move || serve(listener, tx, thread_stop))
+            .map_err(io)?;
+        Ok(PressSocket {
+            path: path.to_path_buf(),
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for PressSocket {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn serve(listener: UnixListener, tx: UnboundedSender<ButtonEvent>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if let Err(e) = answer(stream, &tx) {
+                    debug!("hearth press client went away: {e}");
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => {
+                warn!("button socket: {e}");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+}
+
+fn answer(stream: UnixStream, tx: &UnboundedSender<ButtonEvent>) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line)?;
+    let reply = match parse_request(&line) {
+        Ok(event) => {
+            debug!(?event, "button pressed through the socket");
+            match tx.send(event) {
+                Ok(()) => "ok".to_string(),
+                Err(_) => "error: the device is shutting down".to_string(),
+            }
+        }
+        Err(e) => format!("error: {e}"),
+    };
+    writeln!(&stream, "{reply}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_parse() {
+        let e = parse_request("snapshot\n").unwrap();
+        assert_eq!((e.button, e.action), (Button::Snapshot, Action::Press));
+        let e = parse_request("yes long").unwrap();
+        assert_eq!(e.action, Action::LongPress);
+        assert!(parse_request("").is_err());
+        assert!(parse_request("privacy twice").unwrap_err().contains("long"));
+        assert!(parse_request("mute")
+            .unwrap_err()
+            .contains("unknown button"));
+    }
+}

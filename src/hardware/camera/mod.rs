@@ -1,0 +1,73 @@
+//! Cameras: V4L2 capture (feature `hardware`) behind [`VideoCapture`], with the
+//! simulated test pattern as its twin.
+//!
+//! The pure parts are tested on fixture frames: [`format`](mod@format) negotiation, [`convert`]ing
+//! YUYV/NV12/I420 and [`mjpeg`] to I420, [`detect`]ing which node is a camera. The real
+//! backend (`v4l2`) is wrapped in a [`resilient::ResilientCamera`], so unplugging the
+//! camera shows a "camera unavailable" picture while sessions stay up, and replugging it
+//! resumes the picture.
+
+pub mod convert;
+pub mod detect;
+pub mod format;
+pub mod mjpeg;
+pub mod resilient;
+pub mod unavailable;
+#[cfg(feature = "hardware")]
+pub mod v4l2;
+
+use crate::config::Config;
+use crate::hardware::{Board, HardwareError};
+use crate::media::{TestPatternCamera, VideoCapture, VideoFormat};
+
+/// The size and rate `[video]` asks for.
+pub fn wanted_format(config: &Config) -> VideoFormat {
+    VideoFormat {
+        width: config.video.width,
+        height: config.video.height,
+        fps: config.video.fps,
+    }
+}
+
+/// Opens the camera `config` asks for: the test pattern, or (feature `hardware`) a V4L2
+/// camera that survives unplugging. A missing camera is not an error (the placeholder
+/// shows until it appears); a permission problem or a CSI sensor without libcamerify is.
+pub fn open_camera(config: &Config, board: &Board) -> Result<Box<dyn VideoCapture>, HardwareError> {
+    let wanted = wanted_format(config);
+    match config.video.source.as_str() {
+        "camera" => open_v4l2(config, board, wanted),
+        _ => {
+            let camera =
+                TestPatternCamera::new(wanted.width, wanted.height, wanted.fps).map_err(|e| {
+                    HardwareError::Config {
+                        key: "video.width/height".into(),
+                        reason: e.to_string(),
+                    }
+                })?;
+            Ok(Box::new(camera))
+        }
+    }
+}
+
+#[cfg(feature = "hardware")]
+fn open_v4l2(
+    config: &Config,
+    board: &Board,
+    wanted: VideoFormat,
+) -> Result<Box<dyn VideoCapture>, HardwareError> {
+    let opener = v4l2::V4l2Opener::new(&config.video.device, wanted);
+    let _ = board;
+    let camera = resilient::ResilientCamera::new(Box::new(opener), wanted, resilient::SystemClock)?;
+    Ok(Box::new(camera))
+}
+
+#[cfg(not(feature = "hardware"))]
+fn open_v4l2(
+    _config: &Config,
+    _board: &Board,
+    _wanted: VideoFormat,
+) -> Result<Box<dyn VideoCapture>, HardwareError> {
+    Err(HardwareError::NotBuilt {
+        what: "`[video] source = \"camera\"`",
+    })
+}

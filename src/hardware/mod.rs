@@ -1,0 +1,40 @@
+//! Real hardware, each part with a simulated twin: camera, H.264 encoder, microphone and
+//! speaker, buttons, LED and display.
+//!
+//! Every part is a small trait with one backend per implementation, one of which always
+//! needs no hardware, chosen from the [`Config`](crate::config::Config) and the
+//! [`Board`] profile. The real backends (V4L2, ALSA, GPIO, SPI/I2C panels) are behind
+//! feature `hardware`; without it everything builds and runs on a laptop.
+//!
+//! The device loop calls, once at start (`config: &Config`, `board: &Board`):
+//! - [`Board::load`]`(&config.board.profile)`;
+//! - [`camera::open_camera`]`(config, board)` → `Box<dyn VideoCapture>`, then
+//!   [`encoder::open_encoder`]`(config, board, camera.format())` → `Box<dyn VideoEncoder>`;
+//! - [`audio::open_microphone`]`(config, board)` → `Box<dyn AudioCapture>`, and
+//!   [`audio::open_speaker`]`(config, board)` → `Box<dyn Speaker>` wrapped in an
+//!   [`audio::TalkBack`];
+//! - [`buttons::open_buttons`]`(config, board, &buttons::socket_path(data_dir))` →
+//!   [`buttons::ButtonEvents`] (`recv().await`);
+//! - [`led::open_led`]`(config, board)` → [`led::LiveIndicator`] (`update(LiveState)`);
+//! - [`display::open_display`]`(config, board, data_dir)` → `Box<dyn Display>`
+//!   (`show(&Screen)`).
+//!
+//! Pure logic lives beside each backend and is tested without hardware: format
+//! negotiation and pixel conversion, encoder selection, debouncing, screen rendering.
+
+pub mod audio;
+pub mod board;
+pub mod buttons;
+pub mod camera;
+pub mod display;
+pub mod encoder;
+mod error;
+pub mod led;
+#[cfg(feature = "hardware")]
+mod rpi;
+pub mod settings;
+#[cfg(feature = "hardware")]
+pub mod v4l2;
+
+pub use board::Board;
+pub use error::{DeviceKind, HardwareError};

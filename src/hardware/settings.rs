@@ -1,0 +1,132 @@
+//! The hardware sections of the config file (`[board]`, `[display]`, `[buttons]`,
+//! `[led]`) and the choices used by `[video]` and `[audio]`.
+//!
+//! Every default needs no hardware, so a laptop runs Hearth out of the box; a Raspberry
+//! Pi switches each part to its real backend in `/etc/hearth/hearth.toml`. The board
+//! profile (see [`Board`](crate::hardware::Board)) says *how* the hardware is wired;
+//! these settings say *whether* to use it.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// Which H.264 encoder to use (`[video] encoder`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncoderPreference {
+    /// The board's hardware encoder when it has a working one, else openh264.
+    #[default]
+    Auto,
+    /// The V4L2 memory-to-memory encoder; falls back to openh264 if it is missing or
+    /// cannot encode the configured size.
+    V4l2m2m,
+    /// Always the software encoder.
+    Openh264,
+}
+
+/// `[board]`: which wiring profile describes this device.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BoardSettings {
+    /// `auto` (read `/proc/device-tree/model`; a non-Pi is `laptop`), a built-in profile
+    /// name (`pi-zero-2w`, `pi3`, `pi4`, `pi5`, `laptop`) or the path of a profile file.
+    pub profile: String,
+}
+
+impl Default for BoardSettings {
+    fn default() -> Self {
+        BoardSettings {
+            profile: "auto".into(),
+        }
+    }
+}
+
+/// Where screens go (`[display] output`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DisplayOutput {
+    /// Render each screen to a PNG file.
+    #[default]
+    Simulated,
+    /// The board profile's display (ST7789 on SPI or SSD1306 on I2C).
+    Board,
+    /// No screen.
+    None,
+}
+
+/// `[display]`: the small screen.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DisplaySettings {
+    /// `simulated`, `board` or `none`.
+    pub output: DisplayOutput,
+    /// Simulated only: the directory `screen.png` is written to; empty means the data
+    /// directory.
+    pub directory: PathBuf,
+    /// Simulated only: which screen to imitate: `auto` (the board profile's, else
+    /// 240x240), `240x240` (colour) or `128x64` (mono).
+    pub size: String,
+}
+
+impl Default for DisplaySettings {
+    fn default() -> Self {
+        DisplaySettings {
+            output: DisplayOutput::Simulated,
+            directory: PathBuf::new(),
+            size: "auto".into(),
+        }
+    }
+}
+
+/// Where button presses come from (`[buttons] source`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ButtonSource {
+    /// Keys typed in the terminal and `hearth press BUTTON`.
+    #[default]
+    Simulated,
+    /// The board profile's GPIO pins (`hearth press` keeps working too).
+    Gpio,
+}
+
+/// `[buttons]`: the physical buttons.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ButtonSettings {
+    /// `simulated` or `gpio`.
+    pub source: ButtonSource,
+    /// A contact must stay closed this long to count (switch bounce is shorter).
+    pub debounce_ms: u64,
+    /// Holding a button this long is a long press instead of a press.
+    pub long_press_ms: u64,
+}
+
+impl Default for ButtonSettings {
+    fn default() -> Self {
+        ButtonSettings {
+            source: ButtonSource::Simulated,
+            debounce_ms: 30,
+            long_press_ms: 1000,
+        }
+    }
+}
+
+/// Where the "live" light goes (`[led] output`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LedOutput {
+    /// Log each change.
+    #[default]
+    Simulated,
+    /// The board profile's LED pin.
+    Gpio,
+    /// No LED.
+    None,
+}
+
+/// `[led]`: the light that is on whenever camera or microphone is live to anyone.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedSettings {
+    /// `simulated`, `gpio` or `none`.
+    pub output: LedOutput,
+}
