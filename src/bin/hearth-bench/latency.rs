@@ -145,8 +145,10 @@ pub async fn first_frame(width: u32, height: u32, runs: usize, busy: bool) -> an
         first_unit.push(ms(got_unit.expect("a unit arrived")));
         first_frame.push(ms(done));
         player.stop(addr, &bench.token).await;
-        // Let the device notice the session is gone and its pipeline go idle.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Let the device notice the session is gone and its pipeline go idle; the
+        // random part keeps runs from locking to the camera's 33 ms frame phase.
+        let jitter = rand::random::<u64>() % 34;
+        tokio::time::sleep(Duration::from_millis(300 + jitter)).await;
     }
     if let Some(other) = background {
         other.stop(addr, &bench.token).await;
