@@ -62,6 +62,8 @@ pub struct Config {
     pub buttons: ButtonSettings,
     /// The "live" light.
     pub led: LedSettings,
+    /// Snapshots, photos and thoughts.
+    pub share: crate::share::ShareConfig,
 }
 
 impl Default for Config {
@@ -77,6 +79,7 @@ impl Default for Config {
             display: DisplaySettings::default(),
             buttons: ButtonSettings::default(),
             led: LedSettings::default(),
+            share: crate::share::ShareConfig::default(),
         }
     }
 }
@@ -247,6 +250,12 @@ impl Config {
                     "{} / {} ms: debounce must be above 0 and below the long press",
                     b.debounce_ms, b.long_press_ms
                 ),
+            });
+        }
+        if !(1..=100).contains(&self.share.jpeg_quality) {
+            return Err(ConfigError::Value {
+                key: "share.jpeg_quality",
+                reason: format!("{} is outside 1..=100", self.share.jpeg_quality),
             });
         }
         if self.relay.urls.is_empty() {

@@ -17,6 +17,7 @@
 pub mod atomic_file;
 pub mod config;
 pub mod contacts;
+pub mod control;
 pub mod device;
 pub mod envelope;
 pub mod hardware;
@@ -26,8 +27,10 @@ pub mod live_contacts;
 pub mod media;
 pub mod node;
 pub mod peer;
+pub mod privacy;
 pub mod relay;
 pub mod rtc;
+pub mod share;
 pub mod signal;
 pub mod systemd_notify;
 pub mod web;

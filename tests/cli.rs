@@ -183,3 +183,59 @@ fn systemd_is_told_ready_watchdog_and_stopping() {
     }
     assert!(child.wait().unwrap().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_turn_privacy_on_and_off_and_answer_pairing_requests() {
+    init_logs();
+    let relay = TestRelay::start().await;
+    let home = Household::start(&relay.url(), "Gran", None).await;
+    home.device
+        .start_panel(&device_config(&relay.url()), home.device_dir.path())
+        .expect("simulated buttons, LED and screen");
+    let device_dir = home.device_dir.path().to_path_buf();
+    let press = move |button: &'static str| {
+        let dir = device_dir.clone();
+        async move {
+            tokio::task::spawn_blocking(move || stdout(&hearth(&dir, &["press", button])))
+                .await
+                .unwrap()
+        }
+    };
+    wait_until("press socket", std::time::Duration::from_secs(5), || {
+        home.device_dir.path().join("buttons.sock").exists()
+    })
+    .await;
+    assert!(!home.device.media.is_private());
+    assert!(press("privacy").await.contains("pressed privacy"));
+    wait_until("privacy on", std::time::Duration::from_secs(5), || {
+        home.device.media.is_private()
+    })
+    .await;
+    press("privacy").await;
+    wait_until("privacy off", std::time::Duration::from_secs(5), || {
+        !home.device.media.is_private()
+    })
+    .await;
+
+    home.viewer
+        .request_pairing(&home.device.node.contact_code())
+        .await
+        .unwrap();
+    let gran = home.viewer.peer_key();
+    wait_until("request pending", std::time::Duration::from_secs(5), || {
+        home.device.node.contacts().with(|b| b.get(&gran).is_some())
+    })
+    .await;
+    press("yes").await;
+    wait_until(
+        "approved by the button",
+        std::time::Duration::from_secs(5),
+        || {
+            home.device
+                .node
+                .contacts()
+                .with(|b| b.approved(&gran).is_some())
+        },
+    )
+    .await;
+}

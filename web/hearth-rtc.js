@@ -16,9 +16,10 @@ import { b64, randomBytes } from './crypto.js';
 import { OfflineError } from './node.js';
 
 /**
- * What this version can do beyond live media. Sharing (snapshots the device
- * sent, photos and thoughts sent to it) is not in the protocol yet: the UI
- * keeps its place hidden until `features.sharing` is true.
+ * What this version can do beyond live media. Sharing is in the protocol
+ * (docs/protocol.md, "Shares") but not in this viewer yet: it refuses share
+ * offers with a reason, and the UI keeps its place hidden until
+ * `features.sharing` is true.
  */
 export const features = Object.freeze({ sharing: false });
 
@@ -468,9 +469,31 @@ export class PeerConnection extends EventTarget {
   }
 
   received(data) {
+    if (typeof data === 'string' && data.startsWith('{"type":"share_offer"')) {
+      // Receiving shares is not built into the viewer yet (`features.sharing`):
+      // say so, and the device stops offering this share to this viewer.
+      this.refuseShare(data);
+      return;
+    }
     const message = new Message(data);
     this.dispatchEvent(new CustomEvent('message', { detail: message }));
     if (this.onmessage) this.onmessage(message);
+  }
+
+  async refuseShare(offer) {
+    let id = '';
+    try {
+      const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.parse(offer).manifest.body));
+      id = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+    } catch {
+      // Without an id the device still sees the refusal as a malformed exchange.
+    }
+    const reason = 'this browser viewer cannot receive shares yet';
+    try {
+      this.channel.send(JSON.stringify({ type: 'share_refused', id, reason }));
+    } catch {
+      // The connection is closing.
+    }
   }
 
   async end(reason, tell) {

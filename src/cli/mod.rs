@@ -2,9 +2,12 @@
 //! runs the chosen command. The only place that uses `anyhow`.
 
 mod contacts;
+mod control;
 mod id;
+mod outbox_stress;
 mod relay;
 mod run;
+mod share;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +40,29 @@ enum Command {
     Relay(relay::RelayArgs),
     /// Watch a contact's camera from the terminal; reconnects by itself.
     Watch(watch::WatchArgs),
+    /// Share a snapshot, a photo or a thought (`hearth run` must be running).
+    Share(share::ShareArgs),
+    /// List what contacts shared with this device.
+    Inbox,
+    /// Turn privacy on or off: camera and microphone off for everyone.
+    Privacy {
+        /// on, off or toggle.
+        #[arg(value_enum)]
+        switch: control::Switch,
+    },
+    /// Privacy, connected contacts, who is watching, and the outbox.
+    Status,
+    /// Press a button of the running device: privacy, snapshot, yes or no.
+    Press {
+        /// The button.
+        button: hearth::hardware::buttons::Button,
+        /// A long press.
+        #[arg(long)]
+        long: bool,
+    },
+    /// Test aid: queue shares in the outbox in a loop, printing each id once it is durable.
+    #[command(hide = true)]
+    OutboxStress,
 }
 
 /// Shared context for every command.
@@ -65,6 +91,12 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Contacts(cmd)) => contacts::run(&ctx, cmd),
         Some(Command::Relay(args)) => relay::run(args),
         Some(Command::Watch(args)) => watch::run(&ctx, args),
+        Some(Command::Share(args)) => share::share(&ctx, args),
+        Some(Command::Inbox) => share::inbox(&ctx),
+        Some(Command::Privacy { switch }) => control::privacy(&ctx, switch),
+        Some(Command::Status) => control::status(&ctx),
+        Some(Command::Press { button, long }) => control::press(&ctx, button, long),
+        Some(Command::OutboxStress) => outbox_stress::run(&ctx),
         Some(Command::Run) | None => run::run(&ctx),
     }
 }

@@ -17,6 +17,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
             media: None,
         })
         .await?;
+        device.start_panel(&ctx.config, &ctx.data_dir)?;
         print_welcome(ctx, &device);
         let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot talk to systemd; running without readiness notification");

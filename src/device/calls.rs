@@ -42,16 +42,23 @@ pub(super) struct Calls {
     pub(super) contacts: LiveContacts,
     pub(super) media: LocalMedia,
     pub(super) rtc: RtcSettings,
+    shares: Arc<super::shares::Shares>,
     live: Mutex<HashMap<u64, Live>>,
     next_id: std::sync::atomic::AtomicU64,
 }
 
 impl Calls {
-    pub(super) fn new(contacts: LiveContacts, media: LocalMedia, rtc: RtcSettings) -> Self {
+    pub(super) fn new(
+        contacts: LiveContacts,
+        media: LocalMedia,
+        rtc: RtcSettings,
+        shares: Arc<super::shares::Shares>,
+    ) -> Self {
         Calls {
             contacts,
             media,
             rtc,
+            shares,
             live: Mutex::new(HashMap::new()),
             next_id: 0.into(),
         }
@@ -151,20 +158,9 @@ impl Calls {
         }
     }
 
-    /// Answers the device's small data-channel protocol until the session ends.
+    /// Serves the data channel (shares both ways, `ping` → `pong`) until the session ends.
     async fn serve_messages(&self, connection: &PeerConnection) {
-        while let Some(message) = connection.recv().await {
-            let Ok(value) = message.json::<serde_json::Value>() else {
-                tracing::debug!("ignored a data-channel message that is not JSON");
-                continue;
-            };
-            if value["type"] == "ping" {
-                let pong = serde_json::json!({ "type": "pong", "id": value["id"] });
-                if connection.send_json(&pong).await.is_err() {
-                    break;
-                }
-            }
-        }
+        self.shares.serve(connection, false).await;
     }
 
     pub(super) async fn enforce_revocations(
@@ -200,6 +196,28 @@ impl Calls {
             .expect("live lock")
             .values()
             .filter(|l| l.grant.is_live())
+            .map(|l| l.name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Sessions receiving video, and audio, now.
+    pub(super) fn live_counts(&self) -> (usize, usize) {
+        let live = self.live.lock().expect("live lock");
+        let video = live.values().filter(|l| l.grant.video).count();
+        let audio = live.values().filter(|l| l.grant.audio).count();
+        (video, audio)
+    }
+
+    /// Names of every contact with a session now, live or not.
+    pub(super) fn connected(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .live
+            .lock()
+            .expect("live lock")
+            .values()
             .map(|l| l.name.clone())
             .collect();
         names.sort();

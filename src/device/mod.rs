@@ -4,15 +4,19 @@
 //! the [`crate::rtc`] API.
 
 mod calls;
+pub mod control;
 pub mod http;
+pub mod media;
 pub mod pairing;
+mod panel;
 pub mod policy;
+mod share_link;
+pub mod shares;
 mod whep;
 
 use crate::config::Config;
 use crate::identity::{Identity, IdentityError};
 use crate::live_contacts::LiveContacts;
-use crate::media::MediaError;
 use crate::node::{Node, NodeEvent, NodeOptions};
 use crate::rtc::{LocalMedia, RtcSettings};
 use crate::whep::WhepState;
@@ -32,8 +36,11 @@ pub enum DeviceError {
     #[error(transparent)]
     Contacts(#[from] crate::contacts::ContactsError),
     /// The camera or microphone could not start.
-    #[error("media: {0}")]
-    Media(#[from] MediaError),
+    #[error("camera or microphone: {0}")]
+    Media(#[from] media::MediaSetupError),
+    /// The outbox could not be opened.
+    #[error(transparent)]
+    Share(#[from] crate::share::ShareError),
     /// The web server (and embedded relay) could not start.
     #[error(transparent)]
     Http(#[from] http::HttpError),
@@ -60,6 +67,7 @@ pub struct Device {
     /// Where the web server listens (viewer, WHEP, embedded relay), if it runs.
     pub http_addr: Option<SocketAddr>,
     calls: Arc<Calls>,
+    control: Arc<control::ControlState>,
     stop: watch::Sender<bool>,
 }
 
@@ -72,12 +80,28 @@ impl Device {
         let (stop, stopped) = watch::channel(false);
         let media = match options.media {
             Some(media) => media,
-            None => LocalMedia::simulated(&config)?,
+            None => media::open_media(&config)?,
         };
         let rtc = options
             .rtc
             .unwrap_or_else(|| RtcSettings::from_config(&config.webrtc));
-        let calls = Arc::new(Calls::new(contacts.clone(), media.clone(), rtc));
+        let privacy = Arc::new(control::PrivacySwitch::start(
+            options.data_dir.clone(),
+            media.clone(),
+        ));
+        let shares = Arc::new(shares::Shares::open(
+            &options.data_dir,
+            identity.clone(),
+            contacts.clone(),
+            media.clone(),
+            config.share.clone(),
+        )?);
+        let calls = Arc::new(Calls::new(
+            contacts.clone(),
+            media.clone(),
+            rtc.clone(),
+            shares.clone(),
+        ));
         let whep = WhepState::new(
             contacts.clone(),
             Arc::new(whep::DeviceAnswerer {
@@ -112,11 +136,30 @@ impl Device {
             stopped.clone(),
         ));
         tokio::spawn(log_node_events(node.events(), stopped.clone(), watcher));
+        tokio::spawn(
+            shares
+                .clone()
+                .deliver(node.clone(), rtc.clone(), stopped.clone()),
+        );
+        let control = Arc::new(control::ControlState {
+            privacy,
+            shares,
+            calls: calls.clone(),
+        });
+        if let Some(socket) = control::bind(&options.data_dir) {
+            tokio::spawn(control::serve(
+                control.clone(),
+                socket,
+                options.data_dir.clone(),
+                stopped.clone(),
+            ));
+        }
         Ok(Device {
             node,
             media,
             http_addr,
             calls,
+            control,
             stop,
         })
     }
@@ -124,6 +167,38 @@ impl Device {
     /// The contacts watching or listening now, by name.
     pub fn watchers(&self) -> Vec<String> {
         self.calls.watchers()
+    }
+
+    /// Shares a snapshot, photo or thought with its audience (now, or when
+    /// each recipient next connects).
+    pub async fn share(
+        &self,
+        request: shares::ShareRequest,
+    ) -> Result<shares::ShareReceipt, crate::share::ShareError> {
+        self.control.shares.share(request).await
+    }
+
+    /// The privacy switch: a press toggles, a command sets. Returns whether it is on.
+    pub fn privacy(
+        &self,
+        input: crate::privacy::PrivacyInput,
+    ) -> Result<bool, crate::privacy::PrivacyError> {
+        self.control.privacy.apply(input)
+    }
+
+    /// Follows the privacy switch (the hook for the LED and the PRIVATE screen).
+    pub fn privacy_changes(&self) -> watch::Receiver<bool> {
+        self.control.privacy.subscribe()
+    }
+
+    /// Shares as they arrive (the hook for the screen).
+    pub fn received_shares(&self) -> tokio::sync::broadcast::Receiver<shares::ReceivedNotice> {
+        self.control.shares.received.subscribe()
+    }
+
+    /// Privacy, connected contacts, live viewers and the outbox.
+    pub fn status(&self) -> crate::control::Status {
+        self.control.status()
     }
 
     /// Stops the device: ends every session and the embedded relay.

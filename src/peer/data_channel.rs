@@ -31,6 +31,9 @@ pub enum DataChannelState {
     Closed,
 }
 
+/// How long a send waits for a data channel that is still opening.
+const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Holds the data channel once it exists and tracks its state.
 pub(crate) struct DataLink {
     channel: Mutex<Option<Arc<dyn DataChannel>>>,
@@ -76,7 +79,15 @@ impl DataLink {
         self.state_tx.send_replace(DataChannelState::Closed);
     }
 
-    fn open_channel(&self) -> PeerResult<Arc<dyn DataChannel>> {
+    /// The open channel; waits (up to [`OPEN_WAIT`]) while it is still
+    /// opening, so a send right after connecting does not fail.
+    async fn open_channel(&self) -> PeerResult<Arc<dyn DataChannel>> {
+        let mut state = self.state_tx.subscribe();
+        let _ = tokio::time::timeout(
+            OPEN_WAIT,
+            state.wait_for(|s| *s != DataChannelState::Pending),
+        )
+        .await;
         match self.state() {
             DataChannelState::Pending => Err(PeerError::DataChannelNotOpen),
             DataChannelState::Closed => Err(PeerError::DataChannelClosed),
@@ -91,7 +102,7 @@ impl DataLink {
 
     /// Sends a binary message, waiting while the send buffer is full.
     pub async fn send_bytes(&self, data: &[u8]) -> PeerResult<()> {
-        let channel = self.open_channel()?;
+        let channel = self.open_channel().await?;
         channel
             .send(BytesMut::from(data))
             .await
@@ -100,7 +111,7 @@ impl DataLink {
 
     /// Sends a text message, waiting while the send buffer is full.
     pub async fn send_text(&self, text: &str) -> PeerResult<()> {
-        let channel = self.open_channel()?;
+        let channel = self.open_channel().await?;
         channel
             .send_text(text)
             .await

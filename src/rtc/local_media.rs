@@ -1,11 +1,7 @@
 //! The device's own cameras and microphones, shared by every stream opened on
 //! them, and the owner's privacy switch that silences them all at once.
 
-use crate::config::Config;
-use crate::media::{
-    AudioControl, AudioPipeline, H264Config, MediaError, OpenH264Encoder, OpusConfig, OpusEncoder,
-    TestPatternCamera, ToneMicrophone, VideoControl, VideoPipeline,
-};
+use crate::media::{AudioControl, AudioPipeline, VideoControl, VideoPipeline};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -33,24 +29,6 @@ impl LocalMedia {
     /// No camera and no microphone: a viewer that only watches.
     pub fn none() -> Self {
         Self::new(None, None)
-    }
-
-    /// The simulated camera (moving test pattern) and microphone (tone) from `config`.
-    pub fn simulated(config: &Config) -> Result<Self, MediaError> {
-        let v = &config.video;
-        let camera = TestPatternCamera::new(v.width, v.height, v.fps)?;
-        let encoder = OpenH264Encoder::new(
-            H264Config::new(v.width, v.height, v.fps)
-                .with_bitrate(v.bitrate_kbps * 1000)
-                .with_idr_interval(v.keyframe_interval_secs * v.fps),
-        )?;
-        let video = VideoPipeline::start(Box::new(camera), Box::new(encoder))?;
-        let opus = OpusEncoder::new(OpusConfig {
-            bitrate_bps: config.audio.bitrate_kbps * 1000,
-            ..OpusConfig::default()
-        })?;
-        let audio = AudioPipeline::start(Box::new(ToneMicrophone::new()), opus)?;
-        Ok(Self::new(Some(video), Some(audio)))
     }
 
     /// The camera's feed, if there is a camera.

@@ -1,0 +1,103 @@
+//! `hearth privacy` and `hearth status`: the running device's switch and state
+//! over its control socket. When the device is not running, `privacy` writes
+//! the saved state it will start with.
+
+use super::Context;
+use hearth::control::{request, ControlError, Request, Response};
+use hearth::privacy::PrivacyState;
+
+/// The privacy switch.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Switch {
+    /// Camera and microphone off for everyone.
+    On,
+    /// Camera and microphone back for allowed contacts.
+    Off,
+    /// Like pressing the privacy button.
+    Toggle,
+}
+
+/// Runs `hearth privacy`.
+pub fn privacy(ctx: &Context, switch: Switch) -> anyhow::Result<()> {
+    let on = match switch {
+        Switch::On => Some(true),
+        Switch::Off => Some(false),
+        Switch::Toggle => None,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    match runtime.block_on(request(&ctx.data_dir, &Request::Privacy { on })) {
+        Ok(Response::Privacy { on }) => print_privacy(on, ""),
+        Ok(other) => anyhow::bail!("unexpected answer from the device: {other:?}"),
+        Err(ControlError::NotRunning(_)) => {
+            let mut state = PrivacyState::load(&ctx.data_dir).unwrap_or(PrivacyState { on: true });
+            state.apply(on.map_or(
+                hearth::privacy::PrivacyInput::Press,
+                hearth::privacy::PrivacyInput::Set,
+            ));
+            state.save(&ctx.data_dir)?;
+            print_privacy(state.on, " (the device is not running; it starts this way)");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+fn print_privacy(on: bool, note: &str) {
+    if on {
+        println!("privacy ON: camera and microphone off for everyone{note}");
+    } else {
+        println!("privacy off: allowed contacts can watch and listen{note}");
+    }
+}
+
+/// Runs `hearth status`.
+pub fn status(ctx: &Context) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let status = match runtime.block_on(request(&ctx.data_dir, &Request::Status))? {
+        Response::Status(status) => status,
+        other => anyhow::bail!("unexpected answer from the device: {other:?}"),
+    };
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "nobody".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    println!(
+        "privacy:   {}",
+        if status.private {
+            "ON (camera and microphone off)"
+        } else {
+            "off"
+        }
+    );
+    println!("connected: {}", list(&status.connected));
+    println!("watching:  {}", list(&status.watching));
+    if status.outbox.is_empty() {
+        println!("outbox:    empty");
+    } else {
+        println!("outbox:");
+        for (name, waiting) in status.outbox {
+            println!("  {name}: {waiting} waiting");
+        }
+    }
+    Ok(())
+}
+
+/// Runs `hearth press`.
+pub fn press(
+    ctx: &Context,
+    button: hearth::hardware::buttons::Button,
+    long: bool,
+) -> anyhow::Result<()> {
+    use hearth::hardware::buttons::{press, socket_path, Action};
+    let action = if long {
+        Action::LongPress
+    } else {
+        Action::Press
+    };
+    press(&socket_path(&ctx.data_dir), button, action)?;
+    println!("pressed {button}");
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! `hearth share` (asks the running device to share a snapshot, photo or
+//! thought) and `hearth inbox` (lists what contacts shared with this device).
+
+use super::Context;
+use anyhow::Context as _;
+use hearth::control::{request, Request, Response};
+use hearth::device::shares::ShareRequest;
+use hearth::share::inbox::Inbox;
+use hearth::share::ShareKind;
+use std::path::PathBuf;
+
+/// What to share.
+#[derive(clap::Args)]
+pub struct ShareArgs {
+    /// Share the camera's current frame.
+    #[arg(long, conflicts_with = "photo")]
+    snapshot: bool,
+    /// Share a JPEG photo from a file.
+    #[arg(long)]
+    photo: Option<PathBuf>,
+    /// The text (alone: a thought).
+    #[arg(long, default_value = "")]
+    text: String,
+    /// A contact or group name (repeatable); default: every contact allowed `snapshots`.
+    #[arg(long)]
+    to: Vec<String>,
+}
+
+/// Runs `hearth share`.
+pub fn share(ctx: &Context, args: ShareArgs) -> anyhow::Result<()> {
+    let (kind, photo) = match (&args.photo, args.snapshot) {
+        (Some(path), _) => {
+            let jpeg =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            (ShareKind::Photo, Some(hearth::keys::b64(&jpeg)))
+        }
+        (None, true) => (ShareKind::Snapshot, None),
+        (None, false) if !args.text.trim().is_empty() => (ShareKind::Thought, None),
+        (None, false) => {
+            anyhow::bail!("say what to share: --snapshot, --photo FILE or --text \"…\"")
+        }
+    };
+    let req = Request::Share(ShareRequest {
+        kind,
+        text: args.text,
+        photo,
+        to: args.to,
+    });
+    let runtime = tokio::runtime::Runtime::new()?;
+    match runtime.block_on(request(&ctx.data_dir, &req))? {
+        Response::Shared(receipt) => {
+            println!(
+                "shared {} ({}) with: {}",
+                kind.name(),
+                &receipt.id[..12],
+                receipt.audience.join(", ")
+            );
+            println!("contacts that are offline get it when they next connect (`hearth status` shows the outbox)");
+            Ok(())
+        }
+        other => anyhow::bail!("unexpected answer from the device: {other:?}"),
+    }
+}
+
+/// Runs `hearth inbox`.
+pub fn inbox(ctx: &Context) -> anyhow::Result<()> {
+    let entries = Inbox::new(&ctx.data_dir).list()?;
+    if entries.is_empty() {
+        println!("no shares received yet");
+        return Ok(());
+    }
+    let book = hearth::contacts::ContactBook::load(&ctx.data_dir)?;
+    for entry in entries {
+        let body = &entry.share.body;
+        let from = book
+            .get(&body.author)
+            .map_or_else(|| body.author.short(), |c| c.name.clone());
+        let jpeg = entry
+            .jpeg_path
+            .map(|p| format!("  {}", p.display()))
+            .unwrap_or_default();
+        println!(
+            "{}  {:<8} from {from}: {}{jpeg}",
+            &entry.share.id[..12],
+            body.kind.name(),
+            body.text
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The device side of the control socket ([`crate::control`]): the privacy
+//! switch (persisted, applied to camera and microphone at once), the status,
+//! and new shares.
+
+use super::calls::Calls;
+use super::shares::Shares;
+use crate::control::{socket_path, Request, Response, Status, MAX_REQUEST_BYTES};
+use crate::privacy::{PrivacyError, PrivacyInput, PrivacyState};
+use crate::rtc::LocalMedia;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::watch;
+
+/// The privacy switch of a running device.
+pub struct PrivacySwitch {
+    data_dir: PathBuf,
+    media: LocalMedia,
+    state: Mutex<PrivacyState>,
+    changes: watch::Sender<bool>,
+}
+
+impl PrivacySwitch {
+    /// Loads the saved state and applies it; a damaged file means privacy on.
+    pub fn start(data_dir: PathBuf, media: LocalMedia) -> Self {
+        let state = PrivacyState::load(&data_dir).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "privacy state unreadable; privacy is ON");
+            PrivacyState { on: true }
+        });
+        media.set_private(state.on);
+        PrivacySwitch {
+            data_dir,
+            media,
+            changes: watch::Sender::new(state.on),
+            state: Mutex::new(state),
+        }
+    }
+
+    /// A button press or a command. Turning privacy on takes effect before it
+    /// is saved; turning it off only once saved.
+    pub fn apply(&self, input: PrivacyInput) -> Result<bool, PrivacyError> {
+        let mut state = self.state.lock().expect("privacy lock");
+        let mut next = *state;
+        let Some(on) = next.apply(input) else {
+            return Ok(state.on);
+        };
+        if on {
+            self.media.set_private(true);
+            self.changes.send_replace(true);
+            *state = next;
+            tracing::info!("PRIVATE: camera and microphone off for everyone");
+            next.save(&self.data_dir)?;
+        } else {
+            next.save(&self.data_dir)?;
+            *state = next;
+            self.media.set_private(false);
+            self.changes.send_replace(false);
+            tracing::info!("privacy off: camera and microphone available to allowed contacts");
+        }
+        Ok(on)
+    }
+
+    /// Follows the switch: for the LED and the screen (PRIVATE).
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.changes.subscribe()
+    }
+
+    /// Whether privacy is on.
+    pub fn is_on(&self) -> bool {
+        self.state.lock().expect("privacy lock").on
+    }
+}
+
+/// What the control socket serves.
+pub(super) struct ControlState {
+    pub privacy: Arc<PrivacySwitch>,
+    pub shares: Arc<Shares>,
+    pub calls: Arc<Calls>,
+}
+
+impl ControlState {
+    pub(super) async fn handle(&self, request: Request) -> Response {
+        match request {
+            Request::Status => Response::Status(self.status()),
+            Request::Privacy { on } => {
+                let input = on.map_or(PrivacyInput::Press, PrivacyInput::Set);
+                match self.privacy.apply(input) {
+                    Ok(on) => Response::Privacy { on },
+                    Err(e) => Response::Error {
+                        error: e.to_string(),
+                    },
+                }
+            }
+            Request::Share(request) => match self.shares.share(request).await {
+                Ok(receipt) => Response::Shared(receipt),
+                Err(e) => Response::Error {
+                    error: e.to_string(),
+                },
+            },
+        }
+    }
+
+    pub(super) fn status(&self) -> Status {
+        let mut connected = self.calls.connected();
+        connected.extend(self.shares.online_names());
+        connected.sort();
+        connected.dedup();
+        let waiting = self.shares.outbox.per_contact().unwrap_or_default();
+        let outbox = self.shares.contacts.with(|book| {
+            waiting
+                .into_iter()
+                .map(|(k, n)| {
+                    (
+                        book.get(&k).map_or_else(|| k.short(), |c| c.name.clone()),
+                        n,
+                    )
+                })
+                .collect()
+        });
+        Status {
+            private: self.privacy.is_on(),
+            connected,
+            watching: self.calls.watchers(),
+            outbox,
+        }
+    }
+}
+
+/// Binds `control.sock` in `data_dir` (replacing a stale one), mode 0600.
+pub(super) fn bind(data_dir: &std::path::Path) -> Option<(tokio::net::UnixListener, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let path = socket_path(data_dir);
+    let _ = std::fs::remove_file(&path);
+    match tokio::net::UnixListener::bind(&path) {
+        Ok(listener) => {
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+            let inode = std::fs::metadata(&path).map(|m| m.ino()).unwrap_or(0);
+            Some((listener, inode))
+        }
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "control socket unavailable; `hearth privacy/status/share` will not reach this device");
+            None
+        }
+    }
+}
+
+/// Serves the bound control socket until stopped, then removes it if it is
+/// still this device's (a device started since on the same directory keeps its own).
+pub(super) async fn serve(
+    state: Arc<ControlState>,
+    (listener, inode): (tokio::net::UnixListener, u64),
+    data_dir: PathBuf,
+    mut stopped: watch::Receiver<bool>,
+) {
+    use std::os::unix::fs::MetadataExt;
+    let path = socket_path(&data_dir);
+    loop {
+        let stream = tokio::select! {
+            _ = stopped.wait_for(|s| *s) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+        };
+        tokio::spawn(answer(state.clone(), stream));
+    }
+    if std::fs::metadata(&path).is_ok_and(|m| m.ino() == inode) {
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+async fn answer(state: Arc<ControlState>, stream: tokio::net::UnixStream) {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64));
+    if reader.read_line(&mut line).await.is_err() {
+        return;
+    }
+    let response = match serde_json::from_str::<Request>(&line) {
+        Ok(request) => state.handle(request).await,
+        Err(e) => Response::Error {
+            error: format!("bad control request: {e}"),
+        },
+    };
+    let mut out = serde_json::to_vec(&response).expect("responses serialize");
+    out.push(b'\n');
+    let _ = write.write_all(&out).await;
+}

@@ -1,0 +1,205 @@
+//! Moving shares over connections — the thin async layer around
+//! [`crate::share::ShareSession`]: on every session with a contact (its call,
+//! or the device's own data-only call to it) push what waits for it and take
+//! what it pushes; and call contacts that have shares waiting, on every new
+//! share and every `retry_secs`.
+
+use super::shares::Shares;
+use crate::keys::PeerKey;
+use crate::node::Node;
+use crate::rtc::{Message, PeerConnection, RtcSettings};
+use crate::share::{Output, ShareSession};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+impl Shares {
+    /// Serves the data channel of `connection` until it closes: shares both
+    /// ways, and the `ping` → `pong` protocol. With `until_sent`, returns once
+    /// everything waiting for the contact was sent (the device's own call).
+    pub(super) async fn serve(&self, connection: &PeerConnection, until_sent: bool) {
+        let peer = connection.contact();
+        *self
+            .online
+            .lock()
+            .expect("online lock")
+            .entry(peer)
+            .or_insert(0) += 1;
+        self.run(connection, peer, until_sent).await;
+        let mut online = self.online.lock().expect("online lock");
+        if let Some(n) = online.get_mut(&peer) {
+            *n -= 1;
+            if *n == 0 {
+                online.remove(&peer);
+            }
+        }
+    }
+
+    async fn run(&self, connection: &PeerConnection, peer: PeerKey, until_sent: bool) {
+        let me = self.identity.peer_key();
+        let mut session = ShareSession::new(me, peer, self.rules_for(&peer), self.config.limits());
+        let mut inbox = self.inbox.clone();
+        let mut pushed = HashSet::new();
+        let mut queued = self.queued.subscribe();
+        queued.mark_changed();
+        loop {
+            if queued.has_changed().unwrap_or(false) {
+                queued.borrow_and_update();
+                if self.may_send_to(&peer) {
+                    for (share, jpeg) in self.pending_for(&peer).await {
+                        if pushed.insert(share.id.clone()) {
+                            session.push(share, jpeg, Instant::now());
+                        }
+                    }
+                }
+            }
+            if !self
+                .drain(&mut session, connection, &peer, until_sent)
+                .await
+            {
+                return;
+            }
+            if until_sent && !session.is_sending() {
+                return;
+            }
+            let deadline = session.poll_timeout();
+            let sleep = deadline.map(tokio::time::Instant::from_std);
+            tokio::select! {
+                message = connection.recv() => match message {
+                    None => return,
+                    Some(Message::Binary(frame)) => session.handle_binary(&frame, &mut inbox),
+                    Some(Message::Text(text)) => {
+                        if !session.handle_text(&text, Instant::now(), &mut inbox) {
+                            reply_ping(connection, &text).await;
+                        }
+                    }
+                },
+                _ = async { tokio::time::sleep_until(sleep.expect("guarded")).await }, if sleep.is_some() => {
+                    session.handle_timeout(Instant::now());
+                }
+                _ = queued.changed() => queued.mark_changed(),
+            }
+        }
+    }
+
+    /// Carries out what the session asks; `false` once the session should end.
+    /// A peer that does not answer share offers (a viewer without sharing)
+    /// ends the device's own call, but not the peer's call to the device.
+    async fn drain(
+        &self,
+        session: &mut ShareSession,
+        connection: &PeerConnection,
+        peer: &PeerKey,
+        own_call: bool,
+    ) -> bool {
+        while let Some(output) = session.poll_output() {
+            let sent = match output {
+                Output::SendText(text) => connection.send(&text).await,
+                Output::SendBinary(frame) => connection.send_bytes(&frame).await,
+                Output::Delivered(id) => {
+                    tracing::info!(contact = %peer.short(), "share delivered");
+                    self.done(&id, peer).await;
+                    Ok(())
+                }
+                Output::Rejected { id, reason } => {
+                    tracing::warn!(contact = %peer.short(), %reason, "the contact refused a share; it will not be offered to it again");
+                    self.done(&id, peer).await;
+                    Ok(())
+                }
+                Output::Received(share) => {
+                    let name = self
+                        .contacts
+                        .with(|b| b.get(peer).map(|c| c.name.clone()))
+                        .unwrap_or_default();
+                    tracing::info!(from = %name, kind = share.body.kind.name(), "NEW SHARE received; `hearth inbox` lists it");
+                    let _ = self.received.send(super::shares::ReceivedNotice {
+                        id: share.id.clone(),
+                        from: name,
+                        kind: share.body.kind,
+                    });
+                    Ok(())
+                }
+                Output::Refused(error) => {
+                    tracing::warn!(contact = %peer.short(), %error, "refused a share from a contact");
+                    Ok(())
+                }
+                Output::TimedOut => {
+                    tracing::info!(contact = %peer.short(), "the contact does not answer share offers; shares stay queued");
+                    if own_call {
+                        return false;
+                    }
+                    Ok(())
+                }
+            };
+            if sent.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Calls contacts that have shares waiting and no session now: on every
+    /// new share, and every `retry_secs`. The relay answers at once when a
+    /// contact is offline, so a try costs little.
+    pub(super) async fn deliver(
+        self: Arc<Self>,
+        node: Node,
+        rtc: RtcSettings,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        let mut queued = self.queued.subscribe();
+        let calling: Arc<std::sync::Mutex<HashSet<PeerKey>>> = Default::default();
+        let retry = Duration::from_secs(self.config.retry_secs.max(1));
+        loop {
+            let waiting = match self.outbox.per_contact() {
+                Ok(waiting) => waiting,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the outbox");
+                    Default::default()
+                }
+            };
+            for peer in waiting.into_keys() {
+                let busy = self.online.lock().expect("online lock").contains_key(&peer);
+                if busy || !calling.lock().expect("calling lock").insert(peer) {
+                    continue;
+                }
+                let (shares, node, rtc, calling) =
+                    (self.clone(), node.clone(), rtc.clone(), calling.clone());
+                tokio::spawn(async move {
+                    if !shares.may_send_to(&peer) {
+                        shares.pending_for(&peer).await;
+                    } else {
+                        let connection = PeerConnection::with_settings(&node, peer, rtc);
+                        match connection.connect().await {
+                            Ok(()) => {
+                                shares.serve(&connection, true).await;
+                                connection.close().await;
+                            }
+                            Err(e) => {
+                                tracing::debug!(contact = %peer.short(), error = %e, "contact not reachable; shares stay queued")
+                            }
+                        }
+                    }
+                    calling.lock().expect("calling lock").remove(&peer);
+                });
+            }
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => return,
+                _ = queued.changed() => {}
+                _ = tokio::time::sleep(retry) => {}
+            }
+        }
+    }
+}
+
+async fn reply_ping(connection: &PeerConnection, text: &str) {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        tracing::debug!("ignored a data-channel message that is not JSON");
+        return;
+    };
+    if value["type"] == "ping" {
+        let pong = serde_json::json!({ "type": "pong", "id": value["id"] });
+        let _ = connection.send_json(&pong).await;
+    }
+}

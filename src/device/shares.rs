@@ -1,0 +1,281 @@
+//! The device's shares: making one (snapshot, photo or thought), deciding its
+//! audience, queueing it in the outbox, and the rules for who may push what
+//! to this device. Moving shares over connections is in [`super::share_link`].
+
+use crate::contacts::{ContactBook, Permission};
+use crate::identity::Identity;
+use crate::keys::PeerKey;
+use crate::live_contacts::LiveContacts;
+use crate::rtc::LocalMedia;
+use crate::share::inbox::Inbox;
+use crate::share::manifest::describe_jpeg;
+use crate::share::outbox::{now_ms, Outbox};
+use crate::share::{
+    Manifest, ReceiveRules, ShareBody, ShareConfig, ShareError, ShareKind, VerifiedShare,
+    CHUNK_SIZE,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+/// What the owner asks to share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareRequest {
+    /// Snapshot, photo or thought.
+    pub kind: ShareKind,
+    /// The text.
+    #[serde(default)]
+    pub text: String,
+    /// A photo's JPEG (b64u), for `photo`.
+    #[serde(default)]
+    pub photo: Option<String>,
+    /// Contact or group names; empty means every contact allowed `snapshots`.
+    #[serde(default)]
+    pub to: Vec<String>,
+}
+
+/// What became of a new share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareReceipt {
+    /// The share's id.
+    pub id: String,
+    /// The names of its audience; each gets it now if online, later otherwise.
+    pub audience: Vec<String>,
+}
+
+/// A share that just arrived, for the screen (no contents in logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedNotice {
+    /// The share's id.
+    pub id: String,
+    /// The sender's name in the contact book.
+    pub from: String,
+    /// Snapshot, photo or thought.
+    pub kind: ShareKind,
+}
+
+/// The device's share state, shared by its sessions.
+pub struct Shares {
+    pub(super) identity: Arc<Identity>,
+    pub(super) contacts: LiveContacts,
+    pub(super) media: LocalMedia,
+    pub(super) config: ShareConfig,
+    pub(super) outbox: Outbox,
+    pub(super) outbox_lock: tokio::sync::Mutex<()>,
+    pub(super) inbox: Inbox,
+    /// Bumped whenever a share is queued, so sessions and the deliverer look again.
+    pub(super) queued: watch::Sender<u64>,
+    /// Contacts with a share session running now, and how many.
+    pub(super) online: Mutex<HashMap<PeerKey, usize>>,
+    /// Every share received, as it arrives (for the display).
+    pub(super) received: tokio::sync::broadcast::Sender<ReceivedNotice>,
+}
+
+impl Shares {
+    /// Opens the outbox and inbox under `data_dir`.
+    pub fn open(
+        data_dir: &Path,
+        identity: Arc<Identity>,
+        contacts: LiveContacts,
+        media: LocalMedia,
+        config: ShareConfig,
+    ) -> Result<Self, ShareError> {
+        Ok(Shares {
+            outbox: Outbox::open(data_dir, config.outbox())?,
+            inbox: Inbox::new(data_dir),
+            identity,
+            contacts,
+            media,
+            config,
+            outbox_lock: tokio::sync::Mutex::new(()),
+            queued: watch::Sender::new(0),
+            online: Mutex::new(HashMap::new()),
+            received: tokio::sync::broadcast::channel(16).0,
+        })
+    }
+
+    /// Makes, signs and queues a share for its audience.
+    pub async fn share(&self, request: ShareRequest) -> Result<ShareReceipt, ShareError> {
+        let book = self.contacts.snapshot();
+        let audience = resolve_audience(&book, &self.config, &request.to)?;
+        let jpeg = match request.kind {
+            ShareKind::Thought => None,
+            ShareKind::Snapshot => {
+                Some(crate::share::snapshot::capture(&self.media, self.config.snapshot()).await?)
+            }
+            ShareKind::Photo => Some(decode_photo(request.photo.as_deref(), &self.config)?),
+        };
+        if request.kind == ShareKind::Thought && request.text.trim().is_empty() {
+            return Err(ShareError::Malformed(
+                "a thought needs text: --text \"…\"".into(),
+            ));
+        }
+        let body = ShareBody {
+            v: 1,
+            author: self.identity.peer_key(),
+            created_at: now_ms(),
+            kind: request.kind,
+            text: request.text,
+            jpeg: jpeg.as_deref().map(|j| describe_jpeg(j, CHUNK_SIZE)),
+            audience: audience.iter().map(|(k, _)| *k).collect(),
+        };
+        let share = Manifest::sign(&self.identity, &body)?;
+        share.manifest.verify(&self.config.limits())?;
+        {
+            let _guard = self.outbox_lock.lock().await;
+            let keys: Vec<PeerKey> = audience.iter().map(|(k, _)| *k).collect();
+            if let Err(e) = self.outbox.add(&share, jpeg.as_deref(), &keys) {
+                tracing::warn!(error = %e, "OUTBOX FULL: a share was not queued; the owner was told");
+                return Err(e);
+            }
+        }
+        tracing::info!(
+            kind = share.body.kind.name(),
+            recipients = audience.len(),
+            "share queued"
+        );
+        self.queued.send_modify(|n| *n += 1);
+        Ok(ShareReceipt {
+            id: share.id,
+            audience: audience.into_iter().map(|(_, name)| name).collect(),
+        })
+    }
+
+    /// What `peer` may push to this device: snapshots if approved, photos and
+    /// thoughts only with `talk_back`.
+    pub fn rules_for(&self, peer: &PeerKey) -> ReceiveRules {
+        self.contacts.with(|book| match book.approved(peer) {
+            Some(c) if !c.is_token() => ReceiveRules {
+                snapshots: true,
+                photos_and_thoughts: c.allows(Permission::TalkBack),
+            },
+            _ => ReceiveRules::default(),
+        })
+    }
+
+    /// Whether `peer` may still receive this device's shares.
+    pub fn may_send_to(&self, peer: &PeerKey) -> bool {
+        self.contacts.with(|book| {
+            book.approved(peer)
+                .is_some_and(|c| c.allows(Permission::Snapshots))
+        })
+    }
+
+    /// The shares waiting for `peer`, with their JPEGs. Shares `peer` may no
+    /// longer receive (it lost `snapshots`, or was removed) leave its queue.
+    pub async fn pending_for(&self, peer: &PeerKey) -> Vec<(VerifiedShare, Option<Vec<u8>>)> {
+        let _guard = self.outbox_lock.lock().await;
+        let shares = match self.outbox.pending_for(peer) {
+            Ok(shares) => shares,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the outbox");
+                return vec![];
+            }
+        };
+        let allowed = self.may_send_to(peer);
+        let mut out = vec![];
+        for share in shares {
+            if !allowed {
+                tracing::info!(contact = %peer.short(), "a waiting share was withdrawn: the contact no longer has `snapshots`");
+                let _ = self.outbox.done(&share.id, peer);
+                continue;
+            }
+            match self.outbox.jpeg(&share) {
+                Ok(jpeg) => out.push((share, jpeg)),
+                Err(e) => {
+                    tracing::error!(error = %e, "a queued share's photo is damaged; it stays queued")
+                }
+            }
+        }
+        out
+    }
+
+    /// `peer` is done with share `id`.
+    pub async fn done(&self, id: &str, peer: &PeerKey) {
+        let _guard = self.outbox_lock.lock().await;
+        if let Err(e) = self.outbox.done(id, peer) {
+            tracing::error!(error = %e, "cannot update the outbox");
+        }
+    }
+
+    /// Names of the contacts with a share session running now.
+    pub fn online_names(&self) -> Vec<String> {
+        let keys: Vec<PeerKey> = self
+            .online
+            .lock()
+            .expect("online lock")
+            .keys()
+            .copied()
+            .collect();
+        self.contacts.with(|book| {
+            keys.iter()
+                .map(|k| book.get(k).map_or_else(|| k.short(), |c| c.name.clone()))
+                .collect()
+        })
+    }
+}
+
+/// Turns contact and group names into the audience: by default every
+/// approved contact with `snapshots`; a named one must have it too.
+pub fn resolve_audience(
+    book: &ContactBook,
+    config: &ShareConfig,
+    to: &[String],
+) -> Result<Vec<(PeerKey, String)>, ShareError> {
+    let allowed = |c: &crate::contacts::Contact| !c.is_token() && c.allows(Permission::Snapshots);
+    let mut audience: Vec<(PeerKey, String)> = vec![];
+    if to.is_empty() {
+        audience.extend(
+            book.iter()
+                .filter(|c| allowed(c))
+                .map(|c| (c.key, c.name.clone())),
+        );
+    }
+    for name in to {
+        let members = config
+            .groups
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| vec![name.clone()]);
+        for member in members {
+            let contact = book
+                .find(&member)
+                .map_err(|e| ShareError::NotAllowed(e.to_string()))?;
+            if !allowed(contact) {
+                return Err(ShareError::NotAllowed(format!(
+                    "{} may not receive shares; allow it with `hearth contacts allow {} snapshots`",
+                    contact.name, contact.name
+                )));
+            }
+            if !audience.iter().any(|(k, _)| *k == contact.key) {
+                audience.push((contact.key, contact.name.clone()));
+            }
+        }
+    }
+    if audience.is_empty() {
+        return Err(ShareError::NotAllowed(
+            "nobody may receive shares yet; allow a contact with `hearth contacts allow NAME snapshots`".into(),
+        ));
+    }
+    Ok(audience)
+}
+
+fn decode_photo(photo: Option<&str>, config: &ShareConfig) -> Result<Vec<u8>, ShareError> {
+    let text =
+        photo.ok_or_else(|| ShareError::Malformed("a photo share needs --photo FILE".into()))?;
+    let jpeg = crate::keys::from_b64(text).map_err(|e| ShareError::Malformed(e.to_string()))?;
+    if !jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Err(ShareError::Malformed("the photo is not a JPEG file".into()));
+    }
+    if jpeg.len() as u64 > config.max_jpeg_bytes {
+        return Err(ShareError::TooLarge(format!(
+            "a photo of {} bytes; at most {} ([share] max_jpeg_bytes)",
+            jpeg.len(),
+            config.max_jpeg_bytes
+        )));
+    }
+    Ok(jpeg)
+}

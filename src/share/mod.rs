@@ -1,0 +1,98 @@
+//! Shares: a snapshot, a photo or a thought, signed by its author and pushed
+//! over each contact's data channel — only to the contacts in its audience.
+//!
+//! - [`manifest`]: the signed share format and its checks.
+//! - [`wire`]: the data-channel vocabulary (JSON control + binary chunks).
+//! - [`session`]: the transfer as a sans-IO state machine.
+//! - [`outbox`]: shares waiting for contacts that are not online, on disk.
+//! - [`inbox`]: shares received from contacts, on disk.
+//! - [`snapshot`]: the camera's current frame as a JPEG.
+//!
+//! The formats and rules are written down in `docs/protocol.md`.
+
+pub mod inbox;
+pub mod manifest;
+pub mod outbox;
+pub mod session;
+pub mod settings;
+pub mod snapshot;
+pub mod wire;
+
+#[cfg(test)]
+mod outbox_tests;
+#[cfg(test)]
+mod session_tests;
+
+pub use manifest::{share_id, JpegInfo, Manifest, ShareBody, ShareKind, VerifiedShare};
+pub use session::{Output, ReceiveRules, ShareSession, ShareStore};
+pub use settings::ShareConfig;
+
+/// Bytes of JPEG per chunk frame (a frame stays under 64 KiB with its header).
+pub const CHUNK_SIZE: u32 = 48 * 1024;
+
+/// Errors from making, checking, moving and storing shares. Each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ShareError {
+    /// Not a well-formed share or message.
+    #[error("malformed share: {0}")]
+    Malformed(String),
+    /// The author's signature does not verify: forged or altered.
+    #[error("the share's signature does not verify: it was forged or altered, and was refused")]
+    BadSignature,
+    /// Over one of the size caps.
+    #[error("share too large: {0}")]
+    TooLarge(String),
+    /// A chunk or the whole JPEG does not match its hash.
+    #[error("share damaged in transit: {0}; it will be offered again")]
+    Corrupt(String),
+    /// The sender may not send this share here.
+    #[error("share refused: {0}")]
+    NotAllowed(String),
+    /// The outbox is full; nothing was dropped to make room.
+    #[error("the outbox is full ({0}); this share was not queued and nothing waiting was dropped. `hearth status` shows who it waits for: wait until they connect, or take `snapshots` from a contact that will not come back (`hearth contacts deny NAME snapshots`) and its waiting shares leave the outbox")]
+    OutboxFull(String),
+    /// A file could not be read or written.
+    #[error("cannot access {path}: {source}")]
+    Io {
+        /// The file involved.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl ShareError {
+    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ShareError + '_ {
+        move |source| ShareError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Caps on what a peer may send; anything larger is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The manifest's body text.
+    pub max_manifest_bytes: usize,
+    /// A share's text.
+    pub max_text_bytes: usize,
+    /// Keys in an audience.
+    pub max_audience: usize,
+    /// The JPEG.
+    pub max_jpeg_bytes: u64,
+    /// One chunk.
+    pub max_chunk_bytes: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_manifest_bytes: 32 * 1024,
+            max_text_bytes: 4096,
+            max_audience: 64,
+            max_jpeg_bytes: 4 * 1024 * 1024,
+            max_chunk_bytes: 60 * 1024,
+        }
+    }
+}

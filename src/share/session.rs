@@ -1,0 +1,326 @@
+//! The share transfer on one data channel, as a sans-IO state machine: feed it
+//! what arrives ([`ShareSession::handle_text`], [`ShareSession::handle_binary`])
+//! and the time ([`ShareSession::handle_timeout`]); take what it wants sent and
+//! what happened from [`ShareSession::poll_output`]. Both directions run at
+//! once: shares this side pushes, one at a time, and shares the peer pushes.
+//! The receiving side writes through a [`ShareStore`] (the inbox, or memory in tests).
+
+use super::manifest::VerifiedShare;
+use super::wire::{decode_chunk, encode_chunk, Control};
+use super::{Limits, ShareError, ShareKind};
+use crate::keys::PeerKey;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// Where received shares and their partial chunks are kept.
+pub trait ShareStore {
+    /// Whether a share with this id is already stored whole.
+    fn is_stored(&self, id: &str) -> bool;
+    /// Chunks of an unfinished share already held (from an earlier, cut session).
+    fn chunks_held(&self, id: &str) -> BTreeSet<u32>;
+    /// Keeps one verified chunk.
+    fn put_chunk(&mut self, id: &str, index: u32, data: &[u8]) -> Result<(), ShareError>;
+    /// The JPEG put together from every held chunk.
+    fn assemble(&self, share: &VerifiedShare) -> Result<Vec<u8>, ShareError>;
+    /// Stores a verified share (and its JPEG) and drops its partial chunks.
+    fn store(&mut self, share: &VerifiedShare, jpeg: Option<&[u8]>) -> Result<(), ShareError>;
+}
+
+/// What a peer may push to this side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReceiveRules {
+    /// Accept snapshots from this peer.
+    pub snapshots: bool,
+    /// Accept photos and thoughts from this peer.
+    pub photos_and_thoughts: bool,
+}
+
+/// Something the session wants done or reports.
+#[derive(Debug)]
+pub enum Output {
+    /// Send this text on the data channel.
+    SendText(String),
+    /// Send these bytes on the data channel.
+    SendBinary(Vec<u8>),
+    /// The peer acknowledged one of our shares: it is delivered.
+    Delivered(String),
+    /// The peer refused one of our shares; it will not be offered to it again.
+    Rejected {
+        /// The share id.
+        id: String,
+        /// The peer's reason.
+        reason: String,
+    },
+    /// A share from the peer arrived whole, verified, and is stored.
+    Received(Box<VerifiedShare>),
+    /// We refused something the peer sent.
+    Refused(ShareError),
+    /// The peer stopped answering; end the session and try again later.
+    TimedOut,
+}
+
+struct Outgoing {
+    share: VerifiedShare,
+    jpeg: Option<Vec<u8>>,
+}
+
+/// The share transfer with one peer.
+pub struct ShareSession {
+    me: PeerKey,
+    peer: PeerKey,
+    rules: ReceiveRules,
+    limits: Limits,
+    queue: VecDeque<Outgoing>,
+    current: Option<(Outgoing, Instant)>,
+    incoming: HashMap<String, (VerifiedShare, BTreeSet<u32>)>,
+    out: VecDeque<Output>,
+    response_timeout: Duration,
+}
+
+impl ShareSession {
+    /// A session between `me` and `peer`; `rules` say what `peer` may push to us.
+    pub fn new(me: PeerKey, peer: PeerKey, rules: ReceiveRules, limits: Limits) -> Self {
+        ShareSession {
+            me,
+            peer,
+            rules,
+            limits,
+            queue: VecDeque::new(),
+            current: None,
+            incoming: HashMap::new(),
+            out: VecDeque::new(),
+            response_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// How long to wait for the peer's answer to an offer or its chunks.
+    pub fn with_response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Queues one of our shares for the peer. A share whose audience does not
+    /// name the peer is never offered.
+    pub fn push(&mut self, share: VerifiedShare, jpeg: Option<Vec<u8>>, now: Instant) {
+        if !share.body.audience.contains(&self.peer) {
+            self.out.push_back(Output::Rejected {
+                id: share.id.clone(),
+                reason: "the peer is not in this share's audience".into(),
+            });
+            return;
+        }
+        self.queue.push_back(Outgoing { share, jpeg });
+        self.next_offer(now);
+    }
+
+    /// Whether a share of ours is queued or in flight.
+    pub fn is_sending(&self) -> bool {
+        self.current.is_some() || !self.queue.is_empty()
+    }
+
+    /// The next thing to do, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`ShareSession::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.current
+            .as_ref()
+            .map(|(_, at)| *at + self.response_timeout)
+    }
+
+    /// Lets time pass.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
+            self.current = None;
+            self.out.push_back(Output::TimedOut);
+        }
+    }
+
+    /// A text message from the peer. Returns `false` when it is not a share
+    /// message, so other data-channel protocols can share the channel.
+    pub fn handle_text(&mut self, text: &str, now: Instant, store: &mut dyn ShareStore) -> bool {
+        match Control::parse(text) {
+            Ok(None) => false,
+            Ok(Some(control)) => {
+                self.handle_control(control, now, store);
+                true
+            }
+            Err(e) => {
+                if text.contains("\"share_") {
+                    self.refuse("", e);
+                    return true;
+                }
+                false
+            }
+        }
+    }
+
+    fn handle_control(&mut self, control: Control, now: Instant, store: &mut dyn ShareStore) {
+        match control {
+            Control::ShareOffer { manifest } => {
+                let share = match manifest.verify(&self.limits) {
+                    Ok(share) => share,
+                    Err(e) => return self.refuse(&super::share_id(&manifest.body), e),
+                };
+                if let Err(e) = self.may_receive(&share) {
+                    return self.refuse(&share.id, e);
+                }
+                if store.is_stored(&share.id) {
+                    return self.send(&Control::ShareAck { id: share.id });
+                }
+                let held = store.chunks_held(&share.id);
+                let have = held.iter().copied().collect();
+                let id = share.id.clone();
+                self.incoming.insert(id.clone(), (share, held));
+                self.send(&Control::ShareHave {
+                    id: id.clone(),
+                    have,
+                });
+                self.try_finish(&id, store);
+            }
+            Control::ShareHave { id, have } => {
+                let Some((current, at)) = self.current.as_mut().filter(|(c, _)| c.share.id == id)
+                else {
+                    return;
+                };
+                *at = now;
+                let have: BTreeSet<u32> = have.into_iter().collect();
+                let mut frames = vec![];
+                if let (Some(jpeg), Some(info)) = (&current.jpeg, &current.share.body.jpeg) {
+                    for (index, data) in jpeg.chunks(info.chunk_size as usize).enumerate() {
+                        if !have.contains(&(index as u32)) {
+                            frames.push(encode_chunk(&id, index as u32, data));
+                        }
+                    }
+                }
+                for frame in frames.into_iter().flatten() {
+                    self.out.push_back(Output::SendBinary(frame));
+                }
+            }
+            Control::ShareAck { id } => {
+                if self.current.as_ref().is_some_and(|(c, _)| c.share.id == id) {
+                    self.current = None;
+                    self.out.push_back(Output::Delivered(id));
+                    self.next_offer(now);
+                }
+            }
+            Control::ShareRefused { id, reason } => {
+                if self.current.as_ref().is_some_and(|(c, _)| c.share.id == id) {
+                    self.current = None;
+                    self.out.push_back(Output::Rejected { id, reason });
+                    self.next_offer(now);
+                }
+            }
+        }
+    }
+
+    /// A binary message: a chunk of a share the peer offered.
+    pub fn handle_binary(&mut self, frame: &[u8], store: &mut dyn ShareStore) {
+        let chunk = match decode_chunk(frame) {
+            Ok(chunk) => chunk,
+            Err(e) => return self.out.push_back(Output::Refused(e)),
+        };
+        let id = chunk.id.clone();
+        let Some((share, held)) = self.incoming.get_mut(&id) else {
+            return self.out.push_back(Output::Refused(ShareError::Malformed(
+                "a chunk of a share that was not offered".into(),
+            )));
+        };
+        if !share.chunk_ok(chunk.index, chunk.data) {
+            let e = ShareError::Corrupt(format!("chunk {} does not match its hash", chunk.index));
+            self.incoming.remove(&id);
+            return self.refuse(&id, e);
+        }
+        if let Err(e) = store.put_chunk(&id, chunk.index, chunk.data) {
+            self.incoming.remove(&id);
+            return self.out.push_back(Output::Refused(e));
+        }
+        held.insert(chunk.index);
+        self.try_finish(&id, store);
+    }
+
+    fn try_finish(&mut self, id: &str, store: &mut dyn ShareStore) {
+        let Some((share, held)) = self.incoming.get(id) else {
+            return;
+        };
+        if (held.len() as u32) < share.chunk_count() {
+            return;
+        }
+        let (share, _) = self.incoming.remove(id).expect("present");
+        let result = match share.body.jpeg {
+            None => store.store(&share, None),
+            Some(_) => store.assemble(&share).and_then(|jpeg| {
+                if share.jpeg_ok(&jpeg) {
+                    store.store(&share, Some(&jpeg))
+                } else {
+                    Err(ShareError::Corrupt(
+                        "the whole JPEG does not match its hash".into(),
+                    ))
+                }
+            }),
+        };
+        match result {
+            Ok(()) => {
+                self.send(&Control::ShareAck { id: id.to_string() });
+                self.out.push_back(Output::Received(Box::new(share)));
+            }
+            Err(e) => self.refuse(id, e),
+        }
+    }
+
+    fn may_receive(&self, share: &VerifiedShare) -> Result<(), ShareError> {
+        if share.body.author != self.peer {
+            return Err(ShareError::NotAllowed(
+                "a share is accepted only from its author, never passed on".into(),
+            ));
+        }
+        if !share.body.audience.contains(&self.me) {
+            return Err(ShareError::NotAllowed(
+                "this device is not in the share's audience".into(),
+            ));
+        }
+        let allowed = match share.body.kind {
+            ShareKind::Snapshot => self.rules.snapshots,
+            ShareKind::Photo | ShareKind::Thought => self.rules.photos_and_thoughts,
+        };
+        if !allowed {
+            return Err(ShareError::NotAllowed(format!(
+                "this device's owner does not accept a {} from this contact (it needs {})",
+                share.body.kind.name(),
+                match share.body.kind {
+                    ShareKind::Snapshot => "to be an approved contact",
+                    _ => "`talk_back`",
+                }
+            )));
+        }
+        Ok(())
+    }
+
+    fn next_offer(&mut self, now: Instant) {
+        if self.current.is_some() {
+            return;
+        }
+        if let Some(next) = self.queue.pop_front() {
+            let offer = Control::ShareOffer {
+                manifest: next.share.manifest.clone(),
+            };
+            self.current = Some((next, now));
+            self.send(&offer);
+        }
+    }
+
+    fn refuse(&mut self, id: &str, error: ShareError) {
+        self.send(&Control::ShareRefused {
+            id: id.to_string(),
+            reason: error.to_string(),
+        });
+        self.out.push_back(Output::Refused(error));
+    }
+
+    fn send(&mut self, control: &Control) {
+        let text = serde_json::to_string(control).expect("control messages serialize");
+        self.out.push_back(Output::SendText(text));
+    }
+}

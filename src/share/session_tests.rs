@@ -1,0 +1,400 @@
+//! Two [`ShareSession`]s wired together in memory on a fake clock: delivery,
+//! resuming a cut transfer, duplicates, and every refusal.
+
+use super::manifest::{describe_jpeg, Manifest, ShareBody, VerifiedShare};
+use super::session::{Output, ReceiveRules, ShareSession, ShareStore};
+use super::{Limits, ShareError, ShareKind};
+use crate::identity::Identity;
+use crate::keys::PeerKey;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct MemStore {
+    chunks: HashMap<String, BTreeMap<u32, Vec<u8>>>,
+    stored: HashMap<String, Option<Vec<u8>>>,
+    stores: usize,
+}
+
+impl ShareStore for MemStore {
+    fn is_stored(&self, id: &str) -> bool {
+        self.stored.contains_key(id)
+    }
+    fn chunks_held(&self, id: &str) -> BTreeSet<u32> {
+        self.chunks
+            .get(id)
+            .map(|c| c.keys().copied().collect())
+            .unwrap_or_default()
+    }
+    fn put_chunk(&mut self, id: &str, index: u32, data: &[u8]) -> Result<(), ShareError> {
+        self.chunks
+            .entry(id.into())
+            .or_default()
+            .insert(index, data.to_vec());
+        Ok(())
+    }
+    fn assemble(&self, share: &VerifiedShare) -> Result<Vec<u8>, ShareError> {
+        Ok(self.chunks[&share.id].values().flatten().copied().collect())
+    }
+    fn store(&mut self, share: &VerifiedShare, jpeg: Option<&[u8]>) -> Result<(), ShareError> {
+        self.stores += 1;
+        self.chunks.remove(&share.id);
+        self.stored
+            .insert(share.id.clone(), jpeg.map(<[u8]>::to_vec));
+        Ok(())
+    }
+}
+
+const ALL: ReceiveRules = ReceiveRules {
+    snapshots: true,
+    photos_and_thoughts: true,
+};
+
+fn make_share(
+    author: &Identity,
+    kind: ShareKind,
+    jpeg: Option<&[u8]>,
+    audience: Vec<PeerKey>,
+) -> VerifiedShare {
+    let body = ShareBody {
+        v: 1,
+        author: author.peer_key(),
+        created_at: 1_700_000_000_000,
+        kind,
+        text: "hello".into(),
+        jpeg: jpeg.map(|j| describe_jpeg(j, 1000)),
+        audience,
+    };
+    Manifest::sign(author, &body).unwrap()
+}
+
+/// What crossed the wire in one direction, and the outputs left over.
+#[derive(Default)]
+struct Pumped {
+    chunks: usize,
+    events: Vec<Output>,
+}
+
+/// Moves messages from `a` to `b` and back until both are quiet; the first
+/// `cut_after` chunk frames from `a` arrive and the rest are lost (a cut link).
+fn pump(
+    a: &mut ShareSession,
+    b: &mut ShareSession,
+    b_store: &mut dyn ShareStore,
+    now: Instant,
+    cut_after: Option<usize>,
+) -> (Pumped, Pumped) {
+    let (mut pa, mut pb) = (Pumped::default(), Pumped::default());
+    let mut a_store = MemStore::default();
+    let mut cut = false;
+    loop {
+        let mut moved = false;
+        while let Some(out) = a.poll_output() {
+            moved = true;
+            match out {
+                Output::SendText(t) if !cut => {
+                    b.handle_text(&t, now, b_store);
+                }
+                Output::SendBinary(f) if !cut => {
+                    if cut_after == Some(pa.chunks) {
+                        cut = true;
+                        continue;
+                    }
+                    pa.chunks += 1;
+                    b.handle_binary(&f, b_store);
+                }
+                Output::SendText(_) | Output::SendBinary(_) => {}
+                other => pa.events.push(other),
+            }
+        }
+        while let Some(out) = b.poll_output() {
+            moved = true;
+            match out {
+                Output::SendText(t) if !cut => {
+                    a.handle_text(&t, now, &mut a_store);
+                }
+                Output::SendBinary(f) if !cut => a.handle_binary(&f, &mut a_store),
+                Output::SendText(_) | Output::SendBinary(_) => {}
+                other => pb.events.push(other),
+            }
+        }
+        if !moved {
+            return (pa, pb);
+        }
+    }
+}
+
+fn pair(alice: &Identity, bob: &Identity, rules: ReceiveRules) -> (ShareSession, ShareSession) {
+    (
+        ShareSession::new(alice.peer_key(), bob.peer_key(), ALL, Limits::default()),
+        ShareSession::new(bob.peer_key(), alice.peer_key(), rules, Limits::default()),
+    )
+}
+
+fn jpeg_of(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+#[test]
+fn a_snapshot_is_delivered_verified_and_acknowledged() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(4500);
+    let share = make_share(
+        &alice,
+        ShareKind::Snapshot,
+        Some(&jpeg),
+        vec![bob.peer_key()],
+    );
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    let mut store = MemStore::default();
+    let now = Instant::now();
+    a.push(share.clone(), Some(jpeg.clone()), now);
+    let (pa, pb) = pump(&mut a, &mut b, &mut store, now, None);
+    assert_eq!(pa.chunks, 5);
+    assert!(matches!(&pa.events[..], [Output::Delivered(id)] if *id == share.id));
+    assert!(matches!(&pb.events[..], [Output::Received(s)] if s.id == share.id));
+    assert_eq!(store.stored[&share.id].as_deref(), Some(&jpeg[..]));
+    assert!(!a.is_sending());
+}
+
+#[test]
+fn a_cut_transfer_resumes_without_resending_what_arrived() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(10_000);
+    let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
+    let mut store = MemStore::default();
+    let now = Instant::now();
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    a.push(share.clone(), Some(jpeg.clone()), now);
+    let (first, _) = pump(&mut a, &mut b, &mut store, now, Some(5));
+    assert_eq!(first.chunks, 5);
+    assert!(first.events.is_empty(), "not delivered: {:?}", first.events);
+    assert_eq!(store.chunks_held(&share.id).len(), 5);
+
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    a.push(share.clone(), Some(jpeg.clone()), now);
+    let (second, pb) = pump(&mut a, &mut b, &mut store, now, None);
+    assert_eq!(second.chunks, 5, "only the 5 missing chunks are sent again");
+    assert!(matches!(&second.events[..], [Output::Delivered(_)]));
+    assert!(matches!(&pb.events[..], [Output::Received(_)]));
+    assert_eq!(store.stored[&share.id].as_deref(), Some(&jpeg[..]));
+}
+
+#[test]
+fn a_cut_transfer_resumes_from_the_chunks_kept_on_disk() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(7_500);
+    let share = make_share(
+        &alice,
+        ShareKind::Snapshot,
+        Some(&jpeg),
+        vec![bob.peer_key()],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let now = Instant::now();
+    {
+        let mut inbox = super::inbox::Inbox::new(dir.path());
+        let (mut a, mut b) = pair(&alice, &bob, ALL);
+        a.push(share.clone(), Some(jpeg.clone()), now);
+        let (first, _) = pump(&mut a, &mut b, &mut inbox, now, Some(3));
+        assert_eq!(first.chunks, 3);
+    }
+    // A restart in between: a fresh inbox on the same directory.
+    let mut inbox = super::inbox::Inbox::new(dir.path());
+    assert_eq!(inbox.chunks_held(&share.id).len(), 3);
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    a.push(share.clone(), Some(jpeg.clone()), now);
+    let (second, _) = pump(&mut a, &mut b, &mut inbox, now, None);
+    assert_eq!(second.chunks, 5, "8 chunks, 3 kept: only 5 sent again");
+    assert!(matches!(&second.events[..], [Output::Delivered(_)]));
+    let listed = inbox.list().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        std::fs::read(listed[0].jpeg_path.as_ref().unwrap()).unwrap(),
+        jpeg
+    );
+    assert!(
+        !dir.path().join("inbox/partial").join(&share.id).exists(),
+        "partial chunks removed"
+    );
+}
+
+#[test]
+fn a_share_delivered_twice_is_stored_once() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let share = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    let mut store = MemStore::default();
+    let now = Instant::now();
+    for _ in 0..2 {
+        let (mut a, mut b) = pair(&alice, &bob, ALL);
+        a.push(share.clone(), None, now);
+        let (pa, _) = pump(&mut a, &mut b, &mut store, now, None);
+        assert!(matches!(&pa.events[..], [Output::Delivered(_)]));
+    }
+    assert_eq!(store.stores, 1);
+}
+
+fn refusal_of(
+    share: VerifiedShare,
+    jpeg: Option<Vec<u8>>,
+    from: &Identity,
+    to: &Identity,
+    rules: ReceiveRules,
+) -> (String, MemStore) {
+    let (mut a, mut b) = pair(from, to, rules);
+    let mut store = MemStore::default();
+    a.push(share, jpeg, Instant::now());
+    let (pa, pb) = pump(&mut a, &mut b, &mut store, Instant::now(), None);
+    let rejected = pa.events.iter().find_map(|e| match e {
+        Output::Rejected { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(pb.events.iter().all(|e| !matches!(e, Output::Received(_))));
+    (rejected.expect("the sender is told why"), store)
+}
+
+#[test]
+fn forged_and_tampered_shares_are_refused() {
+    let (alice, bob, mallory) = (
+        Identity::generate(),
+        Identity::generate(),
+        Identity::generate(),
+    );
+    let mut share = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    // Mallory signs a share claiming Alice wrote it.
+    let forged = make_share(&mallory, ShareKind::Thought, None, vec![bob.peer_key()]);
+    share.manifest.sig = forged.manifest.sig.clone();
+    let (reason, store) = refusal_of(share.clone(), None, &alice, &bob, ALL);
+    assert!(reason.contains("signature does not verify"), "{reason}");
+    assert!(store.stored.is_empty());
+    share.manifest = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]).manifest;
+    share.manifest.body = share.manifest.body.replace("hello", "HELLO");
+    share.id = super::share_id(&share.manifest.body);
+    let (reason, _) = refusal_of(share, None, &alice, &bob, ALL);
+    assert!(reason.contains("signature does not verify"), "{reason}");
+}
+
+#[test]
+fn oversized_and_malformed_shares_are_refused() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let big = jpeg_of(10_000);
+    let share = make_share(&alice, ShareKind::Photo, Some(&big), vec![bob.peer_key()]);
+    let mut b = ShareSession::new(
+        bob.peer_key(),
+        alice.peer_key(),
+        ALL,
+        Limits {
+            max_jpeg_bytes: 5000,
+            ..Limits::default()
+        },
+    );
+    let mut store = MemStore::default();
+    let offer = serde_json::json!({"type": "share_offer", "manifest": share.manifest}).to_string();
+    b.handle_text(&offer, Instant::now(), &mut store);
+    let outputs: Vec<Output> = std::iter::from_fn(|| b.poll_output()).collect();
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, Output::Refused(ShareError::TooLarge(_)))),
+        "{outputs:?}"
+    );
+    assert!(b.handle_text(
+        r#"{"type":"share_offer","manifest":7}"#,
+        Instant::now(),
+        &mut store
+    ));
+    assert!(matches!(b.poll_output(), Some(Output::SendText(t)) if t.contains("share_refused")));
+    assert!(matches!(
+        b.poll_output(),
+        Some(Output::Refused(ShareError::Malformed(_)))
+    ));
+    b.handle_binary(b"garbage", &mut store);
+    assert!(matches!(
+        b.poll_output(),
+        Some(Output::Refused(ShareError::Malformed(_)))
+    ));
+    assert!(
+        !b.handle_text(r#"{"type":"ping","id":1}"#, Instant::now(), &mut store),
+        "not ours"
+    );
+}
+
+#[test]
+fn a_damaged_chunk_is_refused() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(3000);
+    let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
+    let mut b = ShareSession::new(bob.peer_key(), alice.peer_key(), ALL, Limits::default());
+    let mut store = MemStore::default();
+    let offer = serde_json::json!({"type": "share_offer", "manifest": share.manifest}).to_string();
+    b.handle_text(&offer, Instant::now(), &mut store);
+    while b.poll_output().is_some() {}
+    let frame = super::wire::encode_chunk(&share.id, 0, &[9u8; 1000]).unwrap();
+    b.handle_binary(&frame, &mut store);
+    let outputs: Vec<Output> = std::iter::from_fn(|| b.poll_output()).collect();
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, Output::Refused(ShareError::Corrupt(_)))),
+        "{outputs:?}"
+    );
+    assert!(store.chunks_held(&share.id).is_empty());
+}
+
+#[test]
+fn nobody_outside_the_audience_gets_a_share() {
+    let (alice, bob, carol) = (
+        Identity::generate(),
+        Identity::generate(),
+        Identity::generate(),
+    );
+    // Alice never offers Carol a share addressed to Bob.
+    let share = make_share(
+        &alice,
+        ShareKind::Snapshot,
+        Some(&jpeg_of(10)),
+        vec![bob.peer_key()],
+    );
+    let mut a = ShareSession::new(alice.peer_key(), carol.peer_key(), ALL, Limits::default());
+    a.push(share.clone(), Some(jpeg_of(10)), Instant::now());
+    assert!(matches!(a.poll_output(), Some(Output::Rejected { .. })));
+    assert!(a.poll_output().is_none(), "nothing is sent");
+    // Carol refuses it if it comes anyway (a modified sender).
+    let (reason, _) = refusal_of(share.clone(), Some(jpeg_of(10)), &alice, &carol, ALL);
+    assert!(reason.contains("audience"), "{reason}");
+    // Bob refuses to take it from Carol: shares are never passed on.
+    let mut b = ShareSession::new(bob.peer_key(), carol.peer_key(), ALL, Limits::default());
+    let offer = serde_json::json!({"type": "share_offer", "manifest": share.manifest}).to_string();
+    b.handle_text(&offer, Instant::now(), &mut MemStore::default());
+    assert!(
+        matches!(b.poll_output(), Some(Output::SendText(t)) if t.contains("only from its author"))
+    );
+}
+
+#[test]
+fn photos_and_thoughts_need_talk_back() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let share = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    let rules = ReceiveRules {
+        snapshots: true,
+        photos_and_thoughts: false,
+    };
+    let (reason, _) = refusal_of(share, None, &alice, &bob, rules);
+    assert!(reason.contains("talk_back"), "{reason}");
+}
+
+#[test]
+fn a_silent_peer_times_out_on_the_fake_clock() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let share = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    let start = Instant::now();
+    let mut a = ShareSession::new(alice.peer_key(), bob.peer_key(), ALL, Limits::default())
+        .with_response_timeout(Duration::from_secs(30));
+    a.push(share, None, start);
+    assert!(matches!(a.poll_output(), Some(Output::SendText(_))));
+    a.handle_timeout(start + Duration::from_secs(29));
+    assert!(a.poll_output().is_none());
+    assert_eq!(a.poll_timeout(), Some(start + Duration::from_secs(30)));
+    a.handle_timeout(start + Duration::from_secs(30));
+    assert!(matches!(a.poll_output(), Some(Output::TimedOut)));
+}

@@ -1,0 +1,123 @@
+//! A contact pushes shares to the device over a real session: forged,
+//! malformed and oversized ones are refused with clear reasons, a thought
+//! needs `talk_back`, and a good one is stored once in the inbox.
+
+mod common;
+
+use common::*;
+use hearth::contacts::Permission;
+use hearth::identity::Identity;
+use hearth::rtc::PeerConnection;
+use hearth::share::inbox::Inbox;
+use hearth::share::{Manifest, ShareBody, ShareKind};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+async fn reply(call: &PeerConnection) -> Value {
+    let message = tokio::time::timeout(Duration::from_secs(20), call.recv())
+        .await
+        .expect("the device answers")
+        .expect("the session is open");
+    message.json().unwrap()
+}
+
+async fn offer(call: &PeerConnection, manifest: &Manifest) -> Value {
+    call.send_json(&json!({"type": "share_offer", "manifest": manifest}))
+        .await
+        .unwrap();
+    reply(call).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shares_from_a_contact_are_checked_before_they_are_kept() {
+    init_logs();
+    let relay = TestRelay::start().await;
+    let home = Household::start(&relay.url(), "Gran", Some(&[Permission::LiveVideo])).await;
+    let gran = Identity::load_or_create(home.viewer_dir.path()).unwrap();
+    let device_key = home.device.node.peer_key();
+    let thought = |text: &str| {
+        let body = ShareBody {
+            v: 1,
+            author: gran.peer_key(),
+            created_at: 1,
+            kind: ShareKind::Thought,
+            text: text.into(),
+            jpeg: None,
+            audience: vec![device_key],
+        };
+        Manifest::sign(&gran, &body).unwrap()
+    };
+    let call = home.call();
+    call.connect().await.unwrap();
+
+    let answer = offer(&call, &thought("hello").manifest).await;
+    assert_eq!(answer["type"], "share_refused");
+    assert!(
+        answer["reason"].as_str().unwrap().contains("talk_back"),
+        "{answer}"
+    );
+
+    home.device
+        .node
+        .contacts()
+        .update(|book| book.find_mut("Gran").unwrap().permissions.talk_back = true)
+        .await
+        .unwrap();
+    let call = home.call();
+    call.connect().await.unwrap();
+
+    let mut forged = thought("hello").manifest;
+    forged.body = forged.body.replace("hello", "HELLO");
+    let answer = offer(&call, &forged).await;
+    assert_eq!(answer["type"], "share_refused");
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("signature does not verify"),
+        "{answer}"
+    );
+
+    call.send(r#"{"type":"share_offer","manifest":{"body":"{}","sig":"x"}}"#)
+        .await
+        .unwrap();
+    let answer = reply(&call).await;
+    assert!(
+        answer["reason"].as_str().unwrap().contains("malformed"),
+        "{answer}"
+    );
+
+    let answer = offer(&call, &thought(&"x".repeat(5000)).manifest).await;
+    assert!(
+        answer["reason"].as_str().unwrap().contains("too large"),
+        "{answer}"
+    );
+
+    let mut notices = home.device.received_shares();
+    let good = thought("see you sunday");
+    for _ in 0..2 {
+        let answer = offer(&call, &good.manifest).await;
+        if answer["type"] == "share_have" {
+            assert_eq!(
+                reply(&call).await,
+                json!({"type": "share_ack", "id": good.id})
+            );
+        } else {
+            assert_eq!(
+                answer,
+                json!({"type": "share_ack", "id": good.id}),
+                "a repeat is acknowledged"
+            );
+        }
+    }
+    let notice = notices.try_recv().expect("the screen hook hears of it");
+    assert_eq!(
+        (notice.id.as_str(), notice.from.as_str()),
+        (good.id.as_str(), "Gran")
+    );
+    let inbox = Inbox::new(home.device_dir.path()).list().unwrap();
+    assert_eq!(inbox.len(), 1, "stored once");
+    assert_eq!(inbox[0].share.body.text, "see you sunday");
+    call.close().await;
+    home.device.stop().await;
+}
