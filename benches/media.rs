@@ -1,0 +1,89 @@
+//! Micro-benchmarks of the media path (`cargo bench --bench media`): openh264 encoding and
+//! decoding of the simulated camera at 640×480 and 1280×720, YUYV/NV12 → I420 conversion
+//! (`hardware::camera::convert`, what the V4L2 camera runs on every frame),
+//! and stamping/reading the frame number. BENCHMARKS.md quotes the medians.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hearth::hardware::camera::convert::{nv12_to_i420, yuyv_to_i420};
+use hearth::media::{
+    read_frame_number, stamp_frame_number, H264Config, H264Decoder, OpenH264Encoder, TestPattern,
+    VideoEncoder,
+};
+use std::hint::black_box;
+
+const SIZES: [(u32, u32); 2] = [(640, 480), (1280, 720)];
+/// Frames cycled through, so the encoder sees motion.
+const CLIP: u32 = 60;
+
+fn encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("openh264_encode");
+    for (w, h) in SIZES {
+        let pattern = TestPattern::new(w, h).unwrap();
+        let frames: Vec<_> = (0..CLIP).map(|n| pattern.frame(n)).collect();
+        let mut encoder = OpenH264Encoder::new(H264Config::new(w, h, 30)).unwrap();
+        group.throughput(Throughput::Elements(1));
+        let mut n = 0usize;
+        group.bench_function(BenchmarkId::from_parameter(format!("{w}x{h}")), |b| {
+            b.iter(|| {
+                n = (n + 1) % frames.len();
+                black_box(encoder.encode(&frames[n], false).unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+fn decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("openh264_decode");
+    for (w, h) in SIZES {
+        let pattern = TestPattern::new(w, h).unwrap();
+        // An IDR then P-frames; the decoder is restarted with each pass over the clip.
+        let mut encoder =
+            OpenH264Encoder::new(H264Config::new(w, h, 30).with_idr_interval(0)).unwrap();
+        let units: Vec<_> = (0..CLIP)
+            .map(|n| encoder.encode(&pattern.frame(n), n == 0).unwrap().unwrap())
+            .collect();
+        group.throughput(Throughput::Elements(units.len() as u64));
+        group.bench_function(BenchmarkId::from_parameter(format!("{w}x{h}")), |b| {
+            b.iter(|| {
+                let mut decoder = H264Decoder::new().unwrap();
+                for unit in &units {
+                    black_box(decoder.decode(&unit.data).unwrap());
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+fn convert(c: &mut Criterion) {
+    let mut group = c.benchmark_group("to_i420");
+    for (w, h) in SIZES {
+        let pixels = u64::from(w) * u64::from(h);
+        group.throughput(Throughput::Elements(pixels));
+        let yuyv: Vec<u8> = (0..pixels * 2).map(|i| (i * 7 % 251) as u8).collect();
+        group.bench_function(BenchmarkId::new("yuyv", format!("{w}x{h}")), |b| {
+            b.iter(|| black_box(yuyv_to_i420(&yuyv, w, h, w as usize * 2).unwrap()))
+        });
+        let nv12: Vec<u8> = (0..pixels * 3 / 2).map(|i| (i * 7 % 251) as u8).collect();
+        group.bench_function(BenchmarkId::new("nv12", format!("{w}x{h}")), |b| {
+            b.iter(|| black_box(nv12_to_i420(&nv12, w, h, w as usize).unwrap()))
+        });
+    }
+    group.finish();
+}
+
+fn frame_number(c: &mut Criterion) {
+    let mut frame = TestPattern::new(1280, 720).unwrap().frame(0);
+    c.bench_function("frame_number_stamp_read_720p", |b| {
+        let mut n = 0u32;
+        b.iter(|| {
+            n = n.wrapping_add(1);
+            stamp_frame_number(&mut frame, n).unwrap();
+            black_box(read_frame_number(&frame))
+        })
+    });
+}
+
+criterion_group!(benches, encode, decode, convert, frame_number);
+criterion_main!(benches);

@@ -1,0 +1,142 @@
+//! `hearth-bench`: the end-to-end measurements behind BENCHMARKS.md (issue #7).
+//!
+//! Each subcommand runs one measurement on this machine and prints a Markdown block
+//! with the result (median and spread), the goal, the exact command, the machine and
+//! the load average. Build with `--release`. Micro-benchmarks live in `benches/`.
+
+mod datachannel;
+mod encode;
+mod fanout;
+mod http;
+mod latency;
+mod relay;
+mod stats;
+mod world;
+
+use clap::{Parser, Subcommand};
+
+/// End-to-end benchmarks of Hearth; prints lines for BENCHMARKS.md.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Bench,
+}
+
+/// A frame size such as `640x480`.
+#[derive(Clone, Copy, Debug)]
+struct Size(u32, u32);
+
+impl std::str::FromStr for Size {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (w, h) = s
+            .split_once('x')
+            .ok_or("expected WIDTHxHEIGHT, e.g. 640x480")?;
+        let n = |v: &str| v.parse::<u32>().map_err(|e| format!("{v}: {e}"));
+        Ok(Size(n(w)?, n(h)?))
+    }
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Glass-to-glass latency: camera frame number → decoded frame, loopback.
+    Latency {
+        #[arg(long, default_value = "640x480")]
+        size: Size,
+        /// Decoded frames to measure (after 30 warm-up frames).
+        #[arg(long, default_value_t = 300)]
+        frames: usize,
+    },
+    /// WHEP POST → first decoded frame with a Hearth player, fresh session each run.
+    FirstFrame {
+        #[arg(long, default_value = "640x480")]
+        size: Size,
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        /// `hearth` (our own player, loopback) or `aiortc` (Python, via `--python`).
+        #[arg(long, default_value = "hearth")]
+        client: String,
+        /// A Python that imports aiortc 1.16 (e.g. the venv `cargo test --test whep_aiortc` makes).
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// Keep another Hearth player watching throughout (pipeline already running).
+        #[arg(long)]
+        busy: bool,
+    },
+    /// Data-channel throughput with backpressure, and offer → channel open.
+    Datachannel {
+        /// MiB per run.
+        #[arg(long, default_value_t = 64)]
+        mib: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Device CPU and RSS with 0, 1, 2, 4, 8 viewers at 720p30 (`hearth run` child).
+    Fanout {
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+        viewers: Vec<usize>,
+        /// Seconds of measurement per row.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Connections a `hearth relay` holds, and its memory per connection.
+    RelayConnections {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+    },
+    /// Envelopes per second a `hearth relay` forwards among many clients.
+    RelayEnvelopes {
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Raise the per-key rate limit, to measure the relay rather than its policy.
+        #[arg(long)]
+        unlimited: bool,
+    },
+    /// openh264 against x264 (ffmpeg) on the same raw frames.
+    Encode {
+        #[arg(long, default_value = "640x480")]
+        size: Size,
+        #[arg(long, default_value_t = 300)]
+        frames: u32,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let _ = stats::START_LOAD.set(stats::load());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Bench::Encode { size, frames, runs } = cli.command {
+        return encode::compare(size.0, size.1, frames, runs);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Bench::Latency { size, frames } => latency::glass_to_glass(size.0, size.1, frames).await,
+            Bench::FirstFrame { size, runs, client, python, busy } => match client.as_str() {
+                "hearth" => latency::first_frame(size.0, size.1, runs, busy).await,
+                "aiortc" => latency::first_frame_aiortc(size.0, size.1, runs, &python).await,
+                other => anyhow::bail!("--client {other}: use hearth or aiortc (Chromium: cargo bench --bench chromium_first_frame)"),
+            },
+            Bench::Datachannel { mib, runs } => datachannel::throughput(mib, runs).await,
+            Bench::Fanout { viewers, seconds } => fanout::fanout(&viewers, seconds).await,
+            Bench::RelayConnections { count } => relay::connections(count).await,
+            Bench::RelayEnvelopes { clients, seconds, unlimited } => {
+                relay::envelopes(clients, seconds, unlimited).await
+            }
+            Bench::Encode { .. } => unreachable!("handled above"),
+        }
+    })
+}
