@@ -83,7 +83,7 @@ impl Session {
             parts.local.iter().filter_map(|s| s.audio.clone()).collect();
         let sender = session.peer.media_sender();
         for video in videos.iter().cloned() {
-            tokio::spawn(pump_video(
+            tokio::spawn(pump(
                 video,
                 sender.clone(),
                 session.peer.state_watch(),
@@ -91,7 +91,7 @@ impl Session {
             ));
         }
         for audio in audios {
-            tokio::spawn(pump_audio(
+            tokio::spawn(pump(
                 audio,
                 sender.clone(),
                 session.peer.state_watch(),
@@ -231,32 +231,41 @@ impl Session {
     }
 }
 
-async fn pump_video(
-    control: VideoControl,
-    sender: MediaSender,
-    state: watch::Receiver<PeerState>,
-    mut closed: watch::Receiver<Option<String>>,
-) {
-    if !until_connected(state, &mut closed).await {
-        return;
-    }
-    let mut feed = control.subscribe();
-    loop {
-        tokio::select! {
-            _ = until_closed(&mut closed) => return,
-            frame = feed.recv() => {
-                let Some(frame) = frame else { return };
-                if let Err(e) = sender.write_h264(&frame.data, frame.duration).await {
-                    tracing::debug!(error = %e, "video stopped");
-                    return;
-                }
-            }
-        }
+/// Something a pump writes into the peer: an encoded video frame or audio packet.
+trait Outgoing: crate::media::fanout::MediaPacket {
+    /// For logs.
+    const KIND: &'static str;
+    /// Writes `self` to the peer's track of its kind.
+    fn write<'a>(
+        &'a self,
+        sender: &'a MediaSender,
+    ) -> impl std::future::Future<Output = Result<(), crate::peer::PeerError>> + Send + 'a;
+}
+
+impl Outgoing for crate::media::EncodedVideo {
+    const KIND: &'static str = "video";
+    fn write<'a>(
+        &'a self,
+        sender: &'a MediaSender,
+    ) -> impl std::future::Future<Output = Result<(), crate::peer::PeerError>> + Send + 'a {
+        sender.write_h264(&self.data, self.duration)
     }
 }
 
-async fn pump_audio(
-    control: AudioControl,
+impl Outgoing for crate::media::EncodedAudio {
+    const KIND: &'static str = "audio";
+    fn write<'a>(
+        &'a self,
+        sender: &'a MediaSender,
+    ) -> impl std::future::Future<Output = Result<(), crate::peer::PeerError>> + Send + 'a {
+        sender.write_opus(&self.data, self.duration)
+    }
+}
+
+/// Feeds one encode-once pipeline into the peer from the moment it connects
+/// until the session ends.
+async fn pump<T: Outgoing>(
+    control: crate::media::fanout::PipelineControl<T>,
     sender: MediaSender,
     state: watch::Receiver<PeerState>,
     mut closed: watch::Receiver<Option<String>>,
@@ -268,10 +277,10 @@ async fn pump_audio(
     loop {
         tokio::select! {
             _ = until_closed(&mut closed) => return,
-            packet = feed.recv() => {
-                let Some(packet) = packet else { return };
-                if let Err(e) = sender.write_opus(&packet.data, packet.duration).await {
-                    tracing::debug!(error = %e, "audio stopped");
+            item = feed.recv() => {
+                let Some(item) = item else { return };
+                if let Err(e) = item.write(&sender).await {
+                    tracing::debug!(error = %e, kind = T::KIND, "media stopped");
                     return;
                 }
             }
