@@ -1,6 +1,6 @@
 //! A snapshot: the camera's current frame as a JPEG, at the quality and size
-//! the `[share]` settings ask for. The frame comes from the live pipeline's
-//! next keyframe, decoded (openh264) and encoded with a pure-Rust JPEG encoder.
+//! the `[share]` settings ask for. The frame is the camera pipeline's next capture,
+//! taken raw (before H.264) and encoded with a pure-Rust JPEG encoder.
 
 use super::ShareError;
 use crate::media::I420Frame;
@@ -173,38 +173,37 @@ fn scale_down(rgb: &[u8], width: u32, height: u32, max_width: u32) -> (Vec<u8>, 
     (out, nw, nh)
 }
 
-/// Takes a snapshot of the camera's current frame. Refused while privacy is on.
+/// Takes a snapshot of the camera's current frame: the next frame it captures, before
+/// H.264 (so no encode–decode round trip, and none of its loss). Refused while privacy
+/// is on, including when privacy comes on while the frame is awaited.
 pub async fn capture(
     media: &LocalMedia,
     settings: SnapshotSettings,
 ) -> Result<Vec<u8>, ShareError> {
-    if media.is_private() {
-        return Err(ShareError::NotAllowed(
+    let private = || {
+        ShareError::NotAllowed(
             "privacy is on: the camera is off. Turn it off with `hearth privacy off` to take a snapshot".into(),
-        ));
+        )
+    };
+    if media.is_private() {
+        return Err(private());
     }
     let video = media
         .video()
         .ok_or_else(|| ShareError::NotAllowed("this device has no camera configured".into()))?;
-    let mut feed = video.subscribe();
-    let frame = tokio::time::timeout(Duration::from_secs(5), feed.recv())
+    let frame = match tokio::time::timeout(Duration::from_secs(5), video.next_raw()).await {
+        Ok(Some(frame)) => frame,
+        Ok(None) if media.is_private() || video.is_paused() => return Err(private()),
+        Ok(None) => return Err(ShareError::NotAllowed("the camera has stopped".into())),
+        Err(_) => {
+            return Err(ShareError::NotAllowed(
+                "the camera gave no frame within 5 s".into(),
+            ))
+        }
+    };
+    tokio::task::spawn_blocking(move || jpeg_from_i420(&frame, &settings))
         .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| ShareError::NotAllowed("the camera gave no frame within 5 s".into()))?;
-    drop(feed);
-    let data = frame.data.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut decoder = crate::media::H264Decoder::new()
-            .map_err(|e| ShareError::Malformed(format!("H.264 decoder: {e}")))?;
-        let frame = decoder
-            .decode(&data)
-            .map_err(|e| ShareError::Malformed(format!("decoding the camera frame: {e}")))?
-            .ok_or_else(|| ShareError::Malformed("the camera frame did not decode".into()))?;
-        jpeg_from_i420(&frame, &settings)
-    })
-    .await
-    .map_err(|e| ShareError::Malformed(format!("snapshot task: {e}")))?
+        .map_err(|e| ShareError::Malformed(format!("snapshot task: {e}")))?
 }
 
 #[cfg(test)]
