@@ -4,7 +4,6 @@
 //! camera makes the order of captures deterministic.
 
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hearth::media::{
