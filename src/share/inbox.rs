@@ -107,6 +107,15 @@ impl Inbox {
                 let _ = fs::remove_file(item.path());
             }
         }
+        let partial = inbox.dir.join("partial");
+        for share in fs::read_dir(&partial).into_iter().flatten().flatten() {
+            for item in fs::read_dir(share.path()).into_iter().flatten().flatten() {
+                if item.file_name().to_string_lossy().starts_with('.') {
+                    tracing::info!(file = %item.path().display(), "removed a chunk write that never finished");
+                    let _ = fs::remove_file(item.path());
+                }
+            }
+        }
         Ok(inbox)
     }
 

@@ -145,10 +145,16 @@ fn writes_that_never_finished_are_cleaned_up_on_open() {
     let inbox_dir = dir.path().join("inbox");
     let orphan = inbox_dir.join(format!("{}.jpg", "ab".repeat(32)));
     let temp = inbox_dir.join(".x.json.tmp-1");
-    fs::write(&orphan, b"half").unwrap();
-    fs::write(&temp, b"half").unwrap();
+    let chunk_dir = inbox_dir.join("partial").join("cd".repeat(32));
+    fs::create_dir_all(&chunk_dir).unwrap();
+    let chunk = chunk_dir.join("0.chunk");
+    let temp_chunk = chunk_dir.join(".1.chunk.tmp-1");
+    for path in [&orphan, &temp, &chunk, &temp_chunk] {
+        fs::write(path, b"half").unwrap();
+    }
     let inbox = Inbox::open(dir.path(), 1_000_000).unwrap();
-    assert!(!orphan.exists() && !temp.exists());
+    assert!(!orphan.exists() && !temp.exists() && !temp_chunk.exists());
+    assert!(chunk.exists(), "a kept chunk is not an unfinished write");
     let listed = inbox.list().unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].jpeg_path.as_ref().unwrap().exists());
