@@ -67,7 +67,10 @@ async fn losing_snapshots_cuts_the_transfer_in_flight() {
     let mut texts = vec![];
     loop {
         match next(&call).await {
-            Message::Binary(_) => panic!("a chunk was sent after `snapshots` was taken away"),
+            Message::Binary(frame) => panic!(
+                "chunk {:?} was sent after `snapshots` was taken away (after {texts:?})",
+                &frame[36..40]
+            ),
             Message::Text(text) => {
                 let value: Value = serde_json::from_str(&text).unwrap();
                 if value["type"] == "pong" {
