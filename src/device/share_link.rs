@@ -70,6 +70,8 @@ impl Shares {
                     None => return,
                     Some(Message::Binary(frame)) => session.handle_binary(&frame, &mut inbox),
                     Some(Message::Text(text)) => {
+                        // The owner may have allowed or withdrawn `talk_back` since the session began.
+                        session.set_rules(self.rules_for(&peer));
                         if !session.handle_text(&text, Instant::now(), &mut inbox) {
                             reply_ping(connection, &text).await;
                         }

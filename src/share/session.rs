@@ -113,6 +113,12 @@ impl ShareSession {
         self.next_offer(now);
     }
 
+    /// Changes what `peer` may push from the next offer on (the owner changed
+    /// its permissions during the session). Offers already accepted go on.
+    pub fn set_rules(&mut self, rules: ReceiveRules) {
+        self.rules = rules;
+    }
+
     /// Whether a share of ours is queued or in flight.
     pub fn is_sending(&self) -> bool {
         self.current.is_some() || !self.queue.is_empty()
