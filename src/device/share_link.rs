@@ -74,6 +74,8 @@ impl Shares {
                     None => return,
                     Some(Message::Binary(frame)) => session.handle_binary(&frame, &mut inbox),
                     Some(Message::Text(text)) => {
+                        // The owner may have allowed or withdrawn `talk_back` since the session began.
+                        session.set_rules(self.rules_for(&peer));
                         if !session.handle_text(&text, Instant::now(), &mut inbox) {
                             reply_ping(connection, &text).await;
                         }
@@ -96,12 +98,10 @@ impl Shares {
         }
     }
 
-    /// The contact book changed: what the peer may push to us is updated,
-    /// and if it may no longer receive shares, ours are withdrawn — the one
-    /// in flight sends no further chunk, and every one leaves its queue.
-    /// Returns whether the peer may still receive shares.
+    /// The contact book changed: if the peer may no longer receive shares,
+    /// ours are withdrawn — the one in flight sends no further chunk, and
+    /// every one leaves its queue. Returns whether the peer may still receive shares.
     async fn follow_book(&self, session: &mut ShareSession, peer: &PeerKey) -> bool {
-        session.set_rules(self.rules_for(peer));
         if self.may_send_to(peer) {
             return true;
         }

@@ -138,6 +138,12 @@ impl ShareSession {
         self.next_offer(now);
     }
 
+    /// Changes what `peer` may push from the next offer on (the owner changed
+    /// its permissions during the session). Offers already accepted go on.
+    pub fn set_rules(&mut self, rules: ReceiveRules) {
+        self.rules = rules;
+    }
+
     /// Whether a share of ours is queued or in flight.
     pub fn is_sending(&self) -> bool {
         self.current.is_some() || !self.queue.is_empty()
@@ -166,11 +172,6 @@ impl ShareSession {
         let before = self.queue.len();
         self.queue.retain(|q| q.share.id != id);
         self.queue.len() != before
-    }
-
-    /// Changes what the peer may push from now on (the owner changed its permissions).
-    pub fn set_rules(&mut self, rules: ReceiveRules) {
-        self.rules = rules;
     }
 
     /// The next thing to do, if any. Chunks of the share in flight are made

@@ -422,6 +422,35 @@ fn photos_and_thoughts_need_talk_back() {
 }
 
 #[test]
+fn talk_back_allowed_during_a_session_applies_to_the_next_offer() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let no_talk_back = ReceiveRules {
+        snapshots: true,
+        photos_and_thoughts: false,
+    };
+    let (mut a, mut b) = pair(&alice, &bob, no_talk_back);
+    let mut store = MemStore::default();
+    let now = Instant::now();
+    let first = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    a.push(first, None, now);
+    let (pa, _) = pump(&mut a, &mut b, &mut store, now, None);
+    assert!(
+        matches!(&pa.events[..], [Output::Rejected { reason, .. }] if reason.contains("talk_back"))
+    );
+
+    // The owner allows `talk_back`; the same session now takes a thought.
+    b.set_rules(ALL);
+    let mut second = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    second.body.text = "again".into();
+    let second = Manifest::sign(&alice, &second.body).unwrap();
+    a.push(second.clone(), None, now);
+    let (pa, pb) = pump(&mut a, &mut b, &mut store, now, None);
+    assert!(matches!(&pa.events[..], [Output::Delivered(id)] if *id == second.id));
+    assert!(matches!(&pb.events[..], [Output::Received(_)]));
+    assert_eq!(store.stores, 1);
+}
+
+#[test]
 fn a_silent_peer_times_out_on_the_fake_clock() {
     let (alice, bob) = (Identity::generate(), Identity::generate());
     let share = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
