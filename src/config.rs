@@ -252,6 +252,12 @@ impl Config {
                 ),
             });
         }
+        if !(1..=3600).contains(&self.display.note_secs) {
+            return Err(ConfigError::Value {
+                key: "display.note_secs",
+                reason: format!("{} is outside 1..=3600", self.display.note_secs),
+            });
+        }
         if !(1..=100).contains(&self.share.jpeg_quality) {
             return Err(ConfigError::Value {
                 key: "share.jpeg_quality",

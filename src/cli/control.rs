@@ -82,6 +82,14 @@ pub fn status(ctx: &Context) -> anyhow::Result<()> {
             println!("  {name}: {waiting} waiting");
         }
     }
+    println!(
+        "inbox:     {} of {} used",
+        hearth::share::inbox::human_bytes(status.inbox_bytes),
+        hearth::share::inbox::human_bytes(status.inbox_max_bytes)
+    );
+    if let Some(full) = status.inbox_full {
+        println!("INBOX FULL: {full}");
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod http;
 pub mod media;
 pub mod pairing;
 mod panel;
+mod panel_notes;
 pub mod policy;
 mod share_link;
 pub mod shares;
