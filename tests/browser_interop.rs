@@ -547,6 +547,65 @@ async fn the_browser_receives_a_share_resumes_a_cut_transfer_keeps_it_once_and_r
     assert_eq!(third["sent"], json!([{ "type": "share_ack", "id": id }]));
     assert_eq!(third["got"], json!([]));
 
+    // Withdrawn by its sender mid-transfer (`share_cancel`): the chunks kept so far go.
+    let withdrawn_jpeg = fake_jpeg(2 * CHUNK_SIZE as usize + 7);
+    let withdrawn = share_from(&device, vec![me], "Withdrawn", Some(&withdrawn_jpeg));
+    let held_after_cancel = page
+        .eval(&format!(
+            "(async () => {{
+                const L = await import('/share-link.js');
+                const link = new L.ShareLink({{
+                    me: me.peerKey, peer: {peer}, store: S,
+                    sendText: async () => {{}}, sendBytes: async () => {{}},
+                }});
+                link.handleText({offer});
+                for (const f of {frames}) link.handleBinary(c.fromB64(f).buffer);
+                const settle = async () => {{ for (let w = null; w !== link.work; ) {{ w = link.work; await w; }} }};
+                await settle();
+                const before = await S.chunksHeld({id});
+                link.handleText(JSON.stringify({{ type: 'share_cancel', id: {id} }}));
+                await settle();
+                return {{ before, after: await S.chunksHeld({id}) }};
+            }})()",
+            peer = js(&device_key),
+            offer = js(offer(&withdrawn.manifest)),
+            frames = js(frames(&withdrawn.id, &withdrawn_jpeg, 0..2)),
+            id = js(&withdrawn.id),
+        ))
+        .await;
+    assert_eq!(
+        held_after_cancel,
+        json!({ "before": [0, 1], "after": [] }),
+        "share_cancel drops the chunks of the withdrawn share"
+    );
+
+    // A share of ours refused for now (`retry`: the device's inbox is full) is
+    // told apart from one refused for good.
+    let answers = page
+        .eval(&format!(
+            "(async () => {{
+                const F = await import('/share-format.js');
+                const L = await import('/share-link.js');
+                const outcome = async (refusal) => {{
+                    const link = new L.ShareLink({{
+                        me: me.peerKey, peer: {peer}, store: S,
+                        sendText: async () => {{}}, sendBytes: async () => {{}},
+                    }});
+                    const share = await F.signShare(me, {{ kind: 'thought', text: 'hi ' + refusal.retry, audience: [{peer}] }});
+                    const sent = link.send(share, null).then(() => 'delivered', (e) => e.kind);
+                    link.handleText(JSON.stringify({{ type: 'share_refused', id: share.id, ...refusal }}));
+                    return sent;
+                }};
+                return [
+                    await outcome({{ reason: \"the device's inbox is full\", retry: true }}),
+                    await outcome({{ reason: 'no', retry: false }}),
+                ];
+            }})()",
+            peer = js(&device_key),
+        ))
+        .await;
+    assert_eq!(answers, json!(["busy", "refused"]));
+
     // Refusals, each with the device's words for it.
     let refusal = |result: &Value| -> String {
         let sent = result["sent"].as_array().unwrap();

@@ -32,7 +32,8 @@ export class RtcError extends Error {
     super(message);
     this.name = 'RtcError';
     /**
-     * `refused` (see `reason` for a refused share), `not_allowed` (see
+     * `refused` (see `reason` for a refused share), `busy` (a share refused
+     * only for now: the device's inbox is full; send it again later), `not_allowed` (see
      * `denied`), `no_answer`, `offline`, `closed`, `failed`, `too_late`,
      * `already_fetched`, `no_camera`, `no_microphone`, `not_supported` or
      * `invalid` (a share that cannot be made: empty, too large, not a JPEG).
@@ -574,6 +575,9 @@ function shareFailure(error, name) {
       reason: error.reason,
       denied: notAllowed ? ['talk_back'] : [],
     });
+  }
+  if (error.kind === 'busy') {
+    return new RtcError('busy', `${who} cannot take the share right now: ${error.reason}`, { reason: error.reason });
   }
   if (error.kind === 'no_answer') return new RtcError('no_answer', `${who} did not answer; the share was not delivered`);
   return new RtcError('closed', error.message);

@@ -32,7 +32,8 @@ const FIELDS = {
   share_offer: ['manifest'],
   share_have: ['id', 'have'],
   share_ack: ['id'],
-  share_refused: ['id', 'reason'],
+  share_refused: ['id', 'reason', 'retry'],
+  share_cancel: ['id'],
 };
 
 // A share control message, as strictly as the device's serde reads one.
@@ -48,7 +49,9 @@ function parseControl(value) {
     share_have: () => typeof value.id === 'string' && Array.isArray(value.have)
       && value.have.every((i) => Number.isInteger(i) && i >= 0 && i <= 0xffffffff),
     share_ack: () => typeof value.id === 'string',
-    share_refused: () => typeof value.id === 'string' && typeof value.reason === 'string',
+    share_refused: () => typeof value.id === 'string' && typeof value.reason === 'string'
+      && (value.retry === undefined || typeof value.retry === 'boolean'),
+    share_cancel: () => typeof value.id === 'string',
   }[value.type]();
   if (!ok) throw new ShareError('malformed', `a ${value.type} of the wrong shape`);
   return value;
@@ -163,7 +166,9 @@ export class ShareLink extends EventTarget {
       case 'share_ack':
         return this.answered(control.id, null);
       case 'share_refused':
-        return this.answered(control.id, control.reason);
+        return this.answered(control.id, control.reason, control.retry === true);
+      case 'share_cancel':
+        return this.cancelled(control.id);
       default:
         return undefined;
     }
@@ -201,6 +206,18 @@ export class ShareLink extends EventTarget {
     }
     const allowed = body.kind === 'snapshot' ? this.rules.snapshots : this.rules.photosAndThoughts;
     if (!allowed) throw new ShareError('not_allowed', `this browser does not accept a ${body.kind} from this contact`);
+  }
+
+  // The sender withdrew a share it offered (this browser lost its permission):
+  // no more of it will come, so its kept chunks go. Ignored for a share not
+  // being received.
+  async cancelled(id) {
+    if (!this.incoming.delete(id)) return;
+    try {
+      await this.store.dropChunks(id);
+    } catch (e) {
+      this.report(id, new ShareError('storage', e.message));
+    }
   }
 
   async handleChunk(frame) {
@@ -312,13 +329,18 @@ export class ShareLink extends EventTarget {
     if (this.current === outgoing) this.arm(outgoing);
   }
 
-  answered(id, refusal) {
+  // `retry`: refused only for now (the receiver's inbox is full), so the
+  // same share may be sent again later.
+  answered(id, refusal, retry = false) {
     const outgoing = this.current;
     if (!outgoing || outgoing.share.id !== id) return;
     clearTimeout(outgoing.timer);
     this.current = null;
     if (refusal === null) outgoing.resolve({ id });
-    else outgoing.reject(new SendError('refused', `the contact refused the share: ${refusal}`, refusal));
+    else {
+      const [kind, words] = retry ? ['busy', 'refused the share for now'] : ['refused', 'refused the share'];
+      outgoing.reject(new SendError(kind, `the contact ${words}: ${refusal}`, refusal));
+    }
     this.nextOffer();
   }
 

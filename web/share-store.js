@@ -45,6 +45,11 @@ export const shareStore = {
     return store.put('share_chunks', chunkKey(id, index), data.slice());
   },
 
+  /** Drops the chunks held of share `id` (its sender withdrew it). */
+  dropChunks(id) {
+    return store.remove('share_chunks', chunkRange(id));
+  },
+
   /** The JPEG put together from every held chunk, in order. */
   async assemble(share) {
     const parts = await store.all('share_chunks', chunkRange(share.id));

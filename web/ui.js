@@ -230,6 +230,8 @@ function sendFailure(error) {
       return `Not sent: the owner of ${name} hasn't allowed you to send photos and notes. Ask them to allow it.`;
     case 'refused':
       return `Not sent: ${name} did not accept it. ${sentence(error.reason)}`;
+    case 'busy':
+      return `Not sent yet: ${name} has no room for it right now. Try again later.`;
     case 'invalid':
       return `Not sent: ${sentence(error.message)}`;
     default:
