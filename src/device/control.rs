@@ -122,6 +122,7 @@ impl ControlState {
             private: self.privacy.is_on(),
             connected,
             watching: self.calls.watchers(),
+            talking: self.calls.talk_back.stats().talking,
             outbox,
         }
     }
