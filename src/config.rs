@@ -168,7 +168,8 @@ pub struct AudioConfig {
     pub source: String,
     /// ALSA capture device: `default`, a name from `arecord -L`, or part of a card's name.
     pub capture_device: String,
-    /// Where talk-back audio plays: `simulated` (discarded), `alsa` or `none`.
+    /// Where talk-back audio plays: `simulated` (`talkback.wav` in the data
+    /// directory), `alsa` or `none`.
     pub speaker: String,
     /// ALSA playback device: `default`, a name from `aplay -L`, or part of a card's name.
     pub playback_device: String,

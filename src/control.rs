@@ -56,6 +56,9 @@ pub struct Status {
     pub connected: Vec<String>,
     /// Contacts receiving live video or audio now.
     pub watching: Vec<String>,
+    /// Contacts heard on the speaker now (talk-back).
+    #[serde(default)]
+    pub talking: Vec<String>,
     /// Shares waiting in the outbox, per contact name.
     pub outbox: Vec<(String, usize)>,
     /// Bytes the inbox holds (received shares and unfinished transfers).

@@ -74,6 +74,7 @@ pub fn status(ctx: &Context) -> anyhow::Result<()> {
     );
     println!("connected: {}", list(&status.connected));
     println!("watching:  {}", list(&status.watching));
+    println!("talking:   {}", list(&status.talking));
     if status.outbox.is_empty() {
         println!("outbox:    empty");
     } else {

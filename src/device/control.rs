@@ -127,6 +127,7 @@ impl ControlState {
             private: self.privacy.is_on(),
             connected,
             watching: self.calls.watchers(),
+            talking: self.calls.talk_back.stats().talking,
             outbox,
             inbox_bytes: inbox.as_ref().map_or(0, |u| u.bytes),
             inbox_max_bytes: self.shares.config.inbox_max_bytes,
