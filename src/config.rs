@@ -168,7 +168,8 @@ pub struct AudioConfig {
     pub source: String,
     /// ALSA capture device: `default`, a name from `arecord -L`, or part of a card's name.
     pub capture_device: String,
-    /// Where talk-back audio plays: `simulated` (discarded), `alsa` or `none`.
+    /// Where talk-back audio plays: `simulated` (`talkback.wav` in the data
+    /// directory), `alsa` or `none`.
     pub speaker: String,
     /// ALSA playback device: `default`, a name from `aplay -L`, or part of a card's name.
     pub playback_device: String,
@@ -250,6 +251,12 @@ impl Config {
                     "{} / {} ms: debounce must be above 0 and below the long press",
                     b.debounce_ms, b.long_press_ms
                 ),
+            });
+        }
+        if !(1..=3600).contains(&self.display.note_secs) {
+            return Err(ConfigError::Value {
+                key: "display.note_secs",
+                reason: format!("{} is outside 1..=3600", self.display.note_secs),
             });
         }
         if !(1..=100).contains(&self.share.jpeg_quality) {

@@ -56,8 +56,20 @@ pub struct Status {
     pub connected: Vec<String>,
     /// Contacts receiving live video or audio now.
     pub watching: Vec<String>,
+    /// Contacts heard on the speaker now (talk-back).
+    #[serde(default)]
+    pub talking: Vec<String>,
     /// Shares waiting in the outbox, per contact name.
     pub outbox: Vec<(String, usize)>,
+    /// Bytes the inbox holds (received shares and unfinished transfers).
+    #[serde(default)]
+    pub inbox_bytes: u64,
+    /// The inbox's bound (`[share] inbox_max_bytes`).
+    #[serde(default)]
+    pub inbox_max_bytes: u64,
+    /// Set while shares are refused because the inbox is full: what to do.
+    #[serde(default)]
+    pub inbox_full: Option<String>,
 }
 
 /// The device's answer.

@@ -65,7 +65,10 @@ impl LiveContacts {
     }
 
     /// Re-reads the file; keeps the old book (and logs) if the file is damaged.
-    pub fn reload(&self) {
+    /// Waits for an [`LiveContacts::update`] under way, so a file read just
+    /// before that update saved can never put the book back as it was.
+    pub async fn reload(&self) {
+        let _guard = self.inner.write_lock.lock().await;
         match ContactBook::load(&self.inner.data_dir) {
             Ok(book) => {
                 self.inner.book.send_if_modified(|current| {
@@ -93,7 +96,7 @@ impl LiveContacts {
                 let now = stamp(&path);
                 if now != last {
                     last = now;
-                    LiveContacts { inner }.reload();
+                    LiveContacts { inner }.reload().await;
                 }
             }
         })

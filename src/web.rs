@@ -51,6 +51,10 @@ pub static ASSETS: &[Asset] = &[
     asset!("relay.js", JS),
     asset!("crypto.js", JS),
     asset!("store.js", JS),
+    asset!("share-format.js", JS),
+    asset!("share-link.js", JS),
+    asset!("share-store.js", JS),
+    asset!("photo.js", JS),
 ];
 
 /// The Content Security Policy of every viewer response: scripts, styles and

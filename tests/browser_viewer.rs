@@ -9,11 +9,11 @@ mod support;
 
 use common::*;
 use hearth::contacts::{ContactBook, ContactStatus, Permission};
-use hearth::device::Device;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
+use support::viewer::{ask_to_watch, edit_contacts, keep_screenshot, link, text_of, visible};
 
 /// Inbound video frames decoded and audio samples received on the page's connection.
 const STATS: &str = "(async () => {
@@ -26,60 +26,6 @@ const STATS: &str = "(async () => {
     });
     return { frames, samples, state: c.state };
 })()";
-
-fn visible(id: &str) -> String {
-    format!("!document.getElementById('{id}').hidden")
-}
-
-fn text_of(id: &str) -> String {
-    format!("document.getElementById('{id}').textContent")
-}
-
-/// The device's page with its contact code in the fragment, as `hearth id` prints it.
-fn link(device: &Device) -> String {
-    let addr = device.http_addr.expect("the device serves its web page");
-    hearth::web::viewer_link(
-        &format!("http://127.0.0.1:{}/", addr.port()),
-        &device.node.contact_code().to_text(),
-    )
-}
-
-/// Changes the contacts file as `hearth contacts …` does; the device notices.
-fn edit_contacts(dir: &Path, change: impl FnOnce(&mut ContactBook)) {
-    let mut book = ContactBook::load(dir).unwrap();
-    change(&mut book);
-    book.save(dir).unwrap();
-}
-
-/// Keeps a screenshot of the page under the test target's temporary directory.
-async fn keep_screenshot(page: &Page, name: &str) -> Vec<u8> {
-    let png = page.screenshot().await;
-    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png"));
-    std::fs::write(&path, &png).unwrap();
-    png
-}
-
-async fn ask_to_watch(page: &Page, device_dir: &Path, name: &str) {
-    page.wait_for("the name form", &visible("screen-name"))
-        .await;
-    keep_screenshot(page, "viewer-name").await;
-    page.eval(&format!(
-        "document.getElementById('name').value = {}; document.getElementById('ask').click(); true",
-        json!(name)
-    ))
-    .await;
-    page.wait_for("the waiting screen", &visible("screen-waiting"))
-        .await;
-    keep_screenshot(page, "viewer-waiting").await;
-    wait_until("the request on the device", Duration::from_secs(20), || {
-        ContactBook::load(device_dir)
-            .unwrap()
-            .find(name)
-            .is_ok_and(|c| c.status == ContactStatus::Pending)
-    })
-    .await;
-}
 
 async fn wait_stats(page: &Page, what: &str, done: impl Fn(u64, u64) -> bool) -> Value {
     page.poll(what, STATS, Duration::from_secs(60), |v| {

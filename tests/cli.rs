@@ -90,7 +90,7 @@ fn a_damaged_contacts_file_is_reported_and_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_shows_a_contacts_live_video() {
+async fn watch_shows_a_contacts_live_video_and_talks_back() {
     init_logs();
     let relay = TestRelay::start().await;
     let (device_dir, gran_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -102,7 +102,9 @@ async fn watch_shows_a_contacts_live_video() {
         .contacts()
         .update(move |book| {
             book.upsert(&gran, hearth::contacts::ContactStatus::Approved);
-            book.find_mut("Hearth").unwrap().permissions.live_video = true;
+            let gran = book.find_mut("Hearth").unwrap();
+            gran.permissions.live_video = true;
+            gran.permissions.talk_back = true;
         })
         .await
         .unwrap();
@@ -125,6 +127,7 @@ async fn watch_shows_a_contacts_live_video() {
                 "Kitchen",
                 "--seconds",
                 "3",
+                "--talk",
             ],
         )
     })
@@ -133,6 +136,18 @@ async fn watch_shows_a_contacts_live_video() {
     let out = stdout(&output);
     assert!(out.contains("Watching Kitchen."), "{out}");
     assert!(out.contains(" decoded, frame #"), "{out}");
+    // `--talk` sent the simulated microphone's 440 Hz tone to the device's speaker.
+    assert!(device.talk_back().played >= 25, "{:?}", device.talk_back());
+    let wav = device_dir
+        .path()
+        .join(hearth::hardware::audio::TALKBACK_WAV);
+    let heard = hearth::hardware::audio::wav::read_samples(&wav).unwrap();
+    let peak = heard.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+    assert!(
+        heard.len() >= 24_000 && peak > 8000,
+        "{} samples, peak {peak}",
+        heard.len()
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use hearth::config::Config;
 use hearth::contacts::{ContactBook, ContactStatus, Permission};
-use hearth::hardware::audio::{open_microphone, open_speaker, MemorySpeaker, TalkBack};
+use hearth::hardware::audio::{open_microphone, open_speaker, MemorySpeaker, Speaker, TalkBack};
 use hearth::hardware::Board;
 use hearth::identity::Identity;
 use hearth::keys::PeerKey;
@@ -56,9 +56,14 @@ fn only_contacts_with_talk_back_are_heard() {
 
 #[test]
 fn a_lost_packet_is_concealed_not_skipped() {
+    let mut book = ContactBook::default();
+    let gran = add(&mut book, "Gran", ContactStatus::Approved, true);
+    let tom = add(&mut book, "Tom", ContactStatus::Approved, false);
     let speaker = MemorySpeaker::new();
     let mut talk = TalkBack::new(Box::new(speaker.clone())).unwrap();
-    talk.conceal_loss().unwrap();
+    assert!(talk.conceal_loss(&book, &gran).unwrap());
+    assert_eq!(speaker.samples().len(), 960);
+    assert!(!talk.conceal_loss(&book, &tom).unwrap(), "gated too");
     assert_eq!(speaker.samples().len(), 960);
 }
 
@@ -68,6 +73,47 @@ fn the_default_config_opens_simulated_audio() {
     let board = Board::built_in("laptop").unwrap();
     let mut mic = open_microphone(&config, &board).unwrap();
     assert_eq!(mic.read_frame().unwrap().len(), 960);
-    let mut speaker = open_speaker(&config, &board).unwrap();
-    speaker.play(&[0; 960]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut speaker = open_speaker(&config, &board, dir.path()).unwrap();
+    speaker.play(&[7; 960]).unwrap();
+    let wav = dir.path().join(hearth::hardware::audio::TALKBACK_WAV);
+    assert_eq!(
+        hearth::hardware::audio::wav::read_samples(&wav).unwrap(),
+        vec![7; 960],
+        "the simulated speaker writes talkback.wav in the data directory"
+    );
+}
+
+/// A speaker with a queue that `discard` empties, like the mixer's inputs.
+#[derive(Clone, Default)]
+struct QueueSpeaker(std::sync::Arc<std::sync::Mutex<Vec<i16>>>);
+
+impl Speaker for QueueSpeaker {
+    fn play(&mut self, pcm: &[i16]) -> Result<(), hearth::hardware::HardwareError> {
+        self.0.lock().unwrap().extend_from_slice(pcm);
+        Ok(())
+    }
+
+    fn discard(&mut self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+#[test]
+fn taking_talk_back_away_drops_what_is_still_queued() {
+    let mut book = ContactBook::default();
+    let gran = add(&mut book, "Gran", ContactStatus::Approved, true);
+    let speaker = QueueSpeaker::default();
+    let mut talk = TalkBack::new(Box::new(speaker.clone())).unwrap();
+    let p = packet();
+    for _ in 0..3 {
+        assert!(talk.play_packet(&book, &gran, &p).unwrap());
+    }
+    assert_eq!(speaker.0.lock().unwrap().len(), 3 * 960);
+    book.find_mut("Gran")
+        .unwrap()
+        .permissions
+        .set(Permission::TalkBack, false);
+    assert!(!talk.play_packet(&book, &gran, &p).unwrap());
+    assert!(speaker.0.lock().unwrap().is_empty(), "silent at once");
 }

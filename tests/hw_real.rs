@@ -155,7 +155,8 @@ fn the_microphone_gives_a_second_of_audio() {
 fn the_speaker_plays_a_beep() {
     let mut config = Config::default();
     config.audio.speaker = "alsa".into();
-    let mut speaker = open_speaker(&config, &board()).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut speaker = open_speaker(&config, &board(), dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let beep: Vec<i16> = (0..48_000)
         .map(|i| ((i as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 8000.0) as i16)
         .collect();

@@ -1,17 +1,27 @@
 // Hearth viewer: the page's controller. Reads the device's contact code from
 // the link's fragment (#c=…, never sent to a server), pairs this browser with
-// the device, then watches it live and reconnects by itself. Keeps what it
-// learned (keys, the owner's answer) in IndexedDB for the next visit.
+// the device, then watches it live and reconnects by itself. While connected
+// — live or not — it receives the snapshots, photos and notes the device
+// shares with this person and sends the device theirs. Keeps what it learned
+// (keys, the owner's answer, what was shared) in IndexedDB for the next visit.
 
 import RTC from './hearth-rtc.js';
 import { Identity, parseContactCode, supported } from './crypto.js';
 import { HearthNode, OfflineError } from './node.js';
+import { preparePhoto } from './photo.js';
 import { Backoff, relayUrls } from './relay.js';
 import * as store from './store.js';
 import * as ui from './ui.js';
 
-/** When nothing is shared with this person yet, how often to look again. */
+/**
+ * When nothing live is shared with this person, how long a session stays
+ * open (for shares both ways) before the page asks again for live media.
+ */
 const RECHECK_MS = 30_000;
+/** How long Send waits for a connection to the device. */
+const SEND_CONNECT_MS = 20_000;
+/** How many sessions a share is tried on before the person is told it failed. */
+const SEND_ATTEMPTS = 3;
 
 function codeFromLink() {
   return new URLSearchParams(location.hash.slice(1)).get('c');
@@ -62,7 +72,12 @@ class Viewer {
       node.relay.retryNow();
       this.wake();
     });
-    ui.enableSharing(RTC.features.sharing);
+    ui.enableSharing(RTC.features.sharing, (content) => this.sendShare(content));
+    // What was shared before is in IndexedDB: shown at once, connected or not.
+    new RTC.PeerConnection(node, this.device)
+      .fetchShares()
+      .then((shares) => ui.showShares(shares, this.name))
+      .catch((e) => console.warn('hearth: cannot read the shares kept in this browser:', e.message));
     this.route();
   }
 
@@ -177,8 +192,10 @@ class Viewer {
       this.connection = connection;
       connection.onstatechange = (state) => {
         if (state === 'interrupted') ui.status('Connection interrupted. Reconnecting…', 'wait');
-        if (state === 'connected' && connection.granted) ui.status('Live', 'live');
+        const live = connection.granted && (connection.granted.video || connection.granted.audio);
+        if (state === 'connected' && live) ui.status('Live', 'live');
       };
+      connection.onshare = (share) => ui.showShares([share], this.name);
       let delay;
       try {
         const stream = await connection.fetchStream();
@@ -191,10 +208,14 @@ class Viewer {
         delay = backoff.next();
       } catch (e) {
         if (e.kind === 'not_allowed') {
+          backoff.reset();
           ui.nothingShared(this.name, e.denied);
-          ui.status('Connected. Nothing shared with you yet.', 'wait');
-          connection.close('nothing shared yet; will ask again later');
-          delay = RECHECK_MS;
+          ui.status('Connected. No live picture for you yet.', 'wait');
+          // The session stays up a while for photos and notes, both ways; then the page asks again.
+          await this.hold(connection);
+          const endedByItself = connection.state === 'closed';
+          connection.close('nothing live shared yet; will ask again');
+          delay = endedByItself ? backoff.next() : 0;
         } else if (e.kind === 'refused' && /not an approved contact/.test(e.message)) {
           await this.save({ status: 'revoked' });
           ui.revoked(this.name, () => this.askAgain());
@@ -211,6 +232,45 @@ class Viewer {
     }
     this.connection = null;
     this.watching = false;
+  }
+
+  // Keeps a session without live media open for RECHECK_MS — longer while a
+  // share is moving — or until it ends.
+  async hold(connection) {
+    const until = Date.now() + RECHECK_MS;
+    while (connection.state !== 'closed' && this.status === 'approved') {
+      const left = until - Date.now();
+      if (left <= 0 && !connection.transferring) return;
+      await Promise.race([connection.closed, this.sleep(Math.max(left, 1_000))]);
+    }
+  }
+
+  // Sends a photo and/or a few words to the device on the session in use,
+  // waiting for one if needed. A share cut off with its session is sent again
+  // on the next one: the same share (same time), so it resumes and is kept once.
+  async sendShare({ text, photoFile }) {
+    const photo = photoFile ? await preparePhoto(photoFile) : null;
+    const createdAt = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const connection = await this.connected(SEND_CONNECT_MS);
+      try {
+        return await connection.sendShare({ text, photo, createdAt });
+      } catch (e) {
+        if (e.kind !== 'closed' || attempt >= SEND_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  // The session in use once it is connected; starts one now if the page is between sessions.
+  async connected(limitMs) {
+    const deadline = Date.now() + limitMs;
+    if (!(this.connection && this.connection.state === 'connected')) this.wake();
+    for (;;) {
+      const c = this.connection;
+      if (c && c.state === 'connected') return c;
+      if (Date.now() > deadline) throw new RTC.RtcError('offline', `${this.name} cannot be reached right now`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   // Waits `ms`, or less if something worth retrying for happens (wake()).

@@ -11,17 +11,20 @@
 //   connection.send('Hello World!');
 //   connection.sendJSON({ foo: 'bar' });
 //   connection.onmessage = (message) => console.log(message.data);
+//   connection.onshare = (share) => show(share);          // a snapshot, photo or thought arrived
+//   connection.sendShare({ text: 'Hello!' });             // resolves once the contact kept it
 
 import { b64, randomBytes } from './crypto.js';
 import { OfflineError } from './node.js';
+import { LIMITS, signShare } from './share-format.js';
+import { ShareLink } from './share-link.js';
+import { shareStore } from './share-store.js';
 
 /**
- * What this version can do beyond live media. Sharing is in the protocol
- * (docs/protocol.md, "Shares") but not in this viewer yet: it refuses share
- * offers with a reason, and the UI keeps its place hidden until
- * `features.sharing` is true.
+ * What this version can do beyond live media. `sharing`: receiving shares
+ * (docs/protocol.md, "Shares") and sending photos and thoughts.
  */
-export const features = Object.freeze({ sharing: false });
+export const features = Object.freeze({ sharing: true });
 
 /** Why a stream or connection failed; `kind` says what to tell the person. */
 export class RtcError extends Error {
@@ -29,9 +32,11 @@ export class RtcError extends Error {
     super(message);
     this.name = 'RtcError';
     /**
-     * `refused`, `not_allowed` (see `denied`), `no_answer`, `offline`,
-     * `closed`, `failed`, `too_late`, `already_fetched`, `no_camera`,
-     * `no_microphone` or `not_supported`.
+     * `refused` (see `reason` for a refused share), `busy` (a share refused
+     * only for now: the device's inbox is full; send it again later), `not_allowed` (see
+     * `denied`), `no_answer`, `offline`, `closed`, `failed`, `too_late`,
+     * `already_fetched`, `no_camera`, `no_microphone`, `not_supported` or
+     * `invalid` (a share that cannot be made: empty, too large, not a JPEG).
      */
     this.kind = kind;
     Object.assign(this, extra);
@@ -162,8 +167,9 @@ function gathered(pc, limitMs) {
  * HearthNode). Made lazily on first use, so `addStream` and `fetchStream`
  * can say first what the session carries. States: `new`, `connecting`,
  * `connected`, `interrupted` (recovering by itself), `closed`. Events:
- * `statechange`, `message` (`detail` is a Message) and `close` (`detail.reason`);
- * or set `onstatechange`, `onmessage(message)`, `onclose(reason)`.
+ * `statechange`, `message` (`detail` is a Message), `share` (`detail` is a
+ * received share, see `fetchShares`) and `close` (`detail.reason`); or set
+ * `onstatechange`, `onmessage(message)`, `onshare(share)`, `onclose(reason)`.
  */
 export class PeerConnection extends EventTarget {
   constructor(node, contact, options = {}) {
@@ -182,7 +188,9 @@ export class PeerConnection extends EventTarget {
     this._state = 'new';
     this._granted = null;
     this.closedReason = null;
+    this.link = null;
     this.onmessage = null;
+    this.onshare = null;
     this.onstatechange = null;
     this.onclose = null;
     /** Resolves with the reason once the session has ended. */
@@ -264,24 +272,62 @@ export class PeerConnection extends EventTarget {
     return this.pc ? this.pc.getStats() : Promise.resolve(new Map());
   }
 
-  // ---- Sharing: not yet. Its place in the API, kept until the protocol exists.
+  // ---- Sharing (docs/protocol.md, "Shares").
 
-  /** Snapshots and shares the contact sent (not available yet: see `features.sharing`). */
+  /**
+   * The snapshots, photos and thoughts the contact sent this browser, newest
+   * first, as kept in IndexedDB (no connection needed): each `{ id, kind,
+   * text, createdAt, receivedAt, from, photo }`, `photo` a JPEG Blob or null.
+   * New ones arrive as `share` events while connected.
+   */
   fetchShares(onShares, onError) {
-    return withCallbacks(
-      Promise.reject(new RtcError('not_supported', 'sharing is not available yet')),
-      onShares,
-      onError,
-    );
+    return withCallbacks(shareStore.list(this.contact.key), onShares, onError);
   }
 
-  /** Sends a photo (Blob) or a short thought (text) to the contact (not available yet). */
-  sendShare(_share, onSent, onError) {
-    return withCallbacks(
-      Promise.reject(new RtcError('not_supported', 'sharing is not available yet')),
-      onSent,
-      onError,
-    );
+  /**
+   * Sends the contact a photo and/or a short thought: `{ text, photo,
+   * createdAt }`, `photo` the JPEG's bytes (Uint8Array, ArrayBuffer or Blob;
+   * photo.js makes one from any picture). Signed with this browser's key,
+   * for the contact alone. Resolves with `{ id }` once the contact verified
+   * and kept it; rejects with `not_allowed` (its owner did not allow
+   * `talk_back`), `refused` (`reason` says why), `no_answer`, `closed` or
+   * `invalid`. Sending again with the same `createdAt` sends the same share:
+   * a cut transfer resumes, and the contact keeps it once.
+   */
+  sendShare(share, onSent, onError) {
+    const sending = (async () => {
+      const { text = '', photo = null, createdAt = Date.now() } = share || {};
+      const jpeg = photo ? await jpegBytes(photo) : null;
+      if (!jpeg && !String(text).trim()) throw new RtcError('invalid', 'a share needs a photo or some text');
+      if (jpeg && !(jpeg[0] === 0xff && jpeg[1] === 0xd8 && jpeg[2] === 0xff)) {
+        throw new RtcError('invalid', 'the photo is not a JPEG');
+      }
+      let signed;
+      try {
+        signed = await signShare(this.node.identity, {
+          kind: jpeg ? 'photo' : 'thought',
+          text: String(text),
+          jpeg,
+          audience: [this.contact.key],
+          createdAt,
+        });
+      } catch (e) {
+        throw new RtcError('invalid', e.message);
+      }
+      await this.open();
+      try {
+        await this.link.send(signed, jpeg);
+      } catch (e) {
+        throw shareFailure(e, this.contact.name);
+      }
+      return { id: signed.id };
+    })();
+    return withCallbacks(sending, onSent, onError);
+  }
+
+  /** Whether a share is moving either way on this connection now. */
+  get transferring() {
+    return this.link !== null && this.link.busy;
   }
 
   // ---- Internals.
@@ -337,6 +383,17 @@ export class PeerConnection extends EventTarget {
     channel.bufferedAmountLowThreshold = SEND_HIGH_WATER / 4;
     channel.onmessage = (event) => this.received(event.data);
     this.channel = channel;
+    this.link = new ShareLink({
+      me: node.peerKey,
+      peer: contact.key,
+      store: shareStore,
+      sendText: (text) => this.sendRaw(text),
+      sendBytes: (bytes) => this.sendRaw(bytes),
+    });
+    this.link.addEventListener('share', (event) => {
+      this.dispatchEvent(new CustomEvent('share', { detail: event.detail }));
+      if (this.onshare) this.onshare(event.detail);
+    });
 
     const session = b64(randomBytes(9));
     this.session = session;
@@ -469,31 +526,11 @@ export class PeerConnection extends EventTarget {
   }
 
   received(data) {
-    if (typeof data === 'string' && data.startsWith('{"type":"share_offer"')) {
-      // Receiving shares is not built into the viewer yet (`features.sharing`):
-      // say so, and the device stops offering this share to this viewer.
-      this.refuseShare(data);
-      return;
-    }
+    // Share messages go to the share transfer; everything else to `message`.
+    if (this.link && (typeof data === 'string' ? this.link.handleText(data) : this.link.handleBinary(data))) return;
     const message = new Message(data);
     this.dispatchEvent(new CustomEvent('message', { detail: message }));
     if (this.onmessage) this.onmessage(message);
-  }
-
-  async refuseShare(offer) {
-    let id = '';
-    try {
-      const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.parse(offer).manifest.body));
-      id = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-    } catch {
-      // Without an id the device still sees the refusal as a malformed exchange.
-    }
-    const reason = 'this browser viewer cannot receive shares yet';
-    try {
-      this.channel.send(JSON.stringify({ type: 'share_refused', id, reason }));
-    } catch {
-      // The connection is closing.
-    }
   }
 
   async end(reason, tell) {
@@ -507,12 +544,43 @@ export class PeerConnection extends EventTarget {
       }
     }
     if (this.queue) this.queue.close();
+    if (this.link) this.link.close(reason);
     if (this.pc) this.pc.close();
     this.setState('closed');
     this.resolveClosed(reason);
     this.dispatchEvent(new CustomEvent('close', { detail: { reason } }));
     if (this.onclose) this.onclose(reason);
   }
+}
+
+async function jpegBytes(photo) {
+  let bytes;
+  if (photo instanceof Uint8Array) bytes = photo;
+  else if (photo instanceof ArrayBuffer) bytes = new Uint8Array(photo);
+  else if (photo instanceof Blob) bytes = new Uint8Array(await photo.arrayBuffer());
+  else throw new RtcError('invalid', 'a photo is given as its JPEG bytes or a Blob');
+  if (bytes.length > LIMITS.maxJpegBytes) {
+    throw new RtcError('invalid', `the photo is ${bytes.length} bytes; at most ${LIMITS.maxJpegBytes}`);
+  }
+  return bytes;
+}
+
+// A share that did not get through, in the API's words. The device says
+// "talk_back" when its owner did not allow this contact to send photos and thoughts.
+function shareFailure(error, name) {
+  const who = name || 'the contact';
+  if (error.kind === 'refused') {
+    const notAllowed = /talk_back|does not accept/.test(error.reason);
+    return new RtcError(notAllowed ? 'not_allowed' : 'refused', `${who} did not accept the share: ${error.reason}`, {
+      reason: error.reason,
+      denied: notAllowed ? ['talk_back'] : [],
+    });
+  }
+  if (error.kind === 'busy') {
+    return new RtcError('busy', `${who} cannot take the share right now: ${error.reason}`, { reason: error.reason });
+  }
+  if (error.kind === 'no_answer') return new RtcError('no_answer', `${who} did not answer; the share was not delivered`);
+  return new RtcError('closed', error.message);
 }
 
 /** The API, as one object: `RTC.PeerConnection`, `RTC.VideoStream`, … */

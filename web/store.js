@@ -1,11 +1,16 @@
 // Hearth viewer: a tiny IndexedDB wrapper. Keeps this browser's identity
 // (non-extractable CryptoKeys are stored as they are, never as bytes) and what
-// it knows about the devices it paired with. Nothing here leaves the browser.
+// it knows about the devices it paired with and the shares they sent.
+// Nothing here leaves the browser.
 
 const DB_NAME = 'hearth-viewer';
-const DB_VERSION = 1;
-/** Object stores: `identity` (one record, key "self") and `devices` (by device key). */
-export const STORES = ['identity', 'devices'];
+const DB_VERSION = 2;
+/**
+ * Object stores: `identity` (one record, key "self"), `devices` (by device
+ * key), `shares` (received shares, by share id) and `share_chunks` (chunks of
+ * unfinished transfers, by "ID/INDEX"). Version 2 added the last two.
+ */
+export const STORES = ['identity', 'devices', 'shares', 'share_chunks'];
 
 let opening = null;
 
@@ -24,7 +29,16 @@ function db() {
         if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
       }
     };
-    opening = request(req);
+    // An open tab with an older copy of the page holds the old version until it closes.
+    req.onblocked = () => console.warn('hearth: close the other tabs of this page to finish updating it');
+    opening = request(req).then((database) => {
+      // A newer copy of the page (in another tab) upgrades the database: step aside.
+      database.onversionchange = () => {
+        database.close();
+        opening = null;
+      };
+      return database;
+    });
     opening.catch(() => { opening = null; });
   }
   return opening;
@@ -49,6 +63,21 @@ export function get(store, key) {
 /** Stores `value` under `key` in `store`. */
 export function put(store, key, value) {
   return run(store, 'readwrite', (s) => s.put(value, key));
+}
+
+/** Every value in `store` (or under `range`, an IDBKeyRange). */
+export function all(store, range) {
+  return run(store, 'readonly', (s) => s.getAll(range));
+}
+
+/** Every key in `store` under `range` (an IDBKeyRange). */
+export function keys(store, range) {
+  return run(store, 'readonly', (s) => s.getAllKeys(range));
+}
+
+/** Whether `store` holds something under `key`. */
+export async function has(store, key) {
+  return (await run(store, 'readonly', (s) => s.count(key))) > 0;
 }
 
 /** Forgets `key` in `store`. */

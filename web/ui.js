@@ -25,8 +25,12 @@ const PROBLEMS = {
   broken: ['Something went wrong', 'Reload the page to try again.'],
 };
 
+let sharing = false;
+
 function show(screen) {
   for (const id of SCREENS) $(id).hidden = id !== screen;
+  // Photos and notes belong to an approved person: shown with the live screen only.
+  $('shares').hidden = !(sharing && screen === 'screen-live');
 }
 
 /** Puts the device's name everywhere it is mentioned. */
@@ -126,6 +130,8 @@ export function nothingShared(name, denied) {
   stopStream();
   $('no-video-text').textContent = `${deniedText(name, denied)} This page will check again by itself.`;
   $('no-video').hidden = false;
+  // No picture to make room for: a short banner, so photos and notes come first.
+  $('stage').dataset.empty = 'true';
   $('notice').hidden = true;
 }
 
@@ -137,6 +143,7 @@ export function showStream(stream, name, me) {
   show('screen-live');
   $('caption').textContent = me ? `You are watching as ${me}.` : '';
   const video = $('video');
+  delete $('stage').dataset.empty;
   stream.attachTo(video);
   const unmute = $('unmute');
   const text = deniedText(name, stream.granted.denied);
@@ -170,7 +177,108 @@ export function stopStream() {
   $('notice').hidden = true;
 }
 
-/** Reveals the sharing area once the protocol supports it (see RTC.features.sharing). */
-export function enableSharing(enabled) {
-  $('shares').hidden = !enabled;
+// ---- Photos and notes.
+
+const KIND_WORDS = { snapshot: 'Snapshot', photo: 'Photo', thought: 'Note' };
+const shown = new Map();
+
+/**
+ * Turns on the "Photos and notes" area (see RTC.features.sharing), shown
+ * with the live screen. `onSend({ text, photoFile })` is called when the
+ * person presses Send; it resolves when sent, or throws to say why not.
+ */
+export function enableSharing(enabled, onSend) {
+  sharing = enabled;
+  $('shares').hidden = !(enabled && !$('screen-live').hidden);
+  const form = $('share-form');
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const photoFile = $('share-photo').files[0] || null;
+    const text = $('share-thought').value.trim();
+    if (!photoFile && !text) {
+      shareResult('Pick a photo or write a few words first.', 'off');
+      return;
+    }
+    $('share-send').disabled = true;
+    shareResult(photoFile ? 'Sending your photo…' : 'Sending…', 'wait');
+    try {
+      await onSend({ text, photoFile });
+      form.reset();
+      shareResult(`Sent. ${$('device-name').textContent} has it now.`, 'live');
+    } catch (e) {
+      shareResult(sendFailure(e), 'off');
+    } finally {
+      $('share-send').disabled = false;
+    }
+  };
+}
+
+function shareResult(text, tone) {
+  const result = $('share-result');
+  result.textContent = text;
+  result.dataset.tone = tone;
+  result.hidden = false;
+}
+
+// Why a photo or note did not get through, in plain words.
+function sendFailure(error) {
+  const name = $('device-name').textContent;
+  switch (error && (error.name === 'PhotoError' ? 'photo' : error.kind)) {
+    case 'photo':
+      return 'That file is not a photo this browser can open. Try another one.';
+    case 'not_allowed':
+      return `Not sent: the owner of ${name} hasn't allowed you to send photos and notes. Ask them to allow it.`;
+    case 'refused':
+      return `Not sent: ${name} did not accept it. ${sentence(error.reason)}`;
+    case 'busy':
+      return `Not sent yet: ${name} has no room for it right now. Try again later.`;
+    case 'invalid':
+      return `Not sent: ${sentence(error.message)}`;
+    default:
+      return `Not sent: ${name} can't be reached right now. Try again in a moment.`;
+  }
+}
+
+function when(ms) {
+  return new Date(ms).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/**
+ * Adds shares (records from RTC's fetchShares or `share` events) to the
+ * gallery, newest first; one already shown is not shown twice. `name` is the
+ * device's name.
+ */
+export function showShares(shares, name) {
+  const list = $('share-list');
+  for (const share of shares) {
+    if (shown.has(share.id)) continue;
+    const item = document.createElement('li');
+    item.className = 'share';
+    item.dataset.id = share.id;
+    item.dataset.kind = share.kind;
+    if (share.photo) {
+      const img = document.createElement('img');
+      img.src = URL.createObjectURL(share.photo);
+      img.alt = share.text || `${KIND_WORDS[share.kind] || 'Photo'} from ${name}`;
+      img.decoding = 'async';
+      img.title = 'Tap to see it larger';
+      img.onclick = () => item.classList.toggle('open');
+      item.append(img);
+    }
+    if (share.text) {
+      const text = document.createElement('p');
+      text.className = 'share-text';
+      text.textContent = share.text;
+      item.append(text);
+    }
+    const meta = document.createElement('p');
+    meta.className = 'share-meta';
+    meta.textContent = `${KIND_WORDS[share.kind] || 'Share'} from ${name} · ${when(share.createdAt)}`;
+    item.append(meta);
+    shown.set(share.id, share.createdAt);
+    // Newest first: before the first one that is older.
+    const later = [...list.children].find((li) => shown.get(li.dataset.id) < share.createdAt);
+    list.insertBefore(item, later || null);
+  }
+  $('share-empty').hidden = shown.size > 0;
 }

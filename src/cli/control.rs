@@ -74,6 +74,7 @@ pub fn status(ctx: &Context) -> anyhow::Result<()> {
     );
     println!("connected: {}", list(&status.connected));
     println!("watching:  {}", list(&status.watching));
+    println!("talking:   {}", list(&status.talking));
     if status.outbox.is_empty() {
         println!("outbox:    empty");
     } else {
@@ -81,6 +82,14 @@ pub fn status(ctx: &Context) -> anyhow::Result<()> {
         for (name, waiting) in status.outbox {
             println!("  {name}: {waiting} waiting");
         }
+    }
+    println!(
+        "inbox:     {} of {} used",
+        hearth::share::inbox::human_bytes(status.inbox_bytes),
+        hearth::share::inbox::human_bytes(status.inbox_max_bytes)
+    );
+    if let Some(full) = status.inbox_full {
+        println!("INBOX FULL: {full}");
     }
     Ok(())
 }

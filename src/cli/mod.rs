@@ -42,8 +42,8 @@ enum Command {
     Watch(watch::WatchArgs),
     /// Share a snapshot, a photo or a thought (`hearth run` must be running).
     Share(share::ShareArgs),
-    /// List what contacts shared with this device.
-    Inbox,
+    /// List what contacts shared with this device, or remove shares to make room.
+    Inbox(share::InboxArgs),
     /// Turn privacy on or off: camera and microphone off for everyone.
     Privacy {
         /// on, off or toggle.
@@ -92,7 +92,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Relay(args)) => relay::run(args),
         Some(Command::Watch(args)) => watch::run(&ctx, args),
         Some(Command::Share(args)) => share::share(&ctx, args),
-        Some(Command::Inbox) => share::inbox(&ctx),
+        Some(Command::Inbox(args)) => share::inbox(&ctx, args),
         Some(Command::Privacy { switch }) => control::privacy(&ctx, switch),
         Some(Command::Status) => control::status(&ctx),
         Some(Command::Press { button, long }) => control::press(&ctx, button, long),

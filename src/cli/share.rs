@@ -62,9 +62,31 @@ pub fn share(ctx: &Context, args: ShareArgs) -> anyhow::Result<()> {
     }
 }
 
+/// What `hearth inbox` does.
+#[derive(clap::Args)]
+pub struct InboxArgs {
+    /// Remove this share (its id, or the start of it as listed); repeatable.
+    /// The only way shares leave the inbox: nothing is ever deleted by itself.
+    #[arg(long, value_name = "ID")]
+    remove: Vec<String>,
+}
+
 /// Runs `hearth inbox`.
-pub fn inbox(ctx: &Context) -> anyhow::Result<()> {
-    let entries = Inbox::new(&ctx.data_dir).list()?;
+pub fn inbox(ctx: &Context, args: InboxArgs) -> anyhow::Result<()> {
+    let inbox = Inbox::new(&ctx.data_dir);
+    if !args.remove.is_empty() {
+        for id in &args.remove {
+            let removed = inbox.remove(id)?;
+            println!("removed {}", &removed[..12]);
+        }
+        let usage = inbox.usage()?;
+        println!(
+            "the inbox now holds {}",
+            hearth::share::inbox::human_bytes(usage.bytes)
+        );
+        return Ok(());
+    }
+    let entries = inbox.list()?;
     if entries.is_empty() {
         println!("no shares received yet");
         return Ok(());
@@ -86,5 +108,14 @@ pub fn inbox(ctx: &Context) -> anyhow::Result<()> {
             body.text
         );
     }
+    let usage = inbox.usage()?;
+    let unfinished = match usage.unfinished {
+        0 => String::new(),
+        n => format!(", {n} unfinished transfer(s) included"),
+    };
+    println!(
+        "{} in the inbox{unfinished}; `hearth inbox --remove ID` removes a share",
+        hearth::share::inbox::human_bytes(usage.bytes)
+    );
     Ok(())
 }

@@ -1,14 +1,15 @@
 //! `hearth watch NAME`: watches a contact's camera from the terminal. It
 //! decodes every frame, reads the test pattern's frame number when there is
 //! one, prints a line a second, and reconnects by itself when the session or
-//! the relay drops.
+//! the relay drops. With `--talk` it also sends this machine's microphone
+//! (talk-back: heard on the contact's speaker if it allowed `talk_back`).
 
 use super::Context;
 use hearth::identity::Identity;
 use hearth::live_contacts::LiveContacts;
 use hearth::media::{read_frame_number, H264Decoder};
 use hearth::node::{Node, NodeOptions};
-use hearth::rtc::{PeerConnection, RtcError, RtcSettings};
+use hearth::rtc::{AudioStream, LocalMedia, MediaStream, PeerConnection, RtcError, RtcSettings};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,25 @@ pub struct WatchArgs {
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long)]
     seconds: Option<u64>,
+    /// Talk back: send this machine's microphone (`[audio] source`: the
+    /// simulated tone, or ALSA). The contact hears it only if it allowed `talk_back`.
+    #[arg(long)]
+    talk: bool,
+}
+
+/// The microphone `--talk` sends, as a stream to add to each connection.
+async fn open_voice(config: &hearth::config::Config) -> anyhow::Result<(LocalMedia, MediaStream)> {
+    use hearth::hardware::{audio, Board};
+    use hearth::media::{AudioPipeline, OpusConfig, OpusEncoder};
+    let board = Board::load(&config.board.profile)?;
+    let microphone = audio::open_microphone(config, &board)?;
+    let opus = OpusEncoder::new(OpusConfig {
+        bitrate_bps: config.audio.bitrate_kbps * 1000,
+        ..OpusConfig::default()
+    })?;
+    let media = LocalMedia::new(None, Some(AudioPipeline::start(microphone, opus)?));
+    let stream = AudioStream::open(&media).await?;
+    Ok((media, stream))
 }
 
 /// Runs `hearth watch`.
@@ -33,6 +53,11 @@ pub fn run(ctx: &Context, args: WatchArgs) -> anyhow::Result<()> {
         contact.relays.clone()
     };
     let runtime = tokio::runtime::Runtime::new()?;
+    let voice = if args.talk {
+        Some(runtime.block_on(open_voice(&ctx.config))?)
+    } else {
+        None
+    };
     runtime.block_on(async move {
         let node = Node::start(
             identity,
@@ -44,7 +69,8 @@ pub fn run(ctx: &Context, args: WatchArgs) -> anyhow::Result<()> {
         );
         let settings = RtcSettings::from_config(&ctx.config.webrtc);
         let current = Current::default();
-        let watching = watch_forever(&node, contact.key, &contact.name, settings, &current);
+        let voice = voice.as_ref().map(|(_media, stream)| stream);
+        let watching = watch_forever(&node, contact.key, &contact.name, settings, &current, voice);
         let limit = async {
             match args.seconds {
                 Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
@@ -74,6 +100,7 @@ async fn watch_forever(
     name: &str,
     settings: RtcSettings,
     current: &Current,
+    voice: Option<&MediaStream>,
 ) {
     let mut delay = Duration::from_millis(500);
     loop {
@@ -81,6 +108,12 @@ async fn watch_forever(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let connection = PeerConnection::with_settings(node, key, settings.clone());
+        if let Some(voice) = voice {
+            if let Err(e) = connection.add_stream(voice) {
+                println!("Cannot talk back: {e}.");
+                return;
+            }
+        }
         *current.lock().expect("current lock") = Some(connection.clone());
         match connection.fetch_stream().await {
             Ok(mut remote) => {

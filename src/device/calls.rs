@@ -1,6 +1,6 @@
 //! The device's live sessions — signalled calls and WHEP players alike:
-//! answering calls per policy, ending those the owner revokes, and knowing
-//! who is watching at any moment.
+//! answering calls per policy, ending those the owner revokes, knowing
+//! who is watching at any moment, and handing a caller's voice to talk-back.
 
 use super::policy::{self, Grant};
 use crate::contacts::ContactBook;
@@ -43,6 +43,7 @@ pub(super) struct Calls {
     pub(super) media: LocalMedia,
     pub(super) rtc: RtcSettings,
     shares: Arc<super::shares::Shares>,
+    pub(super) talk_back: Arc<super::talkback::TalkBackHub>,
     live: Mutex<HashMap<u64, Live>>,
     next_id: std::sync::atomic::AtomicU64,
 }
@@ -53,12 +54,14 @@ impl Calls {
         media: LocalMedia,
         rtc: RtcSettings,
         shares: Arc<super::shares::Shares>,
+        talk_back: Arc<super::talkback::TalkBackHub>,
     ) -> Self {
         Calls {
             contacts,
             media,
             rtc,
             shares,
+            talk_back,
             live: Mutex::new(HashMap::new()),
             next_id: 0.into(),
         }
@@ -104,6 +107,8 @@ impl Calls {
                 Err(e) => return call.refuse(&e.to_string()).await,
             }
         }
+        // Taken from every caller that sends it: talk-back gates each packet.
+        call.receive_audio();
         let connection = match call.accept(denied).await {
             Ok(connection) => connection,
             Err(e) => {
@@ -113,7 +118,7 @@ impl Calls {
         };
         let tracked = self.track(Live {
             contact: from,
-            name,
+            name: name.clone(),
             grant,
             session: LiveSession::Call(connection.clone()),
         });
@@ -121,6 +126,16 @@ impl Calls {
             connection.close_with("access withdrawn by the owner").await;
             return;
         };
+        if let Some(audio) = connection
+            .fetch_stream()
+            .await
+            .ok()
+            .and_then(|mut remote| remote.take_audio())
+        {
+            let talk_back = self.talk_back.clone();
+            let connection = connection.clone();
+            tokio::spawn(async move { talk_back.listen(from, name, audio, connection).await });
+        }
         self.serve_messages(&connection).await;
         self.untrack(id);
     }

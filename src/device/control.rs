@@ -118,11 +118,20 @@ impl ControlState {
                 })
                 .collect()
         });
+        let inbox = self.shares.inbox.usage();
+        if let Err(e) = &inbox {
+            tracing::warn!(error = %e, "cannot measure the inbox");
+        }
+        let inbox_full = self.shares.inbox_full.borrow().clone();
         Status {
             private: self.privacy.is_on(),
             connected,
             watching: self.calls.watchers(),
+            talking: self.calls.talk_back.stats().talking,
             outbox,
+            inbox_bytes: inbox.as_ref().map_or(0, |u| u.bytes),
+            inbox_max_bytes: self.shares.config.inbox_max_bytes,
+            inbox_full,
         }
     }
 }

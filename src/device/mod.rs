@@ -9,10 +9,14 @@ pub mod http;
 pub mod media;
 pub mod pairing;
 mod panel;
+mod panel_notes;
 pub mod policy;
 mod share_link;
 pub mod shares;
+mod talkback;
 mod whep;
+
+pub use talkback::TalkBackStats;
 
 use crate::config::Config;
 use crate::identity::{Identity, IdentityError};
@@ -96,11 +100,17 @@ impl Device {
             media.clone(),
             config.share.clone(),
         )?);
+        let talk_back = Arc::new(talkback::TalkBackHub::open(
+            &config,
+            &options.data_dir,
+            contacts.clone(),
+        ));
         let calls = Arc::new(Calls::new(
             contacts.clone(),
             media.clone(),
             rtc.clone(),
             shares.clone(),
+            talk_back,
         ));
         let whep = WhepState::new(
             contacts.clone(),
@@ -167,6 +177,11 @@ impl Device {
     /// The contacts watching or listening now, by name.
     pub fn watchers(&self) -> Vec<String> {
         self.calls.watchers()
+    }
+
+    /// What talk-back has played and refused, and who is heard on the speaker now.
+    pub fn talk_back(&self) -> TalkBackStats {
+        self.calls.talk_back.stats()
     }
 
     /// Shares a snapshot, photo or thought with its audience (now, or when

@@ -2,32 +2,28 @@
 //! the device. PRIVACY toggles the privacy switch; SNAPSHOT shares the
 //! camera's frame with every contact allowed `snapshots`; YES/NO approve or
 //! refuse the oldest pairing request. The screen always shows privacy and who
-//! is watching (PRIVATE / ready / live), and each share as it arrives; the LED
-//! is lit while anyone receives the camera or microphone.
+//! is watching (PRIVATE / ready / live); for a while ([`super::panel_notes`])
+//! each share as it arrives (a thought's text, a photo itself), a snapshot
+//! going out with how many contacts have it so far, and problems such as a
+//! full inbox. The LED is lit while anyone receives the camera or microphone.
 
-use super::shares::ShareRequest;
+use super::panel_notes::{Note, Notes};
+use super::shares::{ReceivedNotice, ShareRequest};
 use super::Device;
 use crate::config::Config;
 use crate::contacts::ContactStatus;
 use crate::hardware::buttons::{open_buttons, socket_path, Action, Button, ButtonEvent};
 use crate::hardware::display::open_display;
 use crate::hardware::display::screen::{Home, Network, Received, Screen};
+use crate::hardware::display::Thumbnail;
 use crate::hardware::led::{open_led, LiveIndicator, LiveState};
 use crate::hardware::{Board, HardwareError};
 use crate::privacy::PrivacyInput;
 use crate::share::ShareKind;
 use std::path::Path;
 use std::time::Duration;
-
-/// How long a note (snapshot sent, share received, error) stays on screen.
-const NOTE_TIME: Duration = Duration::from_secs(5);
-
-/// What the screen shows, so it is redrawn only when that changes.
-#[derive(Default)]
-struct Shown {
-    last: Option<Screen>,
-    note: Option<(Screen, tokio::time::Instant)>,
-}
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 
 impl Device {
     /// Opens the buttons, LED and screen `config` asks for (simulated ones on
@@ -45,45 +41,55 @@ impl Device {
             device_name: code.name.clone(),
             code: crate::web::viewer_link(&crate::web::viewer_page(config), &code.to_text()),
         };
+        let note_time = Duration::from_secs(config.display.note_secs.max(1));
         tokio::spawn(async move {
             let mut privacy = device.privacy_changes();
             let mut received = device.received_shares();
+            let mut delivered = device.control.shares.delivered.subscribe();
+            let mut inbox_full = device.control.shares.inbox_full.subscribe();
             let mut tick = tokio::time::interval(Duration::from_secs(1));
-            let mut shown = Shown::default();
+            let mut notes = Notes::new(note_time);
+            let mut last: Option<Screen> = None;
             loop {
-                let note = tokio::select! {
+                tokio::select! {
                     _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
                     event = buttons.recv() => match event {
-                        Some(event) => device.on_button(event).await,
+                        Some(event) => if let Some(note) = device.on_button(event).await {
+                            notes.show(note, Instant::now());
+                        },
                         None => break,
                     },
-                    _ = privacy.changed() => None,
-                    share = received.recv() => share.ok().map(|n| Screen::Received {
-                        from: n.from,
-                        content: Received::Text(match n.kind {
-                            ShareKind::Thought => "sent a thought".into(),
-                            kind => format!("sent a {}", kind.name()),
-                        }),
-                    }),
-                    _ = tick.tick() => None,
-                };
-                if let Some(note) = note {
-                    shown.note = Some((note, tokio::time::Instant::now() + NOTE_TIME));
+                    _ = privacy.changed() => {}
+                    share = received.recv() => match share {
+                        Ok(notice) => {
+                            let screen = received_screen(notice).await;
+                            notes.show(Note::Show(screen), Instant::now());
+                        }
+                        Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "the screen skipped shares that arrived together"),
+                        Err(RecvError::Closed) => break,
+                    },
+                    delivery = delivered.recv() => match delivery {
+                        Ok(delivery) => notes.delivered(&delivery.id, delivery.to, Instant::now()),
+                        Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "the screen missed deliveries; its count may be low"),
+                        Err(RecvError::Closed) => break,
+                    },
+                    changed = inbox_full.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                        if let Some(message) = inbox_full.borrow_and_update().clone() {
+                            notes.show(Note::Show(Screen::Error { message }), Instant::now());
+                        }
+                    }
+                    _ = tick.tick() => {}
                 }
-                if shown
-                    .note
-                    .as_ref()
-                    .is_some_and(|(_, until)| *until <= tokio::time::Instant::now())
-                {
-                    shown.note = None;
-                }
-                let note = shown.note.as_ref().map(|(screen, _)| screen.clone());
+                let note = notes.current(Instant::now());
                 let screen = device.refresh(&mut led, note, &pairing);
-                if shown.last.as_ref() != Some(&screen) {
+                if last.as_ref() != Some(&screen) {
                     if let Err(e) = display.show(&screen) {
                         tracing::warn!(error = %e, "the screen could not be drawn");
                     }
-                    shown.last = Some(screen);
+                    last = Some(screen);
                 }
             }
         });
@@ -101,17 +107,15 @@ impl Device {
         }
     }
 
-    /// What a button does; returns a screen to show for a moment, if any.
-    async fn on_button(&self, event: ButtonEvent) -> Option<Screen> {
+    /// What a button does; returns a note to show for a moment, if any.
+    async fn on_button(&self, event: ButtonEvent) -> Option<Note> {
         if event.action != Action::Press {
             return None;
         }
         match event.button {
             Button::Privacy => match self.privacy(PrivacyInput::Press) {
                 Ok(_) => None,
-                Err(e) => Some(Screen::Error {
-                    message: e.to_string(),
-                }),
+                Err(e) => Some(problem(e)),
             },
             Button::Snapshot => {
                 let request = ShareRequest {
@@ -121,13 +125,11 @@ impl Device {
                     to: vec![],
                 };
                 Some(match self.share(request).await {
-                    Ok(receipt) => Screen::SnapshotSent {
-                        delivered: 0,
+                    Ok(receipt) => Note::Snapshot {
+                        id: receipt.id,
                         total: receipt.audience.len() as u32,
                     },
-                    Err(e) => Screen::Error {
-                        message: e.to_string(),
-                    },
+                    Err(e) => problem(e),
                 })
             }
             Button::Yes | Button::No => {
@@ -149,12 +151,8 @@ impl Device {
                     .await;
                 match result {
                     Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some(Screen::Error {
-                        message: e.to_string(),
-                    }),
-                    Err(e) => Some(Screen::Error {
-                        message: e.to_string(),
-                    }),
+                    Ok(Err(e)) => Some(problem(e)),
+                    Err(e) => Some(problem(e)),
                 }
             }
         }
@@ -198,5 +196,48 @@ impl Device {
                 },
             }),
         })
+    }
+}
+
+fn problem(error: impl std::fmt::Display) -> Note {
+    Note::Show(Screen::Error {
+        message: error.to_string(),
+    })
+}
+
+/// What the screen shows for a share that arrived: a thought's text, or the
+/// photo itself. A photo that cannot be decoded (or read) is described in
+/// words instead, with a log line; decoding runs off the panel's loop, so a
+/// bad JPEG never stops it.
+async fn received_screen(notice: ReceivedNotice) -> Screen {
+    let content = match (notice.kind, notice.jpeg) {
+        (ShareKind::Thought, _) | (_, None) => Received::Text(notice.text),
+        (kind, Some(path)) => {
+            let decoded = tokio::task::spawn_blocking(move || {
+                let jpeg = std::fs::read(&path).map_err(|e| e.to_string())?;
+                Thumbnail::from_jpeg(&jpeg).map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|_| Err("the decoder failed".into()));
+            match decoded {
+                Ok(photo) => Received::Photo(photo),
+                Err(error) => {
+                    tracing::warn!(from = %notice.from, kind = kind.name(), %error, "a received photo cannot be shown; the screen says so in words");
+                    Received::Text(unshowable(kind, &notice.text))
+                }
+            }
+        }
+    };
+    Screen::Received {
+        from: notice.from,
+        content,
+    }
+}
+
+/// The words shown instead of a photo that cannot be decoded.
+pub(super) fn unshowable(kind: ShareKind, text: &str) -> String {
+    match text.trim() {
+        "" => format!("sent a {} that cannot be shown", kind.name()),
+        text => format!("sent a {} that cannot be shown: {text}", kind.name()),
     }
 }

@@ -2,13 +2,16 @@
 //! [`crate::share::ShareSession`]: on every session with a contact (its call,
 //! or the device's own data-only call to it) push what waits for it and take
 //! what it pushes; and call contacts that have shares waiting, on every new
-//! share and every `retry_secs`.
+//! share and every `retry_secs`. Each session follows the contact book: when
+//! the contact loses `snapshots` (or is removed), the share in flight stops
+//! before its next chunk and what waits for it leaves the outbox.
 
-use super::shares::Shares;
+use super::shares::{Delivery, ReceivedNotice, Shares};
+use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
 use crate::node::Node;
 use crate::rtc::{Message, PeerConnection, RtcSettings};
-use crate::share::{Output, ShareSession};
+use crate::share::{Output, ShareError, ShareSession};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,6 +46,7 @@ impl Shares {
         let mut pushed = HashSet::new();
         let mut queued = self.queued.subscribe();
         queued.mark_changed();
+        let mut book = self.contacts.subscribe();
         loop {
             if queued.has_changed().unwrap_or(false) {
                 queued.borrow_and_update();
@@ -55,7 +59,7 @@ impl Shares {
                 }
             }
             if !self
-                .drain(&mut session, connection, &peer, until_sent)
+                .drain(&mut session, connection, &peer, &mut book, until_sent)
                 .await
             {
                 return;
@@ -70,6 +74,8 @@ impl Shares {
                     None => return,
                     Some(Message::Binary(frame)) => session.handle_binary(&frame, &mut inbox),
                     Some(Message::Text(text)) => {
+                        // The owner may have allowed or withdrawn `talk_back` since the session began.
+                        session.set_rules(self.rules_for(&peer));
                         if !session.handle_text(&text, Instant::now(), &mut inbox) {
                             reply_ping(connection, &text).await;
                         }
@@ -79,8 +85,32 @@ impl Shares {
                     session.handle_timeout(Instant::now());
                 }
                 _ = queued.changed() => queued.mark_changed(),
+                changed = book.changed() => {
+                    if changed.is_ok() {
+                        book.borrow_and_update();
+                        if self.follow_book(&mut session, &peer).await {
+                            // It may have just been allowed: look for waiting shares.
+                            queued.mark_changed();
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// The contact book changed: if the peer may no longer receive shares,
+    /// ours are withdrawn — the one in flight sends no further chunk, and
+    /// every one leaves its queue. Returns whether the peer may still receive shares.
+    async fn follow_book(&self, session: &mut ShareSession, peer: &PeerKey) -> bool {
+        if self.may_send_to(peer) {
+            return true;
+        }
+        for id in session.outgoing() {
+            session.cancel(&id, Instant::now());
+            tracing::info!(contact = %peer.short(), "a share was withdrawn: the contact no longer has `snapshots`");
+            self.done(&id, peer).await;
+        }
+        false
     }
 
     /// Carries out what the session asks; `false` once the session should end.
@@ -91,15 +121,29 @@ impl Shares {
         session: &mut ShareSession,
         connection: &PeerConnection,
         peer: &PeerKey,
+        book: &mut watch::Receiver<ContactBook>,
         own_call: bool,
     ) -> bool {
-        while let Some(output) = session.poll_output() {
+        loop {
+            // The owner may revoke while chunks go out: look before each one.
+            if book.has_changed().unwrap_or(false) {
+                book.borrow_and_update();
+                self.follow_book(session, peer).await;
+            }
+            let Some(output) = session.poll_output() else {
+                return true;
+            };
             let sent = match output {
                 Output::SendText(text) => connection.send(&text).await,
                 Output::SendBinary(frame) => connection.send_bytes(&frame).await,
                 Output::Delivered(id) => {
                     tracing::info!(contact = %peer.short(), "share delivered");
                     self.done(&id, peer).await;
+                    let _ = self.delivered.send(Delivery { id, to: *peer });
+                    Ok(())
+                }
+                Output::Deferred { reason, .. } => {
+                    tracing::info!(contact = %peer.short(), %reason, "the contact has no room for a share now; it stays queued and is offered again later");
                     Ok(())
                 }
                 Output::Rejected { id, reason } => {
@@ -108,16 +152,23 @@ impl Shares {
                     Ok(())
                 }
                 Output::Received(share) => {
-                    let name = self
-                        .contacts
-                        .with(|b| b.get(peer).map(|c| c.name.clone()))
-                        .unwrap_or_default();
+                    let name = self.name_of(peer);
                     tracing::info!(from = %name, kind = share.body.kind.name(), "NEW SHARE received; `hearth inbox` lists it");
-                    let _ = self.received.send(super::shares::ReceivedNotice {
+                    self.inbox_full
+                        .send_if_modified(|full| full.take().is_some());
+                    let _ = self.received.send(ReceivedNotice {
                         id: share.id.clone(),
                         from: name,
                         kind: share.body.kind,
+                        jpeg: self.inbox.jpeg_of(&share),
+                        text: share.body.text,
                     });
+                    Ok(())
+                }
+                Output::Refused(error @ ShareError::InboxFull(_)) => {
+                    let message = error.to_string();
+                    tracing::warn!(from = %self.name_of(peer), "INBOX FULL: {message}");
+                    self.inbox_full.send_replace(Some(message));
                     Ok(())
                 }
                 Output::Refused(error) => {
@@ -136,7 +187,12 @@ impl Shares {
                 return false;
             }
         }
-        true
+    }
+
+    fn name_of(&self, peer: &PeerKey) -> String {
+        self.contacts
+            .with(|b| b.get(peer).map(|c| c.name.clone()))
+            .unwrap_or_else(|| peer.short())
     }
 
     /// Calls contacts that have shares waiting and no session now: on every

@@ -16,7 +16,7 @@ use crate::share::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
@@ -55,6 +55,19 @@ pub struct ReceivedNotice {
     pub from: String,
     /// Snapshot, photo or thought.
     pub kind: ShareKind,
+    /// The share's text (a thought, or a photo's caption; may be empty).
+    pub text: String,
+    /// Where its JPEG is stored in the inbox, for a snapshot or photo.
+    pub jpeg: Option<PathBuf>,
+}
+
+/// A contact acknowledged one of this device's shares: it is delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The share's id.
+    pub id: String,
+    /// Who has it now.
+    pub to: PeerKey,
 }
 
 /// The device's share state, shared by its sessions.
@@ -72,6 +85,12 @@ pub struct Shares {
     pub(super) online: Mutex<HashMap<PeerKey, usize>>,
     /// Every share received, as it arrives (for the display).
     pub(super) received: tokio::sync::broadcast::Sender<ReceivedNotice>,
+    /// Every delivery of one of this device's shares (for the display's count).
+    pub(super) delivered: tokio::sync::broadcast::Sender<Delivery>,
+    /// While shares are refused because the inbox is full: what is wrong and
+    /// what to do (for the screen and `hearth status`). Cleared once one fits
+    /// again; every refusal notifies, so the screen says it each time.
+    pub(super) inbox_full: watch::Sender<Option<String>>,
 }
 
 impl Shares {
@@ -85,7 +104,7 @@ impl Shares {
     ) -> Result<Self, ShareError> {
         Ok(Shares {
             outbox: Outbox::open(data_dir, config.outbox())?,
-            inbox: Inbox::new(data_dir),
+            inbox: Inbox::open(data_dir, config.inbox_max_bytes)?,
             identity,
             contacts,
             media,
@@ -94,6 +113,8 @@ impl Shares {
             queued: watch::Sender::new(0),
             online: Mutex::new(HashMap::new()),
             received: tokio::sync::broadcast::channel(16).0,
+            delivered: tokio::sync::broadcast::channel(256).0,
+            inbox_full: watch::Sender::new(None),
         })
     }
 

@@ -11,8 +11,8 @@
 //! - [`camera::open_camera`]`(config, board)` → `Box<dyn VideoCapture>`, then
 //!   [`encoder::open_encoder`]`(config, board, camera.format())` → `Box<dyn VideoEncoder>`;
 //! - [`audio::open_microphone`]`(config, board)` → `Box<dyn AudioCapture>`, and
-//!   [`audio::open_speaker`]`(config, board)` → `Box<dyn Speaker>` wrapped in an
-//!   [`audio::TalkBack`];
+//!   [`audio::open_speaker`]`(config, board, data_dir)` → `Box<dyn Speaker>`, played by
+//!   an [`audio::SpeakerOutput`] that mixes one [`audio::TalkBack`] per caller;
 //! - [`buttons::open_buttons`]`(config, board, &buttons::socket_path(data_dir))` →
 //!   [`buttons::ButtonEvents`] (`recv().await`);
 //! - [`led::open_led`]`(config, board)` → [`led::LiveIndicator`] (`update(LiveState)`);

@@ -65,6 +65,10 @@ pub struct DisplaySettings {
     /// Simulated only: which screen to imitate: `auto` (the board profile's, else
     /// 240x240), `240x240` (colour) or `128x64` (mono).
     pub size: String,
+    /// Seconds a note (a share that arrived, a snapshot going out, a problem)
+    /// stays over the resting screen; each new delivery of a snapshot keeps
+    /// its note up this long again.
+    pub note_secs: u64,
 }
 
 impl Default for DisplaySettings {
@@ -73,6 +77,7 @@ impl Default for DisplaySettings {
             output: DisplayOutput::Simulated,
             directory: PathBuf::new(),
             size: "auto".into(),
+            note_secs: 5,
         }
     }
 }

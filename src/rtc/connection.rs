@@ -83,6 +83,9 @@ impl PeerConnection {
 
     /// Asks for the contact's stream and waits for it. It carries what the
     /// contact's owner allows; if that is nothing, the error says what was denied.
+    /// On a connection answered from an [`IncomingCall`](super::IncomingCall) it
+    /// is what the caller sends and this side chose to receive (its audio, after
+    /// [`IncomingCall::receive_audio`](super::IncomingCall::receive_audio)).
     pub async fn fetch_stream(&self) -> Result<RemoteStream, RtcError> {
         {
             let mut state = self.inner.state.lock().expect("state lock");
@@ -94,7 +97,7 @@ impl PeerConnection {
         }
         let session = self.open().await?;
         let granted = &session.granted;
-        if !granted.video && !granted.audio {
+        if !session.answered() && !granted.video && !granted.audio {
             return Err(RtcError::NotAllowed(granted.denied.join(", ")));
         }
         session.take_remote().ok_or(RtcError::AlreadyFetched)
@@ -306,6 +309,7 @@ impl PeerConnection {
             remote,
             granted,
             wanted_media: want,
+            answered: false,
         }))
     }
 }

@@ -1,5 +1,6 @@
 //! [`IncomingCall`]: a contact asks for a session. The answering side adds
-//! the streams it is willing to share, then accepts or refuses.
+//! the streams it is willing to share, says whether it takes the caller's
+//! audio, then accepts or refuses.
 
 use super::session::{Granted, Session, SessionParts, SignalLink};
 use super::{MediaStream, PeerConnection, RemoteStream, RtcError, RtcSettings};
@@ -15,6 +16,7 @@ pub struct IncomingCall {
     offer: IncomingOffer,
     local: Vec<MediaStream>,
     settings: RtcSettings,
+    receive_audio: bool,
 }
 
 impl IncomingCall {
@@ -25,6 +27,7 @@ impl IncomingCall {
             offer,
             local: vec![],
             settings,
+            receive_audio: false,
         }
     }
 
@@ -47,6 +50,17 @@ impl IncomingCall {
     /// Whether the caller asks for live audio.
     pub fn wants_audio(&self) -> bool {
         self.offer.want_audio
+    }
+
+    /// Whether the caller's offer sends audio (a contact talking back).
+    pub fn sends_audio(&self) -> bool {
+        offer_sends_audio(&self.offer.sdp)
+    }
+
+    /// Takes the caller's audio, if it sends any: the accepted connection's
+    /// [`PeerConnection::fetch_stream`] then returns it.
+    pub fn receive_audio(&mut self) {
+        self.receive_audio = true;
     }
 
     /// Shares a local stream with the caller (only what the caller asked for is sent).
@@ -75,7 +89,9 @@ impl IncomingCall {
             mut offer,
             local,
             settings,
+            receive_audio,
         } = self;
+        let receive_audio = receive_audio && offer_sends_audio(&offer.sdp);
         let local: Vec<MediaStream> = local
             .into_iter()
             .map(|s| match (offer.want_video, offer.want_audio) {
@@ -93,6 +109,7 @@ impl IncomingCall {
         let mut options = settings.peer_options(Role::Answerer);
         options.send_video = granted.video;
         options.send_audio = granted.audio;
+        options.recv_audio = receive_audio;
         let (peer, events) = HearthPeer::new(options).await?;
         let peer = Arc::new(peer);
         let result = async {
@@ -123,6 +140,7 @@ impl IncomingCall {
             let _ = peer.close().await;
             return Err(e);
         }
+        let remote = RemoteStream::new(None, peer.take_remote_audio());
         let session = Session::start(SessionParts {
             peer,
             events,
@@ -136,12 +154,32 @@ impl IncomingCall {
                 offer.signals,
             )),
             local,
-            remote: RemoteStream::new(None, None),
+            remote,
             granted,
             wanted_media: true,
+            answered: true,
         });
         Ok(PeerConnection::from_session(&node, settings, session))
     }
+}
+
+/// Whether an SDP offer has an audio section its sender sends on (`sendrecv`,
+/// the default, or `sendonly`) and that is not disabled (port 0).
+pub(super) fn offer_sends_audio(sdp: &str) -> bool {
+    let mut in_audio = false;
+    let mut sends = false;
+    for line in sdp.lines().map(str::trim) {
+        if let Some(media) = line.strip_prefix("m=") {
+            if in_audio && sends {
+                return true;
+            }
+            in_audio = media.starts_with("audio ") && !media.starts_with("audio 0 ");
+            sends = true;
+        } else if in_audio && matches!(line, "a=recvonly" | "a=inactive") {
+            sends = false;
+        }
+    }
+    in_audio && sends
 }
 
 /// Waits for the connection while applying candidates the caller trickles
@@ -171,5 +209,30 @@ async fn connect_with_trickle(
                 None => signals_open = false,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offer_sends_audio;
+
+    #[test]
+    fn audio_the_caller_sends_is_recognised() {
+        let video = "m=video 9 UDP/TLS/RTP/SAVPF 102\r\na=sendrecv\r\n";
+        let app = "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+        let audio =
+            |dir: &str| format!("v=0\r\n{video}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n{dir}{app}");
+        assert!(offer_sends_audio(&audio("a=sendrecv\r\n")));
+        assert!(offer_sends_audio(&audio("a=sendonly\r\n")));
+        assert!(offer_sends_audio(&audio("")), "sendrecv is the default");
+        assert!(!offer_sends_audio(&audio("a=recvonly\r\n")));
+        assert!(!offer_sends_audio(&audio("a=inactive\r\n")));
+        assert!(!offer_sends_audio(&format!("v=0\r\n{video}{app}")));
+        assert!(!offer_sends_audio(
+            "v=0\r\nm=audio 0 UDP/TLS/RTP/SAVPF 111\r\n"
+        ));
+        assert!(offer_sends_audio(
+            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly"
+        ));
     }
 }

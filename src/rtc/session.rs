@@ -41,6 +41,7 @@ pub(super) struct Session {
     pub(super) contact: PeerKey,
     pub(super) granted: Granted,
     wanted_media: bool,
+    answered: bool,
     inbox: tokio::sync::Mutex<mpsc::Receiver<Message>>,
     remote: Mutex<Option<RemoteStream>>,
     closed: watch::Sender<Option<String>>,
@@ -56,6 +57,9 @@ pub(super) struct SessionParts {
     pub remote: RemoteStream,
     pub granted: Granted,
     pub wanted_media: bool,
+    /// This side answered the offer: the remote stream is what the caller
+    /// sends, not something granted to this side.
+    pub answered: bool,
 }
 
 impl Session {
@@ -73,6 +77,7 @@ impl Session {
             contact: parts.contact,
             granted: parts.granted,
             wanted_media: parts.wanted_media,
+            answered: parts.answered,
             inbox: tokio::sync::Mutex::new(inbox_rx),
             remote: Mutex::new(Some(parts.remote)),
             closed: watch::Sender::new(None),
@@ -215,6 +220,11 @@ impl Session {
     /// Whether this side asked for the other side's media.
     pub(super) fn wanted_media(&self) -> bool {
         self.wanted_media
+    }
+
+    /// Whether this side answered the offer.
+    pub(super) fn answered(&self) -> bool {
+        self.answered
     }
 
     pub(super) fn take_remote(&self) -> Option<RemoteStream> {

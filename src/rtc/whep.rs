@@ -84,6 +84,7 @@ impl WhepSession {
             remote: RemoteStream::new(None, None),
             granted,
             wanted_media: false,
+            answered: true,
         });
         let limit = settings.connect_timeout;
         let watched = session.clone();

@@ -3,6 +3,15 @@
 //! the chunks of unfinished transfers under `partial/ID/`, so a cut transfer
 //! resumes where it stopped. Every file is written atomically; a share is
 //! stored once however often it is delivered.
+//!
+//! Bounded: everything under `inbox/` — stored shares and the chunks of
+//! unfinished ones — stays within `max_bytes` (`[share] inbox_max_bytes`).
+//! Nothing stored is ever deleted to make room: a share that does not fit is
+//! refused with [`ShareError::InboxFull`] (the sender keeps it and offers it
+//! again later), and a transfer that runs out of room mid-way keeps the
+//! chunks it has, to resume once there is room. Only the owner removes shares
+//! ([`Inbox::remove`], `hearth inbox --remove ID`). While a finished share is
+//! put together, its chunks and its whole JPEG exist together for a moment.
 
 use super::manifest::{Manifest, VerifiedShare};
 use super::session::ShareStore;
@@ -12,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// One stored share as `inbox/ID.json` holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,18 +44,172 @@ pub struct InboxEntry {
     pub jpeg_path: Option<PathBuf>,
 }
 
-/// The inbox directory.
+/// How full the inbox is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxUsage {
+    /// Bytes on disk under `inbox/`, unfinished transfers included.
+    pub bytes: u64,
+    /// The bound (`[share] inbox_max_bytes`).
+    pub max_bytes: u64,
+    /// Unfinished transfers holding chunks.
+    pub unfinished: usize,
+}
+
+/// The inbox directory. Clones share one lock, so sessions receiving at the
+/// same time never take it over its bound together.
 #[derive(Debug, Clone)]
 pub struct Inbox {
     dir: PathBuf,
+    max_bytes: u64,
+    writing: Arc<Mutex<()>>,
+}
+
+/// Bytes for people: "12.5 MiB", "40.2 KiB", "900 bytes".
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+    }
 }
 
 impl Inbox {
-    /// The inbox of the device whose data directory is `data_dir`.
+    /// The inbox of the device whose data directory is `data_dir`, for
+    /// reading (no bound on what it may hold).
     pub fn new(data_dir: &Path) -> Self {
         Inbox {
             dir: data_dir.join("inbox"),
+            max_bytes: u64::MAX,
+            writing: Arc::new(Mutex::new(())),
         }
+    }
+
+    /// The inbox a running device receives into, holding at most `max_bytes`.
+    /// Writes that never finished (temporary files, a JPEG without its
+    /// record) are removed, with a log line.
+    pub fn open(data_dir: &Path, max_bytes: u64) -> Result<Self, ShareError> {
+        let inbox = Inbox {
+            max_bytes,
+            ..Inbox::new(data_dir)
+        };
+        fs::create_dir_all(&inbox.dir).map_err(ShareError::io(&inbox.dir))?;
+        for item in fs::read_dir(&inbox.dir)
+            .map_err(ShareError::io(&inbox.dir))?
+            .flatten()
+        {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let unfinished = name.starts_with('.')
+                || name
+                    .strip_suffix(".jpg")
+                    .is_some_and(|id| !inbox.record_path(id).exists());
+            if unfinished && item.path().is_file() {
+                tracing::info!(file = %name, "removed an inbox write that never finished");
+                let _ = fs::remove_file(item.path());
+            }
+        }
+        let partial = inbox.dir.join("partial");
+        for share in fs::read_dir(&partial).into_iter().flatten().flatten() {
+            for item in fs::read_dir(share.path()).into_iter().flatten().flatten() {
+                if item.file_name().to_string_lossy().starts_with('.') {
+                    tracing::info!(file = %item.path().display(), "removed a chunk write that never finished");
+                    let _ = fs::remove_file(item.path());
+                }
+            }
+        }
+        Ok(inbox)
+    }
+
+    /// How many bytes the inbox holds, of how many, and how many transfers are unfinished.
+    pub fn usage(&self) -> Result<InboxUsage, ShareError> {
+        let mut usage = InboxUsage {
+            bytes: 0,
+            max_bytes: self.max_bytes,
+            unfinished: 0,
+        };
+        let dir = match fs::read_dir(&self.dir) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(usage),
+            Err(e) => return Err(ShareError::io(&self.dir)(e)),
+        };
+        for item in dir.flatten() {
+            let Ok(meta) = item.metadata() else { continue };
+            if meta.is_file() {
+                usage.bytes += meta.len();
+            } else if meta.is_dir() && item.file_name() == "partial" {
+                for share in fs::read_dir(item.path()).into_iter().flatten().flatten() {
+                    let bytes = dir_bytes(&share.path());
+                    usage.unfinished += 1;
+                    usage.bytes += bytes;
+                }
+            }
+        }
+        Ok(usage)
+    }
+
+    /// Refused with [`ShareError::InboxFull`] unless `adding` more bytes
+    /// keep the inbox within its bound.
+    fn check_room(&self, adding: u64) -> Result<(), ShareError> {
+        if self.max_bytes == u64::MAX {
+            return Ok(());
+        }
+        let used = self.usage()?.bytes;
+        if used.saturating_add(adding) > self.max_bytes {
+            return Err(ShareError::InboxFull(format!(
+                "{} of {} used, {} more needed",
+                human_bytes(used),
+                human_bytes(self.max_bytes),
+                human_bytes(adding)
+            )));
+        }
+        Ok(())
+    }
+
+    fn jpeg_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.jpg"))
+    }
+
+    fn record_bytes(share: &VerifiedShare) -> Vec<u8> {
+        let record = InboxRecord {
+            manifest: share.manifest.clone(),
+            received_at: super::outbox::now_ms(),
+        };
+        serde_json::to_vec_pretty(&record).expect("record serializes")
+    }
+
+    /// Removes a stored share (its record, then its JPEG) by its id or the
+    /// start of it, as `hearth inbox` prints it. Returns the full id.
+    pub fn remove(&self, id_start: &str) -> Result<String, ShareError> {
+        let id_start = id_start.trim().to_ascii_lowercase();
+        let matches: Vec<String> = self
+            .list()?
+            .into_iter()
+            .map(|e| e.share.id)
+            .filter(|id| !id_start.is_empty() && id.starts_with(&id_start))
+            .collect();
+        let id = match matches.as_slice() {
+            [id] => id.clone(),
+            [] => {
+                return Err(ShareError::NotFound(format!(
+                    "no share in the inbox starts with `{id_start}`; `hearth inbox` lists them"
+                )))
+            }
+            _ => {
+                return Err(ShareError::NotFound(format!(
+                    "{} shares start with `{id_start}`; give more of the id",
+                    matches.len()
+                )))
+            }
+        };
+        let _guard = self.writing.lock().expect("inbox lock");
+        for path in [self.record_path(&id), self.jpeg_path(&id)] {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(ShareError::io(&path)(e)),
+            }
+        }
+        tracing::info!(share = %&id[..12], "the owner removed a share from the inbox");
+        Ok(id)
     }
 
     fn record_path(&self, id: &str) -> PathBuf {
@@ -54,6 +218,11 @@ impl Inbox {
 
     fn partial_dir(&self, id: &str) -> PathBuf {
         self.dir.join("partial").join(id)
+    }
+
+    /// The JPEG of a stored share, if it has one.
+    pub fn jpeg_of(&self, share: &VerifiedShare) -> Option<PathBuf> {
+        share.body.jpeg.as_ref().map(|_| self.jpeg_path(&share.id))
     }
 
     /// Every stored share, oldest first. Damaged entries are skipped with a warning.
@@ -85,11 +254,7 @@ impl Inbox {
         let record: InboxRecord =
             serde_json::from_str(&text).map_err(|e| ShareError::Malformed(e.to_string()))?;
         let share = record.manifest.verify(&Limits::default())?;
-        let jpeg_path = share
-            .body
-            .jpeg
-            .as_ref()
-            .map(|_| self.dir.join(format!("{}.jpg", share.id)));
+        let jpeg_path = self.jpeg_of(&share);
         Ok(InboxEntry {
             share,
             received_at: record.received_at,
@@ -112,8 +277,19 @@ impl ShareStore for Inbox {
             .collect()
     }
 
+    fn room_for(&self, share: &VerifiedShare) -> Result<(), ShareError> {
+        let whole =
+            Self::record_bytes(share).len() as u64 + share.body.jpeg.as_ref().map_or(0, |j| j.len);
+        let held = dir_bytes(&self.partial_dir(&share.id));
+        let _guard = self.writing.lock().expect("inbox lock");
+        self.check_room(whole.saturating_sub(held))
+    }
+
     fn put_chunk(&mut self, id: &str, index: u32, data: &[u8]) -> Result<(), ShareError> {
         let path = self.partial_dir(id).join(format!("{index}.chunk"));
+        let _guard = self.writing.lock().expect("inbox lock");
+        let replaced = fs::metadata(&path).map_or(0, |m| m.len());
+        self.check_room((data.len() as u64).saturating_sub(replaced))?;
         write_atomic(&path, data, 0o600).map_err(ShareError::io(&path))
     }
 
@@ -127,18 +303,39 @@ impl ShareStore for Inbox {
     }
 
     fn store(&mut self, share: &VerifiedShare, jpeg: Option<&[u8]>) -> Result<(), ShareError> {
+        let text = Self::record_bytes(share);
+        let _guard = self.writing.lock().expect("inbox lock");
+        let held = dir_bytes(&self.partial_dir(&share.id));
+        let whole = text.len() as u64 + jpeg.map_or(0, |j| j.len() as u64);
+        self.check_room(whole.saturating_sub(held))?;
         if let Some(jpeg) = jpeg {
-            let path = self.dir.join(format!("{}.jpg", share.id));
+            let path = self.jpeg_path(&share.id);
             write_atomic(&path, jpeg, 0o600).map_err(ShareError::io(&path))?;
         }
-        let record = InboxRecord {
-            manifest: share.manifest.clone(),
-            received_at: super::outbox::now_ms(),
-        };
-        let text = serde_json::to_vec_pretty(&record).expect("record serializes");
         let path = self.record_path(&share.id);
         write_atomic(&path, &text, 0o600).map_err(ShareError::io(&path))?;
         let _ = fs::remove_dir_all(self.partial_dir(&share.id));
         Ok(())
     }
+
+    fn discard(&mut self, id: &str) -> Result<(), ShareError> {
+        let path = self.partial_dir(id);
+        match fs::remove_dir_all(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(ShareError::io(&path)(e)),
+        }
+    }
+}
+
+/// Bytes of the files directly in `dir` (0 when it does not exist).
+fn dir_bytes(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
 }

@@ -19,6 +19,8 @@ pub mod snapshot;
 pub mod wire;
 
 #[cfg(test)]
+mod inbox_tests;
+#[cfg(test)]
 mod outbox_tests;
 #[cfg(test)]
 mod session_tests;
@@ -51,6 +53,13 @@ pub enum ShareError {
     /// The outbox is full; nothing was dropped to make room.
     #[error("the outbox is full ({0}); this share was not queued and nothing waiting was dropped. `hearth status` shows who it waits for: wait until they connect, or take `snapshots` from a contact that will not come back (`hearth contacts deny NAME snapshots`) and its waiting shares leave the outbox")]
     OutboxFull(String),
+    /// This device's inbox is full; the share was refused for now and the
+    /// sender keeps it. Nothing stored was deleted to make room.
+    #[error("the device's inbox is full ({0}); the sender keeps the share and offers it again later. Nothing stored was deleted: remove shares you no longer need with `hearth inbox --remove ID`, or raise `[share] inbox_max_bytes`")]
+    InboxFull(String),
+    /// No such share.
+    #[error("{0}")]
+    NotFound(String),
     /// A file could not be read or written.
     #[error("cannot access {path}: {source}")]
     Io {
@@ -62,6 +71,22 @@ pub enum ShareError {
 }
 
 impl ShareError {
+    /// The reason told to the peer in `share_refused`: the error in words,
+    /// without advice meant for this device's owner.
+    pub fn peer_reason(&self) -> String {
+        match self {
+            ShareError::InboxFull(detail) => format!(
+                "the device's inbox is full ({detail}); keep the share and offer it again later"
+            ),
+            other => other.to_string(),
+        }
+    }
+
+    /// Whether the refusal is for now only (the sender should offer it again later).
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, ShareError::InboxFull(_))
+    }
+
     pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ShareError + '_ {
         move |source| ShareError::Io {
             path: path.to_path_buf(),

@@ -4,12 +4,15 @@
 //! what happened from [`ShareSession::poll_output`]. Both directions run at
 //! once: shares this side pushes, one at a time, and shares the peer pushes.
 //! The receiving side writes through a [`ShareStore`] (the inbox, or memory in tests).
+//!
+//! Chunks are made one at a time, as [`ShareSession::poll_output`] is called,
+//! so [`ShareSession::cancel`] stops a transfer between any two chunks.
 
 use super::manifest::VerifiedShare;
 use super::wire::{decode_chunk, encode_chunk, Control};
 use super::{Limits, ShareError, ShareKind};
 use crate::keys::PeerKey;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 /// Where received shares and their partial chunks are kept.
@@ -18,12 +21,17 @@ pub trait ShareStore {
     fn is_stored(&self, id: &str) -> bool;
     /// Chunks of an unfinished share already held (from an earlier, cut session).
     fn chunks_held(&self, id: &str) -> BTreeSet<u32>;
+    /// Whether there is room for the rest of this share; refused with
+    /// [`ShareError::InboxFull`] when there is not.
+    fn room_for(&self, share: &VerifiedShare) -> Result<(), ShareError>;
     /// Keeps one verified chunk.
     fn put_chunk(&mut self, id: &str, index: u32, data: &[u8]) -> Result<(), ShareError>;
     /// The JPEG put together from every held chunk.
     fn assemble(&self, share: &VerifiedShare) -> Result<Vec<u8>, ShareError>;
     /// Stores a verified share (and its JPEG) and drops its partial chunks.
     fn store(&mut self, share: &VerifiedShare, jpeg: Option<&[u8]>) -> Result<(), ShareError>;
+    /// Drops the partial chunks of a share that will never complete.
+    fn discard(&mut self, id: &str) -> Result<(), ShareError>;
 }
 
 /// What a peer may push to this side.
@@ -51,6 +59,14 @@ pub enum Output {
         /// The peer's reason.
         reason: String,
     },
+    /// The peer refused one of our shares for now (its inbox is full): keep
+    /// it queued and offer it again on a later session.
+    Deferred {
+        /// The share id.
+        id: String,
+        /// The peer's reason.
+        reason: String,
+    },
     /// A share from the peer arrived whole, verified, and is stored.
     Received(Box<VerifiedShare>),
     /// We refused something the peer sent.
@@ -62,6 +78,8 @@ pub enum Output {
 struct Outgoing {
     share: VerifiedShare,
     jpeg: Option<Vec<u8>>,
+    /// Chunk indices still to send (filled by the peer's `share_have`).
+    todo: VecDeque<u32>,
 }
 
 /// The share transfer with one peer.
@@ -73,6 +91,8 @@ pub struct ShareSession {
     queue: VecDeque<Outgoing>,
     current: Option<(Outgoing, Instant)>,
     incoming: HashMap<String, (VerifiedShare, BTreeSet<u32>)>,
+    /// Incoming shares refused or withdrawn in this session: their late chunks are dropped quietly.
+    dropped: HashSet<String>,
     out: VecDeque<Output>,
     response_timeout: Duration,
 }
@@ -88,6 +108,7 @@ impl ShareSession {
             queue: VecDeque::new(),
             current: None,
             incoming: HashMap::new(),
+            dropped: HashSet::new(),
             out: VecDeque::new(),
             response_timeout: Duration::from_secs(30),
         }
@@ -109,8 +130,18 @@ impl ShareSession {
             });
             return;
         }
-        self.queue.push_back(Outgoing { share, jpeg });
+        self.queue.push_back(Outgoing {
+            share,
+            jpeg,
+            todo: VecDeque::new(),
+        });
         self.next_offer(now);
+    }
+
+    /// Changes what `peer` may push from the next offer on (the owner changed
+    /// its permissions during the session). Offers already accepted go on.
+    pub fn set_rules(&mut self, rules: ReceiveRules) {
+        self.rules = rules;
     }
 
     /// Whether a share of ours is queued or in flight.
@@ -118,9 +149,51 @@ impl ShareSession {
         self.current.is_some() || !self.queue.is_empty()
     }
 
-    /// The next thing to do, if any.
+    /// The ids of our shares queued or in flight, the one in flight first.
+    pub fn outgoing(&self) -> Vec<String> {
+        self.current
+            .iter()
+            .map(|(c, _)| &c.share.id)
+            .chain(self.queue.iter().map(|q| &q.share.id))
+            .cloned()
+            .collect()
+    }
+
+    /// Withdraws one of our shares: dropped from the queue, or — when it is
+    /// the one in flight — no further chunk of it is sent and the peer is
+    /// told with `share_cancel`. Returns whether the share was here.
+    pub fn cancel(&mut self, id: &str, now: Instant) -> bool {
+        if self.current.as_ref().is_some_and(|(c, _)| c.share.id == id) {
+            self.current = None;
+            self.send(&Control::ShareCancel { id: id.to_string() });
+            self.next_offer(now);
+            return true;
+        }
+        let before = self.queue.len();
+        self.queue.retain(|q| q.share.id != id);
+        self.queue.len() != before
+    }
+
+    /// The next thing to do, if any. Chunks of the share in flight are made
+    /// one per call, after everything else waiting.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        if let Some(output) = self.out.pop_front() {
+            return Some(output);
+        }
+        let (current, _) = self.current.as_mut()?;
+        let info = current.share.body.jpeg.as_ref()?;
+        let jpeg = current.jpeg.as_ref()?;
+        while let Some(index) = current.todo.pop_front() {
+            let start = index as usize * info.chunk_size as usize;
+            let end = (start + info.chunk_size as usize).min(jpeg.len());
+            if start >= end {
+                continue;
+            }
+            if let Ok(frame) = encode_chunk(&current.share.id, index, &jpeg[start..end]) {
+                return Some(Output::SendBinary(frame));
+            }
+        }
+        None
     }
 
     /// When [`ShareSession::handle_timeout`] should next be called.
@@ -170,6 +243,10 @@ impl ShareSession {
                 if store.is_stored(&share.id) {
                     return self.send(&Control::ShareAck { id: share.id });
                 }
+                if let Err(e) = store.room_for(&share) {
+                    return self.refuse(&share.id, e);
+                }
+                self.dropped.remove(&share.id);
                 let held = store.chunks_held(&share.id);
                 let have = held.iter().copied().collect();
                 let id = share.id.clone();
@@ -187,17 +264,9 @@ impl ShareSession {
                 };
                 *at = now;
                 let have: BTreeSet<u32> = have.into_iter().collect();
-                let mut frames = vec![];
-                if let (Some(jpeg), Some(info)) = (&current.jpeg, &current.share.body.jpeg) {
-                    for (index, data) in jpeg.chunks(info.chunk_size as usize).enumerate() {
-                        if !have.contains(&(index as u32)) {
-                            frames.push(encode_chunk(&id, index as u32, data));
-                        }
-                    }
-                }
-                for frame in frames.into_iter().flatten() {
-                    self.out.push_back(Output::SendBinary(frame));
-                }
+                current.todo = (0..current.share.chunk_count())
+                    .filter(|index| !have.contains(index))
+                    .collect();
             }
             Control::ShareAck { id } => {
                 if self.current.as_ref().is_some_and(|(c, _)| c.share.id == id) {
@@ -206,11 +275,22 @@ impl ShareSession {
                     self.next_offer(now);
                 }
             }
-            Control::ShareRefused { id, reason } => {
+            Control::ShareRefused { id, reason, retry } => {
                 if self.current.as_ref().is_some_and(|(c, _)| c.share.id == id) {
                     self.current = None;
-                    self.out.push_back(Output::Rejected { id, reason });
+                    self.out.push_back(match retry {
+                        true => Output::Deferred { id, reason },
+                        false => Output::Rejected { id, reason },
+                    });
                     self.next_offer(now);
+                }
+            }
+            Control::ShareCancel { id } => {
+                if self.incoming.remove(&id).is_some() {
+                    self.dropped.insert(id.clone());
+                    if let Err(e) = store.discard(&id) {
+                        self.out.push_back(Output::Refused(e));
+                    }
                 }
             }
         }
@@ -223,6 +303,9 @@ impl ShareSession {
             Err(e) => return self.out.push_back(Output::Refused(e)),
         };
         let id = chunk.id.clone();
+        if self.dropped.contains(&id) {
+            return;
+        }
         let Some((share, held)) = self.incoming.get_mut(&id) else {
             return self.out.push_back(Output::Refused(ShareError::Malformed(
                 "a chunk of a share that was not offered".into(),
@@ -230,10 +313,12 @@ impl ShareSession {
         };
         if !share.chunk_ok(chunk.index, chunk.data) {
             let e = ShareError::Corrupt(format!("chunk {} does not match its hash", chunk.index));
-            self.incoming.remove(&id);
-            return self.refuse(&id, e);
+            return self.refuse_incoming(&id, e, store);
         }
         if let Err(e) = store.put_chunk(&id, chunk.index, chunk.data) {
+            if e.is_temporary() {
+                return self.refuse_incoming(&id, e, store);
+            }
             self.incoming.remove(&id);
             return self.out.push_back(Output::Refused(e));
         }
@@ -266,8 +351,22 @@ impl ShareSession {
                 self.send(&Control::ShareAck { id: id.to_string() });
                 self.out.push_back(Output::Received(Box::new(share)));
             }
-            Err(e) => self.refuse(id, e),
+            Err(e) => self.refuse_incoming(id, e, store),
         }
+    }
+
+    /// Refuses a share the peer is sending. Its late chunks are ignored; its
+    /// kept chunks stay for a refusal for now (the transfer resumes later)
+    /// and are dropped for a refusal for good (it can never complete).
+    fn refuse_incoming(&mut self, id: &str, error: ShareError, store: &mut dyn ShareStore) {
+        self.incoming.remove(id);
+        self.dropped.insert(id.to_string());
+        if !error.is_temporary() {
+            if let Err(e) = store.discard(id) {
+                self.out.push_back(Output::Refused(e));
+            }
+        }
+        self.refuse(id, error);
     }
 
     fn may_receive(&self, share: &VerifiedShare) -> Result<(), ShareError> {
@@ -314,7 +413,8 @@ impl ShareSession {
     fn refuse(&mut self, id: &str, error: ShareError) {
         self.send(&Control::ShareRefused {
             id: id.to_string(),
-            reason: error.to_string(),
+            reason: error.peer_reason(),
+            retry: error.is_temporary(),
         });
         self.out.push_back(Output::Refused(error));
     }

@@ -14,9 +14,46 @@ struct MemStore {
     chunks: HashMap<String, BTreeMap<u32, Vec<u8>>>,
     stored: HashMap<String, Option<Vec<u8>>>,
     stores: usize,
+    /// Bytes of JPEG (whole or in chunks) it may hold; `None`: no bound.
+    room: Option<u64>,
+}
+
+impl MemStore {
+    fn used(&self) -> u64 {
+        let whole: usize = self.stored.values().flatten().map(Vec::len).sum();
+        let chunks: usize = self
+            .chunks
+            .values()
+            .flat_map(|c| c.values())
+            .map(Vec::len)
+            .sum();
+        (whole + chunks) as u64
+    }
+
+    fn check(&self, adding: u64) -> Result<(), ShareError> {
+        match self.room {
+            Some(room) if self.used() + adding > room => Err(ShareError::InboxFull(format!(
+                "{} of {room} bytes",
+                self.used()
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl ShareStore for MemStore {
+    fn room_for(&self, share: &VerifiedShare) -> Result<(), ShareError> {
+        let held: usize = self
+            .chunks
+            .get(&share.id)
+            .map_or(0, |c| c.values().map(Vec::len).sum());
+        let len = share.body.jpeg.as_ref().map_or(0, |j| j.len);
+        self.check(len.saturating_sub(held as u64))
+    }
+    fn discard(&mut self, id: &str) -> Result<(), ShareError> {
+        self.chunks.remove(id);
+        Ok(())
+    }
     fn is_stored(&self, id: &str) -> bool {
         self.stored.contains_key(id)
     }
@@ -27,6 +64,7 @@ impl ShareStore for MemStore {
             .unwrap_or_default()
     }
     fn put_chunk(&mut self, id: &str, index: u32, data: &[u8]) -> Result<(), ShareError> {
+        self.check(data.len() as u64)?;
         self.chunks
             .entry(id.into())
             .or_default()
@@ -384,6 +422,35 @@ fn photos_and_thoughts_need_talk_back() {
 }
 
 #[test]
+fn talk_back_allowed_during_a_session_applies_to_the_next_offer() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let no_talk_back = ReceiveRules {
+        snapshots: true,
+        photos_and_thoughts: false,
+    };
+    let (mut a, mut b) = pair(&alice, &bob, no_talk_back);
+    let mut store = MemStore::default();
+    let now = Instant::now();
+    let first = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    a.push(first, None, now);
+    let (pa, _) = pump(&mut a, &mut b, &mut store, now, None);
+    assert!(
+        matches!(&pa.events[..], [Output::Rejected { reason, .. }] if reason.contains("talk_back"))
+    );
+
+    // The owner allows `talk_back`; the same session now takes a thought.
+    b.set_rules(ALL);
+    let mut second = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    second.body.text = "again".into();
+    let second = Manifest::sign(&alice, &second.body).unwrap();
+    a.push(second.clone(), None, now);
+    let (pa, pb) = pump(&mut a, &mut b, &mut store, now, None);
+    assert!(matches!(&pa.events[..], [Output::Delivered(id)] if *id == second.id));
+    assert!(matches!(&pb.events[..], [Output::Received(_)]));
+    assert_eq!(store.stores, 1);
+}
+
+#[test]
 fn a_silent_peer_times_out_on_the_fake_clock() {
     let (alice, bob) = (Identity::generate(), Identity::generate());
     let share = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
@@ -397,4 +464,188 @@ fn a_silent_peer_times_out_on_the_fake_clock() {
     assert_eq!(a.poll_timeout(), Some(start + Duration::from_secs(30)));
     a.handle_timeout(start + Duration::from_secs(30));
     assert!(matches!(a.poll_output(), Some(Output::TimedOut)));
+}
+
+/// Moves the text messages waiting in `from` to `to`, stopping after
+/// `max_chunks` chunk frames, which are returned undelivered, with the other outputs.
+fn texts_across(
+    from: &mut ShareSession,
+    to: &mut ShareSession,
+    store: &mut dyn ShareStore,
+    now: Instant,
+    max_chunks: usize,
+) -> (Vec<Vec<u8>>, Vec<Output>) {
+    let (mut frames, mut events) = (vec![], vec![]);
+    while let Some(output) = from.poll_output() {
+        match output {
+            Output::SendText(t) => {
+                to.handle_text(&t, now, store);
+            }
+            Output::SendBinary(f) => {
+                frames.push(f);
+                if frames.len() >= max_chunks {
+                    break;
+                }
+            }
+            other => events.push(other),
+        }
+    }
+    (frames, events)
+}
+
+#[test]
+fn cancelling_the_share_in_flight_stops_its_chunks_at_once() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(10_000);
+    let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
+    let next = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    let (mut a_store, mut b_store) = (MemStore::default(), MemStore::default());
+    let now = Instant::now();
+    a.push(share.clone(), Some(jpeg.clone()), now);
+    a.push(next.clone(), None, now);
+    assert_eq!(a.outgoing(), [share.id.clone(), next.id.clone()]);
+    // The offer goes over and Bob's `share_have` comes back.
+    texts_across(&mut a, &mut b, &mut b_store, now, 0);
+    texts_across(&mut b, &mut a, &mut a_store, now, 0);
+    // Two of the ten chunks go out and arrive, the third is on its way.
+    let (frames, _) = texts_across(&mut a, &mut b, &mut b_store, now, 3);
+    assert_eq!(frames.len(), 3);
+    for frame in &frames[..2] {
+        b.handle_binary(frame, &mut b_store);
+    }
+    assert_eq!(b_store.chunks_held(&share.id).len(), 2);
+
+    assert!(a.cancel(&share.id, now), "the share in flight is withdrawn");
+    let mut texts = vec![];
+    while let Some(output) = a.poll_output() {
+        match output {
+            Output::SendText(t) => texts.push(t),
+            Output::SendBinary(_) => panic!("a chunk was sent after the share was withdrawn"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&texts[0]).unwrap(),
+        serde_json::json!({"type": "share_cancel", "id": share.id})
+    );
+    assert!(
+        texts[1].contains("share_offer"),
+        "the next share is offered"
+    );
+    assert_eq!(a.outgoing(), std::slice::from_ref(&next.id));
+    assert!(!a.cancel(&share.id, now), "already gone");
+
+    // Bob drops what he kept, and the chunk still on its way is ignored quietly.
+    b.handle_text(&texts[0], now, &mut b_store);
+    assert!(b_store.chunks_held(&share.id).is_empty());
+    b.handle_binary(&frames[2], &mut b_store);
+    assert!(b_store.chunks_held(&share.id).is_empty());
+    let outputs: Vec<Output> = std::iter::from_fn(|| b.poll_output()).collect();
+    assert!(
+        outputs
+            .iter()
+            .all(|o| !matches!(o, Output::Refused(_) | Output::Received(_))),
+        "{outputs:?}"
+    );
+    b.handle_text(&texts[1], now, &mut b_store);
+    let (pa, pb) = pump(&mut a, &mut b, &mut b_store, now, None);
+    assert!(matches!(&pa.events[..], [Output::Delivered(id)] if *id == next.id));
+    assert!(matches!(&pb.events[..], [Output::Received(s)] if s.id == next.id));
+    assert!(!b_store.stored.contains_key(&share.id));
+}
+
+#[test]
+fn a_queued_share_is_withdrawn_before_it_is_offered() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let first = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    let mut second_body = first.body.clone();
+    second_body.text = "second".into();
+    let second = Manifest::sign(&alice, &second_body).unwrap();
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    let now = Instant::now();
+    a.push(first.clone(), None, now);
+    a.push(second.clone(), None, now);
+    assert!(a.cancel(&second.id, now));
+    assert_eq!(a.outgoing(), std::slice::from_ref(&first.id));
+    let mut store = MemStore::default();
+    let (pa, _) = pump(&mut a, &mut b, &mut store, now, None);
+    assert!(matches!(&pa.events[..], [Output::Delivered(id)] if *id == first.id));
+    assert!(!store.stored.contains_key(&second.id), "never offered");
+}
+
+#[test]
+fn a_full_inbox_refuses_for_now_and_the_sender_keeps_the_share() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(5_000);
+    let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
+    let now = Instant::now();
+    let mut store = MemStore {
+        room: Some(4_000),
+        ..MemStore::default()
+    };
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    a.push(share.clone(), Some(jpeg.clone()), now);
+    texts_across(&mut a, &mut b, &mut store, now, 0);
+    let refusal = match b.poll_output() {
+        Some(Output::SendText(t)) => t,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let refusal: serde_json::Value = serde_json::from_str(&refusal).unwrap();
+    assert_eq!(refusal["type"], "share_refused");
+    assert_eq!(refusal["retry"], true);
+    let reason = refusal["reason"].as_str().unwrap();
+    assert!(reason.contains("the device's inbox is full"), "{reason}");
+    assert!(
+        matches!(
+            b.poll_output(),
+            Some(Output::Refused(ShareError::InboxFull(_)))
+        ),
+        "the owner's side hears of it"
+    );
+    a.handle_text(&refusal.to_string(), now, &mut MemStore::default());
+    assert!(
+        matches!(a.poll_output(), Some(Output::Deferred { id, .. }) if id == share.id),
+        "kept for later, not rejected for good"
+    );
+    assert!(!a.is_sending());
+    assert!(store.chunks.is_empty(), "nothing was written");
+}
+
+#[test]
+fn an_inbox_that_fills_mid_transfer_keeps_the_chunks_and_resumes_later() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(5_000);
+    let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
+    let now = Instant::now();
+    let mut store = MemStore::default();
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    a.push(share.clone(), Some(jpeg.clone()), now);
+    texts_across(&mut a, &mut b, &mut store, now, 0);
+    texts_across(&mut b, &mut a, &mut MemStore::default(), now, 0);
+    // Room runs out after two chunks (another transfer took the rest).
+    store.room = Some(2_000);
+    let (pa, pb) = pump(&mut a, &mut b, &mut store, now, None);
+    assert!(
+        matches!(&pa.events[..], [Output::Deferred { .. }]),
+        "{:?}",
+        pa.events
+    );
+    assert!(
+        matches!(&pb.events[..], [Output::Refused(ShareError::InboxFull(_))]),
+        "late chunks are ignored quietly: {:?}",
+        pb.events
+    );
+    assert_eq!(store.chunks_held(&share.id).len(), 2, "nothing deleted");
+
+    // Room again (the owner removed something): only the rest is sent.
+    store.room = None;
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    a.push(share.clone(), Some(jpeg.clone()), now);
+    let (pa, pb) = pump(&mut a, &mut b, &mut store, now, None);
+    assert_eq!(pa.chunks, 3);
+    assert!(matches!(&pa.events[..], [Output::Delivered(_)]));
+    assert!(matches!(&pb.events[..], [Output::Received(_)]));
+    assert_eq!(store.stored[&share.id].as_deref(), Some(&jpeg[..]));
 }

@@ -1,5 +1,6 @@
 //! The `[share]` section of the configuration: snapshot quality and size,
-//! the outbox's bounds, how often to retry offline contacts, and named groups.
+//! the outbox's and the inbox's bounds, how often to retry offline contacts,
+//! and named groups.
 
 use super::outbox::OutboxLimits;
 use super::snapshot::SnapshotSettings;
@@ -20,6 +21,8 @@ pub struct ShareConfig {
     pub outbox_max_shares: usize,
     /// Most bytes of JPEG the outbox holds at once.
     pub outbox_max_bytes: u64,
+    /// Most bytes the inbox holds (received shares and unfinished transfers).
+    pub inbox_max_bytes: u64,
     /// Seconds between attempts to reach contacts that still wait for shares.
     pub retry_secs: u64,
     /// Named groups of contacts (names or keys), usable as a share's audience.
@@ -34,6 +37,7 @@ impl Default for ShareConfig {
             max_jpeg_bytes: 2 * 1024 * 1024,
             outbox_max_shares: 100,
             outbox_max_bytes: 64 * 1024 * 1024,
+            inbox_max_bytes: 256 * 1024 * 1024,
             retry_secs: 30,
             groups: BTreeMap::new(),
         }

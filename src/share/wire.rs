@@ -31,12 +31,24 @@ pub enum Control {
         /// The share id.
         id: String,
     },
-    /// Receiver → sender: the share is refused and must not be sent again.
+    /// Receiver → sender: the share is refused. With `retry` the refusal is
+    /// for now only (the receiver's inbox is full): the sender keeps the share
+    /// and offers it again on a later session; without it, never again.
     ShareRefused {
         /// The share id (empty when the offer could not be read).
         id: String,
         /// Why, in words.
         reason: String,
+        /// Offer it again later (absent means `false`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        retry: bool,
+    },
+    /// Sender → receiver: the sender withdrew a share it offered (the owner
+    /// took the receiver's permission away); no more chunks of it will come,
+    /// and the receiver drops the chunks it kept.
+    ShareCancel {
+        /// The share id.
+        id: String,
     },
 }
 
@@ -121,5 +133,32 @@ mod tests {
         assert_eq!(ack, Some(Control::ShareAck { id: "x".into() }));
         assert!(Control::parse(r#"{"type":"share_ack","id":"x","extra":1}"#).is_err());
         assert!(Control::parse("not json").is_err());
+        let refused = r#"{"type":"share_refused","id":"x","reason":"r"}"#;
+        assert_eq!(
+            Control::parse(refused).unwrap(),
+            Some(Control::ShareRefused {
+                id: "x".into(),
+                reason: "r".into(),
+                retry: false
+            })
+        );
+        let later = Control::ShareRefused {
+            id: "x".into(),
+            reason: "full".into(),
+            retry: true,
+        };
+        let text = serde_json::to_string(&later).unwrap();
+        assert!(text.contains(r#""retry":true"#), "{text}");
+        assert_eq!(Control::parse(&text).unwrap(), Some(later));
+        let plain = Control::ShareRefused {
+            id: "x".into(),
+            reason: "r".into(),
+            retry: false,
+        };
+        let text = serde_json::to_string(&plain).unwrap();
+        assert!(
+            !text.contains("retry"),
+            "old peers never see the field: {text}"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Support for the browser tests: a Chrome DevTools Protocol client that
-//! drives Debian's headless Chromium. Not a test target itself.
+//! drives Debian's headless Chromium, and helpers for the viewer page. Not a
+//! test target itself.
 
 #![allow(dead_code)]
 
 pub mod chromium;
+pub mod viewer;

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use alsa::pcm::{Access, Format, HwParams, PCM};
+use alsa::pcm::{Access, Format, Frames, HwParams, PCM};
 use alsa::{Direction, ValueOr};
 use tracing::{info, warn};
 
@@ -18,7 +18,9 @@ use crate::hardware::HardwareError;
 use crate::media::{AudioCapture, AudioFrame, MediaError, AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE};
 
 /// Periods in the device buffer (80 ms): enough to ride out a busy moment.
-const PERIODS: i64 = 4;
+const PERIODS: Frames = 4;
+/// One period (20 ms) in ALSA's frame count, whose width follows the target's `long`.
+const PERIOD: Frames = AUDIO_FRAME_SAMPLES as Frames;
 /// A pause longer than this between reads means the buffered audio is stale.
 const STALE_AFTER_MS: u128 = 100;
 
@@ -62,8 +64,8 @@ fn open_pcm(wanted: &str, direction: Direction) -> Result<(PCM, String), Hardwar
             hw.set_format(Format::s16())?;
             hw.set_channels(1)?;
             let rate = hw.set_rate_near(AUDIO_SAMPLE_RATE, ValueOr::Nearest)?;
-            hw.set_period_size_near(AUDIO_FRAME_SAMPLES as i64, ValueOr::Nearest)?;
-            hw.set_buffer_size_near(AUDIO_FRAME_SAMPLES as i64 * PERIODS)?;
+            hw.set_period_size_near(PERIOD, ValueOr::Nearest)?;
+            hw.set_buffer_size_near(PERIOD * PERIODS)?;
             pcm.hw_params(&hw)?;
             Ok(rate)
         };
@@ -191,7 +193,7 @@ impl AlsaSpeaker {
         {
             // Start playing once two periods are queued: low delay, no instant underrun.
             let sw = pcm.sw_params_current().map_err(|e| alsa_error(&name, e))?;
-            sw.set_start_threshold(AUDIO_FRAME_SAMPLES as i64 * 2)
+            sw.set_start_threshold(PERIOD * 2)
                 .and_then(|_| pcm.sw_params(&sw))
                 .map_err(|e| alsa_error(&name, e))?;
         }

@@ -2,17 +2,25 @@
 //! the speaker that plays talk-back from contacts allowed `talk_back`.
 //!
 //! [`devices::resolve`] picks devices by name; [`talkback::TalkBack`] is the gate and the
-//! decoder in front of any [`Speaker`]. The ALSA backends (`alsa`) recover from
-//! overruns and underruns by themselves.
+//! decoder in front of any [`Speaker`], one per caller; [`output::SpeakerOutput`] mixes
+//! every caller's voice onto the one speaker. The ALSA backends (`alsa`) recover from
+//! overruns and underruns by themselves; the simulated speaker ([`wav::WavSpeaker`])
+//! writes `talkback.wav` in the data directory.
 
 #[cfg(feature = "hardware")]
 pub mod alsa;
 pub mod devices;
+pub mod mixer;
+pub mod output;
 pub mod talkback;
+pub mod wav;
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+pub use output::{MixerInput, SpeakerOutput};
 pub use talkback::{may_talk_back, TalkBack};
+pub use wav::{WavSpeaker, TALKBACK_WAV};
 
 use crate::config::Config;
 use crate::hardware::{Board, HardwareError};
@@ -22,6 +30,10 @@ use crate::media::{AudioCapture, ToneMicrophone};
 pub trait Speaker: Send {
     /// Queues `pcm` for playing; blocks while the device's buffer is full.
     fn play(&mut self, pcm: &[i16]) -> Result<(), HardwareError>;
+
+    /// Drops audio queued but not heard yet, so a voice stops at once (default: nothing
+    /// to drop).
+    fn discard(&mut self) {}
 }
 
 /// A speaker that keeps what it is given, for tests and the simulated device (it keeps
@@ -79,12 +91,17 @@ pub fn open_microphone(
     }
 }
 
-/// Opens the speaker `[audio] speaker` asks for.
-pub fn open_speaker(config: &Config, board: &Board) -> Result<Box<dyn Speaker>, HardwareError> {
+/// Opens the speaker `[audio] speaker` asks for; the simulated one writes
+/// [`TALKBACK_WAV`] in `data_dir`.
+pub fn open_speaker(
+    config: &Config,
+    board: &Board,
+    data_dir: &Path,
+) -> Result<Box<dyn Speaker>, HardwareError> {
     match config.audio.speaker.as_str() {
         "alsa" => open_alsa_speaker(config, board),
         "none" => Ok(Box::new(NoSpeaker)),
-        _ => Ok(Box::new(MemorySpeaker::new())),
+        _ => Ok(Box::new(WavSpeaker::create(&data_dir.join(TALKBACK_WAV))?)),
     }
 }
 

@@ -1,8 +1,10 @@
 //! Talk-back: a contact's voice on the device's speaker, only if the owner allowed it.
 //!
 //! The rule is checked for every packet against the current contact book, so taking
-//! `talk_back` away silences a contact mid-sentence. Lost packets are concealed by the
-//! Opus decoder rather than played as clicks.
+//! `talk_back` away silences a contact mid-sentence: the refused packet is dropped
+//! before it is decoded, and whatever the speaker still had queued of that contact is
+//! discarded. Lost packets are concealed by the Opus decoder rather than played as
+//! clicks. One `TalkBack` per caller: an Opus decoder follows one stream.
 
 use tracing::debug;
 
@@ -50,9 +52,7 @@ impl TalkBack {
         caller: &PeerKey,
         packet: &[u8],
     ) -> Result<bool, HardwareError> {
-        if !may_talk_back(book, caller) {
-            self.refused += 1;
-            debug!("talk-back audio from a contact without talk_back dropped");
+        if !self.allowed(book, caller) {
             return Ok(false);
         }
         let pcm = self.decoder.decode(packet)?;
@@ -60,10 +60,30 @@ impl TalkBack {
         Ok(true)
     }
 
-    /// Fills the gap of a packet that never arrived.
-    pub fn conceal_loss(&mut self) -> Result<(), HardwareError> {
+    /// Fills the gap of a packet from `caller` that never arrived, if `caller` may be
+    /// heard; returns whether anything was played.
+    pub fn conceal_loss(
+        &mut self,
+        book: &ContactBook,
+        caller: &PeerKey,
+    ) -> Result<bool, HardwareError> {
+        if !self.allowed(book, caller) {
+            return Ok(false);
+        }
         let pcm = self.decoder.conceal_loss()?;
-        self.speaker.play(&pcm)
+        self.speaker.play(&pcm)?;
+        Ok(true)
+    }
+
+    /// The gate: refuses (and silences what is queued) when `caller` may not be heard.
+    fn allowed(&mut self, book: &ContactBook, caller: &PeerKey) -> bool {
+        if may_talk_back(book, caller) {
+            return true;
+        }
+        self.refused += 1;
+        self.speaker.discard();
+        debug!("talk-back audio from a contact without talk_back dropped");
+        false
     }
 
     /// Packets dropped because the sender lacked `talk_back`.
