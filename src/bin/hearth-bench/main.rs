@@ -1,4 +1,5 @@
-//! `hearth-bench`: the end-to-end measurements behind BENCHMARKS.md (issue #7).
+//! `hearth-bench`: the end-to-end measurements behind BENCHMARKS.md (issue #7, and the
+//! privacy switch of issue #5).
 //!
 //! Each subcommand runs one measurement on this machine and prints a Markdown block
 //! with the result (median and spread), the goal, the exact command, the machine and

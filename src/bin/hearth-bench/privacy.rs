@@ -169,9 +169,12 @@ pub async fn privacy(viewers: usize, runs: usize) -> anyhow::Result<()> {
             last_audio,
         });
     }
+    let hung_up = Instant::now();
     for connection in connections {
         family.run(async move { connection.close().await }).await?;
     }
+    // Nobody watches now: the LED goes out (at the panel's next tick).
+    hooks::wait_for_fields(hung_up, "live LED", "lit=false", 1, Duration::from_secs(5)).await?;
     let led_on = led_for_a_new_viewer(&home, &family, runs.min(10)).await?;
     for member in &members {
         member.remove();
@@ -220,7 +223,7 @@ pub async fn privacy(viewers: usize, runs: usize) -> anyhow::Result<()> {
 
 /// How long the LED takes to light when someone starts watching, `joins` times: a
 /// viewer calls, the device logs LIVE, the LED lights; then the viewer hangs up and
-/// the LED goes out again before the next join.
+/// the LED goes out again before the next join. The LED must be out when called.
 async fn led_for_a_new_viewer(
     home: &Home,
     family: &Family,
