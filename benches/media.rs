@@ -10,7 +10,7 @@ use hearth::media::{
     read_frame_number, stamp_frame_number, H264Config, H264Decoder, OpenH264Encoder, TestPattern,
     VideoEncoder,
 };
-use hearth::share::snapshot::{jpeg_from_i420, SnapshotSettings};
+use hearth::share::snapshot::{jpeg_from_i420, jpeg_from_rgb, SnapshotSettings};
 use std::hint::black_box;
 
 const SIZES: [(u32, u32); 2] = [(640, 480), (1280, 720)];
@@ -104,7 +104,36 @@ fn snapshot(c: &mut Criterion) {
     group.bench_function("jpeg_from_i420", |b| {
         b.iter(|| black_box(jpeg_from_i420(&decoded, &settings).unwrap()))
     });
+    // What `jpeg_from_i420` did before: every pixel to RGB in floating point, then the
+    // encoder converts back to YCbCr. Kept here to compare against.
+    group.bench_function("jpeg_via_float_rgb", |b| {
+        b.iter(|| {
+            let rgb = i420_to_rgb_float(&decoded);
+            black_box(jpeg_from_rgb(&rgb, w, h, &settings).unwrap())
+        })
+    });
     group.finish();
+}
+
+/// The former snapshot conversion: BT.601, per pixel, in `f32`.
+fn i420_to_rgb_float(frame: &hearth::media::I420Frame) -> Vec<u8> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let (y, u, v) = (frame.y(), frame.u(), frame.v());
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for row in 0..h {
+        for col in 0..w {
+            let yy = y[row * w + col] as f32;
+            let c = (row / 2) * (w / 2) + col / 2;
+            let (cb, cr) = (u[c] as f32 - 128.0, v[c] as f32 - 128.0);
+            let px = [
+                yy + 1.402 * cr,
+                yy - 0.344 * cb - 0.714 * cr,
+                yy + 1.772 * cb,
+            ];
+            rgb.extend(px.map(|p| p.clamp(0.0, 255.0) as u8));
+        }
+    }
+    rgb
 }
 
 fn frame_number(c: &mut Criterion) {
