@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the media path (`cargo bench --bench media`): openh264 encoding and
 //! decoding of the simulated camera at 640×480 and 1280×720, YUYV/NV12 → I420 conversion
-//! (`hardware::camera::convert`, what the V4L2 camera runs on every frame),
-//! and stamping/reading the frame number. BENCHMARKS.md quotes the medians.
+//! (`hardware::camera::convert`, what the V4L2 camera runs on every frame), the steps
+//! of a 2 MP snapshot (IDR encode, decode, JPEG), and stamping/reading the frame number.
+//! BENCHMARKS.md quotes the medians.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hearth::hardware::camera::convert::{nv12_to_i420, yuyv_to_i420};
@@ -9,6 +10,7 @@ use hearth::media::{
     read_frame_number, stamp_frame_number, H264Config, H264Decoder, OpenH264Encoder, TestPattern,
     VideoEncoder,
 };
+use hearth::share::snapshot::{jpeg_from_i420, jpeg_from_rgb, SnapshotSettings};
 use std::hint::black_box;
 
 const SIZES: [(u32, u32); 2] = [(640, 480), (1280, 720)];
@@ -73,6 +75,67 @@ fn convert(c: &mut Criterion) {
     group.finish();
 }
 
+/// What a snapshot costs at 1920×1080 (2 MP), step by step: the frame the camera
+/// pipeline encodes as an IDR, decoding it again, and the JPEG (`share::snapshot`).
+fn snapshot(c: &mut Criterion) {
+    let (w, h) = (1920, 1080);
+    let frame = TestPattern::new(w, h).unwrap().frame(0);
+    let mut group = c.benchmark_group("snapshot_1080p");
+    group.sample_size(20);
+    let mut encoder =
+        OpenH264Encoder::new(H264Config::new(w, h, 30).with_bitrate(4_000_000)).unwrap();
+    group.bench_function("openh264_idr", |b| {
+        b.iter(|| black_box(encoder.encode(&frame, true).unwrap()))
+    });
+    let idr = encoder.encode(&frame, true).unwrap().unwrap();
+    group.bench_function("decode_idr_fresh_decoder", |b| {
+        b.iter(|| black_box(H264Decoder::new().unwrap().decode(&idr.data).unwrap()))
+    });
+    let decoded = H264Decoder::new()
+        .unwrap()
+        .decode(&idr.data)
+        .unwrap()
+        .unwrap();
+    let settings = SnapshotSettings {
+        quality: 80,
+        max_width: w,
+        max_bytes: 2 * 1024 * 1024,
+    };
+    group.bench_function("jpeg_from_i420", |b| {
+        b.iter(|| black_box(jpeg_from_i420(&decoded, &settings).unwrap()))
+    });
+    // What `jpeg_from_i420` did before: every pixel to RGB in floating point, then the
+    // encoder converts back to YCbCr. Kept here to compare against.
+    group.bench_function("jpeg_via_float_rgb", |b| {
+        b.iter(|| {
+            let rgb = i420_to_rgb_float(&decoded);
+            black_box(jpeg_from_rgb(&rgb, w, h, &settings).unwrap())
+        })
+    });
+    group.finish();
+}
+
+/// The former snapshot conversion: BT.601, per pixel, in `f32`.
+fn i420_to_rgb_float(frame: &hearth::media::I420Frame) -> Vec<u8> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let (y, u, v) = (frame.y(), frame.u(), frame.v());
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for row in 0..h {
+        for col in 0..w {
+            let yy = y[row * w + col] as f32;
+            let c = (row / 2) * (w / 2) + col / 2;
+            let (cb, cr) = (u[c] as f32 - 128.0, v[c] as f32 - 128.0);
+            let px = [
+                yy + 1.402 * cr,
+                yy - 0.344 * cb - 0.714 * cr,
+                yy + 1.772 * cb,
+            ];
+            rgb.extend(px.map(|p| p.clamp(0.0, 255.0) as u8));
+        }
+    }
+    rgb
+}
+
 fn frame_number(c: &mut Criterion) {
     let mut frame = TestPattern::new(1280, 720).unwrap().frame(0);
     c.bench_function("frame_number_stamp_read_720p", |b| {
@@ -85,5 +148,5 @@ fn frame_number(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, encode, decode, convert, frame_number);
+criterion_group!(benches, encode, decode, convert, snapshot, frame_number);
 criterion_main!(benches);

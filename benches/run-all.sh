@@ -19,5 +19,8 @@ $B relay-connections --count 10000
 $B relay-envelopes --clients 1000 --seconds 10
 $B relay-envelopes --clients 1000 --seconds 10 --unlimited
 $B datachannel
+$B snapshot
+$B snapshot --noisy
+$B privacy
 $B encode --size 640x480
 $B encode --size 1280x720

@@ -1,6 +1,6 @@
 //! A snapshot: the camera's current frame as a JPEG, at the quality and size
-//! the `[share]` settings ask for. The frame comes from the live pipeline's
-//! next keyframe, decoded (openh264) and encoded with a pure-Rust JPEG encoder.
+//! the `[share]` settings ask for. The frame is the camera pipeline's next capture,
+//! taken raw (before H.264) and encoded with a pure-Rust JPEG encoder.
 
 use super::ShareError;
 use crate::media::I420Frame;
@@ -26,16 +26,26 @@ pub fn jpeg_from_rgb(
     settings: &SnapshotSettings,
 ) -> Result<Vec<u8>, ShareError> {
     let (rgb, width, height) = scale_down(rgb, width, height, settings.max_width);
+    encode_within(settings, |encoder| {
+        encoder.encode(
+            &rgb,
+            width as u16,
+            height as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+    })
+}
+
+/// Encodes with the highest quality from `settings.quality` down to 30 (in steps of
+/// 15) whose JPEG fits `settings.max_bytes`.
+fn encode_within(
+    settings: &SnapshotSettings,
+    encode: impl Fn(jpeg_encoder::Encoder<&mut Vec<u8>>) -> Result<(), jpeg_encoder::EncodingError>,
+) -> Result<Vec<u8>, ShareError> {
     let mut quality = settings.quality.clamp(1, 100);
     loop {
         let mut out = Vec::new();
-        jpeg_encoder::Encoder::new(&mut out, quality)
-            .encode(
-                &rgb,
-                width as u16,
-                height as u16,
-                jpeg_encoder::ColorType::Rgb,
-            )
+        encode(jpeg_encoder::Encoder::new(&mut out, quality))
             .map_err(|e| ShareError::Malformed(format!("JPEG encoding failed: {e}")))?;
         if out.len() <= settings.max_bytes {
             return Ok(out);
@@ -50,28 +60,97 @@ pub fn jpeg_from_rgb(
     }
 }
 
-/// Converts an I420 frame to a JPEG within `settings` (BT.601, full range).
+/// Converts an I420 frame to a JPEG within `settings`. The frame's Y, U and V go into
+/// the JPEG as its Y, Cb and Cr, stretched from video ("studio") range — what cameras
+/// and H.264 use — to the full range JFIF expects, and scaled down by nearest
+/// neighbour when wider than `max_width`: no RGB round trip.
 pub fn jpeg_from_i420(
     frame: &I420Frame,
     settings: &SnapshotSettings,
 ) -> Result<Vec<u8>, ShareError> {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let (y, u, v) = (frame.y(), frame.u(), frame.v());
-    let mut rgb = Vec::with_capacity(w * h * 3);
-    for row in 0..h {
-        for col in 0..w {
-            let yy = y[row * w + col] as f32;
-            let c = (row / 2) * (w / 2) + col / 2;
-            let (cb, cr) = (u[c] as f32 - 128.0, v[c] as f32 - 128.0);
-            let px = [
-                yy + 1.402 * cr,
-                yy - 0.344 * cb - 0.714 * cr,
-                yy + 1.772 * cb,
-            ];
-            rgb.extend(px.map(|p| p.clamp(0.0, 255.0) as u8));
+    let view = I420Image::new(frame, settings.max_width);
+    encode_within(settings, |encoder| encoder.encode_image(&view))
+}
+
+/// An I420 frame as the JPEG encoder reads it, row by row, optionally scaled down.
+struct I420Image<'a> {
+    frame: &'a I420Frame,
+    width: u32,
+    height: u32,
+    luma: [u8; 256],
+    chroma: [u8; 256],
+}
+
+/// Studio-range luma (16–235) to full range (0–255).
+fn full_range_luma() -> [u8; 256] {
+    std::array::from_fn(|v| ((v as i32 - 16) * 255 + 109).div_euclid(219).clamp(0, 255) as u8)
+}
+
+/// Studio-range chroma (16–240, centred on 128) to full range.
+fn full_range_chroma() -> [u8; 256] {
+    std::array::from_fn(|v| {
+        (128 + ((v as i32 - 128) * 255 + 112).div_euclid(224)).clamp(0, 255) as u8
+    })
+}
+
+impl<'a> I420Image<'a> {
+    fn new(frame: &'a I420Frame, max_width: u32) -> Self {
+        let (w, h) = (frame.width(), frame.height());
+        let (width, height) = if w <= max_width || max_width == 0 {
+            (w, h)
+        } else {
+            (
+                max_width,
+                (h as u64 * max_width as u64 / w as u64).max(1) as u32,
+            )
+        };
+        I420Image {
+            frame,
+            width,
+            height,
+            luma: full_range_luma(),
+            chroma: full_range_chroma(),
         }
     }
-    jpeg_from_rgb(&rgb, w as u32, h as u32, settings)
+}
+
+impl jpeg_encoder::ImageBuffer for &I420Image<'_> {
+    fn get_jpeg_color_type(&self) -> jpeg_encoder::JpegColorType {
+        jpeg_encoder::JpegColorType::Ycbcr
+    }
+
+    fn width(&self) -> u16 {
+        self.width as u16
+    }
+
+    fn height(&self) -> u16 {
+        self.height as u16
+    }
+
+    fn fill_buffers(&self, row: u16, buffers: &mut [Vec<u8>; 4]) {
+        let (w, h) = (self.frame.width() as usize, self.frame.height() as usize);
+        let (out_w, out_h) = (self.width as usize, self.height as usize);
+        let sy = row as usize * h / out_h;
+        let (y, u, v) = (self.frame.y(), self.frame.u(), self.frame.v());
+        let luma = &y[sy * w..sy * w + w];
+        let chroma = (sy / 2) * (w / 2);
+        let (u, v) = (&u[chroma..chroma + w / 2], &v[chroma..chroma + w / 2]);
+        let (ly, lc) = (&self.luma, &self.chroma);
+        if out_w == w {
+            buffers[0].extend(luma.iter().map(|&p| ly[p as usize]));
+            for x in 0..w {
+                buffers[1].push(lc[u[x / 2] as usize]);
+                buffers[2].push(lc[v[x / 2] as usize]);
+            }
+        } else {
+            for x in 0..out_w {
+                let sx = x * w / out_w;
+                buffers[0].push(ly[luma[sx] as usize]);
+                buffers[1].push(lc[u[sx / 2] as usize]);
+                buffers[2].push(lc[v[sx / 2] as usize]);
+            }
+        }
+    }
 }
 
 fn scale_down(rgb: &[u8], width: u32, height: u32, max_width: u32) -> (Vec<u8>, u32, u32) {
@@ -94,38 +173,37 @@ fn scale_down(rgb: &[u8], width: u32, height: u32, max_width: u32) -> (Vec<u8>, 
     (out, nw, nh)
 }
 
-/// Takes a snapshot of the camera's current frame. Refused while privacy is on.
+/// Takes a snapshot of the camera's current frame: the next frame it captures, before
+/// H.264 (so no encode–decode round trip, and none of its loss). Refused while privacy
+/// is on, including when privacy comes on while the frame is awaited.
 pub async fn capture(
     media: &LocalMedia,
     settings: SnapshotSettings,
 ) -> Result<Vec<u8>, ShareError> {
-    if media.is_private() {
-        return Err(ShareError::NotAllowed(
+    let private = || {
+        ShareError::NotAllowed(
             "privacy is on: the camera is off. Turn it off with `hearth privacy off` to take a snapshot".into(),
-        ));
+        )
+    };
+    if media.is_private() {
+        return Err(private());
     }
     let video = media
         .video()
         .ok_or_else(|| ShareError::NotAllowed("this device has no camera configured".into()))?;
-    let mut feed = video.subscribe();
-    let frame = tokio::time::timeout(Duration::from_secs(5), feed.recv())
+    let frame = match tokio::time::timeout(Duration::from_secs(5), video.next_raw()).await {
+        Ok(Some(frame)) => frame,
+        Ok(None) if media.is_private() || video.is_paused() => return Err(private()),
+        Ok(None) => return Err(ShareError::NotAllowed("the camera has stopped".into())),
+        Err(_) => {
+            return Err(ShareError::NotAllowed(
+                "the camera gave no frame within 5 s".into(),
+            ))
+        }
+    };
+    tokio::task::spawn_blocking(move || jpeg_from_i420(&frame, &settings))
         .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| ShareError::NotAllowed("the camera gave no frame within 5 s".into()))?;
-    drop(feed);
-    let data = frame.data.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut decoder = crate::media::H264Decoder::new()
-            .map_err(|e| ShareError::Malformed(format!("H.264 decoder: {e}")))?;
-        let frame = decoder
-            .decode(&data)
-            .map_err(|e| ShareError::Malformed(format!("decoding the camera frame: {e}")))?
-            .ok_or_else(|| ShareError::Malformed("the camera frame did not decode".into()))?;
-        jpeg_from_i420(&frame, &settings)
-    })
-    .await
-    .map_err(|e| ShareError::Malformed(format!("snapshot task: {e}")))?
+        .map_err(|e| ShareError::Malformed(format!("snapshot task: {e}")))?
 }
 
 #[cfg(test)]
@@ -150,6 +228,42 @@ mod tests {
         let h = u16::from_be_bytes([jpeg[sof + 5], jpeg[sof + 6]]);
         let w = u16::from_be_bytes([jpeg[sof + 7], jpeg[sof + 8]]);
         assert_eq!((w, h), (160, 120));
+    }
+
+    /// A frame of one studio-range colour, JPEG-encoded and decoded to RGB.
+    fn round_trip(y: u8, u: u8, v: u8) -> [u8; 3] {
+        let mut frame = I420Frame::black(64, 48).unwrap();
+        let (py, pu, pv) = frame.planes_mut();
+        py.fill(y);
+        pu.fill(u);
+        pv.fill(v);
+        let jpeg = jpeg_from_i420(&frame, &SETTINGS).unwrap();
+        let (w, h, rgb) = crate::hardware::camera::mjpeg::decode_rgb(&jpeg).unwrap();
+        assert_eq!((w, h), (64, 48), "not scaled: narrower than max_width");
+        let at = (24 * 64 + 32) * 3;
+        [rgb[at], rgb[at + 1], rgb[at + 2]]
+    }
+
+    fn near(got: [u8; 3], want: [u8; 3]) -> bool {
+        got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 6)
+    }
+
+    #[test]
+    fn colours_and_contrast_survive_from_video_range_to_jpeg() {
+        // BT.601 studio range: black, white, red, blue.
+        let cases = [
+            ((16, 128, 128), [0, 0, 0]),
+            ((235, 128, 128), [255, 255, 255]),
+            ((81, 90, 240), [255, 0, 0]),
+            ((41, 240, 110), [0, 0, 255]),
+        ];
+        for ((y, u, v), want) in cases {
+            let got = round_trip(y, u, v);
+            assert!(
+                near(got, want),
+                "YUV {y},{u},{v}: got {got:?}, want {want:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `hearth-bench`: the end-to-end measurements behind BENCHMARKS.md (issue #7).
+//! `hearth-bench`: the end-to-end measurements behind BENCHMARKS.md (issue #7, and the
+//! privacy switch of issue #5).
 //!
 //! Each subcommand runs one measurement on this machine and prints a Markdown block
 //! with the result (median and spread), the goal, the exact command, the machine and
@@ -7,13 +8,18 @@
 mod datachannel;
 mod encode;
 mod fanout;
+mod hooks;
+mod household;
 mod http;
 mod latency;
+mod privacy;
 mod relay;
+mod snapshot;
 mod stats;
 mod world;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::prelude::*;
 
 /// End-to-end benchmarks of Hearth; prints lines for BENCHMARKS.md.
 #[derive(Parser)]
@@ -95,6 +101,27 @@ enum Bench {
         #[arg(long)]
         unlimited: bool,
     },
+    /// SHARE pressed → a snapshot JPEG acknowledged by every contact (loopback).
+    Snapshot {
+        #[arg(long, default_value = "1920x1080")]
+        size: Size,
+        /// Contacts allowed `snapshots`, each connected to the device.
+        #[arg(long, default_value_t = 4)]
+        contacts: usize,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Add sensor-like noise to the simulated camera (a realistic JPEG size).
+        #[arg(long)]
+        noisy: bool,
+    },
+    /// PRIVACY pressed → viewers' media stops, LED off, screen PRIVATE.
+    Privacy {
+        /// Contacts watching and listening.
+        #[arg(long, default_value_t = 2)]
+        viewers: usize,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// openh264 against x264 (ffmpeg) on the same raw frames.
     Encode {
         #[arg(long, default_value = "640x480")]
@@ -108,14 +135,22 @@ enum Bench {
 
 fn main() -> anyhow::Result<()> {
     let _ = stats::START_LOAD.set(stats::load());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let logs = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    // The timing hooks only where they are used: their debug-level targets raise the
+    // level `log` records from the WebRTC crates are checked at, which costs a few
+    // per cent of CPU in a busy stack (seen in the data-channel profile).
+    let hooks = matches!(cli.command, Bench::Snapshot { .. } | Bench::Privacy { .. })
+        .then(|| hooks::HookLayer.with_filter(hooks::targets()));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(logs),
+        )
+        .with(hooks)
+        .init();
     if let Bench::Encode { size, frames, runs } = cli.command {
         return encode::compare(size.0, size.1, frames, runs);
     }
@@ -136,6 +171,13 @@ fn main() -> anyhow::Result<()> {
             Bench::RelayEnvelopes { clients, seconds, unlimited } => {
                 relay::envelopes(clients, seconds, unlimited).await
             }
+            Bench::Snapshot {
+                size,
+                contacts,
+                runs,
+                noisy,
+            } => snapshot::snapshot(size, contacts, runs, noisy).await,
+            Bench::Privacy { viewers, runs } => privacy::privacy(viewers, runs).await,
             Bench::Encode { .. } => unreachable!("handled above"),
         }
     })

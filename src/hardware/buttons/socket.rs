@@ -102,7 +102,6 @@ impl PressSocket {
         };
         let listener = UnixListener::bind(path).map_err(io)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
-        listener.set_nonblocking(true).map_err(io)?;
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
@@ -119,24 +118,34 @@ impl PressSocket {
 
 impl Drop for PressSocket {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::SeqCst);
+        // The thread waits in `accept`: a connection of our own wakes it, and it ends.
+        let woke = UnixStream::connect(&self.path).is_ok();
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            if woke {
+                let _ = t.join();
+            } else {
+                // The socket file was removed behind our back, so nobody can connect
+                // any more: the thread stays parked in `accept` until the process ends.
+                debug!("button socket file already gone; not waiting for its thread");
+            }
         }
         let _ = std::fs::remove_file(&self.path);
     }
 }
 
+/// Answers presses one at a time. Blocks in `accept` (no polling), so a press is
+/// handled the moment it arrives and an idle device does not wake up for it.
 fn serve(listener: UnixListener, tx: UnboundedSender<ButtonEvent>, stop: Arc<AtomicBool>) {
-    while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((stream, _)) => {
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        match stream {
+            Ok(stream) => {
                 if let Err(e) = answer(stream, &tx) {
                     debug!("hearth press client went away: {e}");
                 }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(50));
             }
             Err(e) => {
                 warn!("button socket: {e}");
@@ -179,5 +188,41 @@ mod tests {
         assert!(parse_request("mute")
             .unwrap_err()
             .contains("unknown button"));
+    }
+
+    /// Drops `socket` on another thread; whether that returned within 10 s.
+    fn drop_returns(socket: PressSocket) -> bool {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(socket);
+            let _ = done.send(());
+        });
+        finished.recv_timeout(Duration::from_secs(10)).is_ok()
+    }
+
+    #[test]
+    fn a_waiting_socket_stops_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = socket_path(dir.path());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let socket = PressSocket::bind(&path, tx).unwrap();
+        press(&path, Button::Snapshot, Action::Press).unwrap();
+        assert_eq!(rx.try_recv().unwrap().button, Button::Snapshot);
+        assert!(
+            drop_returns(socket),
+            "the thread waiting in accept was woken"
+        );
+        assert!(!path.exists());
+        assert!(rx.try_recv().is_err(), "the wake-up is not a press");
+    }
+
+    #[test]
+    fn dropping_does_not_hang_when_the_socket_file_was_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = socket_path(dir.path());
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let socket = PressSocket::bind(&path, tx).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(drop_returns(socket));
     }
 }

@@ -109,7 +109,8 @@ fn run(
             }
         };
         let captured_at = Instant::now();
-        if hub.begin_encode().is_none() {
+        let pcm = Arc::new(pcm);
+        if hub.begin_encode(&pcm).is_none() {
             continue;
         }
         match encoder.encode(&pcm) {

@@ -3,26 +3,30 @@
 //! One mutex guards the broadcast sender and the pause/stop/keyframe flags, and a condvar
 //! wakes the (blocking) pipeline thread when something changes. Publishing happens under
 //! the same mutex as pausing, which is what makes the privacy switch exact: once
-//! `set_paused(true)` returns, no further packet reaches any subscriber.
+//! `set_paused(true)` returns, no further packet reaches any subscriber — nor any raw
+//! frame anyone waits for.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use super::{MediaPacket, PipelineStats};
 
-struct State<T> {
+struct State<T: MediaPacket> {
     tx: Option<broadcast::Sender<Arc<T>>>,
     paused: bool,
     stopping: bool,
     keyframe_requested: bool,
+    /// Who waits for the next captured frame, raw.
+    raw_waiters: Vec<oneshot::Sender<Arc<T::Raw>>>,
 }
 
 /// Shared core of one pipeline.
-pub(crate) struct Hub<T> {
+pub(crate) struct Hub<T: MediaPacket> {
     state: Mutex<State<T>>,
     wake: Condvar,
     pub(crate) frames_encoded: AtomicU64,
@@ -41,6 +45,7 @@ impl<T: MediaPacket> Hub<T> {
                 paused: false,
                 stopping: false,
                 keyframe_requested: true,
+                raw_waiters: Vec::new(),
             }),
             wake: Condvar::new(),
             frames_encoded: AtomicU64::new(0),
@@ -56,11 +61,17 @@ impl<T: MediaPacket> Hub<T> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn wanted(s: &State<T>) -> bool {
+    /// Someone wants encoded packets.
+    fn encoding_wanted(s: &State<T>) -> bool {
         !s.paused && s.tx.as_ref().is_some_and(|tx| tx.receiver_count() > 0)
     }
 
-    /// Blocks until there is someone to encode for; `false` once the pipeline stops.
+    /// Someone wants the next capture: encoded, or raw.
+    fn wanted(s: &State<T>) -> bool {
+        Self::encoding_wanted(s) || (!s.paused && !s.raw_waiters.is_empty())
+    }
+
+    /// Blocks until there is someone to capture for; `false` once the pipeline stops.
     pub(crate) fn wait_until_wanted(&self, what: &str) -> bool {
         let mut s = self.lock();
         let mut idle = false;
@@ -96,11 +107,21 @@ impl<T: MediaPacket> Hub<T> {
         !s.stopping
     }
 
-    /// Called with a fresh frame: `None` if it must be dropped (paused, nobody watching,
-    /// stopping), else whether it must be a keyframe (consumes the request).
-    pub(crate) fn begin_encode(&self) -> Option<bool> {
+    /// Called with a fresh capture: hands it to everyone waiting for a raw frame (unless
+    /// paused), then says whether to encode it: `None` if it must be dropped (paused,
+    /// nobody watching, stopping), else whether it must be a keyframe (consumes the
+    /// request).
+    pub(crate) fn begin_encode(&self, raw: &Arc<T::Raw>) -> Option<bool> {
         let mut s = self.lock();
-        if s.stopping || !Self::wanted(&s) {
+        if s.stopping {
+            return None;
+        }
+        if !s.paused {
+            for waiter in s.raw_waiters.drain(..) {
+                let _ = waiter.send(Arc::clone(raw));
+            }
+        }
+        if !Self::encoding_wanted(&s) {
             return None;
         }
         Some(std::mem::take(&mut s.keyframe_requested))
@@ -138,16 +159,17 @@ impl<T: MediaPacket> Hub<T> {
         let mut s = self.lock();
         s.stopping = true;
         s.tx = None;
+        s.raw_waiters.clear();
         self.wake.notify_all();
     }
 }
 
 /// Controls a running pipeline and adds subscribers; cheap to clone, `Send + Sync`.
-pub struct PipelineControl<T> {
+pub struct PipelineControl<T: MediaPacket> {
     hub: Arc<Hub<T>>,
 }
 
-impl<T> Clone for PipelineControl<T> {
+impl<T: MediaPacket> Clone for PipelineControl<T> {
     fn clone(&self) -> Self {
         Self {
             hub: Arc::clone(&self.hub),
@@ -185,6 +207,22 @@ impl<T: MediaPacket> PipelineControl<T> {
         }
     }
 
+    /// The next frame the source captures, before encoding — what a snapshot needs.
+    /// Wakes an idle pipeline for that one capture (nothing is encoded for it).
+    /// `None` if privacy is on (also if it comes on while waiting) or the pipeline stopped.
+    pub async fn next_raw(&self) -> Option<Arc<T::Raw>> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut s = self.hub.lock();
+            if s.paused || s.stopping || s.tx.is_none() {
+                return None;
+            }
+            s.raw_waiters.push(tx);
+        }
+        self.hub.wake.notify_all();
+        rx.await.ok()
+    }
+
     /// Makes the next encoded frame a keyframe. Any number of requests before that
     /// frame result in one keyframe.
     pub fn request_keyframe(&self) {
@@ -201,6 +239,10 @@ impl<T: MediaPacket> PipelineControl<T> {
             if !paused {
                 s.keyframe_requested = true;
             }
+        }
+        if paused {
+            // Their frames will not come: tell them now (they get `None`).
+            s.raw_waiters.clear();
         }
         drop(s);
         self.hub.wake.notify_all();
@@ -232,7 +274,7 @@ impl<T: MediaPacket> PipelineControl<T> {
 /// One subscriber's feed. Starts at a keyframe; if it falls so far behind that packets
 /// are lost, it asks for a keyframe and skips ahead to it, so what it yields always
 /// decodes.
-pub struct Subscriber<T> {
+pub struct Subscriber<T: MediaPacket> {
     rx: broadcast::Receiver<Arc<T>>,
     hub: Arc<Hub<T>>,
     waiting_for_keyframe: bool,

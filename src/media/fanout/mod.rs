@@ -7,7 +7,9 @@
 //! asks for an IDR on the next frame (many requests coalesce into one),
 //! [`set_paused`](PipelineControl::set_paused) is the privacy switch (no frame leaves
 //! after it returns; resuming starts with an IDR), and with no subscribers the thread
-//! idles instead of encoding for nobody. Camera errors are logged and retried with
+//! idles instead of encoding for nobody. [`next_raw`](PipelineControl::next_raw) hands
+//! out the next captured frame before encoding (a snapshot needs no H.264 round trip),
+//! waking an idle pipeline for one capture. Camera errors are logged and retried with
 //! backoff; the thread ends when the pipeline is dropped. [`AudioPipeline`] does the same
 //! for the microphone and Opus.
 
@@ -75,6 +77,8 @@ pub struct PipelineStats {
 
 /// What a pipeline needs to know about the packets it broadcasts.
 pub trait MediaPacket: Send + Sync + 'static {
+    /// What the source captures before encoding (a raw frame, or PCM).
+    type Raw: Send + Sync + 'static;
     /// Whether a new subscriber can start decoding at this packet.
     fn is_keyframe(&self) -> bool;
     /// Sets the packet's position in the published stream.
@@ -84,6 +88,7 @@ pub trait MediaPacket: Send + Sync + 'static {
 }
 
 impl MediaPacket for EncodedVideo {
+    type Raw = crate::media::I420Frame;
     fn is_keyframe(&self) -> bool {
         self.keyframe
     }
@@ -96,6 +101,7 @@ impl MediaPacket for EncodedVideo {
 }
 
 impl MediaPacket for EncodedAudio {
+    type Raw = crate::media::AudioFrame;
     /// Every Opus packet can start a stream.
     fn is_keyframe(&self) -> bool {
         true

@@ -114,8 +114,10 @@ fn run(
             }
         };
         let captured_at = Instant::now();
-        // Paused or abandoned while we were capturing: drop the frame unencoded.
-        let Some(force) = hub.begin_encode() else {
+        let frame = Arc::new(frame);
+        // Paused or abandoned while we were capturing (or only a raw frame was
+        // wanted): drop the frame unencoded.
+        let Some(force) = hub.begin_encode(&frame) else {
             continue;
         };
         match encoder.encode(&frame, force) {

@@ -1,0 +1,312 @@
+//! A household on loopback for the share and privacy benchmarks: a relay, the real
+//! `Device` with its panel (simulated buttons pressed through `buttons.sock` as
+//! `hearth press` does, the simulated LED, the simulated screen writing PNGs), and
+//! family members as real signalling nodes that call it with the `rtc` API.
+//!
+//! The family members run on a tokio runtime of their own ([`Family`]): in life they
+//! are other machines, so their work (e.g. writing received shares to disk, which
+//! blocks) must not hold up the device's tasks. They still share this machine's CPU.
+
+use hearth::config::Config;
+use hearth::contacts::{ContactStatus, Permission};
+use hearth::device::{Device, DeviceOptions};
+use hearth::hardware::buttons::{press, socket_path, Action, Button};
+use hearth::identity::Identity;
+use hearth::live_contacts::LiveContacts;
+use hearth::node::{Node, NodeOptions};
+use hearth::rtc::{LocalMedia, PeerConnection, RtcSettings};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// A fresh directory under the system's temporary directory.
+pub fn scratch_dir(what: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "hearth-bench-{what}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Opens the device's camera and microphone from its config (instead of the default).
+pub type OpenMedia = Box<dyn FnOnce(&Config) -> anyhow::Result<LocalMedia>>;
+
+/// The device, its relay and its data directory.
+pub struct Home {
+    /// The running device (panel started).
+    pub device: Device,
+    /// Its data directory.
+    pub dir: PathBuf,
+    /// Its settings.
+    pub config: Config,
+    /// The relay's WebSocket URL.
+    pub relay_url: String,
+    relay_stop: Option<oneshot::Sender<()>>,
+    relay_task: tokio::task::JoinHandle<()>,
+}
+
+impl Home {
+    /// Starts a relay and a device called "Kitchen" on loopback with simulated camera
+    /// and microphone at the defaults, changed by `adjust`, and its panel. `media`
+    /// replaces the camera and microphone the config would open.
+    pub async fn start(
+        adjust: impl FnOnce(&mut Config),
+        media: Option<OpenMedia>,
+    ) -> anyhow::Result<Home> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let relay_url = format!("ws://{}/relay", listener.local_addr()?);
+        let (relay_stop, stopped) = oneshot::channel::<()>();
+        let relay_task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            if let Err(e) =
+                hearth::relay::serve(listener, hearth::relay::RelayConfig::default(), shutdown)
+                    .await
+            {
+                eprintln!("relay stopped: {e}");
+            }
+        });
+        let dir = scratch_dir("home")?;
+        let mut config = Config {
+            name: "Kitchen".into(),
+            ..Config::default()
+        };
+        config.relay.urls = vec![relay_url.clone()];
+        config.relay.embedded = false;
+        config.http.listen = "127.0.0.1:0".parse()?;
+        adjust(&mut config);
+        let media = match media {
+            Some(open) => Some(open(&config)?),
+            None => None,
+        };
+        let device = Device::start(DeviceOptions {
+            config: config.clone(),
+            data_dir: dir.clone(),
+            rtc: Some(RtcSettings::loopback()),
+            media,
+        })
+        .await?;
+        device.start_panel(&config, &dir)?;
+        wait_until(
+            "the device reaches its relay",
+            Duration::from_secs(20),
+            || device.node.relay_connected(),
+        )
+        .await?;
+        Ok(Home {
+            device,
+            dir,
+            config,
+            relay_url,
+            relay_stop: Some(relay_stop),
+            relay_task,
+        })
+    }
+
+    /// Presses `button` through `buttons.sock`, as `hearth press BUTTON` does.
+    /// Returns the instant just before the press was written to the socket.
+    pub async fn press(&self, button: Button) -> anyhow::Result<Instant> {
+        let socket = socket_path(&self.dir);
+        tokio::task::spawn_blocking(move || {
+            let at = Instant::now();
+            press(&socket, button, Action::Press)?;
+            Ok::<_, anyhow::Error>(at)
+        })
+        .await?
+    }
+
+    /// Adds a family member on `family`'s runtime: a node with its own identity on the
+    /// same relay, an approved contact of the device with `grants`, which approved the
+    /// device too.
+    pub async fn member(
+        &self,
+        family: &Family,
+        name: &str,
+        grants: &[Permission],
+    ) -> anyhow::Result<Member> {
+        let dir = scratch_dir("member")?;
+        let identity = Arc::new(Identity::load_or_create(&dir)?);
+        let contacts = LiveContacts::load(&dir)?;
+        let node = {
+            let _runtime = family.handle().enter();
+            Node::start(
+                identity,
+                contacts,
+                NodeOptions {
+                    name: name.into(),
+                    relays: vec![self.relay_url.clone()],
+                },
+            )
+        };
+        let code = node.contact_code();
+        let grants = grants.to_vec();
+        self.device
+            .node
+            .contacts()
+            .update(move |book| {
+                book.upsert(&code, ContactStatus::Approved);
+                let entry = book.find_mut(&code.peer_key.to_string())?;
+                for p in grants {
+                    entry.permissions.set(p, true);
+                }
+                Ok::<_, hearth::contacts::ContactsError>(())
+            })
+            .await??;
+        let device_code = self.device.node.contact_code();
+        node.contacts()
+            .update(move |book| {
+                book.upsert(&device_code, ContactStatus::Approved);
+            })
+            .await?;
+        wait_until(
+            "a family member reaches the relay",
+            Duration::from_secs(20),
+            || node.relay_connected(),
+        )
+        .await?;
+        Ok(Member { node, dir })
+    }
+
+    /// A connection from `member` to the device, not yet made.
+    pub fn call(&self, member: &Member) -> PeerConnection {
+        PeerConnection::with_settings(
+            &member.node,
+            self.device.node.peer_key(),
+            RtcSettings::loopback(),
+        )
+    }
+
+    /// Stops the device and the relay and removes the data directory.
+    pub async fn stop(mut self) {
+        self.device.stop().await;
+        if let Some(stop) = self.relay_stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.relay_task).await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The family members' own tokio runtime.
+pub struct Family {
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Family {
+    /// A runtime with two worker threads.
+    pub fn new() -> anyhow::Result<Family> {
+        Ok(Family {
+            runtime: Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("family")
+                    .enable_all()
+                    .build()?,
+            ),
+        })
+    }
+
+    /// Runs `task` on the family's runtime and waits for it.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        task: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        Ok(self.handle().spawn(task).await?)
+    }
+
+    /// Starts `task` on the family's runtime.
+    pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.handle().spawn(task);
+    }
+
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.runtime.as_ref().expect("running").handle()
+    }
+}
+
+impl Drop for Family {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A family member's node and data directory.
+pub struct Member {
+    /// Its node on the signalling network.
+    pub node: Node,
+    /// Its data directory (identity, contacts, inbox).
+    pub dir: PathBuf,
+}
+
+impl Member {
+    /// Removes the member's data directory.
+    pub fn remove(&self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Polls `check` every 5 ms until it holds, for at most `limit`.
+pub async fn wait_until(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        anyhow::ensure!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
+/// The width and height in a JPEG's SOF0/SOF2 header.
+pub fn jpeg_size(jpeg: &[u8]) -> Option<(u16, u16)> {
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0] || w == [0xFF, 0xC2])?;
+    let h = u16::from_be_bytes([*jpeg.get(sof + 5)?, *jpeg.get(sof + 6)?]);
+    let w = u16::from_be_bytes([*jpeg.get(sof + 7)?, *jpeg.get(sof + 8)?]);
+    Some((w, h))
+}
+
+/// The test-pattern camera with per-pixel noise on the luma (±16, as the `encode`
+/// benchmark's noisy clip): closer to a real sensor, so JPEGs have a realistic size.
+pub struct NoisyCamera {
+    inner: hearth::media::TestPatternCamera,
+    state: u32,
+}
+
+impl NoisyCamera {
+    /// A noisy `width`×`height` camera at `fps`.
+    pub fn new(width: u32, height: u32, fps: u32) -> anyhow::Result<NoisyCamera> {
+        Ok(NoisyCamera {
+            inner: hearth::media::TestPatternCamera::new(width, height, fps)?,
+            state: 0x2545_F491,
+        })
+    }
+}
+
+impl hearth::media::VideoCapture for NoisyCamera {
+    fn format(&self) -> hearth::media::VideoFormat {
+        self.inner.format()
+    }
+
+    fn next_frame(&mut self) -> Result<hearth::media::I420Frame, hearth::media::MediaError> {
+        let mut frame = self.inner.next_frame()?;
+        let mut state = self.state;
+        for p in frame.planes_mut().0.iter_mut() {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            *p = p.saturating_add((state & 31) as u8).saturating_sub(16);
+        }
+        self.state = state;
+        Ok(frame)
+    }
+}
