@@ -45,6 +45,9 @@ pub(super) struct Calls {
     shares: Arc<super::shares::Shares>,
     pub(super) talk_back: Arc<super::talkback::TalkBackHub>,
     live: Mutex<HashMap<u64, Live>>,
+    /// Bumped whenever a session starts or ends, so the panel brings the
+    /// LED and screen up to date at once instead of on its next tick.
+    changed: watch::Sender<u64>,
     next_id: std::sync::atomic::AtomicU64,
 }
 
@@ -63,6 +66,7 @@ impl Calls {
             shares,
             talk_back,
             live: Mutex::new(HashMap::new()),
+            changed: watch::channel(0).0,
             next_id: 0.into(),
         }
     }
@@ -162,12 +166,16 @@ impl Calls {
         if is_live {
             tracing::info!(contact = %name, video = grant.video, audio = grant.audio, "LIVE: now sharing with this contact");
         }
+        self.changed.send_modify(|n| *n += 1);
         Some(id)
     }
 
     /// Forgets a session that has ended.
     pub(super) fn untrack(&self, id: u64) {
         let removed = self.live.lock().expect("live lock").remove(&id);
+        if removed.is_some() {
+            self.changed.send_modify(|n| *n += 1);
+        }
         if let Some(live) = removed.filter(|l| l.grant.is_live()) {
             tracing::info!(contact = %live.name, watching_now = self.watchers().len(), "stopped sharing with this contact");
         }
@@ -216,6 +224,11 @@ impl Calls {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// Changes whenever a session starts or ends.
+    pub(super) fn sessions_changed(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 
     /// Sessions receiving video, and audio, now.

@@ -44,6 +44,7 @@ impl Device {
         let note_time = Duration::from_secs(config.display.note_secs.max(1));
         tokio::spawn(async move {
             let mut privacy = device.privacy_changes();
+            let mut sessions = device.calls.sessions_changed();
             let mut received = device.received_shares();
             let mut delivered = device.control.shares.delivered.subscribe();
             let mut inbox_full = device.control.shares.inbox_full.subscribe();
@@ -60,6 +61,9 @@ impl Device {
                         None => break,
                     },
                     _ = privacy.changed() => {}
+                    // Someone started or stopped watching: the LED and the
+                    // screen say so now, not on the next tick.
+                    _ = sessions.changed() => {}
                     share = received.recv() => match share {
                         Ok(notice) => {
                             let screen = received_screen(notice).await;
