@@ -173,7 +173,7 @@ pub async fn privacy(viewers: usize, runs: usize) -> anyhow::Result<()> {
     for connection in connections {
         family.run(async move { connection.close().await }).await?;
     }
-    // Nobody watches now: the LED goes out (at the panel's next tick).
+    // Nobody watches now: the LED goes out (the panel follows sessions at once).
     hooks::wait_for_fields(hung_up, "live LED", "lit=false", 1, Duration::from_secs(5)).await?;
     let led_on = led_for_a_new_viewer(&home, &family, runs.min(10)).await?;
     for member in &members {
