@@ -6,8 +6,13 @@
 //! is a standard player (WHEP) holding a bearer token: the book keeps only the
 //! token's SHA-256, and its `key` is a random identifier nobody holds a secret for.
 
+mod change;
+pub mod name;
+
+pub use change::{describe, ChangeOutcome, ContactChange};
+
 use crate::atomic_file::write_atomic;
-use crate::identity::ContactCode;
+use crate::identity::{ContactCode, ContactCodeError};
 use crate::keys::{PeerKey, SealKey};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -48,6 +53,21 @@ pub enum ContactsError {
     /// An unknown permission name was given.
     #[error("unknown permission `{0}`; use live_video, live_audio, snapshots or talk_back")]
     UnknownPermission(String),
+    /// The contact code could not be read.
+    #[error(transparent)]
+    Code(#[from] ContactCodeError),
+    /// The code is this device's own.
+    #[error("that is this device's own contact code; add the code of a family member's device or browser instead")]
+    OwnCode,
+    /// The code's key is already an approved contact.
+    #[error("that code is already your contact `{0}`; change what they may do with `hearth contacts allow` or `deny`")]
+    AlreadyAdded(String),
+    /// A button asked for a pairing request and none waits.
+    #[error("no pairing request is waiting")]
+    NothingPending,
+    /// Another process is changing the data directory.
+    #[error(transparent)]
+    Locked(#[from] crate::data_dir_lock::LockError),
 }
 
 /// Whether the owner has approved a contact.
@@ -61,7 +81,8 @@ pub enum ContactStatus {
 }
 
 /// One thing a contact may be allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// Watch the camera live.
     LiveVideo,
@@ -172,7 +193,7 @@ impl Contact {
     /// A contact made from its code, with no permissions.
     pub fn from_code(code: &ContactCode, status: ContactStatus) -> Self {
         Contact {
-            name: code.name.clone(),
+            name: name::clean_name(&code.name),
             key: code.peer_key,
             seal_key: code.seal_key,
             relays: code.relays.clone(),
@@ -285,7 +306,9 @@ impl ContactBook {
                 i
             }
             None => {
-                self.contacts.push(Contact::from_code(code, status));
+                let mut contact = Contact::from_code(code, status);
+                contact.name = name::distinct_name(self, &contact.name, &contact.key);
+                self.contacts.push(contact);
                 self.contacts.len() - 1
             }
         };

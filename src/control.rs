@@ -1,9 +1,12 @@
 //! The device's control socket: `control.sock` in the data directory, a Unix
 //! socket only the device's user can open. One JSON request per line, one
 //! JSON response per line. `hearth privacy`, `hearth status`, `hearth share`
-//! (and, with the hardware branch, `hearth press`) talk to the running device
-//! through it.
+//! and `hearth contacts` talk to the running device through it: while a
+//! device runs, it is the only writer of its state, and a command that
+//! returned has taken effect, in memory and on disk.
 
+use crate::contacts::{ChangeOutcome, ContactChange};
+use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::device::shares::{ShareReceipt, ShareRequest};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -30,6 +33,53 @@ pub enum ControlError {
     /// The device refused or failed the request.
     #[error("{0}")]
     Refused(String),
+    /// A process holds the data directory but does not answer on its socket.
+    #[error("a Hearth process{} holds {} but does not answer on its control socket; it may still be starting (try again) or be stuck (restart it). Nothing was changed", holder(.pid), .dir.display())]
+    NotAnswering {
+        /// The data directory.
+        dir: PathBuf,
+        /// The holder's process id, if known.
+        pid: Option<u32>,
+    },
+    /// The data directory could not be locked.
+    #[error(transparent)]
+    Lock(crate::data_dir_lock::LockError),
+}
+
+fn holder(pid: &Option<u32>) -> String {
+    pid.map(|p| format!(" (process {p})")).unwrap_or_default()
+}
+
+/// Who answers a request: the running device, or nobody — then the caller
+/// holds the data directory's lock and may change the files itself.
+#[derive(Debug)]
+pub enum Reached {
+    /// The running device answered.
+    Device(Response),
+    /// No device runs; the lock is held until this is dropped.
+    Offline(DataDirLock),
+}
+
+/// Sends `request` to the device running on `data_dir`; with none running,
+/// takes the data directory's lock instead. A process that holds the lock
+/// without answering is an error, never taken as "not running".
+pub async fn request_or_lock(data_dir: &Path, request: &Request) -> Result<Reached, ControlError> {
+    match self::request(data_dir, request).await {
+        Ok(response) => return Ok(Reached::Device(response)),
+        Err(ControlError::NotRunning(_)) => {}
+        Err(e) => return Err(e),
+    }
+    let dir = data_dir.to_path_buf();
+    let locked = tokio::task::spawn_blocking(move || {
+        DataDirLock::acquire_within(&dir, std::time::Duration::from_secs(2))
+    })
+    .await
+    .map_err(|e| ControlError::Protocol(e.to_string()))?;
+    match locked {
+        Ok(lock) => Ok(Reached::Offline(lock)),
+        Err(LockError::Held { dir, pid }) => Err(ControlError::NotAnswering { dir, pid }),
+        Err(e) => Err(ControlError::Lock(e)),
+    }
 }
 
 /// A request to the device.
@@ -45,6 +95,12 @@ pub enum Request {
     },
     /// Shares a snapshot, photo or thought.
     Share(ShareRequest),
+    /// Changes the contact book (`hearth contacts …`): the device applies
+    /// it, saves it and answers only then.
+    Contacts {
+        /// The change.
+        change: ContactChange,
+    },
 }
 
 /// What `hearth status` shows.
@@ -90,6 +146,8 @@ pub enum Response {
     },
     /// The share was queued.
     Shared(ShareReceipt),
+    /// The contact book was changed and saved.
+    Contacts(ChangeOutcome),
 }
 
 /// The socket path for `data_dir`.

@@ -18,6 +18,7 @@ pub mod atomic_file;
 pub mod config;
 pub mod contacts;
 pub mod control;
+pub mod data_dir_lock;
 pub mod device;
 pub mod envelope;
 pub mod hardware;

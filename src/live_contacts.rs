@@ -1,8 +1,15 @@
-//! The contact book as the running device sees it: shared, and reloaded when
-//! `hearth contacts …` changes the file, so a revoked contact is cut off at
-//! once without a restart.
+//! The contact book as a running node sees it, shared by its tasks.
+//!
+//! A running device *owns* its data directory (it holds the
+//! [`DataDirLock`]): every change goes through [`LiveContacts::update`] in
+//! that one process — `hearth contacts …` sends its change over the control
+//! socket — so the book in memory is the truth and the file is its durable
+//! copy, saved before anyone is told. A node that does not own its directory
+//! (`hearth watch`) takes the lock for each change and starts from the file.
+//! A hand edit of the file is still picked up within [`POLL_INTERVAL`].
 
 use crate::contacts::{ContactBook, ContactsError, CONTACTS_FILE};
+use crate::data_dir_lock::DataDirLock;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -21,17 +28,36 @@ struct Inner {
     data_dir: PathBuf,
     book: watch::Sender<ContactBook>,
     write_lock: tokio::sync::Mutex<()>,
+    /// Whether this process holds the data directory's lock for its whole
+    /// life (a device), so its book in memory is the truth.
+    owner: bool,
 }
 
+/// How long a node that does not own its data directory waits for a CLI
+/// command holding the lock to finish.
+const LOCK_PATIENCE: Duration = Duration::from_secs(5);
+
 impl LiveContacts {
-    /// Loads the book from `data_dir`.
+    /// Loads the book from `data_dir`, for a node that does not own the
+    /// directory: each change takes the lock and starts from the file.
     pub fn load(data_dir: &Path) -> Result<Self, ContactsError> {
+        Self::open(data_dir, false)
+    }
+
+    /// Loads the book of the data directory `lock` holds, for the device
+    /// that owns it: changes start from the book in memory.
+    pub fn load_owned(lock: &DataDirLock) -> Result<Self, ContactsError> {
+        Self::open(lock.dir(), true)
+    }
+
+    fn open(data_dir: &Path, owner: bool) -> Result<Self, ContactsError> {
         let book = ContactBook::load(data_dir)?;
         Ok(LiveContacts {
             inner: Arc::new(Inner {
                 data_dir: data_dir.to_path_buf(),
                 book: watch::Sender::new(book),
                 write_lock: tokio::sync::Mutex::new(()),
+                owner,
             }),
         })
     }
@@ -51,16 +77,45 @@ impl LiveContacts {
         self.inner.book.subscribe()
     }
 
-    /// Changes the book and writes it to disk atomically.
+    /// Changes the book and writes it to disk atomically; returns once it is
+    /// saved and everyone subscribed has the new book. A change that changes
+    /// nothing writes nothing.
     pub async fn update<R>(
         &self,
         f: impl FnOnce(&mut ContactBook) -> R,
     ) -> Result<R, ContactsError> {
+        self.try_update(|book| Ok::<R, ContactsError>(f(book)))
+            .await
+    }
+
+    /// Like [`LiveContacts::update`] for a change that can fail: on error
+    /// nothing is saved and the book stays as it was.
+    pub async fn try_update<R, E: From<ContactsError>>(
+        &self,
+        f: impl FnOnce(&mut ContactBook) -> Result<R, E>,
+    ) -> Result<R, E> {
         let _guard = self.inner.write_lock.lock().await;
-        let mut book = self.snapshot();
-        let result = f(&mut book);
-        book.save(&self.inner.data_dir)?;
-        self.inner.book.send_replace(book);
+        let _dir_lock = match self.inner.owner {
+            true => None,
+            false => Some(
+                DataDirLock::acquire_within(&self.inner.data_dir, LOCK_PATIENCE)
+                    .map_err(ContactsError::from)?,
+            ),
+        };
+        let before = match self.inner.owner {
+            true => self.snapshot(),
+            false => ContactBook::load(&self.inner.data_dir)?,
+        };
+        let mut book = before.clone();
+        let result = f(&mut book)?;
+        if book != before {
+            book.save(&self.inner.data_dir)?;
+        }
+        self.inner.book.send_if_modified(|current| {
+            let changed = *current != book;
+            *current = book;
+            changed
+        });
         Ok(result)
     }
 

@@ -1,10 +1,14 @@
 //! `hearth contacts …`: the owner manages who may see what — people, and
-//! token contacts for standard (WHEP) players. Changes are written atomically;
-//! a running device picks them up at once, and a revoked contact's sessions end.
+//! token contacts for standard (WHEP) players. A running device makes each
+//! change itself (it is the only writer of its book) and a revoked contact's
+//! sessions end at once; with no device running, the change is written here.
 
 use super::Context;
-use hearth::contacts::{Contact, ContactBook, ContactStatus, Permission};
-use hearth::identity::ContactCode;
+use hearth::contacts::{
+    describe, ChangeOutcome, ContactBook, ContactChange, ContactStatus, Permission,
+};
+use hearth::control::{request_or_lock, Reached, Request, Response};
+use hearth::identity::Identity;
 use hearth::whep::token;
 
 /// Subcommands of `hearth contacts`.
@@ -60,71 +64,68 @@ pub enum ContactsCommand {
     },
 }
 
-/// Runs `hearth contacts …`.
+/// Runs `hearth contacts …`. A change goes to the running device, which
+/// applies and saves it before answering; with no device running, it is made
+/// here under the data directory's lock. Either way, it has taken effect when
+/// this returns.
 pub fn run(ctx: &Context, command: ContactsCommand) -> anyhow::Result<()> {
-    let dir = &ctx.data_dir;
-    let mut book = ContactBook::load(dir)?;
-    match command {
+    let mut token = None;
+    let change = match command {
         ContactsCommand::List => {
-            print_list(&book);
+            print_list(&ContactBook::load(&ctx.data_dir)?);
             return Ok(());
         }
-        ContactsCommand::Add { code, name, allow } => {
-            let code = ContactCode::parse(&code)?;
-            let permissions = parse_permissions(&allow)?;
-            let contact = book.upsert(&code, ContactStatus::Approved).clone();
-            let entry = book.find_mut(&contact.key.to_string())?;
-            if let Some(name) = name {
-                entry.name = name;
-            }
-            for p in permissions {
-                entry.permissions.set(p, true);
-            }
-            println!("Added {} ({}).", entry.name, entry.key.short());
-        }
+        ContactsCommand::Add { code, name, allow } => ContactChange::Add {
+            code,
+            name,
+            allow: parse_permissions(&allow)?,
+        },
         ContactsCommand::AddToken { name, allow } => {
-            let permissions = parse_permissions(&allow)?;
             let secret = token::generate();
-            let mut contact = Contact::token(name.trim(), token::hash(&secret));
-            for p in permissions {
-                contact.permissions.set(p, true);
-            }
-            let contact = book.add(contact)?.clone();
-            book.save(dir)?;
-            print_token(ctx, &contact, &secret);
-            return Ok(());
+            let change = ContactChange::AddToken {
+                name,
+                token_sha256: token::hash(&secret),
+                allow: parse_permissions(&allow)?,
+            };
+            token = Some(secret);
+            change
         }
-        ContactsCommand::Approve { who } => {
-            let entry = book.find_mut(&who)?;
-            entry.status = ContactStatus::Approved;
-            println!(
-                "Approved {}. Nothing is shared with them yet; use `hearth contacts allow`.",
-                entry.name
-            );
-        }
-        ContactsCommand::Remove { who } => {
-            let removed = book.remove(&who)?;
-            println!("Removed {}.", removed.name);
-        }
-        ContactsCommand::Allow { who, permissions } => {
-            let permissions = parse_permissions(&permissions)?;
-            let entry = book.find_mut(&who)?;
-            for p in permissions {
-                entry.permissions.set(p, true);
-            }
-            println!("{} may now: {}.", entry.name, describe(&entry.permissions));
-        }
-        ContactsCommand::Deny { who, permissions } => {
-            let permissions = parse_permissions(&permissions)?;
-            let entry = book.find_mut(&who)?;
-            for p in permissions {
-                entry.permissions.set(p, false);
-            }
-            println!("{} may now: {}.", entry.name, describe(&entry.permissions));
+        ContactsCommand::Approve { who } => ContactChange::Approve { who },
+        ContactsCommand::Remove { who } => ContactChange::Remove { who },
+        ContactsCommand::Allow { who, permissions } => ContactChange::Allow {
+            who,
+            permissions: parse_permissions(&permissions)?,
+        },
+        ContactsCommand::Deny { who, permissions } => ContactChange::Deny {
+            who,
+            permissions: parse_permissions(&permissions)?,
+        },
+    };
+    let outcome = apply(ctx, change)?;
+    match token {
+        Some(secret) => print_token(ctx, &outcome, &secret),
+        None => println!("{}", outcome.message),
+    }
+    Ok(())
+}
+
+/// Sends `change` to the running device, or applies it to the files under the lock.
+fn apply(ctx: &Context, change: ContactChange) -> anyhow::Result<ChangeOutcome> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let request = Request::Contacts {
+        change: change.clone(),
+    };
+    match runtime.block_on(request_or_lock(&ctx.data_dir, &request))? {
+        Reached::Device(Response::Contacts(outcome)) => Ok(outcome),
+        Reached::Device(other) => anyhow::bail!("unexpected answer from the device: {other:?}"),
+        Reached::Offline(_lock) => {
+            let own = Identity::load_or_create(&ctx.data_dir)?.peer_key();
+            let mut book = ContactBook::load(&ctx.data_dir)?;
+            let outcome = change.apply(&mut book, &own)?;
+            book.save(&ctx.data_dir)?;
+            Ok(outcome)
         }
     }
-    book.save(dir)?;
-    Ok(())
 }
 
 fn parse_permissions(names: &[String]) -> anyhow::Result<Vec<Permission>> {
@@ -135,26 +136,8 @@ fn parse_permissions(names: &[String]) -> anyhow::Result<Vec<Permission>> {
         .collect()
 }
 
-fn describe(permissions: &hearth::contacts::Permissions) -> String {
-    let granted: Vec<&str> = Permission::ALL
-        .into_iter()
-        .filter(|p| permissions.has(*p))
-        .map(Permission::name)
-        .collect();
-    if granted.is_empty() {
-        "nothing".into()
-    } else {
-        granted.join(", ")
-    }
-}
-
-fn print_token(ctx: &Context, contact: &Contact, secret: &str) {
-    println!(
-        "Added token contact {} ({}); it may: {}.",
-        contact.name,
-        contact.key.short(),
-        describe(&contact.permissions)
-    );
+fn print_token(ctx: &Context, contact: &ChangeOutcome, secret: &str) {
+    println!("{}", contact.message);
     println!("Its bearer token, shown only this once (only its hash is kept):");
     println!("token: {secret}");
     println!(

@@ -1,9 +1,10 @@
 //! `hearth privacy` and `hearth status`: the running device's switch and state
-//! over its control socket. When the device is not running, `privacy` writes
-//! the saved state it will start with.
+//! over its control socket. When no device runs on the data directory,
+//! `privacy` writes the saved state it will start with (under the directory's
+//! lock); a device that holds the directory but does not answer is an error.
 
 use super::Context;
-use hearth::control::{request, ControlError, Request, Response};
+use hearth::control::{request, request_or_lock, Reached, Request, Response};
 use hearth::privacy::PrivacyState;
 
 /// The privacy switch.
@@ -25,10 +26,10 @@ pub fn privacy(ctx: &Context, switch: Switch) -> anyhow::Result<()> {
         Switch::Toggle => None,
     };
     let runtime = tokio::runtime::Runtime::new()?;
-    match runtime.block_on(request(&ctx.data_dir, &Request::Privacy { on })) {
-        Ok(Response::Privacy { on }) => print_privacy(on, ""),
-        Ok(other) => anyhow::bail!("unexpected answer from the device: {other:?}"),
-        Err(ControlError::NotRunning(_)) => {
+    match runtime.block_on(request_or_lock(&ctx.data_dir, &Request::Privacy { on }))? {
+        Reached::Device(Response::Privacy { on }) => print_privacy(on, ""),
+        Reached::Device(other) => anyhow::bail!("unexpected answer from the device: {other:?}"),
+        Reached::Offline(_lock) => {
             let mut state = PrivacyState::load(&ctx.data_dir).unwrap_or(PrivacyState { on: true });
             state.apply(on.map_or(
                 hearth::privacy::PrivacyInput::Press,
@@ -37,7 +38,6 @@ pub fn privacy(ctx: &Context, switch: Switch) -> anyhow::Result<()> {
             state.save(&ctx.data_dir)?;
             print_privacy(state.on, " (the device is not running; it starts this way)");
         }
-        Err(e) => return Err(e.into()),
     }
     Ok(())
 }

@@ -4,7 +4,9 @@
 
 use super::calls::Calls;
 use super::shares::Shares;
+use crate::contacts::{ChangeOutcome, ContactChange, ContactsError};
 use crate::control::{socket_path, Request, Response, Status, MAX_REQUEST_BYTES};
+use crate::keys::PeerKey;
 use crate::privacy::{PrivacyError, PrivacyInput, PrivacyState};
 use crate::rtc::LocalMedia;
 use std::os::unix::fs::PermissionsExt;
@@ -74,6 +76,7 @@ impl PrivacySwitch {
 
 /// What the control socket serves.
 pub(super) struct ControlState {
+    pub own_key: PeerKey,
     pub privacy: Arc<PrivacySwitch>,
     pub shares: Arc<Shares>,
     pub calls: Arc<Calls>,
@@ -98,7 +101,32 @@ impl ControlState {
                     error: e.to_string(),
                 },
             },
+            Request::Contacts { change } => match self.change_contacts(change).await {
+                Ok(outcome) => Response::Contacts(outcome),
+                Err(e) => Response::Error {
+                    error: e.to_string(),
+                },
+            },
         }
+    }
+
+    /// Applies the owner's change to the book, saves it and publishes it
+    /// (sessions it revokes end, pairing answers go out) before answering.
+    pub(super) async fn change_contacts(
+        &self,
+        change: ContactChange,
+    ) -> Result<ChangeOutcome, ContactsError> {
+        let own = self.own_key;
+        let outcome = self
+            .calls
+            .contacts
+            .try_update(|book| change.apply(book, &own))
+            .await;
+        match &outcome {
+            Ok(done) => tracing::info!(contact = %done.key, "contacts changed by the owner"),
+            Err(e) => tracing::warn!(error = %e, "a change to the contacts was refused"),
+        }
+        outcome
     }
 
     pub(super) fn status(&self) -> Status {

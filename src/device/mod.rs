@@ -19,6 +19,7 @@ mod whep;
 pub use talkback::TalkBackStats;
 
 use crate::config::Config;
+use crate::data_dir_lock::DataDirLock;
 use crate::identity::{Identity, IdentityError};
 use crate::live_contacts::LiveContacts;
 use crate::node::{Node, NodeEvent, NodeOptions};
@@ -27,7 +28,7 @@ use crate::whep::WhepState;
 use calls::Calls;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 /// Errors starting the device.
@@ -48,6 +49,9 @@ pub enum DeviceError {
     /// The web server (and embedded relay) could not start.
     #[error(transparent)]
     Http(#[from] http::HttpError),
+    /// Another device runs on the same data directory.
+    #[error(transparent)]
+    Locked(#[from] crate::data_dir_lock::LockError),
 }
 
 /// What the device is started with.
@@ -73,14 +77,19 @@ pub struct Device {
     calls: Arc<Calls>,
     control: Arc<control::ControlState>,
     stop: watch::Sender<bool>,
+    /// The data directory's lock, held from start until stop.
+    lock: Arc<Mutex<Option<DataDirLock>>>,
 }
 
 impl Device {
     /// Starts the device and returns once it is running.
     pub async fn start(options: DeviceOptions) -> Result<Device, DeviceError> {
         let config = options.config;
+        // Before anything else: a second device on this directory must not
+        // touch the first one's files, sockets or relay session.
+        let lock = DataDirLock::acquire(&options.data_dir)?;
         let identity = Arc::new(Identity::load_or_create(&options.data_dir)?);
-        let contacts = LiveContacts::load(&options.data_dir)?;
+        let contacts = LiveContacts::load_owned(&lock)?;
         let (stop, stopped) = watch::channel(false);
         let media = match options.media {
             Some(media) => media,
@@ -152,6 +161,7 @@ impl Device {
                 .deliver(node.clone(), rtc.clone(), stopped.clone()),
         );
         let control = Arc::new(control::ControlState {
+            own_key: node.peer_key(),
             privacy,
             shares,
             calls: calls.clone(),
@@ -171,6 +181,7 @@ impl Device {
             calls,
             control,
             stop,
+            lock: Arc::new(Mutex::new(Some(lock))),
         })
     }
 
@@ -220,6 +231,16 @@ impl Device {
     pub async fn stop(&self) {
         self.stop.send_replace(true);
         self.calls.end_all("the device is shutting down").await;
+        self.lock.lock().expect("lock slot").take();
+    }
+
+    /// Changes the contact book as the owner (what `hearth contacts …` and
+    /// the YES/NO buttons do): applied, saved and published before it returns.
+    pub async fn change_contacts(
+        &self,
+        change: crate::contacts::ContactChange,
+    ) -> Result<crate::contacts::ChangeOutcome, crate::contacts::ContactsError> {
+        self.control.change_contacts(change).await
     }
 }
 

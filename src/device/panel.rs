@@ -11,7 +11,7 @@ use super::panel_notes::{Note, Notes};
 use super::shares::{ReceivedNotice, ShareRequest};
 use super::Device;
 use crate::config::Config;
-use crate::contacts::ContactStatus;
+use crate::contacts::{ContactChange, ContactStatus, ContactsError};
 use crate::hardware::buttons::{open_buttons, socket_path, Action, Button, ButtonEvent};
 use crate::hardware::display::open_display;
 use crate::hardware::display::screen::{Home, Network, Received, Screen};
@@ -108,6 +108,7 @@ impl Device {
             calls: self.calls.clone(),
             control: self.control.clone(),
             stop: self.stop.clone(),
+            lock: self.lock.clone(),
         }
     }
 
@@ -137,25 +138,12 @@ impl Device {
                 })
             }
             Button::Yes | Button::No => {
-                let approve = event.button == Button::Yes;
-                let pending = self.node.contacts().with(|book| {
-                    book.iter()
-                        .find(|c| c.status == ContactStatus::Pending)
-                        .map(|c| c.key.to_string())
-                })?;
-                let result = self
-                    .node
-                    .contacts()
-                    .update(move |book| match approve {
-                        true => book
-                            .find_mut(&pending)
-                            .map(|c| c.status = ContactStatus::Approved),
-                        false => book.remove(&pending).map(|_| ()),
-                    })
-                    .await;
-                match result {
-                    Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some(problem(e)),
+                let change = match event.button {
+                    Button::Yes => ContactChange::ApproveOldest,
+                    _ => ContactChange::RefuseOldest,
+                };
+                match self.change_contacts(change).await {
+                    Ok(_) | Err(ContactsError::NothingPending) => None,
                     Err(e) => Some(problem(e)),
                 }
             }

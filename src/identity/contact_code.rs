@@ -105,6 +105,9 @@ impl ContactCode {
         let peer_key = PeerKey(reader.array()?);
         let seal_key = SealKey(reader.array()?);
         let name_len = reader.u8()? as usize;
+        if name_len > MAX_NAME_BYTES {
+            return Err(ContactCodeError::Malformed("name longer than 64 bytes"));
+        }
         let name = reader.string(name_len)?;
         let relay_count = reader.u8()? as usize;
         if relay_count > MAX_RELAYS {
@@ -204,6 +207,20 @@ mod tests {
             let bad_text = format!("{PREFIX}{}", b64(&bad));
             assert!(ContactCode::parse(&bad_text).is_err(), "byte {i} accepted");
         }
+    }
+
+    #[test]
+    fn a_signed_name_longer_than_the_protocol_allows_is_refused() {
+        let id = Identity::generate();
+        let mut code = ContactCode::new(&id, "Gran", &[]);
+        code.name = "G".repeat(255);
+        let mut signed = DOMAIN.to_vec();
+        signed.extend(code.body());
+        code.signature = id.sign(&signed);
+        assert_eq!(
+            ContactCode::parse(&code.to_text()),
+            Err(ContactCodeError::Malformed("name longer than 64 bytes"))
+        );
     }
 
     #[test]

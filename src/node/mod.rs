@@ -168,37 +168,4 @@ impl Node {
         };
         self.send(&code.peer_key, &request).await
     }
-
-    /// Approves a pending pairing request and tells the requester.
-    pub async fn approve(&self, key: &PeerKey) -> Result<(), NodeError> {
-        self.inner
-            .contacts
-            .update(|book| {
-                if let Ok(c) = book.find_mut(&key.to_string()) {
-                    c.status = crate::contacts::ContactStatus::Approved;
-                }
-            })
-            .await?;
-        self.send(key, &Signal::PairApproved).await
-    }
-
-    /// Refuses a pending pairing request, forgets it and tells the requester.
-    pub async fn refuse(&self, key: &PeerKey, reason: &str) -> Result<(), NodeError> {
-        let removed = self
-            .inner
-            .contacts
-            .update(|book| book.remove(&key.to_string()).ok())
-            .await?;
-        if let Some(contact) = removed {
-            let to = Recipient {
-                key: contact.key,
-                seal_key: contact.seal_key,
-            };
-            let refusal = Signal::PairRefused {
-                reason: reason.to_string(),
-            };
-            self.send_to(&to, &refusal).await?;
-        }
-        Ok(())
-    }
 }

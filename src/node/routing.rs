@@ -284,21 +284,30 @@ impl Router {
             self.reply(&to, &refusal).await;
             return;
         }
-        let stored = self
-            .contacts
-            .update(|book| {
-                book.upsert(&code, ContactStatus::Pending);
-            })
-            .await;
-        if let Err(e) = stored {
-            tracing::error!(error = %e, "could not store a pairing request");
+        let unchanged = self.contacts.with(|book| {
+            book.get(&from)
+                .is_some_and(|c| c.seal_key == code.seal_key && c.relays == code.relays)
+        });
+        if unchanged {
+            // Asked again while waiting: nothing to store, nobody to tell.
+            tracing::debug!(from = %from.short(), "pairing request repeated while waiting");
             return;
         }
-        tracing::info!(from = %from.short(), name = %code.name, "pairing request waiting for the owner");
-        let _ = self.events.send(NodeEvent::PairRequested {
-            key: from,
-            name: code.name,
-        });
+        let stored = self
+            .contacts
+            .update(|book| book.upsert(&code, ContactStatus::Pending).name.clone())
+            .await;
+        let name = match stored {
+            Ok(name) => name,
+            Err(e) => {
+                tracing::error!(error = %e, "could not store a pairing request");
+                return;
+            }
+        };
+        tracing::info!(from = %from.short(), %name, "pairing request waiting for the owner");
+        let _ = self
+            .events
+            .send(NodeEvent::PairRequested { key: from, name });
     }
 
     async fn reply(&self, to: &Recipient, signal: &Signal) {
