@@ -155,12 +155,29 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join(CONTROL_SOCKET)
 }
 
-/// Sends one request to the device running on `data_dir`.
+/// How long the device has to answer a request.
+pub const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends one request to the device running on `data_dir`. A device that
+/// takes the request but does not answer within [`ANSWER_TIMEOUT`] is
+/// [`ControlError::NotAnswering`].
 pub async fn request(data_dir: &Path, request: &Request) -> Result<Response, ControlError> {
     let path = socket_path(data_dir);
     let stream = tokio::net::UnixStream::connect(&path)
         .await
         .map_err(|_| ControlError::NotRunning(path.clone()))?;
+    tokio::time::timeout(ANSWER_TIMEOUT, exchange(stream, request))
+        .await
+        .map_err(|_| ControlError::NotAnswering {
+            dir: data_dir.to_path_buf(),
+            pid: crate::data_dir_lock::holder(data_dir),
+        })?
+}
+
+async fn exchange(
+    stream: tokio::net::UnixStream,
+    request: &Request,
+) -> Result<Response, ControlError> {
     let (read, mut write) = stream.into_split();
     let mut line =
         serde_json::to_vec(request).map_err(|e| ControlError::Protocol(e.to_string()))?;

@@ -117,6 +117,12 @@ impl Drop for DataDirLock {
     }
 }
 
+/// The process id the holder of `dir`'s lock wrote, if any (not a proof
+/// that it still holds it).
+pub fn holder(dir: &Path) -> Option<u32> {
+    read_pid(&mut File::open(dir.join(LOCK_FILE)).ok()?)
+}
+
 fn read_pid(file: &mut File) -> Option<u32> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;
