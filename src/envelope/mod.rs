@@ -16,7 +16,7 @@
 
 mod replay;
 
-pub use replay::{ReplayGuard, REPLAY_WINDOW};
+pub use replay::{ReplayGuard, MAX_PER_SENDER, MAX_REMEMBERED, REPLAY_WINDOW};
 
 use crate::identity::Identity;
 use crate::keys::{b64, PeerKey, SealKey};
@@ -65,6 +65,15 @@ pub enum EnvelopeError {
     /// Seen before.
     #[error("envelope was already received once; this is a replay")]
     Replayed,
+    /// Timestamped before this node started, so its nonce cannot have been kept.
+    #[error(
+        "envelope was sent before this device started: a replay, or the sender's clock is behind"
+    )]
+    BeforeStart,
+    /// Its sender, or all senders together, sent more than the replay guard
+    /// keeps inside its window.
+    #[error("too many envelopes inside the replay window; refused until older ones age out")]
+    Flooded,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -1,27 +1,74 @@
-//! Replay protection for envelopes: a timestamp window plus the nonces seen
-//! inside it. Pure: the caller passes the current time.
+//! Replay protection for envelopes. Pure: the caller passes the current time.
+//!
+//! The rule (also in `docs/protocol.md`):
+//! - An envelope is fresh if its timestamp is within [`REPLAY_WINDOW`] of the
+//!   local clock; anything older or further ahead is refused by time alone.
+//! - Inside the window, each `(sender, nonce)` is accepted once. The guard
+//!   remembers every nonce until its envelope would be stale anyway.
+//! - Nothing is kept on disk, so a guard starts with a floor: envelopes
+//!   timestamped before it was made are refused. The relay stores nothing,
+//!   so no genuine envelope sent before a restart can arrive after it; one
+//!   that does is a replay (or its sender's clock is behind ours).
+//! - A flood never pushes a live nonce out. Each sender may have at most
+//!   [`MAX_PER_SENDER`] envelopes in the window and all senders together at
+//!   most [`MAX_REMEMBERED`]; past either bound, new envelopes are refused
+//!   (`Flooded`) until old ones age out. Refusing is always safe; forgetting
+//!   is what let replays through.
 
 use super::EnvelopeError;
 use crate::keys::PeerKey;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 /// How far an envelope's timestamp may be from the local clock.
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(120);
-/// Most nonces remembered; past this, the oldest are forgotten early.
-const MAX_REMEMBERED: usize = 100_000;
+/// Most envelopes one sender may have inside the window (the relay lets a
+/// key send 50 frames a second; a person's signalling is a few dozen).
+pub const MAX_PER_SENDER: usize = 2_000;
+/// Most nonces remembered from all senders together.
+pub const MAX_REMEMBERED: usize = 200_000;
 
-/// Remembers recently seen envelope nonces.
+/// What one sender sent inside the window.
 #[derive(Debug, Default)]
+struct Sender {
+    nonces: HashSet<String>,
+    /// `(expires, nonce)`, nearly sorted by expiry.
+    order: VecDeque<(i64, String)>,
+}
+
+/// Remembers recently seen envelope nonces, per sender.
+#[derive(Debug)]
 pub struct ReplayGuard {
-    seen: HashMap<(PeerKey, String), i64>,
-    order: VecDeque<(i64, PeerKey, String)>,
+    /// Envelopes timestamped before this are refused.
+    floor_ms: i64,
+    senders: HashMap<PeerKey, Sender>,
+    /// `(expires, sender)` for every remembered nonce, nearly sorted.
+    expiries: VecDeque<(i64, PeerKey)>,
+}
+
+impl Default for ReplayGuard {
+    fn default() -> Self {
+        ReplayGuard {
+            floor_ms: i64::MIN,
+            senders: HashMap::new(),
+            expiries: VecDeque::new(),
+        }
+    }
 }
 
 impl ReplayGuard {
-    /// An empty guard.
+    /// An empty guard with no floor (for tests and one-off opens).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The guard of a node that starts at `now_ms`: envelopes timestamped
+    /// before then are refused, since their nonces were not kept.
+    pub fn starting_at(now_ms: i64) -> Self {
+        ReplayGuard {
+            floor_ms: now_ms,
+            ..Self::default()
+        }
     }
 
     /// Accepts the envelope `(from, nonce, ts)` once, if `ts` is within the window of `now_ms`.
@@ -37,41 +84,149 @@ impl ReplayGuard {
         if skew.abs() > window {
             return Err(EnvelopeError::Stale(skew));
         }
+        if ts < self.floor_ms {
+            return Err(EnvelopeError::BeforeStart);
+        }
         self.forget_before(now_ms - window);
-        let id = (*from, nonce.to_string());
-        if self.seen.contains_key(&id) {
+        let sender = self.senders.entry(*from).or_default();
+        if sender.nonces.contains(nonce) {
             return Err(EnvelopeError::Replayed);
+        }
+        if sender.order.len() >= MAX_PER_SENDER || self.expiries.len() >= MAX_REMEMBERED {
+            if sender.order.is_empty() {
+                self.senders.remove(from);
+            }
+            return Err(EnvelopeError::Flooded);
         }
         // Kept until it would be stale anyway, however far in the future it claims to be.
         let expires = ts.max(now_ms);
-        self.seen.insert(id.clone(), expires);
-        self.order.push_back((expires, id.0, id.1));
-        while self.order.len() > MAX_REMEMBERED {
-            if let Some((_, key, nonce)) = self.order.pop_front() {
-                self.seen.remove(&(key, nonce));
-            }
-        }
+        sender.nonces.insert(nonce.to_string());
+        sender.order.push_back((expires, nonce.to_string()));
+        self.expiries.push_back((expires, *from));
         Ok(())
     }
 
     fn forget_before(&mut self, cutoff: i64) {
-        // `order` is nearly sorted by expiry; stop at the first one still live.
-        while let Some((expires, _, _)) = self.order.front() {
+        // Both queues are nearly sorted by expiry; stop at the first one still live.
+        while let Some((expires, key)) = self.expiries.front() {
             if *expires >= cutoff {
                 break;
             }
-            let (_, key, nonce) = self.order.pop_front().expect("front exists");
-            self.seen.remove(&(key, nonce));
+            let key = *key;
+            self.expiries.pop_front();
+            let Some(sender) = self.senders.get_mut(&key) else {
+                continue;
+            };
+            while let Some((expires, _)) = sender.order.front() {
+                if *expires >= cutoff {
+                    break;
+                }
+                let (_, nonce) = sender.order.pop_front().expect("front exists");
+                sender.nonces.remove(&nonce);
+            }
+            if sender.order.is_empty() {
+                self.senders.remove(&key);
+            }
         }
     }
 
     /// How many nonces are remembered.
     pub fn len(&self) -> usize {
-        self.seen.len()
+        self.senders.values().map(|s| s.order.len()).sum()
     }
 
     /// Whether no nonce is remembered.
     pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
+        self.senders.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn key(n: u32) -> PeerKey {
+        let mut bytes = [0u8; 32];
+        bytes[..4].copy_from_slice(&n.to_le_bytes());
+        PeerKey(bytes)
+    }
+
+    #[test]
+    fn after_a_restart_envelopes_from_before_it_are_refused() {
+        let mut before = ReplayGuard::starting_at(NOW - 60_000);
+        before
+            .check(&key(1), "n1", NOW - 6_000, NOW - 6_000)
+            .unwrap();
+        // The device restarts: a new guard, and the same envelope 6 s later.
+        let mut after = ReplayGuard::starting_at(NOW);
+        assert_eq!(
+            after.check(&key(1), "n1", NOW - 6_000, NOW),
+            Err(EnvelopeError::BeforeStart)
+        );
+        after.check(&key(1), "n2", NOW + 1, NOW + 1).unwrap();
+    }
+
+    #[test]
+    fn a_flood_of_other_senders_never_pushes_a_live_nonce_out() {
+        let mut guard = ReplayGuard::starting_at(NOW);
+        guard.check(&key(0), "original", NOW, NOW).unwrap();
+        for i in 1..=100_001u32 {
+            let _ = guard.check(&key(i), "junk", NOW + 1, NOW + 1);
+        }
+        assert_eq!(
+            guard.check(&key(0), "original", NOW, NOW + 2),
+            Err(EnvelopeError::Replayed)
+        );
+        // Past the total bound new envelopes are refused, never remembered-then-forgotten.
+        for i in 100_002..=(MAX_REMEMBERED as u32 + 10) {
+            let _ = guard.check(&key(i), "junk", NOW + 3, NOW + 3);
+        }
+        assert_eq!(guard.len(), MAX_REMEMBERED);
+        assert_eq!(
+            guard.check(&key(0), "original", NOW, NOW + 4),
+            Err(EnvelopeError::Replayed)
+        );
+        assert_eq!(
+            guard.check(&key(u32::MAX), "new", NOW + 4, NOW + 4),
+            Err(EnvelopeError::Flooded)
+        );
+        // Once the window has passed, room comes back.
+        let later = NOW + REPLAY_WINDOW.as_millis() as i64 + 10;
+        guard.check(&key(u32::MAX), "new", later, later).unwrap();
+        assert_eq!(guard.len(), 1);
+    }
+
+    #[test]
+    fn one_sender_flooding_only_limits_itself() {
+        let mut guard = ReplayGuard::starting_at(NOW);
+        guard.check(&key(1), "mine", NOW, NOW).unwrap();
+        for i in 0..MAX_PER_SENDER {
+            let _ = guard.check(&key(2), &format!("junk{i}"), NOW, NOW);
+        }
+        assert_eq!(
+            guard.check(&key(2), "one more", NOW, NOW),
+            Err(EnvelopeError::Flooded)
+        );
+        assert_eq!(
+            guard.check(&key(1), "mine", NOW, NOW + 1),
+            Err(EnvelopeError::Replayed)
+        );
+        guard.check(&key(1), "next", NOW + 1, NOW + 1).unwrap();
+    }
+
+    #[test]
+    fn stale_and_far_future_envelopes_are_refused_by_time() {
+        let mut guard = ReplayGuard::new();
+        let window = REPLAY_WINDOW.as_millis() as i64;
+        assert!(matches!(
+            guard.check(&key(1), "old", NOW - window - 1, NOW),
+            Err(EnvelopeError::Stale(_))
+        ));
+        assert!(matches!(
+            guard.check(&key(1), "ahead", NOW + window + 1, NOW),
+            Err(EnvelopeError::Stale(_))
+        ));
     }
 }

@@ -5,8 +5,9 @@
 //! session they belong to. Both the device and a viewer are nodes.
 
 mod routing;
+pub mod stranger_budget;
 
-pub use routing::{IncomingOffer, NodeEvent};
+pub use routing::{IncomingOffer, NodeEvent, MAX_PENDING_REQUESTS};
 
 use crate::envelope::{self, Recipient};
 use crate::identity::{ContactCode, Identity};

@@ -2,7 +2,8 @@
 //! refusal is logged with the sender's short key and the reason, never the
 //! content.
 
-use crate::contacts::ContactStatus;
+use super::stranger_budget::StrangerBudget;
+use crate::contacts::{ContactBook, ContactStatus};
 use crate::envelope::{self, Opened, Recipient, ReplayGuard};
 use crate::identity::{ContactCode, Identity};
 use crate::keys::PeerKey;
@@ -86,6 +87,9 @@ pub(super) struct Router {
     sessions: Mutex<HashMap<SessionKey, mpsc::Sender<Signal>>>,
     events: broadcast::Sender<NodeEvent>,
     connected: AtomicBool,
+    /// Envelopes from keys not in the book opened, and answers sent to them.
+    opening: Mutex<StrangerBudget>,
+    answering: Mutex<StrangerBudget>,
 }
 
 impl Router {
@@ -103,6 +107,8 @@ impl Router {
             sessions: Mutex::new(HashMap::new()),
             events: broadcast::channel(64).0,
             connected: AtomicBool::new(false),
+            opening: Mutex::new(StrangerBudget::opening()),
+            answering: Mutex::new(StrangerBudget::answering()),
         }
     }
 
@@ -131,7 +137,7 @@ impl Router {
     }
 
     pub(super) async fn run(self: Arc<Self>, mut relay_events: mpsc::Receiver<RelayEvent>) {
-        let mut replay = ReplayGuard::new();
+        let mut replay = ReplayGuard::starting_at(envelope::unix_ms_now());
         while let Some(event) = relay_events.recv().await {
             match event {
                 RelayEvent::Connected => {
@@ -146,6 +152,9 @@ impl Router {
                 }
                 RelayEvent::Delivered { from, data } => {
                     let claimed = PeerKey(from);
+                    if !self.is_known(&claimed) && !self.may_open_from_stranger(&claimed) {
+                        continue;
+                    }
                     let opened = envelope::open::<Signal>(
                         &self.identity,
                         &data,
@@ -193,13 +202,13 @@ impl Router {
                 want_audio,
             } => {
                 if !self.is_approved(&from) {
-                    tracing::warn!(from = %from.short(), "refused a session offer from a key that is not an approved contact");
+                    tracing::debug!(from = %from.short(), "refused a session offer from a key that is not an approved contact");
                     let _ = self.events.send(NodeEvent::OfferRefused { key: from });
                     let refusal = Signal::Refused {
                         session,
                         reason: "not an approved contact of this device".into(),
                     };
-                    self.reply(&reply_to, &refusal).await;
+                    self.reply_to_stranger(&reply_to, &refusal).await;
                     return;
                 }
                 let signals = self.open_session(from, session.clone());
@@ -267,23 +276,6 @@ impl Router {
             self.reply(&to, &Signal::PairApproved).await;
             return;
         }
-        let pending = self.contacts.with(|book| {
-            book.iter()
-                .filter(|c| c.status == ContactStatus::Pending)
-                .count()
-        });
-        if pending >= MAX_PENDING_REQUESTS && !self.is_known(&from) {
-            tracing::warn!(from = %from.short(), "too many pairing requests waiting; refusing one (approve or remove some)");
-            let to = Recipient {
-                key: code.peer_key,
-                seal_key: code.seal_key,
-            };
-            let refusal = Signal::PairRefused {
-                reason: "the device has too many requests waiting; try again later".into(),
-            };
-            self.reply(&to, &refusal).await;
-            return;
-        }
         let unchanged = self.contacts.with(|book| {
             book.get(&from)
                 .is_some_and(|c| c.seal_key == code.seal_key && c.relays == code.relays)
@@ -295,10 +287,21 @@ impl Router {
         }
         let stored = self
             .contacts
-            .update(|book| book.upsert(&code, ContactStatus::Pending).name.clone())
+            .update(|book| {
+                let made_room = make_room_for(book, &from);
+                (
+                    book.upsert(&code, ContactStatus::Pending).name.clone(),
+                    made_room,
+                )
+            })
             .await;
         let name = match stored {
-            Ok(name) => name,
+            Ok((name, made_room)) => {
+                if let Some(oldest) = made_room {
+                    tracing::warn!(dropped = %oldest.short(), "{MAX_PENDING_REQUESTS} pairing requests were waiting; the oldest made room for a new one (approve or remove some)");
+                }
+                name
+            }
             Err(e) => {
                 tracing::error!(error = %e, "could not store a pairing request");
                 return;
@@ -308,6 +311,43 @@ impl Router {
         let _ = self
             .events
             .send(NodeEvent::PairRequested { key: from, name });
+    }
+
+    /// Whether an envelope from a key not in the book may be opened now
+    /// (the relay authenticated the key that sent it).
+    fn may_open_from_stranger(&self, from: &PeerKey) -> bool {
+        let mut budget = self.opening.lock().expect("budget lock");
+        let allowed = budget.allow(from, std::time::Instant::now());
+        if allowed {
+            let dropped = budget.take_withheld();
+            if dropped > 0 {
+                tracing::warn!(
+                    dropped,
+                    "envelopes from keys that are not contacts were dropped unread (too many)"
+                );
+            }
+        }
+        allowed
+    }
+
+    /// Answers a key that is not a contact, if the [`StrangerBudget`]
+    /// allows: strangers must not spend the relay allowance contacts need.
+    async fn reply_to_stranger(&self, to: &Recipient, signal: &Signal) {
+        let (allowed, withheld) = {
+            let mut budget = self.answering.lock().expect("budget lock");
+            let allowed = budget.allow(&to.key, std::time::Instant::now());
+            let withheld = if allowed { budget.take_withheld() } else { 0 };
+            (allowed, withheld)
+        };
+        if withheld > 0 {
+            tracing::warn!(
+                withheld,
+                "answers to keys that are not contacts were withheld (too many)"
+            );
+        }
+        if allowed {
+            self.reply(to, signal).await;
+        }
     }
 
     async fn reply(&self, to: &Recipient, signal: &Signal) {
@@ -324,6 +364,22 @@ impl Router {
     fn is_known(&self, key: &PeerKey) -> bool {
         self.contacts.with(|book| book.get(key).is_some())
     }
+}
+
+/// With [`MAX_PENDING_REQUESTS`] waiting and `from` not among them, removes
+/// the oldest pending request (the book keeps the order they came in), so a
+/// new request always finds room; returns whose it was.
+fn make_room_for(book: &mut ContactBook, from: &PeerKey) -> Option<PeerKey> {
+    let pending: Vec<PeerKey> = book
+        .iter()
+        .filter(|c| c.status == ContactStatus::Pending)
+        .map(|c| c.key)
+        .collect();
+    if pending.len() < MAX_PENDING_REQUESTS || pending.contains(from) {
+        return None;
+    }
+    let oldest = pending[0];
+    book.remove(&oldest.to_string()).ok().map(|c| c.key)
 }
 
 fn session_of(signal: &Signal) -> Option<SessionId> {

@@ -33,6 +33,12 @@ impl TestRelay {
     }
 
     pub async fn start_at(addr: SocketAddr) -> TestRelay {
+        Self::start_with(addr, hearth::relay::RelayConfig::default()).await
+    }
+
+    /// A relay with other limits, e.g. more connections per address (all
+    /// test clients come from 127.0.0.1).
+    pub async fn start_with(addr: SocketAddr, config: hearth::relay::RelayConfig) -> TestRelay {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind relay");
@@ -42,7 +48,7 @@ impl TestRelay {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            hearth::relay::serve(listener, hearth::relay::RelayConfig::default(), shutdown)
+            hearth::relay::serve(listener, config, shutdown)
                 .await
                 .expect("relay runs");
         });
