@@ -18,7 +18,7 @@ pub struct IdArgs {
 pub fn run(ctx: &Context, args: IdArgs) -> anyhow::Result<()> {
     let identity = Identity::load_or_create(&ctx.data_dir)?;
     let code = identity
-        .contact_code(&ctx.config.name, &ctx.config.relay.urls)
+        .contact_code(&ctx.config.name, &ctx.config.relay_urls())
         .to_text();
     if args.quiet {
         println!("{code}");
@@ -36,6 +36,16 @@ pub fn run(ctx: &Context, args: IdArgs) -> anyhow::Result<()> {
     println!("Device:   {}", ctx.config.name);
     println!("Key:      {}", identity.peer_key());
     println!("Contact code (give it to family so they can pair):\n{code}");
-    println!("Viewer link (family open it on a phone or laptop; the QR code above is this link):\n{link}");
+    match hearth::web::phone_link(&ctx.config, &code) {
+        Some(phone) if phone == link => println!("Viewer link (family open it on a phone or laptop; the QR code above is this link):\n{link}"),
+        Some(phone) => {
+            println!("Viewer link (the QR code above is this link):\n{link}");
+            println!("Phones on the same network open:\n{phone}");
+        }
+        None => {
+            println!("Viewer link (the QR code above is this link):\n{link}");
+            println!("Note: {}.", hearth::web::PHONES_NEED);
+        }
+    }
     Ok(())
 }

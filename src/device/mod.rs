@@ -130,7 +130,7 @@ impl Device {
             contacts.clone(),
             NodeOptions {
                 name: config.name.clone(),
-                relays: config.relay.urls.clone(),
+                relays: config.with_bound_port(http_addr).relay_urls(),
             },
         );
         let watcher = contacts.spawn_watcher();
