@@ -10,6 +10,7 @@ pub mod media;
 pub mod pairing;
 mod panel;
 mod panel_notes;
+mod panel_relay;
 pub mod policy;
 mod share_link;
 pub mod shares;
