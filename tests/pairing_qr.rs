@@ -13,12 +13,13 @@ use hearth::device::{Device, DeviceOptions};
 use hearth::hardware::display::Screen;
 use std::path::Path;
 
-/// A device on its own built-in relay, its web server at `listen`.
+/// A device configured with nothing but its name and its web server's
+/// address (so on its built-in relay), and a small picture.
 fn own_relay_config(listen: &str) -> Config {
-    let mut config = device_config("unused");
-    config.relay.urls = vec![];
-    config.relay.embedded = true;
-    config.http.listen = listen.parse().unwrap();
+    let text = format!("name = \"Kitchen\"\n[http]\nlisten = \"{listen}\"\n");
+    let mut config = Config::from_toml(&text, Path::new("hearth.toml")).unwrap();
+    config.video.width = 320;
+    config.video.height = 240;
     config
 }
 

@@ -191,13 +191,10 @@ async fn a_new_port_alone_moves_the_relay_in_the_code_and_the_device_is_reachabl
 async fn a_second_device_whose_port_is_taken_hands_out_the_first_ones_relay() {
     init_logs();
     let listen = format!("127.0.0.1:{}", free_port());
+    // Nothing but a name and the address: the relay is left to its default.
     let config = |name: &str| {
-        let mut config = device_config("unused");
-        config.name = name.into();
-        config.relay.urls = vec![];
-        config.relay.embedded = true;
-        config.http.listen = listen.parse().unwrap();
-        config
+        let text = format!("name = \"{name}\"\n[http]\nlisten = \"{listen}\"\n");
+        hearth::config::Config::from_toml(&text, Path::new("hearth.toml")).unwrap()
     };
     let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let start = |dir: &Path, config: hearth::config::Config| {
