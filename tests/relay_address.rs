@@ -210,7 +210,7 @@ async fn a_second_device_whose_port_is_taken_hands_out_the_first_ones_relay() {
     assert!(first.http_addr.is_some() && second.http_addr.is_none());
     let relay = format!("ws://{listen}/relay");
     for device in [&first, &second] {
-        assert_eq!(device.node.contact_code().relays, [relay.clone()]);
+        assert_eq!(device.node.contact_code().relays, vec![relay.clone()]);
         wait_relay(&device.node).await;
     }
     // Each reaches the other through the relay both codes name.
