@@ -25,7 +25,9 @@ pub fn run(ctx: &Context, args: IdArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let link = hearth::web::viewer_link(&hearth::web::viewer_page(&ctx.config), &code);
-    let qr = QrCode::new(link.as_bytes())?;
+    let phone = hearth::web::phone_link(&ctx.config, &code);
+    // The QR code is for phones: their link when there is one.
+    let qr = QrCode::new(phone.as_deref().unwrap_or(&link).as_bytes())?;
     let picture = qr
         .render::<Dense1x2>()
         .dark_color(Dense1x2::Light)
@@ -36,11 +38,11 @@ pub fn run(ctx: &Context, args: IdArgs) -> anyhow::Result<()> {
     println!("Device:   {}", ctx.config.name);
     println!("Key:      {}", identity.peer_key());
     println!("Contact code (give it to family so they can pair):\n{code}");
-    match hearth::web::phone_link(&ctx.config, &code) {
+    match phone {
         Some(phone) if phone == link => println!("Viewer link (family open it on a phone or laptop; the QR code above is this link):\n{link}"),
         Some(phone) => {
-            println!("Viewer link (the QR code above is this link):\n{link}");
-            println!("Phones on the same network open:\n{phone}");
+            println!("Viewer link on this machine:\n{link}");
+            println!("Viewer link for phones and laptops on the same network (the QR code above is this link):\n{phone}");
         }
         None => {
             println!("Viewer link (the QR code above is this link):\n{link}");
