@@ -9,6 +9,8 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub mod reach;
+
 /// Errors reading the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -89,6 +91,8 @@ impl Default for Config {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     /// Address of the web server (viewer page, WHEP, and `/relay` when the relay is embedded).
+    /// With `[relay] urls` unset, contact codes name the relay at this address
+    /// (see [`Config::relay_urls`]).
     pub listen: SocketAddr,
 }
 
@@ -105,7 +109,8 @@ impl Default for HttpConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct RelayConfig {
     /// Relay WebSocket URLs this device connects to; the first is used, and all
-    /// are written into its contact code.
+    /// are written into its contact code. Empty (the default): the relay at
+    /// `[http] listen`, built in. Read them through [`Config::relay_urls`].
     pub urls: Vec<String>,
     /// Also run a relay inside the device, at `/relay` on the web server.
     pub embedded: bool,
@@ -114,7 +119,7 @@ pub struct RelayConfig {
 impl Default for RelayConfig {
     fn default() -> Self {
         RelayConfig {
-            urls: vec!["ws://127.0.0.1:7600/relay".into()],
+            urls: Vec::new(),
             embedded: true,
         }
     }
@@ -222,6 +227,42 @@ impl Config {
         Self::from_toml(&text, path)
     }
 
+    /// The relay URLs this device connects to (the first) and writes into its
+    /// contact code: `[relay] urls` as given, or when they are unset the relay
+    /// at the web server's address ([`Config::web_address`]), which is the
+    /// built-in one (or, when another Hearth on this machine has the port,
+    /// that one's). The one place that decides; the device, `hearth id`, the
+    /// banner and the viewer link all ask it.
+    pub fn relay_urls(&self) -> Vec<String> {
+        if !self.relay.urls.is_empty() {
+            return self.relay.urls.clone();
+        }
+        vec![format!("ws://{}/relay", self.web_address())]
+    }
+
+    /// Where others reach the web server: `[http] listen`, with this
+    /// machine's LAN address standing in for `0.0.0.0` / `[::]` (loopback
+    /// when it has none; then only this machine can reach it).
+    pub fn web_address(&self) -> SocketAddr {
+        let listen = self.http.listen;
+        let lan = match listen.ip().is_unspecified() {
+            true => reach::lan_address(listen.is_ipv6()),
+            false => None,
+        };
+        reach::advertised(listen, lan)
+    }
+
+    /// This config as a running device sees it: when `[http] listen` asks for
+    /// port 0, the port its web server got (`bound`), so that what is derived
+    /// from the address names the real one.
+    pub fn with_bound_port(&self, bound: Option<SocketAddr>) -> Config {
+        let mut config = self.clone();
+        if let (0, Some(bound)) = (config.http.listen.port(), bound) {
+            config.http.listen.set_port(bound.port());
+        }
+        config
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let v = &self.video;
         if v.width == 0 || v.height == 0 || v.width % 2 == 1 || v.height % 2 == 1 {
@@ -265,10 +306,18 @@ impl Config {
                 reason: format!("{} is outside 1..=100", self.share.jpeg_quality),
             });
         }
-        if self.relay.urls.is_empty() {
+        if let Some(url) = self
+            .relay
+            .urls
+            .iter()
+            .find(|url| !url.starts_with("ws://") && !url.starts_with("wss://"))
+        {
             return Err(ConfigError::Value {
                 key: "relay.urls",
-                reason: "at least one relay URL is needed".into(),
+                reason: format!(
+                    "`{url}` is not a relay WebSocket URL (ws://host:port/relay or wss://…); \
+                     leave `urls` out for the built-in relay"
+                ),
             });
         }
         Ok(())
@@ -310,6 +359,61 @@ mod tests {
         assert!(err.unwrap_err().to_string().contains("openh264"));
         let err = Config::from_toml("[buttons]\nlong_press_ms = 10", Path::new("t.toml"));
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn unset_relay_urls_follow_the_listen_address_and_set_ones_are_kept() {
+        let config = |text: &str| Config::from_toml(text, Path::new("t.toml")).unwrap();
+        assert_eq!(
+            Config::default().relay_urls(),
+            ["ws://127.0.0.1:7600/relay"]
+        );
+        let port_only = config("[http]\nlisten = \"127.0.0.1:7611\"");
+        assert_eq!(port_only.relay_urls(), ["ws://127.0.0.1:7611/relay"]);
+        let lan = config("[http]\nlisten = \"192.168.1.20:8080\"");
+        assert_eq!(lan.relay_urls(), ["ws://192.168.1.20:8080/relay"]);
+        let v6 = config("[http]\nlisten = \"[fd00::20]:7600\"");
+        assert_eq!(v6.relay_urls(), ["ws://[fd00::20]:7600/relay"]);
+        let set = config(
+            "[http]\nlisten = \"127.0.0.1:7611\"\n[relay]\nurls = [\"wss://r.example.org/relay\", \"ws://10.0.0.2:7600/relay\"]",
+        );
+        assert_eq!(
+            set.relay_urls(),
+            ["wss://r.example.org/relay", "ws://10.0.0.2:7600/relay"]
+        );
+    }
+
+    #[test]
+    fn an_unspecified_listen_address_hands_out_the_lan_address() {
+        let config =
+            Config::from_toml("[http]\nlisten = \"0.0.0.0:7600\"", Path::new("t.toml")).unwrap();
+        let expected = reach::advertised(config.http.listen, reach::lan_address(false));
+        assert!(!expected.ip().is_unspecified());
+        assert_eq!(config.web_address(), expected);
+        assert_eq!(config.relay_urls(), [format!("ws://{expected}/relay")]);
+    }
+
+    #[test]
+    fn the_bound_port_replaces_port_zero_only() {
+        let mut config = Config::default();
+        let bound = Some("127.0.0.1:40001".parse().unwrap());
+        assert_eq!(config.with_bound_port(bound), config, "7600 stays");
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
+        assert_eq!(
+            config.with_bound_port(bound).relay_urls(),
+            ["ws://127.0.0.1:40001/relay"]
+        );
+        assert_eq!(config.with_bound_port(None), config);
+    }
+
+    #[test]
+    fn relay_urls_that_are_not_websockets_are_refused() {
+        let err = Config::from_toml(
+            "[relay]\nurls = [\"http://example.org/relay\"]",
+            Path::new("t.toml"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("ws://"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use std::net::SocketAddr;
 
 /// One embedded file of the viewer.
 #[derive(Debug)]
@@ -128,15 +129,8 @@ pub fn viewer_link(page: &str, contact_code: &str) -> String {
 /// device's own web server, which is a secure context only on the device
 /// itself (`localhost`); see `docs/viewer.md` for putting it behind TLS.
 pub fn viewer_page(config: &Config) -> String {
-    if let Some(rest) = config
-        .relay
-        .urls
-        .first()
-        .and_then(|url| url.strip_prefix("wss://"))
-    {
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let dir = path.strip_suffix("relay").unwrap_or("");
-        return format!("https://{authority}/{dir}");
+    if let Some(page) = config.relay_urls().first().and_then(|u| secure_page(u)) {
+        return page;
     }
     let listen = config.http.listen;
     let host = if listen.ip().is_unspecified() || listen.ip().is_loopback() {
@@ -148,6 +142,42 @@ pub fn viewer_page(config: &Config) -> String {
         }
     };
     format!("http://{host}:{}/", listen.port())
+}
+
+/// What a phone can open to pair with a device of `config`: the viewer link
+/// for the screen's QR code, or `None` when the page is only on this machine
+/// (then [`PHONES_NEED`] says what to change). See [`phone_page`].
+pub fn phone_link(config: &Config, contact_code: &str) -> Option<String> {
+    let relays = config.relay_urls();
+    phone_page(relays.first().map(String::as_str), config.web_address())
+        .map(|page| viewer_link(&page, contact_code))
+}
+
+/// The rule behind [`phone_link`]: the page of the first relay when it is
+/// `wss://` (it works in any browser); else the device's own page at `web`
+/// (where others reach its web server), unless that is only on this machine
+/// (loopback): a phone cannot open `localhost`. A LAN page opens on phones
+/// on the same network, where the page itself says it needs HTTPS.
+pub fn phone_page(first_relay: Option<&str>, web: SocketAddr) -> Option<String> {
+    if let Some(page) = first_relay.and_then(secure_page) {
+        return Some(page);
+    }
+    if crate::config::reach::this_machine_only(web) {
+        return None;
+    }
+    Some(format!("http://{web}/"))
+}
+
+/// What to change so that phones can open the viewer link, for the owner.
+pub const PHONES_NEED: &str = "phones cannot open this link: it points at this machine. \
+     Set [relay] urls to a public wss:// relay (docs/viewer.md), or [http] listen to a LAN address";
+
+/// The `https://` page next to a `wss://` relay URL, if `url` is one.
+fn secure_page(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("wss://")?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let dir = path.strip_suffix("relay").unwrap_or("");
+    Some(format!("https://{authority}/{dir}"))
 }
 
 #[cfg(test)]
@@ -199,6 +229,68 @@ mod tests {
         assert_eq!(
             viewer_link("https://example.org/", "hearth1.abc"),
             "https://example.org/#c=hearth1.abc"
+        );
+    }
+
+    #[test]
+    fn the_viewer_link_follows_the_listen_port() {
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:7611".parse().unwrap();
+        assert_eq!(viewer_page(&config), "http://localhost:7611/");
+    }
+
+    #[test]
+    fn phones_get_a_link_they_can_open_or_none() {
+        let addr = |text: &str| -> SocketAddr { text.parse().unwrap() };
+        let table: [(Option<&str>, &str, Option<&str>); 9] = [
+            (None, "127.0.0.1:7600", None),
+            (Some("ws://127.0.0.1:7600/relay"), "127.0.0.1:7600", None),
+            (Some("ws://[::1]:7600/relay"), "[::1]:7600", None),
+            (Some("ws://127.0.0.1:7600/relay"), "0.0.0.0:7600", None),
+            (
+                Some("ws://192.168.1.20:7600/relay"),
+                "192.168.1.20:7600",
+                Some("http://192.168.1.20:7600/"),
+            ),
+            (
+                Some("ws://[fd00::20]:7600/relay"),
+                "[fd00::20]:7600",
+                Some("http://[fd00::20]:7600/"),
+            ),
+            (
+                Some("wss://hearth.example.org/relay"),
+                "127.0.0.1:7600",
+                Some("https://hearth.example.org/"),
+            ),
+            (
+                Some("wss://example.org:8443/family/relay"),
+                "127.0.0.1:7600",
+                Some("https://example.org:8443/family/"),
+            ),
+            // A plain ws:// relay elsewhere does not make the device's page reachable.
+            (
+                Some("ws://relay.example.org:7600/relay"),
+                "127.0.0.1:7600",
+                None,
+            ),
+        ];
+        for (relay, web, expected) in table {
+            assert_eq!(
+                phone_page(relay, addr(web)).as_deref(),
+                expected,
+                "relay {relay:?}, web server at {web}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_phone_link_of_a_config_carries_the_code() {
+        let mut config = Config::default();
+        assert_eq!(phone_link(&config, "hearth1.abc"), None);
+        config.http.listen = "192.168.1.20:7600".parse().unwrap();
+        assert_eq!(
+            phone_link(&config, "hearth1.abc").as_deref(),
+            Some("http://192.168.1.20:7600/#c=hearth1.abc")
         );
     }
 }

@@ -55,6 +55,18 @@ fn screens() -> Vec<(&'static str, Screen)> {
             },
         ),
         (
+            "pairing_needs_relay",
+            Screen::PairingNeedsRelay {
+                device_name: "Kitchen camera".into(),
+            },
+        ),
+        (
+            "relay_unreachable",
+            Screen::RelayUnreachable {
+                relay: "hearth.example.org".into(),
+            },
+        ),
+        (
             "approval",
             Screen::Approval {
                 name: "Grandma Rose".into(),

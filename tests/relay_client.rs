@@ -278,3 +278,58 @@ async fn shutdown_and_dropping_handles_stop_the_client() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn an_unreachable_relay_is_told_once_per_outage_and_its_return_too() -> Result<()> {
+    let addr = TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
+    let (_handle, mut events) =
+        RelayClient::spawn_with(format!("ws://{addr}/relay"), signer(1), fast_config());
+    match next_event(&mut events).await? {
+        RelayEvent::Unreachable {
+            reason: RelayError::Transport(why),
+        } => assert!(why.to_lowercase().contains("refused"), "{why}"),
+        other => bail!("expected Unreachable first, got {other:?}"),
+    }
+    // Attempts go on (every 20–200 ms) without telling again.
+    assert!(
+        timeout(Duration::from_millis(800), events.recv())
+            .await
+            .is_err(),
+        "one outage, one Unreachable"
+    );
+    let relay = Relay::start(&addr.to_string(), RelayConfig::default()).await?;
+    assert_eq!(next_event(&mut events).await?, RelayEvent::Connected);
+    relay.stop().await?;
+    assert!(matches!(
+        next_event(&mut events).await?,
+        RelayEvent::Disconnected { .. }
+    ));
+    assert!(matches!(
+        next_event(&mut events).await?,
+        RelayEvent::Unreachable { .. }
+    ));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_relay_that_swallows_connections_is_told_before_the_connect_timeout() -> Result<()> {
+    // Accepts TCP connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let config = ClientConfig {
+        connect_timeout: Duration::from_secs(30),
+        unreachable_after: Duration::from_millis(300),
+        ..fast_config()
+    };
+    let (_handle, mut events) =
+        RelayClient::spawn_with(format!("ws://{addr}/relay"), signer(1), config);
+    let event = next_event(&mut events).await?;
+    assert_eq!(
+        event,
+        RelayEvent::Unreachable {
+            reason: RelayError::Timeout(Duration::from_millis(300))
+        }
+    );
+    drop(listener);
+    Ok(())
+}

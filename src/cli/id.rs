@@ -18,14 +18,16 @@ pub struct IdArgs {
 pub fn run(ctx: &Context, args: IdArgs) -> anyhow::Result<()> {
     let identity = Identity::load_or_create(&ctx.data_dir)?;
     let code = identity
-        .contact_code(&ctx.config.name, &ctx.config.relay.urls)
+        .contact_code(&ctx.config.name, &ctx.config.relay_urls())
         .to_text();
     if args.quiet {
         println!("{code}");
         return Ok(());
     }
     let link = hearth::web::viewer_link(&hearth::web::viewer_page(&ctx.config), &code);
-    let qr = QrCode::new(link.as_bytes())?;
+    let phone = hearth::web::phone_link(&ctx.config, &code);
+    // The QR code is for phones: their link when there is one.
+    let qr = QrCode::new(phone.as_deref().unwrap_or(&link).as_bytes())?;
     let picture = qr
         .render::<Dense1x2>()
         .dark_color(Dense1x2::Light)
@@ -36,6 +38,16 @@ pub fn run(ctx: &Context, args: IdArgs) -> anyhow::Result<()> {
     println!("Device:   {}", ctx.config.name);
     println!("Key:      {}", identity.peer_key());
     println!("Contact code (give it to family so they can pair):\n{code}");
-    println!("Viewer link (family open it on a phone or laptop; the QR code above is this link):\n{link}");
+    match phone {
+        Some(phone) if phone == link => println!("Viewer link (family open it on a phone or laptop; the QR code above is this link):\n{link}"),
+        Some(phone) => {
+            println!("Viewer link on this machine:\n{link}");
+            println!("Viewer link for phones and laptops on the same network (the QR code above is this link):\n{phone}");
+        }
+        None => {
+            println!("Viewer link (the QR code above is this link):\n{link}");
+            println!("Note: {}.", hearth::web::PHONES_NEED);
+        }
+    }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! and tells the person at the terminal what to do next.
 
 use super::Context;
+use hearth::config::Config;
 use hearth::device::{Device, DeviceOptions};
 use hearth::systemd_notify::{watchdog_interval, Notifier};
 use std::sync::Arc;
@@ -17,8 +18,10 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
             media: None,
         })
         .await?;
-        device.start_panel(&ctx.config, &ctx.data_dir)?;
-        print_welcome(ctx, &device);
+        // What is derived from the web server's address names the port it got.
+        let config = ctx.config.with_bound_port(device.http_addr);
+        device.start_panel(&config, &ctx.data_dir)?;
+        print_welcome(ctx, &config, &device);
         let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot talk to systemd; running without readiness notification");
             Notifier::disabled()
@@ -44,26 +47,50 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
     })
 }
 
-fn print_welcome(ctx: &Context, device: &Device) {
+fn print_welcome(ctx: &Context, config: &Config, device: &Device) {
     let code = device.node.contact_code().to_text();
     let data_dir = ctx.data_dir.display();
-    println!("Hearth \"{}\" is running.", ctx.config.name);
+    println!("Hearth \"{}\" is running.", config.name);
     println!(
         "  camera: {}, microphone: {} (nothing is shared until you allow it)",
-        ctx.config.video.source, ctx.config.audio.source
+        config.video.source, config.audio.source
     );
-    match (device.http_addr, ctx.config.relay.embedded) {
-        (Some(addr), true) => println!("  relay:  built in, ws://{addr}/relay (stores nothing)"),
-        _ => println!("  relay:  {}", ctx.config.relay.urls.join(", ")),
+    let relay = device.node.relay_url();
+    match (
+        config.relay.urls.is_empty(),
+        device.http_addr,
+        config.relay.embedded,
+    ) {
+        (true, Some(_), true) => println!("  relay:  built in, {relay} (stores nothing)"),
+        (true, None, true) => println!(
+            "  relay:  {relay}, built into the Hearth that already has {} (stores nothing)",
+            config.http.listen
+        ),
+        (true, _, false) => {
+            println!("  relay:  {relay} ([relay] embedded = false: another program must serve it)")
+        }
+        (false, addr, embedded) => {
+            println!("  relay:  {}", config.relay_urls().join(", "));
+            if let (Some(addr), true) = (addr, embedded) {
+                println!("          also built in at ws://{addr}/relay (stores nothing)");
+            }
+        }
     }
-    if let Some(addr) = device.http_addr {
+    if device.http_addr.is_some() {
+        // Where others reach it: the LAN address for 0.0.0.0, the real port for port 0.
+        let addr = config.web_address();
         println!("  web:    http://{addr}/");
         println!(
             "  whep:   http://{addr}/whep (players need a token: `hearth contacts add-token NAME`)"
         );
     }
-    let link = hearth::web::viewer_link(&hearth::web::viewer_page(&ctx.config), &code);
+    let link = hearth::web::viewer_link(&hearth::web::viewer_page(config), &code);
     println!("  viewer: {link}");
+    match hearth::web::phone_link(config, &code) {
+        None => println!("          ({})", hearth::web::PHONES_NEED),
+        Some(phone) if phone != link => println!("  phones: {phone}"),
+        Some(_) => {}
+    }
     println!("  data:   {data_dir}");
     println!();
     println!("Next steps:");

@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, args: WatchArgs) -> anyhow::Result<()> {
     let contacts = LiveContacts::load(&ctx.data_dir)?;
     let contact = contacts.with(|book| book.find(&args.who).cloned())?;
     let relays = if contact.relays.is_empty() {
-        ctx.config.relay.urls.clone()
+        ctx.config.relay_urls()
     } else {
         contact.relays.clone()
     };

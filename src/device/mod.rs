@@ -10,6 +10,7 @@ pub mod media;
 pub mod pairing;
 mod panel;
 mod panel_notes;
+mod panel_relay;
 pub mod policy;
 mod share_link;
 pub mod shares;
@@ -139,7 +140,7 @@ impl Device {
             contacts.clone(),
             NodeOptions {
                 name: config.name.clone(),
-                relays: config.relay.urls.clone(),
+                relays: config.with_bound_port(http_addr).relay_urls(),
             },
         );
         let watcher = contacts.spawn_watcher();

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::contacts::{ContactChange, ContactStatus, ContactsError};
 use crate::hardware::buttons::{open_buttons, socket_path, Action, Button, ButtonEvent};
 use crate::hardware::display::open_display;
-use crate::hardware::display::screen::{Home, Network, Received, Screen};
+use crate::hardware::display::screen::{Home, Received, Screen};
 use crate::hardware::display::Thumbnail;
 use crate::hardware::led::{open_led, LiveIndicator, LiveState};
 use crate::hardware::{Board, HardwareError};
@@ -37,14 +37,13 @@ impl Device {
         let device = self.handles();
         let mut stopped = self.stop.subscribe();
         let code = self.node.contact_code();
-        let pairing = Screen::Pairing {
-            device_name: code.name.clone(),
-            code: crate::web::viewer_link(&crate::web::viewer_page(config), &code.to_text()),
-        };
+        let config = config.with_bound_port(self.http_addr);
+        let pairing = super::panel_relay::pairing(&config, &code.name, &code.to_text());
         let note_time = Duration::from_secs(config.display.note_secs.max(1));
         tokio::spawn(async move {
             let mut privacy = device.privacy_changes();
             let mut sessions = device.calls.sessions_changed();
+            let mut relay = device.node.relay_changes();
             let mut received = device.received_shares();
             let mut delivered = device.control.shares.delivered.subscribe();
             let mut inbox_full = device.control.shares.inbox_full.subscribe();
@@ -64,6 +63,7 @@ impl Device {
                     // Someone started or stopped watching: the LED and the
                     // screen say so now, not on the next tick.
                     _ = sessions.changed() => {}
+                    _ = relay.changed() => {}
                     share = received.recv() => match share {
                         Ok(notice) => {
                             let screen = received_screen(notice).await;
@@ -178,14 +178,15 @@ impl Device {
             Some(name) => Screen::Approval { name },
             // First boot: nobody approved yet, so show the code to pair with
             // (unless privacy is on: then PRIVATE is what matters).
-            None if nobody_yet && !private => pairing.clone(),
+            None if nobody_yet && !private => super::panel_relay::first_boot(
+                self.node.relay_status(),
+                pairing,
+                self.node.relay_url(),
+            ),
             None => Screen::Home(Home {
                 private,
                 watchers: if private { vec![] } else { self.watchers() },
-                network: match self.node.relay_connected() {
-                    true => Network::Online,
-                    false => Network::Offline,
-                },
+                network: super::panel_relay::network(self.node.relay_status()),
             }),
         })
     }

@@ -7,7 +7,7 @@
 mod routing;
 pub mod stranger_budget;
 
-pub use routing::{IncomingOffer, NodeEvent, MAX_PENDING_REQUESTS};
+pub use routing::{IncomingOffer, NodeEvent, RelayStatus, MAX_PENDING_REQUESTS};
 
 use crate::envelope::{self, Recipient};
 use crate::identity::{ContactCode, Identity};
@@ -64,12 +64,13 @@ impl Node {
     /// Starts the node: connects to the relay (reconnecting forever) and routes envelopes.
     pub fn start(identity: Arc<Identity>, contacts: LiveContacts, options: NodeOptions) -> Node {
         let url = options.relays.first().cloned().unwrap_or_default();
-        let (relay, relay_events) = RelayClient::spawn(url, identity.signing_key().clone());
+        let (relay, relay_events) = RelayClient::spawn(url.clone(), identity.signing_key().clone());
         let (offers_tx, offers_rx) = mpsc::channel(16);
         let router = Arc::new(Router::new(
             identity.clone(),
             contacts.clone(),
             relay.clone(),
+            &url,
             offers_tx,
         ));
         tokio::spawn(router.clone().run(relay_events));
@@ -109,7 +110,22 @@ impl Node {
 
     /// Whether the relay connection is up and authenticated.
     pub fn relay_connected(&self) -> bool {
-        self.inner.router.relay_connected()
+        self.relay_status() == RelayStatus::Connected
+    }
+
+    /// Where this node stands with its relay now.
+    pub fn relay_status(&self) -> RelayStatus {
+        *self.relay_changes().borrow()
+    }
+
+    /// Follows [`Node::relay_status`] (the hook for the screen).
+    pub fn relay_changes(&self) -> tokio::sync::watch::Receiver<RelayStatus> {
+        self.inner.router.relay_status()
+    }
+
+    /// The relay this node connects to: the first of its relay URLs.
+    pub fn relay_url(&self) -> &str {
+        self.inner.options.relays.first().map_or("", String::as_str)
     }
 
     /// The next session offer from an approved contact.

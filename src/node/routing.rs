@@ -11,9 +11,8 @@ use crate::live_contacts::LiveContacts;
 use crate::relay::client::{RelayEvent, RelayHandle};
 use crate::signal::{SessionId, Signal};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
 /// Something the owner or the application may want to know about.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +21,9 @@ pub enum NodeEvent {
     RelayConnected,
     /// The relay connection dropped; it is being re-established.
     RelayDisconnected,
+    /// The relay cannot be reached (at start, or again after a drop); the
+    /// node keeps trying and sends [`NodeEvent::RelayConnected`] once it is back.
+    RelayUnreachable,
     /// Someone asked to pair; they are now a pending contact.
     PairRequested {
         /// The requester's key.
@@ -55,6 +57,17 @@ pub enum NodeEvent {
     },
 }
 
+/// Where this node stands with its relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayStatus {
+    /// Starting, or reconnecting after a drop; not known to be unreachable yet.
+    Connecting,
+    /// Connected and authenticated: contacts can reach this node.
+    Connected,
+    /// The relay cannot be reached; the node keeps trying.
+    Unreachable,
+}
+
 /// A session offer from an approved contact, waiting to be answered.
 #[derive(Debug)]
 pub struct IncomingOffer {
@@ -86,7 +99,9 @@ pub(super) struct Router {
     offers: mpsc::Sender<IncomingOffer>,
     sessions: Mutex<HashMap<SessionKey, mpsc::Sender<Signal>>>,
     events: broadcast::Sender<NodeEvent>,
-    connected: AtomicBool,
+    status: watch::Sender<RelayStatus>,
+    /// The relay's URL as logs show it (no user info, no query).
+    relay_url: String,
     /// Envelopes from keys not in the book opened, and answers sent to them.
     opening: Mutex<StrangerBudget>,
     answering: Mutex<StrangerBudget>,
@@ -97,6 +112,7 @@ impl Router {
         identity: Arc<Identity>,
         contacts: LiveContacts,
         relay: RelayHandle,
+        relay_url: &str,
         offers: mpsc::Sender<IncomingOffer>,
     ) -> Self {
         Router {
@@ -106,7 +122,8 @@ impl Router {
             offers,
             sessions: Mutex::new(HashMap::new()),
             events: broadcast::channel(64).0,
-            connected: AtomicBool::new(false),
+            status: watch::channel(RelayStatus::Connecting).0,
+            relay_url: crate::relay::url::for_logs(relay_url),
             opening: Mutex::new(StrangerBudget::opening()),
             answering: Mutex::new(StrangerBudget::answering()),
         }
@@ -116,8 +133,8 @@ impl Router {
         self.events.subscribe()
     }
 
-    pub(super) fn relay_connected(&self) -> bool {
-        self.connected.load(Ordering::Relaxed)
+    pub(super) fn relay_status(&self) -> watch::Receiver<RelayStatus> {
+        self.status.subscribe()
     }
 
     pub(super) fn open_session(&self, peer: PeerKey, session: SessionId) -> mpsc::Receiver<Signal> {
@@ -141,14 +158,24 @@ impl Router {
         while let Some(event) = relay_events.recv().await {
             match event {
                 RelayEvent::Connected => {
-                    self.connected.store(true, Ordering::Relaxed);
-                    tracing::info!("signalling relay connected");
+                    let was = self.status.send_replace(RelayStatus::Connected);
+                    match was {
+                        RelayStatus::Unreachable => {
+                            tracing::info!(relay = %self.relay_url, "signalling relay reachable again; contacts can reach this device")
+                        }
+                        _ => tracing::info!(relay = %self.relay_url, "signalling relay connected"),
+                    }
                     let _ = self.events.send(NodeEvent::RelayConnected);
                 }
                 RelayEvent::Disconnected { reason } => {
-                    self.connected.store(false, Ordering::Relaxed);
-                    tracing::warn!(%reason, "signalling relay lost; reconnecting");
+                    self.status.send_replace(RelayStatus::Connecting);
+                    tracing::warn!(relay = %self.relay_url, %reason, "signalling relay lost; reconnecting");
                     let _ = self.events.send(NodeEvent::RelayDisconnected);
+                }
+                RelayEvent::Unreachable { reason } => {
+                    self.status.send_replace(RelayStatus::Unreachable);
+                    tracing::warn!(relay = %self.relay_url, %reason, "cannot reach the signalling relay; contacts cannot reach this device until it is back (still trying)");
+                    let _ = self.events.send(NodeEvent::RelayUnreachable);
                 }
                 RelayEvent::Delivered { from, data } => {
                     let claimed = PeerKey(from);

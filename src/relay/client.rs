@@ -26,6 +26,10 @@ pub struct ClientConfig {
     pub dead_after: Duration,
     /// Limit for connecting and authenticating.
     pub connect_timeout: Duration,
+    /// An attempt still under way after this long is reported as
+    /// [`RelayEvent::Unreachable`] (and goes on until `connect_timeout`), so a
+    /// relay that swallows connections is told as soon as one that refuses them.
+    pub unreachable_after: Duration,
     /// Limit for the relay to answer one `send`.
     pub request_timeout: Duration,
     /// Largest frame the client sends or accepts, in bytes; match the relay's cap.
@@ -44,6 +48,7 @@ impl Default for ClientConfig {
             ping_interval: Duration::from_secs(5),
             dead_after: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
+            unreachable_after: Duration::from_secs(3),
             request_timeout: Duration::from_secs(10),
             max_frame_bytes: 64 * 1024,
             event_buffer: 256,
@@ -57,6 +62,14 @@ impl Default for ClientConfig {
 pub enum RelayEvent {
     /// Authenticated with the relay; sends can succeed from now on.
     Connected,
+    /// The relay cannot be reached: an attempt failed, or has been under way
+    /// for [`ClientConfig::unreachable_after`]. Sent once per outage — after
+    /// starting, or after [`RelayEvent::Disconnected`] — while the client
+    /// keeps trying; [`RelayEvent::Connected`] says it is back.
+    Unreachable {
+        /// Why the attempt failed, or the time it has taken so far.
+        reason: RelayError,
+    },
     /// The connection ended; the client reconnects by itself unless stopped.
     Disconnected {
         /// Why the connection ended.

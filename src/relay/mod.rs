@@ -5,7 +5,8 @@
 //! Layout: `protocol` (wire frames), `keys` (key text form), `hub` and
 //! `action` (sans-IO decisions), `limits` (token bucket, per-IP cap),
 //! `config`, `server` and `connection` (axum edge), `client`, `session` and
-//! `handshake` (reconnecting client), `backoff`, `error`.
+//! `handshake` (reconnecting client), `backoff`, `error`, `url` (a relay URL
+//! as logs and screens show it).
 
 mod action;
 pub mod backoff;
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod protocol;
 pub mod server;
 mod session;
+pub mod url;
 
 pub use backoff::{Backoff, BackoffConfig};
 pub use client::{ClientConfig, RelayClient, RelayEvent, RelayHandle, SendOutcome};

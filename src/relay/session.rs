@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use futures_util::{SinkExt, StreamExt};
@@ -68,18 +69,37 @@ impl Driver {
     /// Runs until `shutdown()` or until every handle is dropped.
     pub(crate) async fn run(mut self) {
         let me = short_key(&self.key.verifying_key().to_bytes());
+        // Whether the current outage (since starting, or since the last
+        // connection ended) has been reported as `Unreachable`.
+        let mut told = false;
         loop {
-            let attempt = connect_and_auth(&self.url, &self.key, &self.config);
-            let Some(attempt) = offline(&mut self.commands, &mut self.stop, attempt).await else {
+            let attempt = watch_attempt(
+                connect_and_auth(&self.url, &self.key, &self.config),
+                self.config.unreachable_after,
+                &self.events,
+                told,
+            );
+            let Some((attempt, told_now)) =
+                offline(&mut self.commands, &mut self.stop, attempt).await
+            else {
                 break;
             };
+            told |= told_now;
             let delay = match attempt {
                 Err(e) => {
                     tracing::debug!(key = %me, error = %e, "relay connect failed");
+                    if !told {
+                        told = true;
+                        let _ = self
+                            .events
+                            .send(RelayEvent::Unreachable { reason: e })
+                            .await;
+                    }
                     self.backoff.next_delay()
                 }
                 Ok(ws) => {
                     self.backoff.reset();
+                    told = false;
                     tracing::info!(key = %me, "connected to relay");
                     let _ = self.events.send(RelayEvent::Connected).await;
                     let (reason, stopped) = self.session(ws).await;
@@ -188,6 +208,30 @@ impl Driver {
             Err(_) => Err(transport("writing to the relay stalled")),
         }
     }
+}
+
+/// Runs one connection attempt. Unless the outage was `told` already, an
+/// attempt still under way after `after` is reported as `Unreachable` then
+/// (and left to finish). Returns its result and whether it reported.
+async fn watch_attempt<F>(
+    attempt: F,
+    after: Duration,
+    events: &mpsc::Sender<RelayEvent>,
+    told: bool,
+) -> (F::Output, bool)
+where
+    F: Future,
+{
+    tokio::pin!(attempt);
+    if told {
+        return (attempt.await, false);
+    }
+    if let Ok(result) = timeout(after, &mut attempt).await {
+        return (result, false);
+    }
+    let reason = RelayError::Timeout(after);
+    let _ = events.send(RelayEvent::Unreachable { reason }).await;
+    (attempt.await, true)
 }
 
 /// Runs `work` while refusing sends with `NotConnected`; `None` means stop.

@@ -30,10 +30,22 @@ where
     match screen {
         Screen::Home(home) => ctx.home(target, home),
         Screen::Pairing { device_name, code } => ctx.pairing(target, device_name, code),
+        Screen::PairingNeedsRelay { device_name } => ctx.banded_text(
+            target,
+            device_name,
+            ctx.p.header,
+            "Phones can't pair yet: set a public relay or a LAN address.",
+        ),
+        Screen::RelayUnreachable { relay } => ctx.banded_text(
+            target,
+            "No relay",
+            ctx.p.alert,
+            &format!("Can't reach {relay}: no pairing or calls till it's back."),
+        ),
         Screen::Approval { name } => ctx.approval(target, name),
         Screen::SnapshotSent { delivered, total } => ctx.snapshot_sent(target, *delivered, *total),
         Screen::Received { from, content } => ctx.received(target, from, content),
-        Screen::Error { message } => ctx.error(target, message),
+        Screen::Error { message } => ctx.banded_text(target, "Problem", ctx.p.alert, message),
     }
 }
 
@@ -428,13 +440,16 @@ impl<C: ScreenColor> Ctx<C> {
         }
     }
 
-    fn error<D: DrawTarget<Color = C>>(
+    /// A band with `label` in `colors`, then `message` in words below it.
+    fn banded_text<D: DrawTarget<Color = C>>(
         &self,
         target: &mut D,
+        label: &str,
+        colors: (C, C),
         message: &str,
     ) -> Result<(), D::Error> {
         let t = &self.theme;
-        let band = self.band(target, "Problem", self.p.alert)?;
+        let band = self.band(target, label, colors)?;
         let font = &t.small;
         let room = self.h - band - t.margin;
         let max_lines = (room / text::line_height(font)).max(1) as usize;

@@ -15,6 +15,19 @@ pub enum Screen {
         /// The contact code text (`hearth1.…`).
         code: String,
     },
+    /// Pairing, when phones cannot open this device's link (it points at
+    /// this machine): the screen says in words that a public relay, or a LAN
+    /// address, is needed instead of showing a code a phone cannot use.
+    PairingNeedsRelay {
+        /// The device's name.
+        device_name: String,
+    },
+    /// The relay cannot be reached: nobody can pair with or call the device
+    /// until it is back.
+    RelayUnreachable {
+        /// Which relay: its host (and port), never more of its URL.
+        relay: String,
+    },
     /// A contact asks to be approved.
     Approval {
         /// Who asks.
@@ -59,7 +72,8 @@ pub enum Network {
     Online,
     /// Trying to reach the relay.
     Connecting,
-    /// No network at all.
+    /// The relay cannot be reached (no network, or the relay is down):
+    /// contacts cannot call.
     Offline,
 }
 
@@ -129,7 +143,7 @@ impl Network {
         match self {
             Network::Online => "Online",
             Network::Connecting => "Connecting...",
-            Network::Offline => "No network",
+            Network::Offline => "Relay unreachable",
         }
     }
 }
