@@ -198,6 +198,7 @@ impl Router {
                     let refusal = Signal::Refused {
                         session,
                         reason: "not an approved contact of this device".into(),
+                        code: Some(crate::signal::EndCode::NotApproved),
                     };
                     self.reply(&reply_to, &refusal).await;
                     return;
@@ -218,6 +219,7 @@ impl Router {
                     let refusal = Signal::Refused {
                         session,
                         reason: "the device is busy; try again".into(),
+                        code: Some(crate::signal::EndCode::Busy),
                     };
                     self.reply(&reply_to, &refusal).await;
                 }

@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod access;
 mod connection;
 mod incoming;
 mod local_media;
@@ -44,11 +45,13 @@ mod settings;
 mod stream;
 mod whep;
 
+pub use crate::signal::EndCode;
+pub use access::{Access, AccessCode};
 pub use connection::PeerConnection;
 pub use incoming::IncomingCall;
 pub use local_media::LocalMedia;
 pub use message::Message;
-pub use session::Granted;
+pub use session::{Ended, Granted};
 pub use settings::RtcSettings;
 pub use stream::{AudioStream, AudioVideoStream, MediaStream, RemoteStream, VideoStream};
 pub use whep::{OfferWants, WhepSession};
@@ -62,9 +65,14 @@ pub enum RtcError {
     /// This peer has no microphone.
     #[error("this device has no microphone configured")]
     NoMicrophone,
-    /// The contact refused the session.
-    #[error("the contact refused: {0}")]
-    Refused(String),
+    /// The contact refused the session, or ended it before it started.
+    #[error("the contact refused: {reason}")]
+    Refused {
+        /// Why, for programs.
+        code: EndCode,
+        /// Why, in words.
+        reason: String,
+    },
     /// The contact did not allow what was asked for.
     #[error("not allowed by the contact's owner: {0}")]
     NotAllowed(String),
