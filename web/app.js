@@ -220,7 +220,8 @@ class Viewer {
         await connection.closed;
         ui.stopStream();
         ui.status('Reconnecting…', 'wait');
-        delay = this.callAgain ? 0 : backoff.next();
+        // A withdrawn permission: the next session carries what is still allowed, so ask now.
+        delay = this.callAgain || connection.closedCode === 'access_withdrawn' ? 0 : backoff.next();
       } catch (e) {
         if (e.kind === 'not_allowed') {
           backoff.reset();

@@ -15,8 +15,8 @@ use hearth::live_contacts::LiveContacts;
 use hearth::media::{read_frame_number, H264Decoder};
 use hearth::node::{Node, NodeOptions};
 use hearth::rtc::{
-    Access, AudioStream, Granted, LocalMedia, MediaStream, PeerConnection, RemoteStream, RtcError,
-    RtcSettings,
+    Access, AudioStream, EndCode, Granted, LocalMedia, MediaStream, PeerConnection, RemoteStream,
+    RtcError, RtcSettings,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -237,7 +237,14 @@ async fn watch_session(connection: &PeerConnection, mut remote: RemoteStream, na
                     (picture, sound) = (false, false);
                 }
             }
-            _ = &mut ended => break,
+            why = &mut ended => {
+                if why.code == EndCode::AccessWithdrawn {
+                    // The next session carries what is still allowed: ask now.
+                    println!("{name} withdrew some of what you may receive; connecting again.");
+                    return Next::CallAgain;
+                }
+                break;
+            }
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
         if second.elapsed() >= Duration::from_secs(1) {
