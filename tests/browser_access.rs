@@ -9,8 +9,10 @@
 mod common;
 mod support;
 
+use common::screen::drawn;
 use common::*;
 use hearth::contacts::{ContactStatus, Permission};
+use hearth::hardware::display::screen::{Home, Network, Screen};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
@@ -23,6 +25,9 @@ const PICTURE_WITHIN: Duration = Duration::from_secs(2);
 /// How long to wait before calling a step failed (longer than the bounds, so a
 /// slow step is measured and reported rather than just timed out).
 const GIVE_UP: Duration = Duration::from_secs(12);
+
+/// The tests here measure; they run one at a time so neither slows the other.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Video frames decoded on the page's session now, and which session it is.
 const STATS: &str = "(async () => {
@@ -94,6 +99,30 @@ async fn watch_frames_pass(watch: &Watch, past: u64) {
         .await;
 }
 
+/// The device's (simulated) screen showing home with privacy `private` and
+/// `watchers`, drawn before the step it is waited for (drawing takes a while
+/// in a debug build, and must not count in the measured time).
+fn home_screen(relay_url: &str, private: bool, watchers: &[&str]) -> Vec<u8> {
+    drawn(
+        &device_config(relay_url),
+        &Screen::Home(Home {
+            private,
+            watchers: watchers.iter().map(|w| w.to_string()).collect(),
+            network: Network::Online,
+        }),
+    )
+}
+
+/// Waits until the device's screen shows `expected`; returns how long after `since`.
+async fn screen_shows(device_dir: &std::path::Path, since: Instant, expected: &[u8]) -> Duration {
+    let path = device_dir.join("screen.png");
+    wait_until("the device's screen", GIVE_UP, || {
+        std::fs::read(&path).is_ok_and(|now| now == expected)
+    })
+    .await;
+    since.elapsed()
+}
+
 fn report(what: &str, took: Duration, bound: Duration) {
     println!(
         "MEASURED {what}: {:.0} ms (bound {} ms)",
@@ -108,10 +137,14 @@ fn report(what: &str, took: Duration, bound: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn privacy_reaches_the_page_and_hearth_watch_at_once() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     init_logs();
     let relay = TestRelay::start().await;
     let device_dir = tempfile::tempdir().unwrap();
     let device = start_device(device_dir.path(), &relay.url()).await;
+    device
+        .start_panel(&device_config(&relay.url()), device_dir.path())
+        .expect("simulated panel starts");
     wait_relay(&device.node).await;
     let browser = Chromium::launch().await;
     let page = browser.new_page(900, 820).await;
@@ -144,6 +177,9 @@ async fn privacy_reaches_the_page_and_hearth_watch_at_once() {
     let before_privacy = first.expect("the test pattern's frame number");
     watch_frames_pass(&watch, before_privacy).await;
     assert_eq!(page.eval(&text_of("status-text")).await, json!("Live"));
+    let both_watching = home_screen(&relay.url(), false, &["Gran", "Grandpa"]);
+    let private = home_screen(&relay.url(), true, &[]);
+    screen_shows(device_dir.path(), Instant::now(), &both_watching).await;
 
     // `hearth privacy on`: both say so at once, and the page drops the frozen picture.
     let (on, _) = owner_command(device_dir.path(), &["privacy", "on"]).await;
@@ -155,6 +191,8 @@ async fn privacy_reaches_the_page_and_hearth_watch_at_once() {
         .await;
     report("privacy on → the page says so", page_took, SAY_WITHIN);
     report("privacy on → hearth watch says so", said - on, SAY_WITHIN);
+    let took = screen_shows(device_dir.path(), on, &private).await;
+    report("privacy on → the device's screen says so", took, SAY_WITHIN);
     println!("hearth watch: {line}");
     assert!(page.eval(&visible("no-video")).await.as_bool().unwrap());
     assert!(
@@ -202,16 +240,26 @@ async fn privacy_reaches_the_page_and_hearth_watch_at_once() {
     .await;
     assert!(!page.eval(&visible("no-video")).await.as_bool().unwrap());
     keep_screenshot(&page, "viewer-privacy-off").await;
+    let took = screen_shows(device_dir.path(), off, &both_watching).await;
+    report(
+        "privacy off → the device's screen shows who watches",
+        took,
+        PICTURE_WITHIN,
+    );
     device.stop().await;
     relay.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allowing_video_to_an_open_session_starts_the_picture_at_once() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     init_logs();
     let relay = TestRelay::start().await;
     let device_dir = tempfile::tempdir().unwrap();
     let device = start_device(device_dir.path(), &relay.url()).await;
+    device
+        .start_panel(&device_config(&relay.url()), device_dir.path())
+        .expect("simulated panel starts");
     wait_relay(&device.node).await;
     let browser = Chromium::launch().await;
     let page = browser.new_page(900, 820).await;
@@ -239,6 +287,7 @@ async fn allowing_video_to_an_open_session_starts_the_picture_at_once() {
     })
     .await;
 
+    let cousin_watching = home_screen(&relay.url(), false, &["Cousin"]);
     let (allowed, _) = owner_command(
         device_dir.path(),
         &["contacts", "allow", "Cousin", "live_video"],
@@ -247,6 +296,12 @@ async fn allowing_video_to_an_open_session_starts_the_picture_at_once() {
     let took = page_frames_advance(&page, allowed, (0, Value::Null)).await;
     report(
         "allow live_video → frames on the page",
+        took,
+        PICTURE_WITHIN,
+    );
+    let took = screen_shows(device_dir.path(), allowed, &cousin_watching).await;
+    report(
+        "allow live_video → the device's screen shows Cousin watching",
         took,
         PICTURE_WITHIN,
     );
