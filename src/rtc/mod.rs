@@ -12,6 +12,10 @@
 //!   channel and [`PeerConnection::recv`] listens.
 //! - [`IncomingCall`] is the other side: a contact's request, answered with
 //!   the streams its permissions allow.
+//! - [`Access`] is what the answering side tells an open session whenever
+//!   what it may receive changes (privacy on or off, permissions changed);
+//!   [`PeerConnection::access`] follows it. [`EndCode`] says, beside the
+//!   words, why a session was refused or ended.
 //! - [`WhepSession`] answers an offer that came over HTTP (WHEP) from a token
 //!   contact, with the same media pumps and no signalling.
 //!
