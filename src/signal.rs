@@ -67,6 +67,9 @@ pub enum Signal {
         session: SessionId,
         /// Why, in words for the caller.
         reason: String,
+        /// Why, for programs (absent from older peers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<EndCode>,
     },
     /// Ends a session.
     Bye {
@@ -75,7 +78,59 @@ pub enum Signal {
         /// Why, if there is something to say.
         #[serde(default)]
         reason: Option<String>,
+        /// Why, for programs (absent from older peers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<EndCode>,
     },
+}
+
+/// Why a session was refused (`refused`) or ended (`bye`), for programs; the
+/// `reason` beside it is for people. A code this version does not know reads
+/// as [`EndCode::Unknown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndCode {
+    /// The caller is not an approved contact (never approved, or removed):
+    /// calling again will not help until the owner approves it.
+    NotApproved,
+    /// The owner withdrew a permission the session used: a new session gets
+    /// what is allowed now.
+    AccessWithdrawn,
+    /// The device is busy (too many calls at once): try again shortly.
+    Busy,
+    /// The device cannot provide its media now (no camera, a source failed).
+    Unavailable,
+    /// The device is shutting down.
+    ShuttingDown,
+    /// The other side ended the session on purpose.
+    HungUp,
+    /// The connection could not be made or was lost.
+    Failed,
+    /// A code from a newer peer.
+    #[serde(other)]
+    Unknown,
+}
+
+impl EndCode {
+    /// The code as it is written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndCode::NotApproved => "not_approved",
+            EndCode::AccessWithdrawn => "access_withdrawn",
+            EndCode::Busy => "busy",
+            EndCode::Unavailable => "unavailable",
+            EndCode::ShuttingDown => "shutting_down",
+            EndCode::HungUp => "hung_up",
+            EndCode::Failed => "failed",
+            EndCode::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for EndCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Signal {
@@ -119,6 +174,37 @@ mod tests {
         assert_eq!(json["want_video"], true);
         let back: Signal = serde_json::from_value(json).unwrap();
         assert_eq!(back, offer);
+    }
+
+    #[test]
+    fn end_codes_travel_beside_the_words_and_old_peers_still_parse() {
+        let bye = Signal::Bye {
+            session: "s1".into(),
+            reason: Some("access withdrawn by the owner".into()),
+            code: Some(EndCode::AccessWithdrawn),
+        };
+        let json = serde_json::to_value(&bye).unwrap();
+        assert_eq!(json["code"], "access_withdrawn");
+        assert_eq!(serde_json::from_value::<Signal>(json).unwrap(), bye);
+        // An older peer sends no code; a newer one may send a code we do not know.
+        let old: Signal =
+            serde_json::from_str(r#"{"type":"refused","session":"a","reason":"no"}"#).unwrap();
+        assert!(matches!(old, Signal::Refused { code: None, .. }));
+        let newer: Signal =
+            serde_json::from_str(r#"{"type":"bye","session":"a","code":"gone_fishing"}"#).unwrap();
+        assert!(matches!(
+            newer,
+            Signal::Bye {
+                code: Some(EndCode::Unknown),
+                ..
+            }
+        ));
+        let none = Signal::Bye {
+            session: "a".into(),
+            reason: None,
+            code: None,
+        };
+        assert!(!serde_json::to_string(&none).unwrap().contains("code"));
     }
 
     #[test]

@@ -114,7 +114,13 @@ async fn strangers_and_contacts_without_permission_get_no_media() {
         .fetch_stream()
         .await;
     assert!(
-        matches!(attempt, Err(RtcError::Refused(_))),
+        matches!(
+            attempt,
+            Err(RtcError::Refused {
+                code: hearth::rtc::EndCode::NotApproved,
+                ..
+            })
+        ),
         "stranger: {:?}",
         attempt.err()
     );
@@ -176,7 +182,13 @@ async fn strangers_and_contacts_without_permission_get_no_media() {
         .fetch_stream()
         .await;
     assert!(
-        matches!(attempt, Err(RtcError::Refused(_))),
+        matches!(
+            attempt,
+            Err(RtcError::Refused {
+                code: hearth::rtc::EndCode::NotApproved,
+                ..
+            })
+        ),
         "revoked: {:?}",
         attempt.err()
     );

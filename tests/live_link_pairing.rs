@@ -60,7 +60,13 @@ async fn owner_approves_a_pairing_request_and_the_requester_is_told() {
     // Pending: no session.
     let attempt = home.call().fetch_stream().await;
     assert!(
-        matches!(attempt, Err(RtcError::Refused(_))),
+        matches!(
+            attempt,
+            Err(RtcError::Refused {
+                code: hearth::rtc::EndCode::NotApproved,
+                ..
+            })
+        ),
         "{:?}",
         attempt.err()
     );

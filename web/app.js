@@ -1,6 +1,9 @@
 // Hearth viewer: the page's controller. Reads the device's contact code from
 // the link's fragment (#c=…, never sent to a server), pairs this browser with
-// the device, then watches it live and reconnects by itself. While connected
+// the device, then watches it live and reconnects by itself. When the owner
+// turns privacy on or off or changes what this person may see, the device
+// says so on the open session and the page follows at once: it says why the
+// picture stopped, and calls again when more is allowed. While connected
 // — live or not — it receives the snapshots, photos and notes the device
 // shares with this person and sends the device theirs. Keeps what it learned
 // (keys, the owner's answer, what was shared) in IndexedDB for the next visit.
@@ -15,7 +18,8 @@ import * as ui from './ui.js';
 
 /**
  * When nothing live is shared with this person, how long a session stays
- * open (for shares both ways) before the page asks again for live media.
+ * open (for shares both ways) before the page asks again for live media
+ * (a device that says when that changes is called again at once instead).
  */
 const RECHECK_MS = 30_000;
 /** How long Send waits for a connection to the device. */
@@ -38,6 +42,10 @@ class Viewer {
     this.watching = false;
     this.requesting = false;
     this.replaced = false;
+    /** Set when the device allowed more than the session carries: call again now. */
+    this.callAgain = false;
+    /** The live stream on screen, if any. */
+    this.stream = null;
     this.wakeUp = () => {};
   }
 
@@ -190,33 +198,43 @@ class Viewer {
       ui.status(`Connecting to ${this.name}…`, 'wait');
       const connection = new RTC.PeerConnection(this.node, this.device);
       this.connection = connection;
+      this.callAgain = false;
+      this.stream = null;
       connection.onstatechange = (state) => {
         if (state === 'interrupted') ui.status('Connection interrupted. Reconnecting…', 'wait');
-        const live = connection.granted && (connection.granted.video || connection.granted.audio);
+        const access = connection.access || connection.granted;
+        const live = access && (access.video || access.audio);
         if (state === 'connected' && live) ui.status('Live', 'live');
       };
       connection.onshare = (share) => ui.showShares([share], this.name);
+      connection.onaccess = (access) => this.accessChanged(connection, access);
       let delay;
       try {
         const stream = await connection.fetchStream();
         backoff.reset();
+        this.stream = stream;
         ui.showStream(stream, this.name, this.record.myName);
         ui.status('Live', 'live');
+        // Told before the stream was on screen (privacy went on meanwhile).
+        if (connection.access) this.accessChanged(connection, connection.access);
         await connection.closed;
         ui.stopStream();
         ui.status('Reconnecting…', 'wait');
-        delay = backoff.next();
+        // A withdrawn permission: the next session carries what is still allowed, so ask now.
+        delay = this.callAgain || connection.closedCode === 'access_withdrawn' ? 0 : backoff.next();
       } catch (e) {
         if (e.kind === 'not_allowed') {
           backoff.reset();
           ui.nothingShared(this.name, e.denied);
-          ui.status('Connected. No live picture for you yet.', 'wait');
-          // The session stays up a while for photos and notes, both ways; then the page asks again.
+          ui.status(ui.deniedText(this.name, e.denied) || 'Connected. No live picture for you yet.', 'wait');
+          // The session stays up for photos and notes, both ways, until the
+          // device says more is allowed (or a while passes: then the page asks again).
+          if (connection.access) this.accessChanged(connection, connection.access);
           await this.hold(connection);
-          const endedByItself = connection.state === 'closed';
+          const endedByItself = connection.state === 'closed' && !this.callAgain;
           connection.close('nothing live shared yet; will ask again');
           delay = endedByItself ? backoff.next() : 0;
-        } else if (e.kind === 'refused' && /not an approved contact/.test(e.message)) {
+        } else if (e.kind === 'refused' && e.code === 'not_approved') {
           await this.save({ status: 'revoked' });
           ui.revoked(this.name, () => this.askAgain());
           break;
@@ -232,6 +250,28 @@ class Viewer {
     }
     this.connection = null;
     this.watching = false;
+  }
+
+  // The device says what this session may receive now (privacy on or off,
+  // permissions changed): more than it carries means calling again at once;
+  // nothing means the picture stops and the page says why; otherwise the
+  // media resumes on this session.
+  accessChanged(connection, access) {
+    if (connection !== this.connection || connection.state === 'closed') return;
+    if (connection.allowsMore(access)) {
+      this.callAgain = true;
+      ui.status(`Connecting to ${this.name}…`, 'wait');
+      connection.close('more is shared now; calling again');
+      return;
+    }
+    if (!this.stream) return; // nothing live on this session: the page already says why
+    if (!access.video && !access.audio) {
+      ui.paused(this.name, access.denied);
+      ui.status(ui.deniedText(this.name, access.denied) || 'Nothing live is shared with you now.', 'off');
+    } else {
+      ui.showStream(this.stream, this.name, this.record.myName);
+      ui.status('Live', 'live');
+    }
   }
 
   // Keeps a session without live media open for RECHECK_MS — longer while a

@@ -13,6 +13,9 @@
 //   connection.onmessage = (message) => console.log(message.data);
 //   connection.onshare = (share) => show(share);          // a snapshot, photo or thought arrived
 //   connection.sendShare({ text: 'Hello!' });             // resolves once the contact kept it
+//   connection.onaccess = (access) => {                   // privacy on/off, permissions changed
+//     if (connection.allowsMore(access)) callAgain();     // more than this session carries
+//   };
 
 import { b64, randomBytes } from './crypto.js';
 import { OfflineError } from './node.js';
@@ -32,7 +35,9 @@ export class RtcError extends Error {
     super(message);
     this.name = 'RtcError';
     /**
-     * `refused` (see `reason` for a refused share), `busy` (a share refused
+     * `refused` (see `reason` for a refused share; `code` for a refused or
+     * ended session: `not_approved`, `access_withdrawn`, `busy`,
+     * `unavailable`, `shutting_down`, `hung_up`, `failed`), `busy` (a share refused
      * only for now: the device's inbox is full; send it again later), `not_allowed` (see
      * `denied`), `no_answer`, `offline`, `closed`, `failed`, `too_late`,
      * `already_fetched`, `no_camera`, `no_microphone`, `not_supported` or
@@ -168,8 +173,10 @@ function gathered(pc, limitMs) {
  * can say first what the session carries. States: `new`, `connecting`,
  * `connected`, `interrupted` (recovering by itself), `closed`. Events:
  * `statechange`, `message` (`detail` is a Message), `share` (`detail` is a
- * received share, see `fetchShares`) and `close` (`detail.reason`); or set
- * `onstatechange`, `onmessage(message)`, `onshare(share)`, `onclose(reason)`.
+ * received share, see `fetchShares`), `access` (`detail` is what the contact
+ * may now send, see `access`) and `close` (`detail.reason`, `detail.code`);
+ * or set `onstatechange`, `onmessage(message)`, `onshare(share)`,
+ * `onaccess(access)`, `onclose(reason, code)`.
  */
 export class PeerConnection extends EventTarget {
   constructor(node, contact, options = {}) {
@@ -188,11 +195,15 @@ export class PeerConnection extends EventTarget {
     this._state = 'new';
     this._granted = null;
     this.closedReason = null;
+    /** Why the session ended, for programs (see RtcError's `code`). */
+    this.closedCode = null;
+    this._access = null;
     this.link = null;
     this.onmessage = null;
     this.onshare = null;
     this.onstatechange = null;
     this.onclose = null;
+    this.onaccess = null;
     /** Resolves with the reason once the session has ended. */
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
   }
@@ -205,6 +216,26 @@ export class PeerConnection extends EventTarget {
   /** What the contact granted (`{ video, audio, denied }`), once connected. */
   get granted() {
     return this._granted;
+  }
+
+  /**
+   * What the contact last said this session may receive now, or null until
+   * it says something: `{ code, video, audio, denied, reason }`, `code` being
+   * `privacy_on`, `privacy_off` or `permissions_changed` and `denied` naming
+   * what is held back (`live_video`, `live_audio`, `privacy`). Sent by the
+   * device on the data channel the moment it changes (docs/protocol.md).
+   */
+  get access() {
+    return this._access;
+  }
+
+  /**
+   * Whether `access` allows more than this session carries: the device does
+   * not add media to an open session, so call again to receive it.
+   */
+  allowsMore(access) {
+    const carries = this._granted || { video: false, audio: false };
+    return Boolean((access.video && !carries.video) || (access.audio && !carries.audio));
   }
 
   /** Shares a local stream with the contact. Must come before the connection is first used. */
@@ -264,7 +295,7 @@ export class PeerConnection extends EventTarget {
 
   /** Ends the session and tells the contact why. */
   async close(reason = 'closed by the viewer') {
-    await this.end(reason, true);
+    await this.end(reason, true, 'hung_up');
   }
 
   /** The WebRTC statistics of the connection (an RTCStatsReport), e.g. frames decoded. */
@@ -438,16 +469,16 @@ export class PeerConnection extends EventTarget {
       await this.connected(pc);
     } catch (e) {
       const error = e instanceof RtcError ? e : new RtcError('failed', e.message);
-      await this.end(error.message, error.kind !== 'refused' && error.kind !== 'offline');
+      await this.end(error.message, error.kind !== 'refused' && error.kind !== 'offline', error.code || 'failed');
       throw error;
     }
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'connected') this.setState('connected');
       else if (pc.connectionState === 'disconnected') this.setState('interrupted');
-      else if (pc.connectionState === 'failed') this.end('the connection failed', false);
-      else if (pc.connectionState === 'closed') this.end('the connection closed', false);
+      else if (pc.connectionState === 'failed') this.end('the connection failed', false, 'failed');
+      else if (pc.connectionState === 'closed') this.end('the connection closed', false, 'hung_up');
     };
-    channel.onclose = () => this.end('the contact closed the session', false);
+    channel.onclose = () => this.end('the contact closed the session', false, 'hung_up');
     this.setState('connected');
     return this;
   }
@@ -465,9 +496,9 @@ export class PeerConnection extends EventTarget {
         case 'answer':
           return { ...signal, early };
         case 'refused':
-          throw new RtcError('refused', signal.reason);
+          throw new RtcError('refused', signal.reason, { code: signal.code || 'unknown' });
         case 'bye':
-          throw new RtcError('refused', signal.reason || 'the contact hung up');
+          throw new RtcError('refused', signal.reason || 'the contact hung up', { code: signal.code || 'unknown' });
         case 'candidate':
           early.push(signal);
           break;
@@ -495,7 +526,7 @@ export class PeerConnection extends EventTarget {
       );
       pc.addEventListener('connectionstatechange', check);
       // Ended meanwhile (the contact said bye): closing a connection fires no state change.
-      this.closed.then((reason) => done(() => reject(new RtcError('refused', reason))));
+      this.closed.then((reason) => done(() => reject(new RtcError('refused', reason, { code: this.closedCode }))));
       check();
     });
   }
@@ -518,7 +549,7 @@ export class PeerConnection extends EventTarget {
       const signal = await queue.next();
       if (!signal) return;
       if (signal.type === 'bye') {
-        await this.end(signal.reason || 'the contact hung up', false);
+        await this.end(signal.reason || 'the contact hung up', false, signal.code || 'unknown');
         return;
       }
       if (signal.type === 'candidate') await this.addCandidate(signal);
@@ -526,19 +557,48 @@ export class PeerConnection extends EventTarget {
   }
 
   received(data) {
-    // Share messages go to the share transfer; everything else to `message`.
+    // Access changes and share messages are handled here; everything else goes to `message`.
+    if (typeof data === 'string' && this.accessChanged(data)) return;
     if (this.link && (typeof data === 'string' ? this.link.handleText(data) : this.link.handleBinary(data))) return;
     const message = new Message(data);
     this.dispatchEvent(new CustomEvent('message', { detail: message }));
     if (this.onmessage) this.onmessage(message);
   }
 
-  async end(reason, tell) {
+  // An access message (docs/protocol.md, "Access changes"): kept and announced.
+  accessChanged(text) {
+    if (!text.includes('"access"')) return false;
+    let value;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    if (!value || value.type !== 'access') return false;
+    if (typeof value.video !== 'boolean' || typeof value.audio !== 'boolean' || typeof value.code !== 'string') {
+      console.warn('hearth: ignored a malformed access message');
+      return true;
+    }
+    const access = {
+      code: value.code,
+      video: value.video,
+      audio: value.audio,
+      denied: Array.isArray(value.denied) ? value.denied.filter((d) => typeof d === 'string') : [],
+      reason: typeof value.reason === 'string' ? value.reason : '',
+    };
+    this._access = access;
+    this.dispatchEvent(new CustomEvent('access', { detail: access }));
+    if (this.onaccess) this.onaccess(access);
+    return true;
+  }
+
+  async end(reason, tell, code = 'hung_up') {
     if (this.closedReason) return;
     this.closedReason = reason;
+    this.closedCode = code;
     if (tell && this.session) {
       try {
-        await this.node.sendTo(this.contact, { type: 'bye', session: this.session, reason });
+        await this.node.sendTo(this.contact, { type: 'bye', session: this.session, reason, code });
       } catch {
         // The device notices the connection end by itself.
       }
@@ -548,8 +608,8 @@ export class PeerConnection extends EventTarget {
     if (this.pc) this.pc.close();
     this.setState('closed');
     this.resolveClosed(reason);
-    this.dispatchEvent(new CustomEvent('close', { detail: { reason } }));
-    if (this.onclose) this.onclose(reason);
+    this.dispatchEvent(new CustomEvent('close', { detail: { reason, code } }));
+    if (this.onclose) this.onclose(reason, code);
   }
 }
 

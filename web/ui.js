@@ -128,7 +128,7 @@ export function live() {
 export function nothingShared(name, denied) {
   show('screen-live');
   stopStream();
-  $('no-video-text').textContent = `${deniedText(name, denied)} This page will check again by itself.`;
+  $('no-video-text').textContent = `${deniedText(name, denied)} The picture will appear here by itself as soon as it is shared.`;
   $('no-video').hidden = false;
   // No picture to make room for: a short banner, so photos and notes come first.
   $('stage').dataset.empty = 'true';
@@ -166,6 +166,19 @@ export function showStream(stream, name, me) {
       video.play().catch(() => {});
     },
   );
+}
+
+/**
+ * The stream is still there but nothing flows now (privacy mode): the frozen
+ * picture gives way to the reason, in words. showStream brings it back.
+ */
+export function paused(name, denied) {
+  show('screen-live');
+  $('no-video-text').textContent = deniedText(name, denied) || `${name} shares nothing live with you right now.`;
+  $('no-video').hidden = false;
+  $('stage').dataset.empty = 'true';
+  $('notice').hidden = true;
+  $('unmute').hidden = true;
 }
 
 /** Takes the stream off the screen. */

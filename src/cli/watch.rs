@@ -1,15 +1,23 @@
 //! `hearth watch NAME`: watches a contact's camera from the terminal. It
 //! decodes every frame, reads the test pattern's frame number when there is
 //! one, prints a line a second, and reconnects by itself when the session or
-//! the relay drops. With `--talk` it also sends this machine's microphone
-//! (talk-back: heard on the contact's speaker if it allowed `talk_back`).
+//! the relay drops. It says at once what the contact's owner changed —
+//! privacy on or off, video or sound allowed — and when more is allowed than
+//! the session carries it calls again at once to receive it. A contact that
+//! allows sound only is listened to; when nothing is allowed yet, it waits on
+//! the open session until something is. With `--talk` it also sends this
+//! machine's microphone (talk-back: heard on the contact's speaker if it
+//! allowed `talk_back`).
 
 use super::Context;
 use hearth::identity::Identity;
 use hearth::live_contacts::LiveContacts;
 use hearth::media::{read_frame_number, H264Decoder};
 use hearth::node::{Node, NodeOptions};
-use hearth::rtc::{AudioStream, LocalMedia, MediaStream, PeerConnection, RtcError, RtcSettings};
+use hearth::rtc::{
+    Access, AudioStream, EndCode, Granted, LocalMedia, MediaStream, PeerConnection, RemoteStream,
+    RtcError, RtcSettings,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,6 +102,18 @@ pub fn run(ctx: &Context, args: WatchArgs) -> anyhow::Result<()> {
 /// The connection being watched, so it can be closed on the way out.
 type Current = std::sync::Mutex<Option<PeerConnection>>;
 
+/// How long a session with nothing allowed is kept before asking again, for
+/// a contact too old to say when its owner allows something.
+const RECHECK: Duration = Duration::from_secs(30);
+
+/// What to do once a session is over.
+enum Next {
+    /// The contact allows more than the session carried: call again now.
+    CallAgain,
+    /// The session ended: reconnect after the back-off.
+    Reconnect,
+}
+
 async fn watch_forever(
     node: &Node,
     key: hearth::keys::PeerKey,
@@ -115,53 +135,177 @@ async fn watch_forever(
             }
         }
         *current.lock().expect("current lock") = Some(connection.clone());
-        match connection.fetch_stream().await {
-            Ok(mut remote) => {
+        let next = match connection.fetch_stream().await {
+            Ok(remote) => {
                 delay = Duration::from_millis(500);
-                println!("Watching {name}.");
-                let mut decoder = H264Decoder::new().expect("openh264 decoder");
-                let (mut frames, mut decoded, mut audio) = (0u32, 0u32, 0u32);
-                let mut last_number = None;
-                let mut second = Instant::now();
-                let mut audio_rx = remote.take_audio();
-                loop {
-                    tokio::select! {
-                        frame = remote.next_video_frame() => {
-                            let Some(frame) = frame else { break };
-                            frames += 1;
-                            if let Ok(Some(picture)) = decoder.decode(&frame.data) {
-                                decoded += 1;
-                                last_number = read_frame_number(&picture).or(last_number);
-                            }
-                        }
-                        packet = async { audio_rx.as_mut()?.recv().await }, if audio_rx.is_some() => {
-                            if packet.is_none() { audio_rx = None } else { audio += 1 }
-                        }
-                        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                    }
-                    if second.elapsed() >= Duration::from_secs(1) {
-                        let number = last_number
-                            .map(|n| format!(", frame #{n}"))
-                            .unwrap_or_default();
-                        println!("  video {frames} fps ({decoded} decoded{number}), audio {audio} packets/s");
-                        (frames, decoded, audio) = (0, 0, 0);
-                        second = Instant::now();
-                    }
-                    if connection.is_closed() {
-                        break;
-                    }
-                }
-                println!("The session with {name} ended; reconnecting.");
+                watch_session(&connection, remote, name).await
             }
             Err(RtcError::NotAllowed(denied)) => {
-                println!(
-                    "{name} has not allowed you: {denied}. Ask them to `hearth contacts allow`."
-                );
-                return;
+                delay = Duration::from_millis(500);
+                wait_until_allowed(&connection, name, &denied).await
             }
-            Err(e) => println!("Could not watch {name}: {e}. Retrying in {delay:?}."),
+            Err(e) => {
+                println!("Could not watch {name}: {e}. Retrying in {delay:?}.");
+                Next::Reconnect
+            }
+        };
+        if let Next::CallAgain = next {
+            continue;
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(30));
     }
+}
+
+/// What the session carries, in words.
+fn watching(name: &str, granted: &Granted) -> String {
+    match (granted.video, granted.audio) {
+        (true, true) => format!("Watching {name}."),
+        (true, false) => format!("Watching {name}. Video only: sound is not allowed."),
+        _ => format!("Watching {name}. Sound only: video is not allowed."),
+    }
+}
+
+/// Says what an access message means; `Next::CallAgain` when it allows more
+/// than `granted` (the session is closed: the caller calls again).
+async fn on_access(
+    connection: &PeerConnection,
+    name: &str,
+    access: &Access,
+    granted: &Granted,
+) -> Option<Next> {
+    if access.widens(granted) {
+        println!("{name} now allows you more; connecting again to receive it.");
+        connection.close().await;
+        return Some(Next::CallAgain);
+    }
+    match (access.private(), access.video || access.audio) {
+        (true, _) => println!("{name} has privacy mode on."),
+        (false, true) => println!("{name} turned privacy mode off."),
+        (false, false) => println!("{name} shares nothing live with you now."),
+    }
+    None
+}
+
+/// Watches one session until it ends or the contact allows more than it carries.
+async fn watch_session(connection: &PeerConnection, mut remote: RemoteStream, name: &str) -> Next {
+    let granted = connection.granted().unwrap_or_default();
+    println!("{}", watching(name, &granted));
+    let mut access = connection.access();
+    let ended = connection.ended();
+    tokio::pin!(ended);
+    let mut decoder = H264Decoder::new().expect("openh264 decoder");
+    let (mut frames, mut decoded, mut audio) = (0u32, 0u32, 0u32);
+    let (mut picture, mut sound) = (false, false);
+    let mut last_number = None;
+    let mut second = Instant::now();
+    let mut video_rx = remote.take_video();
+    let mut audio_rx = remote.take_audio();
+    loop {
+        tokio::select! {
+            frame = async { video_rx.as_mut()?.recv().await }, if video_rx.is_some() => {
+                let Some(frame) = frame else { break };
+                frames += 1;
+                if let Ok(Some(decoded_picture)) = decoder.decode(&frame.data) {
+                    decoded += 1;
+                    last_number = read_frame_number(&decoded_picture).or(last_number);
+                    if !picture {
+                        picture = true;
+                        let number = last_number.map(|n| format!(" (frame #{n})")).unwrap_or_default();
+                        println!("Picture from {name}{number}.");
+                    }
+                }
+            }
+            packet = async { audio_rx.as_mut()?.recv().await }, if audio_rx.is_some() => {
+                if packet.is_none() {
+                    audio_rx = None;
+                } else {
+                    audio += 1;
+                    if !sound {
+                        sound = true;
+                        println!("Sound from {name}.");
+                    }
+                }
+            }
+            told = changed(&mut access) => {
+                let Some(told) = told else { continue };
+                if let Some(next) = on_access(connection, name, &told, &granted).await {
+                    return next;
+                }
+                // Paused by privacy: say so again when the picture and sound come back.
+                if !told.video && !told.audio {
+                    (picture, sound) = (false, false);
+                }
+            }
+            why = &mut ended => {
+                if why.code == EndCode::AccessWithdrawn {
+                    // The next session carries what is still allowed: ask now.
+                    println!("{name} withdrew some of what you may receive; connecting again.");
+                    return Next::CallAgain;
+                }
+                break;
+            }
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+        if second.elapsed() >= Duration::from_secs(1) {
+            let number = last_number
+                .map(|n| format!(", frame #{n}"))
+                .unwrap_or_default();
+            match granted.video {
+                true => println!(
+                    "  video {frames} fps ({decoded} decoded{number}), audio {audio} packets/s"
+                ),
+                false => println!("  audio {audio} packets/s"),
+            }
+            (frames, decoded, audio) = (0, 0, 0);
+            second = Instant::now();
+        }
+    }
+    println!("The session with {name} ended; reconnecting.");
+    Next::Reconnect
+}
+
+/// Keeps a session on which nothing live is allowed until the contact allows
+/// something (then calls again at once) or it ends.
+async fn wait_until_allowed(connection: &PeerConnection, name: &str, denied: &str) -> Next {
+    if denied.split(", ").any(|d| d == "privacy") {
+        println!("{name} has privacy mode on.");
+    } else {
+        println!("{name} hasn't allowed you video or sound yet ({denied}); waiting until they do (`hearth contacts allow`).");
+    }
+    let granted = connection.granted().unwrap_or_default();
+    let mut access = connection.access();
+    let ended = connection.ended();
+    tokio::pin!(ended);
+    let recheck = tokio::time::sleep(RECHECK);
+    tokio::pin!(recheck);
+    loop {
+        tokio::select! {
+            told = changed(&mut access) => {
+                let Some(told) = told else { continue };
+                if let Some(next) = on_access(connection, name, &told, &granted).await {
+                    return next;
+                }
+            }
+            _ = &mut ended => return Next::Reconnect,
+            _ = &mut recheck => {
+                connection.close().await;
+                return Next::CallAgain;
+            }
+        }
+    }
+}
+
+/// The next access message on the session; never, if it cannot have any.
+async fn changed(
+    access: &mut Option<tokio::sync::watch::Receiver<Option<Access>>>,
+) -> Option<Access> {
+    let Some(rx) = access.as_mut() else {
+        return std::future::pending().await;
+    };
+    if rx.changed().await.is_err() {
+        *access = None;
+        return None;
+    }
+    rx.borrow_and_update().clone()
 }

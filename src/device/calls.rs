@@ -1,13 +1,18 @@
 //! The device's live sessions — signalled calls and WHEP players alike:
-//! answering calls per policy, ending those the owner revokes, knowing
-//! who is watching at any moment, and handing a caller's voice to talk-back.
+//! answering calls per policy, ending those the owner revokes, telling the
+//! others at once when privacy or their permissions change what they may
+//! receive ([`super::access`]), knowing who is watching at any moment, and
+//! handing a caller's voice to talk-back.
 
-use super::policy::{self, Grant};
+use super::access::Announcer;
+use super::policy::{self, Current, Grant};
 use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
 use crate::node::Node;
-use crate::rtc::{IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcSettings, WhepSession};
+use crate::rtc::{
+    EndCode, IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcSettings, WhepSession,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -22,23 +27,34 @@ pub(super) enum LiveSession {
 }
 
 impl LiveSession {
-    async fn close_with(&self, reason: &str) {
+    async fn close_with(&self, code: EndCode, reason: &str) {
         match self {
-            LiveSession::Call(connection) => connection.close_with(reason).await,
+            LiveSession::Call(connection) => connection.close_with(code, reason).await,
             LiveSession::Whep(session) => session.close_with(reason).await,
         }
     }
 }
 
+/// Words that go with [`EndCode::AccessWithdrawn`].
+const WITHDRAWN: &str = "access withdrawn by the owner";
+
 /// One live session and what it was granted.
 pub(super) struct Live {
     pub contact: PeerKey,
     pub name: String,
+    /// What the session carries (its tracks).
     pub grant: Grant,
     pub session: LiveSession,
+    /// What the caller asked for: (video, audio).
+    pub wants: (bool, bool),
+    /// Tells the session when what it may receive changes (signalled calls;
+    /// a WHEP player has no data channel to be told on).
+    pub announcer: Option<Announcer>,
 }
 
 pub(super) struct Calls {
+    /// This device's name, for the words sessions are told.
+    device_name: String,
     pub(super) contacts: LiveContacts,
     pub(super) media: LocalMedia,
     pub(super) rtc: RtcSettings,
@@ -53,6 +69,7 @@ pub(super) struct Calls {
 
 impl Calls {
     pub(super) fn new(
+        device_name: String,
         contacts: LiveContacts,
         media: LocalMedia,
         rtc: RtcSettings,
@@ -60,6 +77,7 @@ impl Calls {
         talk_back: Arc<super::talkback::TalkBackHub>,
     ) -> Self {
         Calls {
+            device_name,
             contacts,
             media,
             rtc,
@@ -88,48 +106,59 @@ impl Calls {
 
     async fn answer(self: Arc<Self>, mut call: IncomingCall) {
         let from = call.from();
+        let wants = (call.wants_video(), call.wants_audio());
         let book = self.contacts.snapshot();
-        let grant = match policy::decide(&book, &from, call.wants_video(), call.wants_audio()) {
+        let grant = match policy::decide(&book, &from, wants.0, wants.1) {
             Ok(grant) => grant,
-            Err(refusal) => return call.refuse(&refusal.to_string()).await,
+            Err(refusal) => {
+                return call
+                    .refuse(EndCode::NotApproved, &refusal.to_string())
+                    .await
+            }
         };
         let name = book.get(&from).map(|c| c.name.clone()).unwrap_or_default();
-        let mut denied: Vec<String> = grant.denied.iter().map(|p| p.name().to_string()).collect();
-        let grant = if grant.is_live() && self.media.is_private() {
-            denied.push("privacy".into());
-            Grant {
-                video: false,
-                audio: false,
-                denied: grant.denied,
-            }
-        } else {
-            grant
+        // While privacy is on the session carries no media; when it goes off
+        // the caller is told, and calls again for it.
+        let current = Current::of(&grant, self.media.is_private());
+        let grant = Grant {
+            video: current.video,
+            audio: current.audio,
+            denied: grant.denied,
         };
         if grant.is_live() {
             match MediaStream::open(&self.media, grant.video, grant.audio).await {
                 Ok(stream) => call.add_stream(&stream),
-                Err(e) => return call.refuse(&e.to_string()).await,
+                Err(e) => return call.refuse(EndCode::Unavailable, &e.to_string()).await,
             }
         }
         // Taken from every caller that sends it: talk-back gates each packet.
         call.receive_audio();
-        let connection = match call.accept(denied).await {
+        let connection = match call.accept(current.denied.clone()).await {
             Ok(connection) => connection,
             Err(e) => {
                 tracing::warn!(contact = %from.short(), error = %e, "session did not start");
                 return;
             }
         };
+        let announcer = Announcer::start(connection.clone(), self.device_name.clone(), current);
         let tracked = self.track(Live {
             contact: from,
             name: name.clone(),
             grant,
             session: LiveSession::Call(connection.clone()),
+            wants,
+            announcer: Some(announcer),
         });
         let Some(id) = tracked else {
-            connection.close_with("access withdrawn by the owner").await;
+            connection
+                .close_with(EndCode::AccessWithdrawn, WITHDRAWN)
+                .await;
             return;
         };
+        // Privacy or permissions may have changed while it was answered:
+        // tracked first, then checked, so either this or the change's own
+        // sweep tells the session.
+        self.reconcile();
         if let Some(audio) = connection
             .fetch_stream()
             .await
@@ -207,7 +236,46 @@ impl Calls {
                 .collect();
             for (contact, session) in revoked {
                 tracing::info!(contact = %contact.short(), "access withdrawn; ending the session");
-                session.close_with("access withdrawn by the owner").await;
+                session
+                    .close_with(EndCode::AccessWithdrawn, WITHDRAWN)
+                    .await;
+            }
+            // Grants that widened (or changed while private) are told at once.
+            self.reconcile_with(&current);
+        }
+    }
+
+    /// Tells every open session about privacy going on or off, at once.
+    pub(super) async fn follow_privacy(
+        self: Arc<Self>,
+        mut private: watch::Receiver<bool>,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => return,
+                changed = private.changed() => if changed.is_err() { return },
+            }
+            private.borrow_and_update();
+            self.reconcile();
+        }
+    }
+
+    /// Works out what each signalled session may receive now (its contact's
+    /// permissions under the privacy switch) and has it told where that changed.
+    pub(super) fn reconcile(&self) {
+        self.reconcile_with(&self.contacts.snapshot());
+    }
+
+    fn reconcile_with(&self, book: &ContactBook) {
+        let private = self.media.is_private();
+        for live in self.live.lock().expect("live lock").values() {
+            let Some(announcer) = &live.announcer else {
+                continue;
+            };
+            // A contact no longer approved is being ended by the revocation sweep.
+            if let Ok(grant) = policy::decide(book, &live.contact, live.wants.0, live.wants.1) {
+                announcer.update(Current::of(&grant, private));
             }
         }
     }
@@ -253,7 +321,7 @@ impl Calls {
         names
     }
 
-    pub(super) async fn end_all(&self, reason: &str) {
+    pub(super) async fn end_all(&self, code: EndCode, reason: &str) {
         let all: Vec<LiveSession> = self
             .live
             .lock()
@@ -262,7 +330,7 @@ impl Calls {
             .map(|l| l.session.clone())
             .collect();
         for session in all {
-            session.close_with(reason).await;
+            session.close_with(code, reason).await;
         }
     }
 }

@@ -3,6 +3,7 @@
 //! allow, ends sessions the owner revokes, and says who is watching. Built on
 //! the [`crate::rtc`] API.
 
+mod access;
 mod calls;
 pub mod control;
 pub mod http;
@@ -116,6 +117,7 @@ impl Device {
             contacts.clone(),
         ));
         let calls = Arc::new(Calls::new(
+            config.name.clone(),
             contacts.clone(),
             media.clone(),
             rtc.clone(),
@@ -149,6 +151,11 @@ impl Device {
             calls
                 .clone()
                 .enforce_revocations(contacts.subscribe(), stopped.clone()),
+        );
+        tokio::spawn(
+            calls
+                .clone()
+                .follow_privacy(media.privacy_changes(), stopped.clone()),
         );
         tokio::spawn(pairing::announce_decisions(
             node.clone(),
@@ -231,7 +238,12 @@ impl Device {
     /// Stops the device: ends every session and the embedded relay.
     pub async fn stop(&self) {
         self.stop.send_replace(true);
-        self.calls.end_all("the device is shutting down").await;
+        self.calls
+            .end_all(
+                crate::rtc::EndCode::ShuttingDown,
+                "the device is shutting down",
+            )
+            .await;
         self.lock.lock().expect("lock slot").take();
     }
 

@@ -1,9 +1,12 @@
 //! Who gets what: the device's decision for a session offer, as a pure
 //! function of the contact book and the request. Private by default — only
 //! an approved contact gets a session, and only the media it was allowed.
+//! The privacy switch applies on top ([`Current`]): while it is on, nothing
+//! live flows to anyone.
 
 use crate::contacts::{ContactBook, Permission};
 use crate::keys::PeerKey;
+use crate::rtc::AccessCode;
 
 /// What a session may carry, once granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +23,59 @@ impl Grant {
     /// Whether any live media flows.
     pub fn is_live(&self) -> bool {
         self.video || self.audio
+    }
+}
+
+/// What a session may receive at one moment: its grant under the privacy switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    /// Live video may flow.
+    pub video: bool,
+    /// Live audio may flow.
+    pub audio: bool,
+    /// Asked for and not allowed now: permission names, and `privacy` while
+    /// privacy mode keeps back something the contact is allowed.
+    pub denied: Vec<String>,
+}
+
+impl Current {
+    /// `grant` while the privacy switch is `private`.
+    pub fn of(grant: &Grant, private: bool) -> Current {
+        let mut denied: Vec<String> = grant.denied.iter().map(|p| p.name().to_string()).collect();
+        let hidden = private && grant.is_live();
+        if hidden {
+            denied.push("privacy".into());
+        }
+        Current {
+            video: grant.video && !hidden,
+            audio: grant.audio && !hidden,
+            denied,
+        }
+    }
+
+    /// Whether privacy mode is what keeps media back.
+    pub fn private(&self) -> bool {
+        self.denied.iter().any(|d| d == "privacy")
+    }
+
+    /// Why a session that was told `self` is now told `next`.
+    pub fn change_to(&self, next: &Current) -> AccessCode {
+        match (self.private(), next.private()) {
+            (false, true) => AccessCode::PrivacyOn,
+            (true, false) => AccessCode::PrivacyOff,
+            _ => AccessCode::PermissionsChanged,
+        }
+    }
+
+    /// The same in words for the contact's people; `device` is this device's name.
+    pub fn words(&self, device: &str) -> String {
+        match (self.private(), self.video, self.audio) {
+            (true, _, _) => format!("{device} has privacy mode on"),
+            (false, true, true) => format!("{device} shares video and sound with you"),
+            (false, true, false) => format!("{device} shares video with you"),
+            (false, false, true) => format!("{device} shares sound with you; video is not allowed"),
+            (false, false, false) => format!("{device} hasn't shared video or sound with you"),
+        }
     }
 }
 
@@ -103,6 +159,87 @@ mod tests {
         let grant = decide(&book, &key, true, true).unwrap();
         assert!(!grant.video && grant.audio);
         assert_eq!(grant.denied, vec![Permission::LiveVideo]);
+    }
+
+    #[test]
+    fn privacy_hides_what_is_granted_and_names_itself() {
+        let grant = |video, audio, denied: &[Permission]| Grant {
+            video,
+            audio,
+            denied: denied.to_vec(),
+        };
+        let names = |c: &Current| c.denied.clone();
+        // (grant, private) → (video, audio, denied)
+        let table: [(Grant, bool, bool, bool, &[&str]); 5] = [
+            (grant(true, true, &[]), false, true, true, &[]),
+            (grant(true, true, &[]), true, false, false, &["privacy"]),
+            (
+                grant(false, true, &[Permission::LiveVideo]),
+                true,
+                false,
+                false,
+                &["live_video", "privacy"],
+            ),
+            (
+                grant(
+                    false,
+                    false,
+                    &[Permission::LiveVideo, Permission::LiveAudio],
+                ),
+                true,
+                false,
+                false,
+                &["live_video", "live_audio"],
+            ),
+            (
+                grant(false, true, &[Permission::LiveVideo]),
+                false,
+                false,
+                true,
+                &["live_video"],
+            ),
+        ];
+        for (grant, private, video, audio, denied) in table {
+            let now = Current::of(&grant, private);
+            assert_eq!(
+                (now.video, now.audio),
+                (video, audio),
+                "{grant:?} {private}"
+            );
+            assert_eq!(names(&now), denied, "{grant:?} {private}");
+        }
+    }
+
+    #[test]
+    fn each_change_has_its_code() {
+        let live = Current::of(
+            &Grant {
+                video: true,
+                audio: false,
+                denied: vec![],
+            },
+            false,
+        );
+        let private = Current::of(
+            &Grant {
+                video: true,
+                audio: false,
+                denied: vec![],
+            },
+            true,
+        );
+        let both = Current::of(
+            &Grant {
+                video: true,
+                audio: true,
+                denied: vec![],
+            },
+            false,
+        );
+        assert_eq!(live.change_to(&private), AccessCode::PrivacyOn);
+        assert_eq!(private.change_to(&live), AccessCode::PrivacyOff);
+        assert_eq!(live.change_to(&both), AccessCode::PermissionsChanged);
+        assert_eq!(private.words("Kitchen"), "Kitchen has privacy mode on");
     }
 
     #[test]

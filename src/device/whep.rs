@@ -65,6 +65,8 @@ impl Answerer for DeviceAnswerer {
             name: contact.name.clone(),
             grant,
             session: LiveSession::Whep(session.clone()),
+            wants: (wants.video, wants.audio),
+            announcer: None,
         });
         let Some(id) = tracked else {
             session.close_with("access withdrawn by the owner").await;

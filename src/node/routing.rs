@@ -234,6 +234,7 @@ impl Router {
                     let refusal = Signal::Refused {
                         session,
                         reason: "not an approved contact of this device".into(),
+                        code: Some(crate::signal::EndCode::NotApproved),
                     };
                     self.reply_to_stranger(&reply_to, &refusal).await;
                     return;
@@ -254,6 +255,7 @@ impl Router {
                     let refusal = Signal::Refused {
                         session,
                         reason: "the device is busy; try again".into(),
+                        code: Some(crate::signal::EndCode::Busy),
                     };
                     self.reply(&reply_to, &refusal).await;
                 }

@@ -2,12 +2,12 @@
 //! offer lazily — on the first `fetch_stream`, `send` or `recv` — so that
 //! `add_stream` and `fetch_stream` can say first what the session carries.
 
-use super::session::{Granted, Session, SessionParts, SignalLink};
-use super::{MediaStream, Message, RemoteStream, RtcError, RtcSettings};
+use super::session::{Ended, Granted, Session, SessionParts, SignalLink};
+use super::{Access, MediaStream, Message, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::node::Node;
 use crate::peer::{sdp_fingerprint, HearthPeer, IceCandidate, Role};
-use crate::signal::{new_session_id, Signal};
+use crate::signal::{new_session_id, EndCode, Signal};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
@@ -144,23 +144,41 @@ impl PeerConnection {
     /// Ends the session and tells the contact.
     pub async fn close(&self) {
         if let Some(session) = self.session() {
-            session.close("hung up", true).await;
+            session.close(EndCode::HungUp, "hung up", true).await;
         }
     }
 
-    /// Ends the session with a reason the contact is told.
-    pub async fn close_with(&self, reason: &str) {
+    /// Ends the session, telling the contact why: `code` for its programs,
+    /// `reason` for its people.
+    pub async fn close_with(&self, code: EndCode, reason: &str) {
         if let Some(session) = self.session() {
-            session.close(reason, true).await;
+            session.close(code, reason, true).await;
         }
     }
 
-    /// Waits until the session has ended; returns why.
+    /// Waits until the session has ended; returns why, in words.
     pub async fn closed(&self) -> String {
+        self.ended().await.reason
+    }
+
+    /// Waits until the session has ended; returns why, with its code.
+    pub async fn ended(&self) -> Ended {
         match self.session() {
-            Some(session) => session.wait_closed().await,
-            None => "never connected".into(),
+            Some(session) => session.wait_ended().await,
+            None => Ended {
+                code: EndCode::Failed,
+                reason: "never connected".into(),
+            },
         }
+    }
+
+    /// What the contact last said this side may receive now, following each
+    /// change (privacy on or off, permissions changed); `None` until it says
+    /// something, and on a connection that is not open yet. When a value
+    /// [`widens`](Access::widens) what [`PeerConnection::granted`] carries,
+    /// call again to receive it.
+    pub fn access(&self) -> Option<tokio::sync::watch::Receiver<Option<Access>>> {
+        self.session().map(|session| session.access())
     }
 
     /// Whether the session has ended.
@@ -234,9 +252,17 @@ impl PeerConnection {
                             },
                         )
                     }
-                    Some(Signal::Refused { reason, .. }) => return Err(RtcError::Refused(reason)),
-                    Some(Signal::Bye { reason, .. }) => {
-                        return Err(RtcError::Refused(reason.unwrap_or_default()))
+                    Some(Signal::Refused { reason, code, .. }) => {
+                        return Err(RtcError::Refused {
+                            code: code.unwrap_or(EndCode::Unknown),
+                            reason,
+                        })
+                    }
+                    Some(Signal::Bye { reason, code, .. }) => {
+                        return Err(RtcError::Refused {
+                            code: code.unwrap_or(EndCode::Unknown),
+                            reason: reason.unwrap_or_default(),
+                        })
                     }
                     Some(Signal::Candidate {
                         candidate,
@@ -272,8 +298,9 @@ impl PeerConnection {
                 let bye = Signal::Bye {
                     session: id.clone(),
                     reason: Some(e.to_string()),
+                    code: Some(EndCode::Failed),
                 };
-                if !matches!(e, RtcError::Refused(_)) {
+                if !matches!(e, RtcError::Refused { .. }) {
                     let _ = inner.node.send_to(&recipient, &bye).await;
                 }
                 inner.node.close_session(&inner.contact, &id);

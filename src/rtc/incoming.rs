@@ -7,7 +7,7 @@ use super::{MediaStream, PeerConnection, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::node::{IncomingOffer, Node};
 use crate::peer::{sdp_fingerprint, HearthPeer, IceCandidate, Role};
-use crate::signal::Signal;
+use crate::signal::{EndCode, Signal};
 use std::sync::Arc;
 
 /// A session request from an approved contact, not yet answered.
@@ -68,12 +68,14 @@ impl IncomingCall {
         self.local.push(stream.clone());
     }
 
-    /// Refuses the call, telling the caller why.
-    pub async fn refuse(self, reason: &str) {
-        tracing::info!(from = %self.offer.from.short(), %reason, "refused a session");
+    /// Refuses the call, telling the caller why: `code` for its programs,
+    /// `reason` for its people.
+    pub async fn refuse(self, code: EndCode, reason: &str) {
+        tracing::info!(from = %self.offer.from.short(), %code, %reason, "refused a session");
         let refusal = Signal::Refused {
             session: self.offer.session.clone(),
             reason: reason.to_string(),
+            code: Some(code),
         };
         let _ = self.node.send_to(&self.offer.reply_to, &refusal).await;
         self.node
@@ -134,6 +136,7 @@ impl IncomingCall {
             let bye = Signal::Bye {
                 session: offer.session.clone(),
                 reason: Some(e.to_string()),
+                code: Some(EndCode::Failed),
             };
             let _ = node.send_to(&offer.reply_to, &bye).await;
             node.close_session(&offer.from, &offer.session);
@@ -202,8 +205,11 @@ async fn connect_with_trickle(
                         tracing::debug!(error = %e, "ignored a remote candidate");
                     }
                 }
-                Some(Signal::Bye { reason, .. }) => {
-                    return Err(RtcError::Refused(reason.unwrap_or_else(|| "the caller hung up".into())))
+                Some(Signal::Bye { reason, code, .. }) => {
+                    return Err(RtcError::Refused {
+                        code: code.unwrap_or(EndCode::HungUp),
+                        reason: reason.unwrap_or_else(|| "the caller hung up".into()),
+                    })
                 }
                 Some(_) => {}
                 None => signals_open = false,

@@ -58,6 +58,11 @@ impl LocalMedia {
         *self.private.borrow()
     }
 
+    /// Follows the privacy switch: `true` while privacy is on.
+    pub fn privacy_changes(&self) -> watch::Receiver<bool> {
+        self.private.subscribe()
+    }
+
     /// Waits until privacy is off.
     pub async fn until_public(&self) {
         let mut rx = self.private.subscribe();

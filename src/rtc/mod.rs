@@ -12,6 +12,10 @@
 //!   channel and [`PeerConnection::recv`] listens.
 //! - [`IncomingCall`] is the other side: a contact's request, answered with
 //!   the streams its permissions allow.
+//! - [`Access`] is what the answering side tells an open session whenever
+//!   what it may receive changes (privacy on or off, permissions changed);
+//!   [`PeerConnection::access`] follows it. [`EndCode`] says, beside the
+//!   words, why a session was refused or ended.
 //! - [`WhepSession`] answers an offer that came over HTTP (WHEP) from a token
 //!   contact, with the same media pumps and no signalling.
 //!
@@ -35,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+mod access;
 mod connection;
 mod incoming;
 mod local_media;
@@ -44,11 +49,13 @@ mod settings;
 mod stream;
 mod whep;
 
+pub use crate::signal::EndCode;
+pub use access::{Access, AccessCode};
 pub use connection::PeerConnection;
 pub use incoming::IncomingCall;
 pub use local_media::LocalMedia;
 pub use message::Message;
-pub use session::Granted;
+pub use session::{Ended, Granted};
 pub use settings::RtcSettings;
 pub use stream::{AudioStream, AudioVideoStream, MediaStream, RemoteStream, VideoStream};
 pub use whep::{OfferWants, WhepSession};
@@ -62,9 +69,14 @@ pub enum RtcError {
     /// This peer has no microphone.
     #[error("this device has no microphone configured")]
     NoMicrophone,
-    /// The contact refused the session.
-    #[error("the contact refused: {0}")]
-    Refused(String),
+    /// The contact refused the session, or ended it before it started.
+    #[error("the contact refused: {reason}")]
+    Refused {
+        /// Why, for programs.
+        code: EndCode,
+        /// Why, in words.
+        reason: String,
+    },
     /// The contact did not allow what was asked for.
     #[error("not allowed by the contact's owner: {0}")]
     NotAllowed(String),

@@ -3,13 +3,13 @@
 //! when it has some — until either side ends it. A session made over HTTP
 //! (WHEP) has no signalling: it ends on its peer's events or when closed here.
 
-use super::{MediaStream, Message, RemoteStream};
+use super::{Access, MediaStream, Message, RemoteStream};
 use crate::envelope::Recipient;
 use crate::keys::PeerKey;
 use crate::media::{AudioControl, VideoControl};
 use crate::node::Node;
 use crate::peer::{DataMessage, HearthPeer, IceCandidate, MediaSender, PeerEvent, PeerState};
-use crate::signal::{SessionId, Signal};
+use crate::signal::{EndCode, SessionId, Signal};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
@@ -22,6 +22,15 @@ pub struct Granted {
     pub audio: bool,
     /// Permissions asked for and not granted.
     pub denied: Vec<String>,
+}
+
+/// Why a session ended: a code for programs, words for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// Why, for programs.
+    pub code: EndCode,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// How long an interrupted connection may take to recover before the session ends.
@@ -44,7 +53,9 @@ pub(super) struct Session {
     answered: bool,
     inbox: tokio::sync::Mutex<mpsc::Receiver<Message>>,
     remote: Mutex<Option<RemoteStream>>,
-    closed: watch::Sender<Option<String>>,
+    closed: watch::Sender<Option<Ended>>,
+    /// What the answering side last said this side may receive (callers only).
+    access: watch::Sender<Option<Access>>,
 }
 
 pub(super) struct SessionParts {
@@ -81,6 +92,7 @@ impl Session {
             inbox: tokio::sync::Mutex::new(inbox_rx),
             remote: Mutex::new(Some(parts.remote)),
             closed: watch::Sender::new(None),
+            access: watch::Sender::new(None),
         });
         let videos: Vec<VideoControl> =
             parts.local.iter().filter_map(|s| s.video.clone()).collect();
@@ -129,21 +141,28 @@ impl Session {
             tokio::select! {
                 _ = until_closed(&mut closed) => break,
                 _ = tokio::time::sleep_until(deadline), if give_up.is_some() => {
-                    self.close_quietly("the connection was lost").await;
+                    self.close_quietly(EndCode::Failed, "the connection was lost").await;
                     break;
                 }
                 event = events.recv() => match event {
-                    None => { self.close_quietly("the connection ended").await; break }
+                    None => { self.close_quietly(EndCode::HungUp, "the connection ended").await; break }
                     Some(PeerEvent::Message(message)) => {
                         let message = match message {
-                            DataMessage::Text(t) => Message::Text(t),
+                            DataMessage::Text(t) => match self.access_message(&t) {
+                                Some(access) => {
+                                    tracing::info!(contact = %self.contact.short(), code = ?access.code, video = access.video, audio = access.audio, "told what this session may receive now");
+                                    self.access.send_replace(Some(access));
+                                    continue;
+                                }
+                                None => Message::Text(t),
+                            },
                             DataMessage::Binary(b) => Message::Binary(b),
                         };
                         let _ = inbox.send(message).await;
                     }
                     Some(PeerEvent::KeyframeRequested) => videos.iter().for_each(|v| v.request_keyframe()),
-                    Some(PeerEvent::Failed) => { self.close_quietly("the connection failed").await; break }
-                    Some(PeerEvent::Closed) => { self.close_quietly("the connection closed").await; break }
+                    Some(PeerEvent::Failed) => { self.close_quietly(EndCode::Failed, "the connection failed").await; break }
+                    Some(PeerEvent::Closed) => { self.close_quietly(EndCode::HungUp, "the connection closed").await; break }
                     Some(PeerEvent::Disconnected) => {
                         tracing::info!(contact = %self.contact.short(), "connection interrupted; waiting for it to recover");
                         give_up = Some(tokio::time::Instant::now() + DISCONNECT_GRACE);
@@ -153,8 +172,9 @@ impl Session {
                 },
                 signal = next_signal(&mut signals), if signals_open => match signal {
                     None => signals_open = false,
-                    Some(Signal::Bye { reason, .. }) => {
-                        self.close_quietly(reason.as_deref().unwrap_or("the contact hung up")).await;
+                    Some(Signal::Bye { reason, code, .. }) => {
+                        let code = code.unwrap_or(EndCode::Unknown);
+                        self.close_quietly(code, reason.as_deref().unwrap_or("the contact hung up")).await;
                         break;
                     }
                     Some(Signal::Candidate { candidate, sdp_mid, sdp_mline_index, .. }) => {
@@ -170,12 +190,30 @@ impl Session {
         }
     }
 
+    /// An access message from the answering side, on a session this side
+    /// called (an answering side takes no orders about what it sends).
+    fn access_message(&self, text: &str) -> Option<Access> {
+        if self.answered {
+            return None;
+        }
+        Access::parse(text)
+    }
+
+    /// What the answering side last said this side may receive; changes with
+    /// each access message.
+    pub(super) fn access(&self) -> watch::Receiver<Option<Access>> {
+        self.access.subscribe()
+    }
+
     /// Ends the session: tells the contact (when `tell` is set and the session
-    /// is signalled), closes the peer.
-    pub(super) async fn close(&self, reason: &str, tell: bool) {
+    /// is signalled) why, with `code`, and closes the peer.
+    pub(super) async fn close(&self, code: EndCode, reason: &str, tell: bool) {
         let first = self.closed.send_if_modified(|c| {
             if c.is_none() {
-                *c = Some(reason.to_string());
+                *c = Some(Ended {
+                    code,
+                    reason: reason.to_string(),
+                });
                 true
             } else {
                 false
@@ -184,12 +222,13 @@ impl Session {
         if !first {
             return;
         }
-        tracing::info!(contact = %self.contact.short(), %reason, "session ended");
+        tracing::info!(contact = %self.contact.short(), %code, %reason, "session ended");
         if let Some(link) = &self.link {
             if tell {
                 let bye = Signal::Bye {
                     session: link.id.clone(),
                     reason: Some(reason.to_string()),
+                    code: Some(code),
                 };
                 let _ = link.node.send_to(&link.recipient, &bye).await;
             }
@@ -198,23 +237,27 @@ impl Session {
         let _ = self.peer.close().await;
     }
 
-    async fn close_quietly(&self, reason: &str) {
-        self.close(reason, false).await
+    async fn close_quietly(&self, code: EndCode, reason: &str) {
+        self.close(code, reason, false).await
     }
 
     /// Why the session ended, once it has.
     pub(super) fn closed_reason(&self) -> Option<String> {
-        self.closed.borrow().clone()
+        self.closed.borrow().as_ref().map(|e| e.reason.clone())
     }
 
     /// Waits until the session has ended; returns why.
-    pub(super) async fn wait_closed(&self) -> String {
+    pub(super) async fn wait_ended(&self) -> Ended {
         let mut rx = self.closed.subscribe();
-        let reason = rx.wait_for(|c| c.is_some()).await;
-        match reason {
-            Ok(r) => r.clone().unwrap_or_default(),
-            Err(_) => "closed".into(),
-        }
+        let ended = rx
+            .wait_for(|c| c.is_some())
+            .await
+            .ok()
+            .and_then(|e| e.clone());
+        ended.unwrap_or(Ended {
+            code: EndCode::Unknown,
+            reason: "closed".into(),
+        })
     }
 
     /// Whether this side asked for the other side's media.
@@ -278,7 +321,7 @@ async fn pump<T: Outgoing>(
     control: crate::media::fanout::PipelineControl<T>,
     sender: MediaSender,
     state: watch::Receiver<PeerState>,
-    mut closed: watch::Receiver<Option<String>>,
+    mut closed: watch::Receiver<Option<Ended>>,
 ) {
     if !until_connected(state, &mut closed).await {
         return;
@@ -303,7 +346,7 @@ async fn pump<T: Outgoing>(
 /// session ended or the peer failed first.
 async fn until_connected(
     mut state: watch::Receiver<PeerState>,
-    closed: &mut watch::Receiver<Option<String>>,
+    closed: &mut watch::Receiver<Option<Ended>>,
 ) -> bool {
     let ended = |s: &PeerState| matches!(s, PeerState::Failed | PeerState::Closed);
     tokio::select! {
@@ -323,6 +366,6 @@ async fn next_signal(signals: &mut Option<mpsc::Receiver<Signal>>) -> Option<Sig
 }
 
 /// Completes once the session is marked closed (or its sender is gone).
-async fn until_closed(closed: &mut watch::Receiver<Option<String>>) {
+async fn until_closed(closed: &mut watch::Receiver<Option<Ended>>) {
     let _ = closed.wait_for(|c| c.is_some()).await.is_ok();
 }

@@ -91,7 +91,11 @@ impl WhepSession {
         tokio::spawn(async move {
             if let Err(e) = peer.wait_connected(limit).await {
                 watched
-                    .close(&format!("the player did not connect: {e}"), false)
+                    .close(
+                        crate::signal::EndCode::Failed,
+                        &format!("the player did not connect: {e}"),
+                        false,
+                    )
                     .await;
             }
         });
@@ -108,14 +112,16 @@ impl WhepSession {
         self.session.granted.clone()
     }
 
-    /// Ends the session.
+    /// Ends the session (a WHEP player is told nothing: its connection closes).
     pub async fn close_with(&self, reason: &str) {
-        self.session.close(reason, false).await
+        self.session
+            .close(crate::signal::EndCode::HungUp, reason, false)
+            .await
     }
 
     /// Waits until the session has ended; returns why.
     pub async fn closed(&self) -> String {
-        self.session.wait_closed().await
+        self.session.wait_ended().await.reason
     }
 
     /// Whether the session has ended.
