@@ -11,8 +11,8 @@ use crate::share::inbox::Inbox;
 use crate::share::manifest::describe_jpeg;
 use crate::share::outbox::{now_ms, Outbox};
 use crate::share::{
-    Manifest, ReceiveRules, ShareBody, ShareConfig, ShareError, ShareKind, VerifiedShare,
-    CHUNK_SIZE,
+    photo_check, Manifest, ReceiveRules, ShareBody, ShareConfig, ShareError, ShareKind,
+    VerifiedShare, CHUNK_SIZE,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -127,7 +127,7 @@ impl Shares {
             ShareKind::Snapshot => {
                 Some(crate::share::snapshot::capture(&self.media, self.config.snapshot()).await?)
             }
-            ShareKind::Photo => Some(decode_photo(request.photo.as_deref(), &self.config)?),
+            ShareKind::Photo => Some(decode_photo(request.photo, &self.config).await?),
         };
         if request.kind == ShareKind::Thought && request.text.trim().is_empty() {
             return Err(ShareError::Malformed(
@@ -284,19 +284,22 @@ pub fn resolve_audience(
     Ok(audience)
 }
 
-fn decode_photo(photo: Option<&str>, config: &ShareConfig) -> Result<Vec<u8>, ShareError> {
+/// The photo of a share request, decoded in full before it is accepted (off
+/// the async threads): a JPEG that decodes is kept as it is, a PNG becomes a
+/// JPEG (see [`crate::share::photo_check`]); anything else is refused.
+async fn decode_photo(photo: Option<String>, config: &ShareConfig) -> Result<Vec<u8>, ShareError> {
     let text =
         photo.ok_or_else(|| ShareError::Malformed("a photo share needs --photo FILE".into()))?;
-    let jpeg = crate::keys::from_b64(text).map_err(|e| ShareError::Malformed(e.to_string()))?;
-    if !jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return Err(ShareError::Malformed("the photo is not a JPEG file".into()));
+    let max_bytes = usize::try_from(config.max_jpeg_bytes).unwrap_or(usize::MAX);
+    let result = tokio::task::spawn_blocking(move || {
+        let bytes =
+            crate::keys::from_b64(&text).map_err(|e| ShareError::Malformed(e.to_string()))?;
+        photo_check::prepare_photo(&bytes, max_bytes)
+    })
+    .await
+    .map_err(|e| ShareError::Malformed(format!("photo task: {e}")))?;
+    if let Err(e) = &result {
+        tracing::warn!(code = e.code(), error = %e, "a photo to share was refused");
     }
-    if jpeg.len() as u64 > config.max_jpeg_bytes {
-        return Err(ShareError::TooLarge(format!(
-            "a photo of {} bytes; at most {} ([share] max_jpeg_bytes)",
-            jpeg.len(),
-            config.max_jpeg_bytes
-        )));
-    }
-    Ok(jpeg)
+    result
 }
