@@ -5,6 +5,7 @@
 
 mod calls;
 pub mod control;
+pub mod deliveries;
 pub mod http;
 pub mod media;
 pub mod pairing;

@@ -2,6 +2,7 @@
 //! audience, queueing it in the outbox, and the rules for who may push what
 //! to this device. Moving shares over connections is in [`super::share_link`].
 
+use super::deliveries::{Deliveries, DeliveryReport, Outgoing};
 use crate::contacts::{ContactBook, Permission};
 use crate::identity::Identity;
 use crate::keys::PeerKey;
@@ -15,9 +16,11 @@ use crate::share::{
     VerifiedShare, CHUNK_SIZE,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
 /// What the owner asks to share.
@@ -61,15 +64,6 @@ pub struct ReceivedNotice {
     pub jpeg: Option<PathBuf>,
 }
 
-/// A contact acknowledged one of this device's shares: it is delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// The share's id.
-    pub id: String,
-    /// Who has it now.
-    pub to: PeerKey,
-}
-
 /// The device's share state, shared by its sessions.
 pub struct Shares {
     pub(super) identity: Arc<Identity>,
@@ -85,8 +79,11 @@ pub struct Shares {
     pub(super) online: Mutex<HashMap<PeerKey, usize>>,
     /// Every share received, as it arrives (for the display).
     pub(super) received: tokio::sync::broadcast::Sender<ReceivedNotice>,
-    /// Every delivery of one of this device's shares (for the display's count).
-    pub(super) delivered: tokio::sync::broadcast::Sender<Delivery>,
+    /// What happens to this device's shares, in order: each one queued, then
+    /// each contact's delivery or refusal (for the screen's count).
+    pub(super) outgoing: tokio::sync::broadcast::Sender<Outgoing>,
+    /// The same, kept for the recent shares (for `hearth share`'s report).
+    pub(super) deliveries: Mutex<Deliveries>,
     /// While shares are refused because the inbox is full: what is wrong and
     /// what to do (for the screen and `hearth status`). Cleared once one fits
     /// again; every refusal notifies, so the screen says it each time.
@@ -113,7 +110,8 @@ impl Shares {
             queued: watch::Sender::new(0),
             online: Mutex::new(HashMap::new()),
             received: tokio::sync::broadcast::channel(16).0,
-            delivered: tokio::sync::broadcast::channel(256).0,
+            outgoing: tokio::sync::broadcast::channel(256).0,
+            deliveries: Mutex::new(Deliveries::default()),
             inbox_full: watch::Sender::new(None),
         })
     }
@@ -158,11 +156,59 @@ impl Shares {
             recipients = audience.len(),
             "share queued"
         );
+        // Announced before any session can push it, so its count starts at 0.
+        self.announce(Outgoing::Queued {
+            id: share.id.clone(),
+            kind: share.body.kind,
+            audience: audience.clone(),
+        });
         self.queued.send_modify(|n| *n += 1);
         Ok(ShareReceipt {
             id: share.id,
             audience: audience.into_iter().map(|(_, name)| name).collect(),
         })
+    }
+
+    /// Records what happened to one of this device's shares and tells the
+    /// screen. Recorded and sent under one lock, so whoever reads the record
+    /// and then follows the channel misses nothing.
+    pub(super) fn announce(&self, event: Outgoing) {
+        let mut deliveries = self.deliveries.lock().expect("deliveries lock");
+        deliveries.apply(&event);
+        let _ = self.outgoing.send(event);
+    }
+
+    /// Where share `id` stands, waiting up to `wait` for every contact in its
+    /// audience to have it (or refuse it). `None` if it is not a recent share.
+    pub async fn delivery(&self, id: &str, wait: Duration) -> Option<DeliveryReport> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut events = {
+            let deliveries = self.deliveries.lock().expect("deliveries lock");
+            deliveries.get(id)?;
+            self.outgoing.subscribe()
+        };
+        loop {
+            let settled = {
+                let deliveries = self.deliveries.lock().expect("deliveries lock");
+                deliveries.get(id)?.settled()
+            };
+            if settled {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Err(_) | Ok(Err(RecvError::Closed)) => break,
+                Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => {}
+            }
+        }
+        let online: HashSet<PeerKey> = self
+            .online
+            .lock()
+            .expect("online lock")
+            .keys()
+            .copied()
+            .collect();
+        let deliveries = self.deliveries.lock().expect("deliveries lock");
+        Some(deliveries.get(id)?.report(|k| online.contains(k)))
     }
 
     /// What `peer` may push to this device: snapshots if approved, photos and
@@ -202,6 +248,11 @@ impl Shares {
             if !allowed {
                 tracing::info!(contact = %peer.short(), "a waiting share was withdrawn: the contact no longer has `snapshots`");
                 let _ = self.outbox.done(&share.id, peer);
+                self.announce(Outgoing::Refused {
+                    id: share.id.clone(),
+                    to: *peer,
+                    reason: WITHDRAWN.into(),
+                });
                 continue;
             }
             match self.outbox.jpeg(&share) {
@@ -283,6 +334,9 @@ pub fn resolve_audience(
     }
     Ok(audience)
 }
+
+/// Why a contact that lost `snapshots` does not get a share.
+pub(super) const WITHDRAWN: &str = "withdrawn: the contact no longer has `snapshots`";
 
 /// The photo of a share request, decoded in full before it is accepted (off
 /// the async threads): a JPEG that decodes is kept as it is, a PNG becomes a
