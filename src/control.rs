@@ -7,6 +7,7 @@
 
 use crate::contacts::{ChangeOutcome, ContactChange};
 use crate::data_dir_lock::{DataDirLock, LockError};
+use crate::device::deliveries::DeliveryReport;
 use crate::device::shares::{ShareReceipt, ShareRequest};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -101,6 +102,16 @@ pub enum Request {
         /// The change.
         change: ContactChange,
     },
+    /// Where a recent share stands, once every contact has it (or refused
+    /// it) or after `wait_secs` (at most [`MAX_DELIVERY_WAIT_SECS`]),
+    /// whichever comes first.
+    Delivery {
+        /// The share's id, from [`Response::Shared`].
+        id: String,
+        /// How long to wait for acknowledgements.
+        #[serde(default)]
+        wait_secs: u64,
+    },
 }
 
 /// What `hearth status` shows.
@@ -148,6 +159,8 @@ pub enum Response {
     Shared(ShareReceipt),
     /// The contact book was changed and saved.
     Contacts(ChangeOutcome),
+    /// Who has the share, who gets it later, who will not.
+    Delivery(DeliveryReport),
 }
 
 /// The socket path for `data_dir`.
@@ -157,6 +170,10 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 
 /// How long the device has to answer a request.
 pub const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The longest one `delivery` request waits for acknowledgements: well
+/// within [`ANSWER_TIMEOUT`] (`hearth share --wait` asks again to wait longer).
+pub const MAX_DELIVERY_WAIT_SECS: u64 = 6;
 
 /// Sends one request to the device running on `data_dir`. A device that
 /// takes the request but does not answer within [`ANSWER_TIMEOUT`] is

@@ -80,6 +80,20 @@ fn screens() -> Vec<(&'static str, Screen)> {
             },
         ),
         (
+            "snapshot_waiting",
+            Screen::SnapshotSent {
+                delivered: 0,
+                total: 1,
+            },
+        ),
+        (
+            "thought_sent",
+            Screen::ThoughtSent {
+                delivered: 1,
+                total: 2,
+            },
+        ),
+        (
             "snapshot_everyone",
             Screen::SnapshotSent {
                 delivered: 3,

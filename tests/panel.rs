@@ -27,9 +27,9 @@ async fn the_privacy_button_toggles_privacy_and_the_screen_follows() {
     let socket = socket_path(dir.path());
     let push = |button| {
         let socket = socket.clone();
-        tokio::task::spawn_blocking(move || press(&socket, button, Action::Press).unwrap())
+        tokio::task::spawn_blocking(move || press(&socket, button, Action::Press))
     };
-    push(Button::Privacy).await.unwrap();
+    push(Button::Privacy).await.unwrap().unwrap();
     wait_until("privacy on", Duration::from_secs(10), || {
         device.status().private
     })
@@ -45,12 +45,21 @@ async fn the_privacy_button_toggles_privacy_and_the_screen_follows() {
         hearth::privacy::PrivacyState::load(dir.path()).unwrap().on,
         "saved for the next boot"
     );
-    push(Button::Privacy).await.unwrap();
+    push(Button::Privacy).await.unwrap().unwrap();
     wait_until("privacy off", Duration::from_secs(10), || {
         !device.status().private
     })
     .await;
-    push(Button::Snapshot).await.unwrap();
-    push(Button::Yes).await.unwrap();
+    // Refused, and `hearth press` is told why.
+    let err = push(Button::Snapshot).await.unwrap().unwrap_err();
+    assert!(
+        err.to_string().contains("nobody may receive shares yet"),
+        "{err}"
+    );
+    let err = push(Button::Yes).await.unwrap().unwrap_err();
+    assert!(
+        err.to_string().contains("no pairing request is waiting"),
+        "{err}"
+    );
     device.stop().await;
 }

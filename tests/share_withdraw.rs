@@ -33,8 +33,7 @@ async fn losing_snapshots_cuts_the_transfer_in_flight() {
     .await;
 
     // A 1 MiB photo: 22 chunks.
-    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    jpeg.extend((0..(1 << 20) as u32).map(|i| (i * 31 % 256) as u8));
+    let jpeg = common::photo::padded_jpeg((1 << 20) + 4);
     let receipt = home
         .device
         .share(ShareRequest {

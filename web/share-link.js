@@ -32,7 +32,7 @@ const FIELDS = {
   share_offer: ['manifest'],
   share_have: ['id', 'have'],
   share_ack: ['id'],
-  share_refused: ['id', 'reason', 'retry'],
+  share_refused: ['id', 'reason', 'retry', 'code'],
   share_cancel: ['id'],
 };
 
@@ -50,7 +50,8 @@ function parseControl(value) {
       && value.have.every((i) => Number.isInteger(i) && i >= 0 && i <= 0xffffffff),
     share_ack: () => typeof value.id === 'string',
     share_refused: () => typeof value.id === 'string' && typeof value.reason === 'string'
-      && (value.retry === undefined || typeof value.retry === 'boolean'),
+      && (value.retry === undefined || typeof value.retry === 'boolean')
+      && (value.code === undefined || typeof value.code === 'string'),
     share_cancel: () => typeof value.id === 'string',
   }[value.type]();
   if (!ok) throw new ShareError('malformed', `a ${value.type} of the wrong shape`);
@@ -269,7 +270,7 @@ export class ShareLink extends EventTarget {
 
   async refuse(id, error) {
     this.report(id, error);
-    await this.sendControl({ type: 'share_refused', id, reason: error.message });
+    await this.sendControl({ type: 'share_refused', id, reason: error.message, code: error.kind });
   }
 
   report(id, error) {

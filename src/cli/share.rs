@@ -1,13 +1,16 @@
 //! `hearth share` (asks the running device to share a snapshot, photo or
-//! thought) and `hearth inbox` (lists what contacts shared with this device).
+//! thought, then says truthfully who has it) and `hearth inbox` (lists what
+//! contacts shared with this device).
 
 use super::Context;
 use anyhow::Context as _;
-use hearth::control::{request, Request, Response};
+use hearth::control::{request, Request, Response, MAX_DELIVERY_WAIT_SECS};
 use hearth::device::shares::ShareRequest;
 use hearth::share::inbox::Inbox;
+use hearth::share::photo_check::prepare_photo;
 use hearth::share::ShareKind;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// What to share.
 #[derive(clap::Args)]
@@ -15,7 +18,8 @@ pub struct ShareArgs {
     /// Share the camera's current frame.
     #[arg(long, conflicts_with = "photo")]
     snapshot: bool,
-    /// Share a JPEG photo from a file.
+    /// Share a photo from a file: a JPEG (sent as it is) or a PNG (made a
+    /// JPEG of at most 2048 px and 1.5 MiB). It must decode in full.
     #[arg(long)]
     photo: Option<PathBuf>,
     /// The text (alone: a thought).
@@ -24,14 +28,21 @@ pub struct ShareArgs {
     /// A contact or group name (repeatable); default: every contact allowed `snapshots`.
     #[arg(long)]
     to: Vec<String>,
+    /// Seconds to wait for contacts to acknowledge it before reporting who has
+    /// it (0: report nothing); offline contacts get it when they next connect.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    wait: u64,
 }
 
 /// Runs `hearth share`.
 pub fn share(ctx: &Context, args: ShareArgs) -> anyhow::Result<()> {
     let (kind, photo) = match (&args.photo, args.snapshot) {
         (Some(path), _) => {
-            let jpeg =
+            let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let max_bytes = usize::try_from(ctx.config.share.max_jpeg_bytes).unwrap_or(usize::MAX);
+            let jpeg = prepare_photo(&bytes, max_bytes)
+                .with_context(|| format!("{} cannot be shared", path.display()))?;
             (ShareKind::Photo, Some(hearth::keys::b64(&jpeg)))
         }
         (None, true) => (ShareKind::Snapshot, None),
@@ -47,18 +58,38 @@ pub fn share(ctx: &Context, args: ShareArgs) -> anyhow::Result<()> {
         to: args.to,
     });
     let runtime = tokio::runtime::Runtime::new()?;
-    match runtime.block_on(request(&ctx.data_dir, &req))? {
-        Response::Shared(receipt) => {
-            println!(
-                "shared {} ({}) with: {}",
-                kind.name(),
-                &receipt.id[..12],
-                receipt.audience.join(", ")
-            );
-            println!("contacts that are offline get it when they next connect (`hearth status` shows the outbox)");
-            Ok(())
-        }
+    let receipt = match runtime.block_on(request(&ctx.data_dir, &req))? {
+        Response::Shared(receipt) => receipt,
         other => anyhow::bail!("unexpected answer from the device: {other:?}"),
+    };
+    println!(
+        "{} {} queued for {}",
+        kind.name(),
+        &receipt.id[..12],
+        receipt.audience.join(", ")
+    );
+    if args.wait == 0 {
+        println!("contacts that are offline get it when they next connect (`hearth status` shows the outbox)");
+        return Ok(());
+    }
+    // One request waits a few seconds at most (the device answers within the
+    // control socket's timeout); ask again until everyone has it or `--wait` is over.
+    let until = Instant::now() + Duration::from_secs(args.wait);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let ask = Request::Delivery {
+            id: receipt.id.clone(),
+            wait_secs: left.as_secs().clamp(1, MAX_DELIVERY_WAIT_SECS),
+        };
+        let report = match runtime.block_on(request(&ctx.data_dir, &ask))? {
+            Response::Delivery(report) => report,
+            other => anyhow::bail!("unexpected answer from the device: {other:?}"),
+        };
+        let settled = report.sending.is_empty() && report.offline.is_empty();
+        if settled || Instant::now() + Duration::from_millis(500) >= until {
+            println!("{}", report.summary());
+            return Ok(());
+        }
     }
 }
 

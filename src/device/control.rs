@@ -5,13 +5,16 @@
 use super::calls::Calls;
 use super::shares::Shares;
 use crate::contacts::{ChangeOutcome, ContactChange, ContactsError};
-use crate::control::{socket_path, Request, Response, Status, MAX_REQUEST_BYTES};
+use crate::control::{
+    socket_path, Request, Response, Status, MAX_DELIVERY_WAIT_SECS, MAX_REQUEST_BYTES,
+};
 use crate::keys::PeerKey;
 use crate::privacy::{PrivacyError, PrivacyInput, PrivacyState};
 use crate::rtc::LocalMedia;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 
@@ -107,6 +110,15 @@ impl ControlState {
                     error: e.to_string(),
                 },
             },
+            Request::Delivery { id, wait_secs } => {
+                let wait = Duration::from_secs(wait_secs.min(MAX_DELIVERY_WAIT_SECS));
+                match self.shares.delivery(&id, wait).await {
+                    Some(report) => Response::Delivery(report),
+                    None => Response::Error {
+                        error: format!("no recent share of this device has id {id}; `hearth status` shows the outbox"),
+                    },
+                }
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 mod access;
 mod calls;
 pub mod control;
+pub mod deliveries;
 pub mod http;
 pub mod media;
 pub mod pairing;

@@ -3,9 +3,11 @@
 //! camera's frame with every contact allowed `snapshots`; YES/NO approve or
 //! refuse the oldest pairing request. The screen always shows privacy and who
 //! is watching (PRIVATE / ready / live); for a while ([`super::panel_notes`])
-//! each share as it arrives (a thought's text, a photo itself), a snapshot
-//! going out with how many contacts have it so far, and problems such as a
-//! full inbox. The LED is lit while anyone receives the camera or microphone.
+//! each share as it arrives (a thought's text, a photo itself), each share of
+//! this device going out — from the button or from `hearth share` — with how
+//! many contacts have it so far, and problems such as a full inbox. The LED
+//! is lit while anyone receives the camera or microphone. A press made with
+//! `hearth press` is answered with what came of it (refused: why).
 
 use super::panel_notes::{Note, Notes};
 use super::shares::{ReceivedNotice, ShareRequest};
@@ -45,7 +47,7 @@ impl Device {
             let mut sessions = device.calls.sessions_changed();
             let mut relay = device.node.relay_changes();
             let mut received = device.received_shares();
-            let mut delivered = device.control.shares.delivered.subscribe();
+            let mut outgoing = device.control.shares.outgoing.subscribe();
             let mut inbox_full = device.control.shares.inbox_full.subscribe();
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             let mut notes = Notes::new(note_time);
@@ -53,10 +55,19 @@ impl Device {
             loop {
                 tokio::select! {
                     _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
-                    event = buttons.recv() => match event {
-                        Some(event) => if let Some(note) = device.on_button(event).await {
-                            notes.show(note, Instant::now());
-                        },
+                    event = buttons.recv_answerable() => match event {
+                        Some((event, reply)) => {
+                            let result = device.on_button(event).await;
+                            if let Err(refusal) = &result {
+                                tracing::info!(button = %event.button, reason = %refusal.message, "a button press was refused");
+                                if refusal.show {
+                                    notes.show(problem(&refusal.message), Instant::now());
+                                }
+                            }
+                            if let Some(reply) = reply {
+                                reply.answer(result.map_err(|r| r.message));
+                            }
+                        }
                         None => break,
                     },
                     _ = privacy.changed() => {}
@@ -72,8 +83,10 @@ impl Device {
                         Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "the screen skipped shares that arrived together"),
                         Err(RecvError::Closed) => break,
                     },
-                    delivery = delivered.recv() => match delivery {
-                        Ok(delivery) => notes.delivered(&delivery.id, delivery.to, Instant::now()),
+                    // Every share of this device, whoever made it: its count goes
+                    // up as contacts acknowledge it.
+                    event = outgoing.recv() => match event {
+                        Ok(event) => notes.outgoing(&event, Instant::now()),
                         Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "the screen missed deliveries; its count may be low"),
                         Err(RecvError::Closed) => break,
                     },
@@ -112,16 +125,17 @@ impl Device {
         }
     }
 
-    /// What a button does; returns a note to show for a moment, if any.
-    async fn on_button(&self, event: ButtonEvent) -> Option<Note> {
+    /// What a button does. A snapshot that goes out shows its count through
+    /// the shares' own announcement, like any share of this device.
+    async fn on_button(&self, event: ButtonEvent) -> Result<(), Refusal> {
         if event.action != Action::Press {
-            return None;
+            return Ok(());
         }
         match event.button {
-            Button::Privacy => match self.privacy(PrivacyInput::Press) {
-                Ok(_) => None,
-                Err(e) => Some(problem(e)),
-            },
+            Button::Privacy => self
+                .privacy(PrivacyInput::Press)
+                .map(|_| ())
+                .map_err(Refusal::shown),
             Button::Snapshot => {
                 let request = ShareRequest {
                     kind: ShareKind::Snapshot,
@@ -129,13 +143,10 @@ impl Device {
                     photo: None,
                     to: vec![],
                 };
-                Some(match self.share(request).await {
-                    Ok(receipt) => Note::Snapshot {
-                        id: receipt.id,
-                        total: receipt.audience.len() as u32,
-                    },
-                    Err(e) => problem(e),
-                })
+                self.share(request)
+                    .await
+                    .map(|_| ())
+                    .map_err(Refusal::shown)
             }
             Button::Yes | Button::No => {
                 let change = match event.button {
@@ -143,8 +154,13 @@ impl Device {
                     _ => ContactChange::RefuseOldest,
                 };
                 match self.change_contacts(change).await {
-                    Ok(_) | Err(ContactsError::NothingPending) => None,
-                    Err(e) => Some(problem(e)),
+                    Ok(_) => Ok(()),
+                    // Nothing on screen asked: the screen stays as it is.
+                    Err(e @ ContactsError::NothingPending) => Err(Refusal {
+                        message: e.to_string(),
+                        show: false,
+                    }),
+                    Err(e) => Err(Refusal::shown(e)),
                 }
             }
         }
@@ -189,6 +205,22 @@ impl Device {
                 network: super::panel_relay::network(self.node.relay_status()),
             }),
         })
+    }
+}
+
+/// Why a press did nothing: the device's sentence, for `hearth press` and
+/// (when `show`) for the screen.
+struct Refusal {
+    message: String,
+    show: bool,
+}
+
+impl Refusal {
+    fn shown(error: impl std::fmt::Display) -> Self {
+        Refusal {
+            message: error.to_string(),
+            show: true,
+        }
     }
 }
 

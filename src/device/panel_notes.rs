@@ -1,11 +1,11 @@
 //! The notes the screen shows for a while over its resting screen — a share
-//! that arrived, a snapshot going out and how many contacts have it, a
-//! problem — and how long each stays. Plain state with the time passed in,
-//! so it is tested without waiting.
+//! that arrived, one of this device's shares going out and how many contacts
+//! have it, a problem — and how long each stays. Plain state with the time
+//! passed in, so it is tested without waiting.
 
+use super::deliveries::{Outgoing, Tally};
 use crate::hardware::display::screen::Screen;
-use crate::keys::PeerKey;
-use std::collections::HashSet;
+use crate::share::ShareKind;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -14,29 +14,17 @@ use tokio::time::Instant;
 pub(super) enum Note {
     /// Show this screen for a while.
     Show(Screen),
-    /// A snapshot went out to `total` contacts: show "Delivered to n of m",
-    /// counting the acknowledgements of share `id` as they arrive.
-    Snapshot {
-        /// The share's id.
-        id: String,
-        /// Contacts in its audience.
-        total: u32,
-    },
+    /// One of this device's shares went out (from the button, `hearth share`
+    /// or the control socket): show "Delivered to n of m", counting the
+    /// contacts that acknowledge it as they do.
+    Delivery(Tally),
 }
 
-/// Deliveries of the snapshot whose note is up.
-struct Tally {
-    id: String,
-    total: u32,
-    delivered: HashSet<PeerKey>,
-}
-
-impl Tally {
-    fn screen(&self) -> Screen {
-        Screen::SnapshotSent {
-            delivered: self.delivered.len() as u32,
-            total: self.total,
-        }
+fn delivery_screen(tally: &Tally) -> Screen {
+    let (delivered, total) = (tally.delivered(), tally.total());
+    match tally.kind() {
+        ShareKind::Thought => Screen::ThoughtSent { delivered, total },
+        ShareKind::Snapshot | ShareKind::Photo => Screen::SnapshotSent { delivered, total },
     }
 }
 
@@ -60,28 +48,26 @@ impl Notes {
         let until = now + self.time;
         self.current = Some(match note {
             Note::Show(screen) => (screen, until, None),
-            Note::Snapshot { id, total } => {
-                let tally = Tally {
-                    id,
-                    total,
-                    delivered: HashSet::new(),
-                };
-                (tally.screen(), until, Some(tally))
-            }
+            Note::Delivery(tally) => (delivery_screen(&tally), until, Some(tally)),
         });
     }
 
-    /// Share `id` reached `to`. If that snapshot's note is still up, its count
-    /// goes up and the note stays up for the full time again.
-    pub(super) fn delivered(&mut self, id: &str, to: PeerKey, now: Instant) {
+    /// Something happened to one of this device's shares: a new one goes up
+    /// with its count; a delivery of the one up counts, and keeps the note up
+    /// for the full time again.
+    pub(super) fn outgoing(&mut self, event: &Outgoing, now: Instant) {
+        if let Outgoing::Queued { id, kind, audience } = event {
+            let tally = Tally::new(id.clone(), *kind, audience.clone());
+            return self.show(Note::Delivery(tally), now);
+        }
         self.expire(now);
         let Some((screen, until, Some(tally))) = self.current.as_mut() else {
             return;
         };
-        if tally.id != id || !tally.delivered.insert(to) {
+        if !tally.apply(event) || !matches!(event, Outgoing::Delivered { .. }) {
             return;
         }
-        *screen = tally.screen();
+        *screen = delivery_screen(tally);
         *until = now + self.time;
     }
 
@@ -106,6 +92,7 @@ impl Notes {
 mod tests {
     use super::*;
     use crate::identity::Identity;
+    use crate::keys::PeerKey;
 
     const TIME: Duration = Duration::from_secs(5);
 
@@ -113,33 +100,47 @@ mod tests {
         Some(Screen::SnapshotSent { delivered, total })
     }
 
+    fn queued(id: &str, audience: &[PeerKey]) -> Outgoing {
+        Outgoing::Queued {
+            id: id.into(),
+            kind: ShareKind::Snapshot,
+            audience: audience.iter().map(|k| (*k, k.short())).collect(),
+        }
+    }
+
+    fn delivered(id: &str, to: PeerKey) -> Outgoing {
+        Outgoing::Delivered { id: id.into(), to }
+    }
+
     #[test]
     fn deliveries_count_once_each_and_keep_the_note_up() {
-        let (gran, tom) = (
-            Identity::generate().peer_key(),
-            Identity::generate().peer_key(),
-        );
+        let [gran, tom, ann]: [PeerKey; 3] =
+            std::array::from_fn(|_| Identity::generate().peer_key());
         let start = Instant::now();
         let mut notes = Notes::new(TIME);
-        notes.show(
-            Note::Snapshot {
-                id: "a".into(),
-                total: 3,
-            },
-            start,
-        );
+        notes.outgoing(&queued("a", &[gran, tom, ann]), start);
         assert_eq!(notes.current(start), sent(0, 3));
-        notes.delivered("other share", gran, start);
+        notes.outgoing(&delivered("other share", gran), start);
         assert_eq!(notes.current(start), sent(0, 3));
         let later = start + Duration::from_secs(4);
-        notes.delivered("a", gran, later);
-        notes.delivered("a", gran, later);
+        notes.outgoing(&delivered("a", gran), later);
+        notes.outgoing(&delivered("a", gran), later);
         assert_eq!(notes.current(later), sent(1, 3), "a repeat counts once");
         // Past the first note time, kept up by the delivery at 4 s.
         let after = start + Duration::from_secs(8);
         assert_eq!(notes.current(after), sent(1, 3));
-        notes.delivered("a", tom, after);
-        assert_eq!(notes.current(after), sent(2, 3));
+        let refused = Outgoing::Refused {
+            id: "a".into(),
+            to: ann,
+            reason: "no".into(),
+        };
+        notes.outgoing(&refused, after);
+        notes.outgoing(&delivered("a", tom), after);
+        assert_eq!(
+            notes.current(after),
+            sent(2, 3),
+            "a refusal is not a delivery"
+        );
         assert_eq!(
             notes.current(after + TIME),
             None,
@@ -152,34 +153,43 @@ mod tests {
         let gran = Identity::generate().peer_key();
         let start = Instant::now();
         let mut notes = Notes::new(TIME);
-        notes.show(
-            Note::Snapshot {
-                id: "a".into(),
-                total: 1,
-            },
-            start,
-        );
-        notes.delivered("a", gran, start + TIME);
+        notes.outgoing(&queued("a", &[gran]), start);
+        notes.outgoing(&delivered("a", gran), start + TIME);
         assert_eq!(notes.current(start + TIME), None);
     }
 
     #[test]
-    fn a_new_note_replaces_the_snapshot_and_its_count() {
-        let gran = Identity::generate().peer_key();
+    fn a_new_note_replaces_the_share_and_its_count() {
+        let (gran, tom) = (
+            Identity::generate().peer_key(),
+            Identity::generate().peer_key(),
+        );
         let start = Instant::now();
         let mut notes = Notes::new(TIME);
-        notes.show(
-            Note::Snapshot {
-                id: "a".into(),
-                total: 2,
-            },
-            start,
-        );
+        notes.outgoing(&queued("a", &[gran, tom]), start);
         let problem = Screen::Error {
             message: "full".into(),
         };
         notes.show(Note::Show(problem.clone()), start);
-        notes.delivered("a", gran, start);
-        assert_eq!(notes.current(start), Some(problem));
+        notes.outgoing(&delivered("a", gran), start);
+        assert_eq!(notes.current(start), Some(problem.clone()));
+        // A share made later (say by `hearth share`) goes up with its own count.
+        notes.outgoing(&queued("b", &[tom]), start);
+        notes.outgoing(&delivered("b", tom), start);
+        assert_eq!(notes.current(start), sent(1, 1));
+        // A thought is not called a photo.
+        let thought = Outgoing::Queued {
+            id: "c".into(),
+            kind: ShareKind::Thought,
+            audience: vec![(gran, "Gran".into())],
+        };
+        notes.outgoing(&thought, start);
+        assert_eq!(
+            notes.current(start),
+            Some(Screen::ThoughtSent {
+                delivered: 0,
+                total: 1
+            })
+        );
     }
 }

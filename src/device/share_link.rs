@@ -6,7 +6,8 @@
 //! the contact loses `snapshots` (or is removed), the share in flight stops
 //! before its next chunk and what waits for it leaves the outbox.
 
-use super::shares::{Delivery, ReceivedNotice, Shares};
+use super::deliveries::Outgoing;
+use super::shares::{ReceivedNotice, Shares, WITHDRAWN};
 use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
 use crate::node::Node;
@@ -109,6 +110,11 @@ impl Shares {
             session.cancel(&id, Instant::now());
             tracing::info!(contact = %peer.short(), "a share was withdrawn: the contact no longer has `snapshots`");
             self.done(&id, peer).await;
+            self.announce(Outgoing::Refused {
+                id,
+                to: *peer,
+                reason: WITHDRAWN.into(),
+            });
         }
         false
     }
@@ -139,7 +145,7 @@ impl Shares {
                 Output::Delivered(id) => {
                     tracing::info!(contact = %peer.short(), "share delivered");
                     self.done(&id, peer).await;
-                    let _ = self.delivered.send(Delivery { id, to: *peer });
+                    self.announce(Outgoing::Delivered { id, to: *peer });
                     Ok(())
                 }
                 Output::Deferred { reason, .. } => {
@@ -149,6 +155,11 @@ impl Shares {
                 Output::Rejected { id, reason } => {
                     tracing::warn!(contact = %peer.short(), %reason, "the contact refused a share; it will not be offered to it again");
                     self.done(&id, peer).await;
+                    self.announce(Outgoing::Refused {
+                        id,
+                        to: *peer,
+                        reason,
+                    });
                     Ok(())
                 }
                 Output::Received(share) => {
@@ -172,7 +183,7 @@ impl Shares {
                     Ok(())
                 }
                 Output::Refused(error) => {
-                    tracing::warn!(contact = %peer.short(), %error, "refused a share from a contact");
+                    tracing::warn!(contact = %peer.short(), code = error.code(), %error, "refused a share from a contact");
                     Ok(())
                 }
                 Output::TimedOut => {

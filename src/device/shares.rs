@@ -2,6 +2,7 @@
 //! audience, queueing it in the outbox, and the rules for who may push what
 //! to this device. Moving shares over connections is in [`super::share_link`].
 
+use super::deliveries::{Deliveries, DeliveryReport, Outgoing};
 use crate::contacts::{ContactBook, Permission};
 use crate::identity::Identity;
 use crate::keys::PeerKey;
@@ -11,13 +12,15 @@ use crate::share::inbox::Inbox;
 use crate::share::manifest::describe_jpeg;
 use crate::share::outbox::{now_ms, Outbox};
 use crate::share::{
-    Manifest, ReceiveRules, ShareBody, ShareConfig, ShareError, ShareKind, VerifiedShare,
-    CHUNK_SIZE,
+    photo_check, Manifest, ReceiveRules, ShareBody, ShareConfig, ShareError, ShareKind,
+    VerifiedShare, CHUNK_SIZE,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
 /// What the owner asks to share.
@@ -61,15 +64,6 @@ pub struct ReceivedNotice {
     pub jpeg: Option<PathBuf>,
 }
 
-/// A contact acknowledged one of this device's shares: it is delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// The share's id.
-    pub id: String,
-    /// Who has it now.
-    pub to: PeerKey,
-}
-
 /// The device's share state, shared by its sessions.
 pub struct Shares {
     pub(super) identity: Arc<Identity>,
@@ -85,8 +79,11 @@ pub struct Shares {
     pub(super) online: Mutex<HashMap<PeerKey, usize>>,
     /// Every share received, as it arrives (for the display).
     pub(super) received: tokio::sync::broadcast::Sender<ReceivedNotice>,
-    /// Every delivery of one of this device's shares (for the display's count).
-    pub(super) delivered: tokio::sync::broadcast::Sender<Delivery>,
+    /// What happens to this device's shares, in order: each one queued, then
+    /// each contact's delivery or refusal (for the screen's count).
+    pub(super) outgoing: tokio::sync::broadcast::Sender<Outgoing>,
+    /// The same, kept for the recent shares (for `hearth share`'s report).
+    pub(super) deliveries: Mutex<Deliveries>,
     /// While shares are refused because the inbox is full: what is wrong and
     /// what to do (for the screen and `hearth status`). Cleared once one fits
     /// again; every refusal notifies, so the screen says it each time.
@@ -113,7 +110,8 @@ impl Shares {
             queued: watch::Sender::new(0),
             online: Mutex::new(HashMap::new()),
             received: tokio::sync::broadcast::channel(16).0,
-            delivered: tokio::sync::broadcast::channel(256).0,
+            outgoing: tokio::sync::broadcast::channel(256).0,
+            deliveries: Mutex::new(Deliveries::default()),
             inbox_full: watch::Sender::new(None),
         })
     }
@@ -127,7 +125,7 @@ impl Shares {
             ShareKind::Snapshot => {
                 Some(crate::share::snapshot::capture(&self.media, self.config.snapshot()).await?)
             }
-            ShareKind::Photo => Some(decode_photo(request.photo.as_deref(), &self.config)?),
+            ShareKind::Photo => Some(decode_photo(request.photo, &self.config).await?),
         };
         if request.kind == ShareKind::Thought && request.text.trim().is_empty() {
             return Err(ShareError::Malformed(
@@ -158,11 +156,59 @@ impl Shares {
             recipients = audience.len(),
             "share queued"
         );
+        // Announced before any session can push it, so its count starts at 0.
+        self.announce(Outgoing::Queued {
+            id: share.id.clone(),
+            kind: share.body.kind,
+            audience: audience.clone(),
+        });
         self.queued.send_modify(|n| *n += 1);
         Ok(ShareReceipt {
             id: share.id,
             audience: audience.into_iter().map(|(_, name)| name).collect(),
         })
+    }
+
+    /// Records what happened to one of this device's shares and tells the
+    /// screen. Recorded and sent under one lock, so whoever reads the record
+    /// and then follows the channel misses nothing.
+    pub(super) fn announce(&self, event: Outgoing) {
+        let mut deliveries = self.deliveries.lock().expect("deliveries lock");
+        deliveries.apply(&event);
+        let _ = self.outgoing.send(event);
+    }
+
+    /// Where share `id` stands, waiting up to `wait` for every contact in its
+    /// audience to have it (or refuse it). `None` if it is not a recent share.
+    pub async fn delivery(&self, id: &str, wait: Duration) -> Option<DeliveryReport> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut events = {
+            let deliveries = self.deliveries.lock().expect("deliveries lock");
+            deliveries.get(id)?;
+            self.outgoing.subscribe()
+        };
+        loop {
+            let settled = {
+                let deliveries = self.deliveries.lock().expect("deliveries lock");
+                deliveries.get(id)?.settled()
+            };
+            if settled {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Err(_) | Ok(Err(RecvError::Closed)) => break,
+                Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => {}
+            }
+        }
+        let online: HashSet<PeerKey> = self
+            .online
+            .lock()
+            .expect("online lock")
+            .keys()
+            .copied()
+            .collect();
+        let deliveries = self.deliveries.lock().expect("deliveries lock");
+        Some(deliveries.get(id)?.report(|k| online.contains(k)))
     }
 
     /// What `peer` may push to this device: snapshots if approved, photos and
@@ -202,6 +248,11 @@ impl Shares {
             if !allowed {
                 tracing::info!(contact = %peer.short(), "a waiting share was withdrawn: the contact no longer has `snapshots`");
                 let _ = self.outbox.done(&share.id, peer);
+                self.announce(Outgoing::Refused {
+                    id: share.id.clone(),
+                    to: *peer,
+                    reason: WITHDRAWN.into(),
+                });
                 continue;
             }
             match self.outbox.jpeg(&share) {
@@ -284,19 +335,25 @@ pub fn resolve_audience(
     Ok(audience)
 }
 
-fn decode_photo(photo: Option<&str>, config: &ShareConfig) -> Result<Vec<u8>, ShareError> {
+/// Why a contact that lost `snapshots` does not get a share.
+pub(super) const WITHDRAWN: &str = "withdrawn: the contact no longer has `snapshots`";
+
+/// The photo of a share request, decoded in full before it is accepted (off
+/// the async threads): a JPEG that decodes is kept as it is, a PNG becomes a
+/// JPEG (see [`crate::share::photo_check`]); anything else is refused.
+async fn decode_photo(photo: Option<String>, config: &ShareConfig) -> Result<Vec<u8>, ShareError> {
     let text =
         photo.ok_or_else(|| ShareError::Malformed("a photo share needs --photo FILE".into()))?;
-    let jpeg = crate::keys::from_b64(text).map_err(|e| ShareError::Malformed(e.to_string()))?;
-    if !jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return Err(ShareError::Malformed("the photo is not a JPEG file".into()));
+    let max_bytes = usize::try_from(config.max_jpeg_bytes).unwrap_or(usize::MAX);
+    let result = tokio::task::spawn_blocking(move || {
+        let bytes =
+            crate::keys::from_b64(&text).map_err(|e| ShareError::Malformed(e.to_string()))?;
+        photo_check::prepare_photo(&bytes, max_bytes)
+    })
+    .await
+    .map_err(|e| ShareError::Malformed(format!("photo task: {e}")))?;
+    if let Err(e) = &result {
+        tracing::warn!(code = e.code(), error = %e, "a photo to share was refused");
     }
-    if jpeg.len() as u64 > config.max_jpeg_bytes {
-        return Err(ShareError::TooLarge(format!(
-            "a photo of {} bytes; at most {} ([share] max_jpeg_bytes)",
-            jpeg.len(),
-            config.max_jpeg_bytes
-        )));
-    }
-    Ok(jpeg)
+    result
 }

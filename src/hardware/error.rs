@@ -125,6 +125,15 @@ pub enum HardwareError {
         fix: String,
     },
 
+    /// The running device refused a press made with `hearth press`.
+    #[error("the device refused `{button}`: {reason}")]
+    Refused {
+        /// The button pressed.
+        button: &'static str,
+        /// The device's sentence: why, and what to do.
+        reason: String,
+    },
+
     /// A setting in the config or the board profile is wrong.
     #[error("`{key}` is invalid: {reason}")]
     Config {

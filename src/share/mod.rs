@@ -7,12 +7,15 @@
 //! - [`outbox`]: shares waiting for contacts that are not online, on disk.
 //! - [`inbox`]: shares received from contacts, on disk.
 //! - [`snapshot`]: the camera's current frame as a JPEG.
+//! - [`photo_check`]: photos decoded in full before they are accepted,
+//!   sent or stored; a PNG turned into a JPEG.
 //!
 //! The formats and rules are written down in `docs/protocol.md`.
 
 pub mod inbox;
 pub mod manifest;
 pub mod outbox;
+pub mod photo_check;
 pub mod session;
 pub mod settings;
 pub mod snapshot;
@@ -22,6 +25,8 @@ pub mod wire;
 mod inbox_tests;
 #[cfg(test)]
 mod outbox_tests;
+#[cfg(test)]
+mod photo_check_tests;
 #[cfg(test)]
 mod session_tests;
 
@@ -47,6 +52,10 @@ pub enum ShareError {
     /// A chunk or the whole JPEG does not match its hash.
     #[error("share damaged in transit: {0}; it will be offered again")]
     Corrupt(String),
+    /// A photo that does not decode in full (cut short, damaged, or not a
+    /// picture at all).
+    #[error("the photo cannot be decoded ({0}) and was refused; share the original file again")]
+    Undecodable(String),
     /// The sender may not send this share here.
     #[error("share refused: {0}")]
     NotAllowed(String),
@@ -79,6 +88,22 @@ impl ShareError {
                 "the device's inbox is full ({detail}); keep the share and offer it again later"
             ),
             other => other.to_string(),
+        }
+    }
+
+    /// The machine-readable code sent beside the words in `share_refused`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ShareError::Malformed(_) => "malformed",
+            ShareError::BadSignature => "bad_signature",
+            ShareError::TooLarge(_) => "too_large",
+            ShareError::Corrupt(_) => "corrupt",
+            ShareError::Undecodable(_) => "undecodable",
+            ShareError::NotAllowed(_) => "not_allowed",
+            ShareError::OutboxFull(_) => "outbox_full",
+            ShareError::InboxFull(_) => "inbox_full",
+            ShareError::NotFound(_) => "not_found",
+            ShareError::Io { .. } => "storage",
         }
     }
 

@@ -275,7 +275,9 @@ impl ShareSession {
                     self.next_offer(now);
                 }
             }
-            Control::ShareRefused { id, reason, retry } => {
+            Control::ShareRefused {
+                id, reason, retry, ..
+            } => {
                 if self.current.as_ref().is_some_and(|(c, _)| c.share.id == id) {
                     self.current = None;
                     self.out.push_back(match retry {
@@ -336,14 +338,16 @@ impl ShareSession {
         let (share, _) = self.incoming.remove(id).expect("present");
         let result = match share.body.jpeg {
             None => store.store(&share, None),
+            // The JPEG must be the one signed, and a picture that decodes in
+            // full: a damaged photo is refused, never kept as a broken image.
             Some(_) => store.assemble(&share).and_then(|jpeg| {
-                if share.jpeg_ok(&jpeg) {
-                    store.store(&share, Some(&jpeg))
-                } else {
-                    Err(ShareError::Corrupt(
+                if !share.jpeg_ok(&jpeg) {
+                    return Err(ShareError::Corrupt(
                         "the whole JPEG does not match its hash".into(),
-                    ))
+                    ));
                 }
+                super::photo_check::check_jpeg(&jpeg)?;
+                store.store(&share, Some(&jpeg))
             }),
         };
         match result {
@@ -415,6 +419,7 @@ impl ShareSession {
             id: id.to_string(),
             reason: error.peer_reason(),
             retry: error.is_temporary(),
+            code: Some(error.code().to_string()),
         });
         self.out.push_back(Output::Refused(error));
     }

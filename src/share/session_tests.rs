@@ -169,8 +169,36 @@ fn pair(alice: &Identity, bob: &Identity, rules: ReceiveRules) -> (ShareSession,
     )
 }
 
+/// A real JPEG (received photos must decode) of exactly `len` bytes: a small
+/// picture padded with comment segments; just the picture when `len` is smaller.
 fn jpeg_of(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8).collect()
+    let rgb: Vec<u8> = (0..16 * 16 * 3).map(|i| (i * 7 % 251) as u8).collect();
+    let mut picture = Vec::new();
+    jpeg_encoder::Encoder::new(&mut picture, 80)
+        .encode(&rgb, 16, 16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    let mut pad = len.saturating_sub(picture.len());
+    assert!(
+        !(1..4).contains(&pad),
+        "a comment segment takes 4 bytes at least"
+    );
+    let mut jpeg = picture[..2].to_vec();
+    let mut filler = 0u8;
+    while pad > 0 {
+        let mut n = (pad - 4).min(65533);
+        if (1..4).contains(&(pad - 4 - n)) {
+            n -= 4;
+        }
+        jpeg.extend_from_slice(&[0xFF, 0xFE]);
+        jpeg.extend_from_slice(&(n as u16 + 2).to_be_bytes());
+        jpeg.extend((0..n).map(|_| {
+            filler = filler.wrapping_add(37);
+            filler & 0x7F
+        }));
+        pad -= 4 + n;
+    }
+    jpeg.extend_from_slice(&picture[2..]);
+    jpeg
 }
 
 #[test]
@@ -377,6 +405,67 @@ fn a_damaged_chunk_is_refused() {
         "{outputs:?}"
     );
     assert!(store.chunks_held(&share.id).is_empty());
+}
+
+#[test]
+fn a_photo_that_does_not_decode_is_refused_with_its_code_and_not_kept() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    // Signed as it is, so every chunk and the whole match their hashes: the
+    // sender's file was cut short before it was shared.
+    let whole = jpeg_of(3000);
+    let cut = whole[..whole.len() - 300].to_vec();
+    let share = make_share(&alice, ShareKind::Photo, Some(&cut), vec![bob.peer_key()]);
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    let mut store = MemStore::default();
+    a.push(share.clone(), Some(cut), Instant::now());
+    let mut refusal = None;
+    let mut events = vec![];
+    for _ in 0..100 {
+        while let Some(out) = a.poll_output() {
+            match out {
+                Output::SendText(t) => {
+                    b.handle_text(&t, Instant::now(), &mut store);
+                }
+                Output::SendBinary(f) => b.handle_binary(&f, &mut store),
+                other => events.push(other),
+            }
+        }
+        while let Some(out) = b.poll_output() {
+            match out {
+                Output::SendText(t) => {
+                    if t.contains("share_refused") {
+                        refusal = Some(t.clone());
+                    }
+                    a.handle_text(&t, Instant::now(), &mut MemStore::default());
+                }
+                Output::Received(_) => panic!("a damaged photo was kept"),
+                other => events.push(other),
+            }
+        }
+    }
+    let refusal: serde_json::Value = serde_json::from_str(&refusal.expect("refused")).unwrap();
+    assert_eq!(refusal["code"], "undecodable", "{refusal}");
+    assert!(
+        refusal["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be decoded"),
+        "{refusal}"
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Output::Refused(ShareError::Undecodable(_)))));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Output::Rejected { id, .. } if *id == share.id)),
+        "the sender stops offering it: {events:?}"
+    );
+    assert!(store.stored.is_empty(), "nothing stored");
+    assert!(
+        store.chunks_held(&share.id).is_empty(),
+        "its chunks dropped"
+    );
 }
 
 #[test]

@@ -42,6 +42,11 @@ pub enum Control {
         /// Offer it again later (absent means `false`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         retry: bool,
+        /// Why, for machines: `malformed`, `bad_signature`, `too_large`,
+        /// `corrupt`, `undecodable`, `not_allowed`, `inbox_full`, `storage`
+        /// (absent from older peers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
     /// Sender → receiver: the sender withdrew a share it offered (the owner
     /// took the receiver's permission away); no more chunks of it will come,
@@ -139,13 +144,15 @@ mod tests {
             Some(Control::ShareRefused {
                 id: "x".into(),
                 reason: "r".into(),
-                retry: false
+                retry: false,
+                code: None,
             })
         );
         let later = Control::ShareRefused {
             id: "x".into(),
             reason: "full".into(),
             retry: true,
+            code: Some("inbox_full".into()),
         };
         let text = serde_json::to_string(&later).unwrap();
         assert!(text.contains(r#""retry":true"#), "{text}");
@@ -154,6 +161,7 @@ mod tests {
             id: "x".into(),
             reason: "r".into(),
             retry: false,
+            code: None,
         };
         let text = serde_json::to_string(&plain).unwrap();
         assert!(

@@ -5,6 +5,7 @@
 
 pub mod evil_relay;
 pub mod http;
+pub mod photo;
 pub mod screen;
 
 use hearth::config::Config;

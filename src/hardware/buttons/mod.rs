@@ -86,11 +86,35 @@ pub struct ButtonEvent {
     pub action: Action,
 }
 
+/// How the device answers a press made with `hearth press`: done, or
+/// refused with its sentence (privacy is on, nobody may receive shares, no
+/// pairing request waits…). Dropped without an answer, the press counts as done.
+#[derive(Debug)]
+pub struct PressReply(std::sync::mpsc::SyncSender<Result<(), String>>);
+
+impl PressReply {
+    /// A reply and the end `hearth press`'s socket waits on.
+    pub fn channel() -> (PressReply, std::sync::mpsc::Receiver<Result<(), String>>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        (PressReply(tx), rx)
+    }
+
+    /// Answers the press.
+    pub fn answer(self, result: Result<(), String>) {
+        let _ = self.0.try_send(result);
+    }
+}
+
+/// A press whose sender waits for the device's answer.
+pub type AnsweredPress = (ButtonEvent, PressReply);
+
 /// The merged stream of button events from every source. Dropping it stops the sources.
 #[derive(Debug)]
 pub struct ButtonEvents {
     rx: mpsc::UnboundedReceiver<ButtonEvent>,
     tx: mpsc::UnboundedSender<ButtonEvent>,
+    answered_rx: mpsc::UnboundedReceiver<AnsweredPress>,
+    answered_tx: mpsc::UnboundedSender<AnsweredPress>,
     guards: Vec<Box<dyn std::any::Any + Send>>,
 }
 
@@ -99,9 +123,12 @@ impl ButtonEvents {
     /// [`ButtonEvents::keep`].
     pub fn new() -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (answered_tx, answered_rx) = mpsc::unbounded_channel();
         ButtonEvents {
             rx,
             tx,
+            answered_rx,
+            answered_tx,
             guards: Vec::new(),
         }
     }
@@ -111,22 +138,41 @@ impl ButtonEvents {
         self.tx.clone()
     }
 
+    /// A sender for presses whose source waits for the device's answer
+    /// (`hearth press`); read them with [`ButtonEvents::recv_answerable`].
+    pub fn answering_sender(&self) -> mpsc::UnboundedSender<AnsweredPress> {
+        self.answered_tx.clone()
+    }
+
+    /// The next event from any source, with the way to answer it when its
+    /// source waits for an answer.
+    pub async fn recv_answerable(&mut self) -> Option<(ButtonEvent, Option<PressReply>)> {
+        tokio::select! {
+            event = self.rx.recv() => event.map(|e| (e, None)),
+            press = self.answered_rx.recv() => press.map(|(e, reply)| (e, Some(reply))),
+        }
+    }
+
     /// Keeps a source's guard alive as long as the stream (dropping it stops the source).
     pub fn keep(&mut self, guard: impl std::any::Any + Send) {
         self.guards.push(Box::new(guard));
     }
 
-    /// The next event.
+    /// The next event from any source (a press waiting for an answer counts as done).
     pub async fn recv(&mut self) -> Option<ButtonEvent> {
-        self.rx.recv().await
+        self.recv_answerable().await.map(|(event, _)| event)
     }
 
-    /// The next event if one is waiting.
+    /// The next event if one is waiting (a press waiting for an answer counts as done).
     pub fn try_recv(&mut self) -> Option<ButtonEvent> {
-        self.rx.try_recv().ok()
+        self.rx
+            .try_recv()
+            .ok()
+            .or_else(|| self.answered_rx.try_recv().ok().map(|(event, _)| event))
     }
 
-    /// Blocks for the next event (outside an async runtime).
+    /// Blocks for the next event of the sources that wait for no answer
+    /// (outside an async runtime).
     pub fn blocking_recv(&mut self) -> Option<ButtonEvent> {
         self.rx.blocking_recv()
     }
@@ -168,7 +214,10 @@ pub fn open_buttons(
             });
         }
     }
-    events.keep(socket::PressSocket::bind(press_socket, events.sender())?);
+    events.keep(socket::PressSocket::bind_answering(
+        press_socket,
+        events.answering_sender(),
+    )?);
     Ok(events)
 }
 

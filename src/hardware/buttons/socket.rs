@@ -2,22 +2,31 @@
 //!
 //! The device listens on a Unix socket in its data directory (mode 0600, so only its own
 //! user and root can press). A request is one line, `privacy` or `privacy long`; the
-//! answer is `ok` or `error: …`. Works with simulated and GPIO buttons alike, which makes
-//! it handy for scripts and end-to-end tests.
+//! answer is one line once the device has acted on it: `ok`, `refused: …` (the device's
+//! sentence: privacy is on, nobody may receive shares, …) or `error: …` (a bad request,
+//! or the device did not answer). Works with simulated and GPIO buttons alike, which
+//! makes it handy for scripts and end-to-end tests.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, warn};
 
-use super::{Action, Button, ButtonEvent};
+use super::{Action, AnsweredPress, Button, ButtonEvent, PressReply};
 use crate::hardware::HardwareError;
+
+/// How long the socket waits for the device to act on a press (a snapshot
+/// waits up to 5 s for the camera's frame).
+const ANSWER_WAIT: Duration = Duration::from_secs(8);
+/// How long `hearth press` waits for the answer.
+const CLIENT_WAIT: Duration = Duration::from_secs(10);
 
 /// File name of the socket inside the data directory.
 pub const SOCKET_FILE: &str = "buttons.sock";
@@ -56,9 +65,7 @@ pub fn press(path: &Path, button: Button, action: Action) -> Result<(), Hardware
         device: path.to_path_buf(),
         source: e,
     };
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(io)?;
+    stream.set_read_timeout(Some(CLIENT_WAIT)).map_err(io)?;
     let long = if action == Action::LongPress {
         " long"
     } else {
@@ -69,11 +76,26 @@ pub fn press(path: &Path, button: Button, action: Action) -> Result<(), Hardware
     BufReader::new(&stream).read_line(&mut answer).map_err(io)?;
     match answer.trim() {
         "ok" => Ok(()),
-        other => Err(HardwareError::Config {
-            key: "button".into(),
-            reason: other.trim_start_matches("error: ").to_string(),
-        }),
+        other => match other.strip_prefix("refused: ") {
+            Some(reason) => Err(HardwareError::Refused {
+                button: button.name(),
+                reason: reason.to_string(),
+            }),
+            None => Err(HardwareError::Config {
+                key: "button".into(),
+                reason: other.trim_start_matches("error: ").to_string(),
+            }),
+        },
     }
+}
+
+/// Where the socket hands presses.
+#[derive(Clone)]
+enum Forward {
+    /// Straight on; answered `ok` at once.
+    Plain(UnboundedSender<ButtonEvent>),
+    /// With a reply; answered once the device has acted on it.
+    Answering(UnboundedSender<AnsweredPress>),
 }
 
 /// The listening socket; dropping it stops listening and removes the file.
@@ -85,9 +107,23 @@ pub struct PressSocket {
 }
 
 impl PressSocket {
-    /// Listens at `path` and forwards every valid request to `tx`. A stale socket file
-    /// from a crashed run is replaced; a live one means another device runs here.
+    /// Listens at `path` and forwards every valid request to `tx`, answering `ok` as
+    /// soon as it is forwarded. A stale socket file from a crashed run is replaced; a
+    /// live one means another device runs here.
     pub fn bind(path: &Path, tx: UnboundedSender<ButtonEvent>) -> Result<Self, HardwareError> {
+        Self::listen(path, Forward::Plain(tx))
+    }
+
+    /// Like [`PressSocket::bind`], but each press carries a [`PressReply`] and is
+    /// answered with what the device made of it (`ok` or `refused: …`).
+    pub fn bind_answering(
+        path: &Path,
+        tx: UnboundedSender<AnsweredPress>,
+    ) -> Result<Self, HardwareError> {
+        Self::listen(path, Forward::Answering(tx))
+    }
+
+    fn listen(path: &Path, tx: Forward) -> Result<Self, HardwareError> {
         if path.exists() {
             if UnixStream::connect(path).is_ok() {
                 return Err(HardwareError::Busy {
@@ -136,7 +172,7 @@ impl Drop for PressSocket {
 
 /// Answers presses one at a time. Blocks in `accept` (no polling), so a press is
 /// handled the moment it arrives and an idle device does not wake up for it.
-fn serve(listener: UnixListener, tx: UnboundedSender<ButtonEvent>, stop: Arc<AtomicBool>) {
+fn serve(listener: UnixListener, tx: Forward, stop: Arc<AtomicBool>) {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -155,7 +191,7 @@ fn serve(listener: UnixListener, tx: UnboundedSender<ButtonEvent>, stop: Arc<Ato
     }
 }
 
-fn answer(stream: UnixStream, tx: &UnboundedSender<ButtonEvent>) -> std::io::Result<()> {
+fn answer(stream: UnixStream, tx: &Forward) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut line = String::new();
@@ -163,14 +199,36 @@ fn answer(stream: UnixStream, tx: &UnboundedSender<ButtonEvent>) -> std::io::Res
     let reply = match parse_request(&line) {
         Ok(event) => {
             debug!(?event, "button pressed through the socket");
-            match tx.send(event) {
-                Ok(()) => "ok".to_string(),
-                Err(_) => "error: the device is shutting down".to_string(),
-            }
+            forward(tx, event)
         }
         Err(e) => format!("error: {e}"),
     };
     writeln!(&stream, "{reply}")
+}
+
+/// Hands `event` to the device and says what became of it.
+fn forward(tx: &Forward, event: ButtonEvent) -> String {
+    const GONE: &str = "error: the device is shutting down";
+    match tx {
+        Forward::Plain(tx) => match tx.send(event) {
+            Ok(()) => "ok".into(),
+            Err(_) => GONE.into(),
+        },
+        Forward::Answering(tx) => {
+            let (reply, answer) = PressReply::channel();
+            if tx.send((event, reply)).is_err() {
+                return GONE.into();
+            }
+            match answer.recv_timeout(ANSWER_WAIT) {
+                Ok(Ok(())) | Err(RecvTimeoutError::Disconnected) => "ok".into(),
+                Ok(Err(reason)) => format!("refused: {}", reason.replace('\n', " ")),
+                Err(RecvTimeoutError::Timeout) => format!(
+                    "error: the device did not act on the press within {} s",
+                    ANSWER_WAIT.as_secs()
+                ),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +272,29 @@ mod tests {
         );
         assert!(!path.exists());
         assert!(rx.try_recv().is_err(), "the wake-up is not a press");
+    }
+
+    #[test]
+    fn a_refused_press_comes_back_with_the_devices_sentence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = socket_path(dir.path());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<AnsweredPress>();
+        let _socket = PressSocket::bind_answering(&path, tx).unwrap();
+        let device = std::thread::spawn(move || {
+            let (event, reply) = rx.blocking_recv().unwrap();
+            assert_eq!(event.button, Button::Snapshot);
+            reply.answer(Err("privacy is on: the camera is off".into()));
+            let (_, reply) = rx.blocking_recv().unwrap();
+            reply.answer(Ok(()));
+            let (_, reply) = rx.blocking_recv().unwrap();
+            drop(reply);
+        });
+        let err = press(&path, Button::Snapshot, Action::Press).unwrap_err();
+        assert!(matches!(err, HardwareError::Refused { .. }), "{err}");
+        assert!(err.to_string().contains("privacy is on"), "{err}");
+        press(&path, Button::Privacy, Action::Press).unwrap();
+        press(&path, Button::Yes, Action::Press).expect("no answer counts as done");
+        device.join().unwrap();
     }
 
     #[test]

@@ -43,7 +43,12 @@ where
             &format!("Can't reach {relay}: no pairing or calls till it's back."),
         ),
         Screen::Approval { name } => ctx.approval(target, name),
-        Screen::SnapshotSent { delivered, total } => ctx.snapshot_sent(target, *delivered, *total),
+        Screen::SnapshotSent { delivered, total } => {
+            ctx.share_sent(target, "Photo sent", *delivered, *total)
+        }
+        Screen::ThoughtSent { delivered, total } => {
+            ctx.share_sent(target, "Thought sent", *delivered, *total)
+        }
         Screen::Received { from, content } => ctx.received(target, from, content),
         Screen::Error { message } => ctx.banded_text(target, "Problem", ctx.p.alert, message),
     }
@@ -348,30 +353,33 @@ impl<C: ScreenColor> Ctx<C> {
         )
     }
 
-    fn snapshot_sent<D: DrawTarget<Color = C>>(
+    fn share_sent<D: DrawTarget<Color = C>>(
         &self,
         target: &mut D,
+        sent: &str,
         delivered: u32,
         total: u32,
     ) -> Result<(), D::Error> {
         let t = &self.theme;
         let top = if self.large() { 36 } else { 2 };
         let headline = if self.large() { &t.huge } else { &t.title };
+        // Never "sent" before any contact has it: until then it is waiting.
+        let (title, detail) = match (delivered, total) {
+            (_, 0) => ("Not sent", "Nobody can receive photos yet".to_string()),
+            (0, t) => ("Waiting", format!("0 of {t} delivered")),
+            (d, t) if d >= t => (sent, format!("Delivered to all {t}")),
+            (d, t) => (sent, format!("Delivered to {d} of {t}")),
+        };
         text::draw(
             target,
             headline,
-            "Photo sent",
+            title,
             self.w / 2,
             top,
             Align::Center,
             self.p.text,
         )?;
         let y = top + text::line_height(headline) + if self.large() { 12 } else { 2 };
-        let detail = match (delivered, total) {
-            (_, 0) => "Nobody can receive photos yet".to_string(),
-            (d, t) if d >= t => format!("Delivered to all {t}"),
-            (d, t) => format!("Delivered to {d} of {t}"),
-        };
         let lines = text::wrap(&t.body, &detail, self.inner_width(), 2);
         let y = text::draw_lines(
             target,

@@ -40,6 +40,13 @@ pub enum Screen {
         /// Contacts it was sent to.
         total: u32,
     },
+    /// A thought went out (from `hearth share --text`).
+    ThoughtSent {
+        /// Contacts that received it so far.
+        delivered: u32,
+        /// Contacts it was sent to.
+        total: u32,
+    },
     /// A contact sent a photo or a thought.
     Received {
         /// Who sent it.
