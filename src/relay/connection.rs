@@ -8,7 +8,6 @@
 //! take tokens from the same rate limit as frames.
 
 use std::net::IpAddr;
-
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};

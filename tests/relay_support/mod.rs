@@ -103,7 +103,7 @@ pub async fn authed(relay: SocketAddr, key: &SigningKey) -> Result<Ws> {
     authed_on(tcp_from([127, 0, 0, 1], relay, None).await?, relay, key).await
 }
 
-/// Live heap bytes and VmRSS of this process, for the report.
+/// VmRSS of this process in KiB (0 if unreadable), for the report.
 pub fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
