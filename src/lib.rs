@@ -10,6 +10,7 @@
 //! - [`config`]: the device's settings.
 //! - [`hardware`]: camera, encoder, audio, buttons, LED and display, real or simulated.
 //! - [`web`]: the family viewer page (JavaScript), embedded and served.
+//! - [`edge`]: what every exposed HTTP server shares: connection caps and the header timeout.
 //! - [`systemd_notify`]: readiness and watchdog pings for the packaged systemd unit.
 
 #![warn(missing_docs)]
@@ -20,6 +21,7 @@ pub mod contacts;
 pub mod control;
 pub mod data_dir_lock;
 pub mod device;
+pub mod edge;
 pub mod envelope;
 pub mod hardware;
 pub mod identity;

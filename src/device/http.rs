@@ -1,6 +1,9 @@
 //! The device's web server: one port for the family viewer page, WHEP for
 //! standard players, and — when embedded — the signalling relay at `/relay`.
+//! It is served through [`crate::edge`] either way: connections are capped
+//! per address and in all, and request headers have a read timeout.
 
+use crate::edge::EdgeLimits;
 use crate::relay::{RelayConfig, RelayState};
 use crate::whep::WhepState;
 use axum::routing::get;
@@ -62,13 +65,8 @@ pub async fn start(
                 .await
                 .map_err(|e| e.to_string())
         } else {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| e.to_string())
+            crate::edge::serve(listener, app, EdgeLimits::default(), shutdown).await;
+            Ok(())
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "web server stopped");

@@ -1,13 +1,14 @@
 //! The device's side of WHEP: decides what a token contact's offer gets
 //! (the same policy as a call), answers it with the shared media pipelines,
 //! and counts the session among the device's live ones — so revoking the
-//! token ends it through the same path as any other session.
+//! token ends it through the same path as any other session. A player has
+//! [`CONNECT_WITHIN`] to connect, so one that never does frees its place soon.
 
 use super::calls::{Calls, Live, LiveSession};
 use super::policy;
 use crate::contacts::Contact;
 use crate::rtc::{MediaStream, OfferWants, RtcError, WhepSession};
-use crate::whep::{Answerer, Refusal};
+use crate::whep::{Answerer, Refusal, CONNECT_WITHIN};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,7 +52,10 @@ impl Answerer for DeviceAnswerer {
                 ))
             }
         };
-        let (session, answer) = WhepSession::answer(contact.key, offer, &stream, &calls.rtc)
+        // A player that does not connect soon gives its place under the cap back.
+        let mut rtc = calls.rtc.clone();
+        rtc.connect_timeout = rtc.connect_timeout.min(CONNECT_WITHIN);
+        let (session, answer) = WhepSession::answer(contact.key, offer, &stream, &rtc)
             .await
             .map_err(|e| match e {
                 RtcError::BadOffer(reason) => Refusal::BadOffer(reason),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::error::RelayError;
+use crate::edge::EdgeLimits;
 
 /// Settings of the relay server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,21 @@ pub struct RelayConfig {
     pub idle_timeout_ms: u64,
     /// Frames waiting to be written to one client before it counts as busy.
     pub outbox_frames: usize,
+    /// Bytes waiting to be written to one client before it counts as busy:
+    /// with [`Self::outbox_frames`], what a client that does not read can pin.
+    pub outbox_bytes: usize,
+    /// A write to a client that takes longer than this drops it, in
+    /// milliseconds: a client that does not read is gone within seconds.
+    pub write_timeout_ms: u64,
+    /// Time a client has to send the headers of each HTTP request (the
+    /// WebSocket upgrade included), in milliseconds.
+    pub header_read_timeout_ms: u64,
+    /// TCP connections one address may hold, WebSocket or not (an IPv6 /64
+    /// counts as one address); at least `max_connections_per_ip`.
+    pub max_tcp_connections_per_ip: usize,
+    /// TCP connections in all; 0 means three quarters of the process's file
+    /// limit, keeping the rest for everything else the process opens.
+    pub max_tcp_connections: usize,
 }
 
 impl Default for RelayConfig {
@@ -41,6 +57,11 @@ impl Default for RelayConfig {
             ping_interval_ms: 15_000,
             idle_timeout_ms: 45_000,
             outbox_frames: 64,
+            outbox_bytes: 256 * 1024,
+            write_timeout_ms: 5_000,
+            header_read_timeout_ms: 10_000,
+            max_tcp_connections_per_ip: 64,
+            max_tcp_connections: 0,
         }
     }
 }
@@ -67,8 +88,25 @@ impl RelayConfig {
         if self.outbox_frames == 0 {
             return fail("outbox_frames must be at least 1".into());
         }
-        if self.auth_timeout_ms == 0 || self.ping_interval_ms == 0 {
-            return fail("auth_timeout_ms and ping_interval_ms must be above 0".into());
+        if self.outbox_bytes < self.max_frame_bytes.saturating_mul(2) {
+            return fail(format!(
+                "outbox_bytes is {}, set it to at least twice max_frame_bytes ({})",
+                self.outbox_bytes,
+                self.max_frame_bytes.saturating_mul(2)
+            ));
+        }
+        if self.auth_timeout_ms == 0
+            || self.ping_interval_ms == 0
+            || self.write_timeout_ms == 0
+            || self.header_read_timeout_ms == 0
+        {
+            return fail("auth_timeout_ms, ping_interval_ms, write_timeout_ms and header_read_timeout_ms must be above 0".into());
+        }
+        if self.max_tcp_connections_per_ip < self.max_connections_per_ip {
+            return fail(format!(
+                "max_tcp_connections_per_ip ({}) must be at least max_connections_per_ip ({}): every WebSocket is a TCP connection",
+                self.max_tcp_connections_per_ip, self.max_connections_per_ip
+            ));
         }
         if self.idle_timeout_ms <= self.ping_interval_ms {
             return fail(format!(
@@ -98,6 +136,25 @@ impl RelayConfig {
     /// [`Self::idle_timeout_ms`] as a `Duration`.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    /// [`Self::write_timeout_ms`] as a `Duration`.
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_millis(self.write_timeout_ms)
+    }
+
+    /// The caps and header timeout of the HTTP server the relay runs on;
+    /// a total of 0 is filled in from the process's file limit.
+    pub fn edge_limits(&self) -> EdgeLimits {
+        let max_total = match self.max_tcp_connections {
+            0 => crate::edge::process_connection_budget(),
+            n => n,
+        };
+        EdgeLimits {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            max_per_address: self.max_tcp_connections_per_ip,
+            max_total,
+        }
     }
 }
 
@@ -132,5 +189,33 @@ mod tests {
             ..RelayConfig::default()
         };
         assert!(cfg.validate().unwrap_err().to_string().contains("burst"));
+        let cfg = RelayConfig {
+            max_tcp_connections_per_ip: 8,
+            ..RelayConfig::default()
+        };
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("max_tcp_connections_per_ip"), "{err}");
+        let cfg = RelayConfig {
+            outbox_bytes: 1000,
+            ..RelayConfig::default()
+        };
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("outbox_bytes"));
+    }
+
+    #[test]
+    fn edge_limits_follow_the_config() {
+        let cfg = RelayConfig {
+            max_tcp_connections: 100,
+            ..RelayConfig::default()
+        };
+        let limits = cfg.edge_limits();
+        assert_eq!(limits.max_total, 100);
+        assert_eq!(limits.max_per_address, 64);
+        assert_eq!(limits.header_read_timeout, Duration::from_secs(10));
+        assert!(RelayConfig::default().edge_limits().max_total > 0);
     }
 }

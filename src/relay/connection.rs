@@ -1,15 +1,21 @@
 //! One relay WebSocket from upgrade to close: challenge, read frames into the
 //! hub, write what it queues, ping for liveness, and clean up however the
 //! task ends. Also carries out hub actions on the shared write queues.
+//!
+//! Every write has a deadline (`write_timeout_ms`): a client that stops
+//! reading is dropped within seconds and its queue freed, and the ping and
+//! idle checks never wait behind a stuck write. WebSocket pings and pongs
+//! take tokens from the same rate limit as frames.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use rand::RngCore;
-use tokio::sync::mpsc;
-use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
+use tokio::time::{interval_at, sleep_until, timeout, Instant, MissedTickBehavior};
 
 use super::hub::{Action, ConnId, ForwardOutcome, Hub};
+use super::outbox::{outbox, PushError};
 use super::server::{RelayState, Shared};
 
 /// Close code 1001 "going away", sent when the relay shuts down.
@@ -40,14 +46,15 @@ pub(super) async fn run_connection(state: RelayState, mut socket: WebSocket, ip:
         conn: None,
     };
     let mut shutdown = state.inner.shutdown.subscribe();
+    let config = &state.inner.config;
     if *shutdown.borrow_and_update() {
-        let _ = socket.send(going_away()).await;
+        let _ = write(&mut socket, going_away(), config.write_timeout()).await;
         return;
     }
-    let config = &state.inner.config;
     let mut nonce = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
-    let (tx, mut outbox) = mpsc::channel::<String>(config.outbox_frames);
+    let write_timeout = config.write_timeout();
+    let (tx, mut outbox) = outbox(config.outbox_frames, config.outbox_bytes);
     let opened = {
         let mut shared = state.lock();
         let opened = shared.hub.open(ip, nonce, std::time::Instant::now());
@@ -59,18 +66,15 @@ pub(super) async fn run_connection(state: RelayState, mut socket: WebSocket, ip:
     let opened = match opened {
         Ok(o) => o,
         Err(refusal) => {
-            let _ = socket.send(Message::text(refusal.to_text())).await;
-            let _ = socket.send(Message::Close(None)).await;
+            let _ = write(&mut socket, Message::text(refusal.to_text()), write_timeout).await;
+            let _ = write(&mut socket, Message::Close(None), write_timeout).await;
             return;
         }
     };
     let conn = opened.conn;
     guard.conn = Some(conn);
-    if socket
-        .send(Message::text(opened.challenge.to_text()))
-        .await
-        .is_err()
-    {
+    let challenge = Message::text(opened.challenge.to_text());
+    if write(&mut socket, challenge, write_timeout).await.is_err() {
         return;
     }
     let period = config.ping_interval();
@@ -98,19 +102,21 @@ pub(super) async fn run_connection(state: RelayState, mut socket: WebSocket, ip:
                     Message::Text(text) => shared.hub.on_text(conn, text.as_str(), now),
                     Message::Binary(_) => shared.hub.on_binary(conn, now),
                     Message::Close(_) => break,
-                    Message::Ping(_) | Message::Pong(_) => continue,
+                    // Already being closed (a ping flood, say): nothing more to count.
+                    Message::Ping(_) | Message::Pong(_) if !shared.outboxes.contains_key(&conn) => continue,
+                    Message::Ping(_) | Message::Pong(_) => shared.hub.on_control(conn, now),
                 };
                 shared.dispatch(actions);
             }
             out = outbox.recv() => match out {
                 Some(text) => {
-                    if socket.send(Message::text(text)).await.is_err() {
+                    if write(&mut socket, Message::text(text), write_timeout).await.is_err() {
                         break;
                     }
                 }
                 None => {
                     // The hub closed this connection; everything queued before is written.
-                    let _ = socket.send(Message::Close(None)).await;
+                    let _ = write(&mut socket, Message::Close(None), write_timeout).await;
                     break;
                 }
             },
@@ -119,7 +125,7 @@ pub(super) async fn run_connection(state: RelayState, mut socket: WebSocket, ip:
                     tracing::debug!(%conn, "dropping silent client");
                     break;
                 }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                if write(&mut socket, Message::Ping(Default::default()), write_timeout).await.is_err() {
                     break;
                 }
             }
@@ -130,9 +136,36 @@ pub(super) async fn run_connection(state: RelayState, mut socket: WebSocket, ip:
                 shared.dispatch(actions);
             }
             _ = shutdown.changed() => {
-                let _ = socket.send(going_away()).await;
+                let _ = write(&mut socket, going_away(), write_timeout).await;
                 break;
             }
+        }
+    }
+}
+
+/// Why a write failed; either way the connection ends.
+enum WriteFailed {
+    /// The socket is closed or broken.
+    Broken,
+    /// The client did not take the frame in time: it is not reading.
+    TimedOut,
+}
+
+/// Writes one message, giving up after `limit`.
+async fn write(
+    socket: &mut WebSocket,
+    message: Message,
+    limit: Duration,
+) -> Result<(), WriteFailed> {
+    match timeout(limit, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(WriteFailed::Broken),
+        Err(_) => {
+            tracing::info!(
+                timeout_ms = limit.as_millis() as u64,
+                "dropping a relay client that does not read (write timed out)"
+            );
+            Err(WriteFailed::TimedOut)
         }
     }
 }
@@ -154,10 +187,10 @@ impl Shared {
                 Action::Forward { to, frame, ack, id } => {
                     let outcome = match self.outboxes.get(&to) {
                         None => ForwardOutcome::Gone,
-                        Some(tx) => match tx.try_send(frame.to_text()) {
+                        Some(tx) => match tx.push(frame.to_text()) {
                             Ok(()) => ForwardOutcome::Queued,
-                            Err(mpsc::error::TrySendError::Full(_)) => ForwardOutcome::Busy,
-                            Err(mpsc::error::TrySendError::Closed(_)) => ForwardOutcome::Gone,
+                            Err(PushError::Full) => ForwardOutcome::Busy,
+                            Err(PushError::Closed) => ForwardOutcome::Gone,
                         },
                     };
                     self.push(ack, Hub::forward_reply(id, outcome).to_text());
@@ -175,7 +208,7 @@ impl Shared {
         let Some(tx) = self.outboxes.get(&conn) else {
             return;
         };
-        if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(text) {
+        if let Err(PushError::Full) = tx.push(text) {
             tracing::info!(%conn, "closing connection that does not read its replies");
             self.outboxes.remove(&conn);
         }

@@ -112,6 +112,22 @@ impl Hub {
         vec![send_error(conn, ErrorCode::Malformed, message, None)]
     }
 
+    /// Handles a WebSocket ping or pong from `conn`: it takes a token like any
+    /// frame. Over the limit the connection is told `rate_limited` and closed,
+    /// since a control frame has no request id to refuse (a ping flood).
+    pub fn on_control(&mut self, conn: ConnId, now: Instant) -> Vec<Action> {
+        match self.rate_check(conn, None, now) {
+            Ok(()) => Vec::new(),
+            Err(mut refusal) => {
+                if !refusal.is_empty() {
+                    tracing::info!(%conn, "closing a connection over the rate limit with pings or pongs");
+                    refusal.push(Action::Close { conn });
+                }
+                refusal
+            }
+        }
+    }
+
     /// Closes `conn` if it still has not authenticated.
     pub fn on_auth_deadline(&mut self, conn: ConnId) -> Vec<Action> {
         match self.conns.get(&conn) {

@@ -290,3 +290,26 @@ fn events_for_unknown_connections_do_nothing() {
     assert!(hub.on_binary(gone, now).is_empty());
     assert!(hub.on_auth_deadline(gone).is_empty());
 }
+
+#[test]
+fn pings_and_pongs_take_tokens_and_a_flood_is_closed() {
+    let (mut hub, now) = hub(RelayConfig {
+        burst: 3,
+        ..RelayConfig::default()
+    });
+    let conn = online(&mut hub, &signer(1), 1, now);
+    // The auth frame took one token; two control frames fit in the rest.
+    assert_eq!(hub.on_control(conn, now), Vec::new());
+    assert_eq!(hub.on_control(conn, now), Vec::new());
+    let actions = hub.on_control(conn, now);
+    assert_eq!(error_code(&actions), Some((ErrorCode::RateLimited, None)));
+    assert!(actions.contains(&Action::Close { conn }));
+    // Control frames and text frames share the bucket: a send is refused too.
+    let limited = hub.on_text(conn, &send_text(5, &signer(2), b"x"), now);
+    assert_eq!(
+        error_code(&limited),
+        Some((ErrorCode::RateLimited, Some(5)))
+    );
+    // An unknown connection costs nothing and gets nothing.
+    assert_eq!(hub.on_control(ConnId(999), now), Vec::new());
+}

@@ -4,9 +4,9 @@
 //!
 //! Layout: `protocol` (wire frames), `keys` (key text form), `hub` and
 //! `action` (sans-IO decisions), `limits` (token bucket, per-IP cap),
-//! `config`, `server` and `connection` (axum edge), `client`, `session` and
-//! `handshake` (reconnecting client), `backoff`, `error`, `url` (a relay URL
-//! as logs and screens show it).
+//! `config`, `server`, `connection` and `outbox` (axum edge, on
+//! [`crate::edge`]), `client`, `session` and `handshake` (reconnecting
+//! client), `backoff`, `error`, `url` (a relay URL as logs and screens show it).
 
 mod action;
 pub mod backoff;
@@ -18,6 +18,7 @@ mod handshake;
 pub mod hub;
 pub mod keys;
 pub mod limits;
+mod outbox;
 pub mod protocol;
 pub mod server;
 mod session;

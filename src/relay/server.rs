@@ -15,12 +15,13 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::config::RelayConfig;
 use super::connection::run_connection;
 use super::error::RelayError;
 use super::hub::{ConnId, Hub};
+use super::outbox::Outbox;
 
 /// How long `serve` waits for open WebSockets to close after shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -43,7 +44,7 @@ pub(super) struct Inner {
 /// that is never held across an `.await`.
 pub(super) struct Shared {
     pub(super) hub: Hub,
-    pub(super) outboxes: HashMap<ConnId, mpsc::Sender<String>>,
+    pub(super) outboxes: HashMap<ConnId, Outbox>,
 }
 
 impl RelayState {
@@ -99,6 +100,8 @@ pub async fn serve(
 
 /// Serves `app` (which includes [`router`] of `state`) until `shutdown`
 /// completes, then closes every relay WebSocket and waits briefly for them.
+/// Connections go through [`crate::edge`] with the caps and header timeout
+/// of the relay's config: every TCP connection counts, WebSocket or not.
 pub async fn serve_router(
     listener: TcpListener,
     app: Router,
@@ -111,13 +114,8 @@ pub async fn serve_router(
         shutdown.await;
         closing.shutdown();
     };
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal)
-    .await
-    .map_err(|e| RelayError::Server(e.to_string()))?;
+    let limits = state.inner.config.edge_limits();
+    crate::edge::serve(listener, app, limits, signal).await;
     let mut active = state.inner.active.subscribe();
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, active.wait_for(|n| *n == 0)).await;
     tracing::info!("relay stopped");

@@ -1,7 +1,7 @@
 //! The WHEP request handlers. Every refusal is a 4xx (or 503) with a short
 //! text reason and one log line that names neither the token nor an address.
 
-use super::{token, Refusal, WhepState, MAX_OFFER_BYTES, MAX_SESSIONS, SESSION_PATH};
+use super::{token, Entry, Refusal, WhepState, BODY_WITHIN, MAX_OFFER_BYTES, SESSION_PATH};
 use crate::contacts::{Contact, ContactStatus, Permission};
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -88,8 +88,17 @@ pub(super) async fn create(
     if declared.is_some_and(|n| n > MAX_OFFER_BYTES) {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "the offer is over 64 KiB");
     }
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_OFFER_BYTES).await else {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "the offer is over 64 KiB");
+    let bytes = match tokio::time::timeout(BODY_WITHIN, axum::body::to_bytes(body, MAX_OFFER_BYTES))
+        .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, "the offer is over 64 KiB"),
+        Err(_) => {
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "the offer did not arrive in time; send the whole body at once",
+            )
+        }
     };
     let Ok(offer) = std::str::from_utf8(&bytes) else {
         return refuse(StatusCode::BAD_REQUEST, "the offer is not UTF-8 text");
@@ -103,12 +112,14 @@ pub(super) async fn create(
     if !offer.trim_start().starts_with("v=0") {
         return refuse(StatusCode::BAD_REQUEST, "the body is not an SDP offer");
     }
-    if state.session_count() >= MAX_SESSIONS {
+    // The place is taken before any work, so concurrent POSTs cannot pass the
+    // cap; every return below without a session drops it again.
+    let Some(slot) = state.slots.try_take() else {
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "too many players are watching; try again later",
         );
-    }
+    };
     let (session, answer) = match state.answerer.answer(&contact, offer).await {
         Ok(answered) => answered,
         Err(Refusal::NotAllowed) => {
@@ -126,11 +137,15 @@ pub(super) async fn create(
         }
     };
     let id = new_session_id();
+    let entry = Entry {
+        session: session.clone(),
+        _slot: slot,
+    };
     state
         .sessions
         .lock()
         .expect("sessions lock")
-        .insert(id.clone(), session.clone());
+        .insert(id.clone(), entry);
     let sessions = state.sessions.clone();
     let forget = id.clone();
     tokio::spawn(async move {
@@ -162,14 +177,15 @@ pub(super) async fn delete(
     let session = {
         let mut sessions = state.sessions.lock().expect("sessions lock");
         match sessions.get(&id) {
-            Some(s) if s.contact() == contact.key => sessions.remove(&id),
+            Some(e) if e.session.contact() == contact.key => sessions.remove(&id),
             _ => None,
         }
     };
-    let Some(session) = session else {
+    let Some(Entry { session, _slot }) = session else {
         return refuse(StatusCode::NOT_FOUND, "no such session");
     };
     session.close_with("ended by the player").await;
+    drop(_slot);
     tracing::info!(player = %contact.name, session = short(&id), "WHEP session deleted");
     (StatusCode::OK, "session ended\n").into_response()
 }

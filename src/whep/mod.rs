@@ -9,10 +9,15 @@
 //! - An unknown or revoked token gets `401` and nothing else. Every response
 //!   carries CORS headers, so a page on another origin can use WHEP too.
 //!
+//! - At most [`MAX_SESSIONS`] players at once, exactly: a POST takes its
+//!   place before any work (`503` when none is free), and a player that has
+//!   not connected [`CONNECT_WITHIN`] after its answer loses it.
+//!
 //! Tokens belong to token contacts (see [`token`]); what a session carries is
 //! decided by the device through the [`Answerer`] it passes in.
 
 mod handlers;
+mod slots;
 pub mod token;
 
 use crate::contacts::Contact;
@@ -21,13 +26,20 @@ use crate::rtc::WhepSession;
 use axum::http::{header, HeaderValue, Response};
 use axum::routing::{options, post};
 use axum::Router;
+use slots::{Slot, Slots};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The largest SDP offer accepted, in bytes.
 pub const MAX_OFFER_BYTES: usize = 64 * 1024;
 /// At most this many WHEP sessions run at once.
 pub const MAX_SESSIONS: usize = 16;
+/// A player that has not connected this long after its answer is dropped
+/// and its place given back (the [`Answerer`] applies it to the session).
+pub const CONNECT_WITHIN: Duration = Duration::from_secs(5);
+/// The offer's body must arrive within this long of the headers.
+pub const BODY_WITHIN: Duration = Duration::from_secs(10);
 /// Where sessions live: `Location` is this followed by the session's id.
 pub const SESSION_PATH: &str = "/whep/session/";
 
@@ -63,7 +75,14 @@ pub trait Answerer: Send + Sync + 'static {
 pub struct WhepState {
     contacts: LiveContacts,
     answerer: Arc<dyn Answerer>,
-    sessions: Arc<Mutex<HashMap<String, WhepSession>>>,
+    sessions: Arc<Mutex<HashMap<String, Entry>>>,
+    slots: Slots,
+}
+
+/// A running session and the place it holds under the cap.
+struct Entry {
+    session: WhepSession,
+    _slot: Slot,
 }
 
 impl WhepState {
@@ -73,12 +92,18 @@ impl WhepState {
             contacts,
             answerer,
             sessions: Arc::new(Mutex::new(HashMap::new())),
+            slots: Slots::new(MAX_SESSIONS),
         }
     }
 
     /// How many WHEP sessions are open.
     pub fn session_count(&self) -> usize {
         self.sessions.lock().expect("sessions lock").len()
+    }
+
+    /// Places taken under the player cap: open sessions and POSTs being answered.
+    pub fn places_taken(&self) -> usize {
+        self.slots.in_use()
     }
 }
 
