@@ -21,8 +21,10 @@ const MAX_TRACKED: usize = 4_096;
 #[derive(Debug)]
 pub struct StrangerBudget {
     per_key_interval: Duration,
+    per_key_burst: u32,
     total_per_second: u32,
-    last_answer: HashMap<PeerKey, Instant>,
+    /// Per key: tokens left and when they were counted.
+    keys: HashMap<PeerKey, (f64, Instant)>,
     second: Option<Instant>,
     answered_this_second: u32,
     /// Withheld since the last time they were counted.
@@ -30,37 +32,43 @@ pub struct StrangerBudget {
 }
 
 impl StrangerBudget {
-    /// At most one for the same key per `per_key_interval`, and
-    /// `total_per_second` for all keys together.
-    pub fn new(per_key_interval: Duration, total_per_second: u32) -> Self {
+    /// For the same key, `per_key_burst` at once and then one per
+    /// `per_key_interval`; `total_per_second` for all keys together.
+    pub fn new(per_key_interval: Duration, per_key_burst: u32, total_per_second: u32) -> Self {
         StrangerBudget {
             per_key_interval,
+            per_key_burst: per_key_burst.max(1),
             total_per_second,
-            last_answer: HashMap::new(),
+            keys: HashMap::new(),
             second: None,
             answered_this_second: 0,
             withheld: 0,
         }
     }
 
-    /// Envelopes from strangers opened: 5 a second per key, 50 in all.
+    /// Envelopes from strangers opened: 10 at once and 5 a second per key,
+    /// 50 a second in all.
     pub fn opening() -> Self {
-        Self::new(Duration::from_millis(200), 50)
+        Self::new(Duration::from_millis(200), 10, 50)
     }
 
     /// Answers to strangers: one per key every 10 s, 5 a second in all (the
     /// relay lets a key send 50 frames a second).
     pub fn answering() -> Self {
-        Self::new(Duration::from_secs(10), 5)
+        Self::new(Duration::from_secs(10), 1, 5)
     }
 
     /// Whether `from` may be answered at `now`; spends the budget if so.
     pub fn allow(&mut self, from: &PeerKey, now: Instant) -> bool {
-        if self
-            .last_answer
-            .get(from)
-            .is_some_and(|last| now.duration_since(*last) < self.per_key_interval)
-        {
+        let burst = f64::from(self.per_key_burst);
+        let refill = |(tokens, last): (f64, Instant)| {
+            let earned =
+                now.duration_since(last).as_secs_f64() / self.per_key_interval.as_secs_f64();
+            (tokens + earned).min(burst)
+        };
+        let tokens = self.keys.get(from).map_or(burst, |bucket| refill(*bucket));
+        // A hair of slack so a full interval's wait always earns its token.
+        if tokens < 1.0 - 1e-9 {
             self.withheld += 1;
             return false;
         }
@@ -76,13 +84,11 @@ impl StrangerBudget {
             return false;
         }
         self.answered_this_second += 1;
-        if self.last_answer.len() >= MAX_TRACKED {
-            let interval = self.per_key_interval;
-            self.last_answer
-                .retain(|_, last| now.duration_since(*last) < interval);
+        if self.keys.len() >= MAX_TRACKED {
+            self.keys.retain(|_, bucket| refill(*bucket) < burst);
         }
-        if self.last_answer.len() < MAX_TRACKED {
-            self.last_answer.insert(*from, now);
+        if self.keys.len() < MAX_TRACKED || self.keys.contains_key(from) {
+            self.keys.insert(*from, ((tokens - 1.0).max(0.0), now));
         }
         true
     }
@@ -113,6 +119,17 @@ mod tests {
         assert!(budget.allow(&key(1), t + interval));
         assert_eq!(budget.take_withheld(), 2);
         assert_eq!(budget.take_withheld(), 0);
+    }
+
+    #[test]
+    fn a_stranger_s_few_quick_envelopes_are_all_opened_but_not_a_stream() {
+        let mut budget = StrangerBudget::opening();
+        let t = Instant::now();
+        let opened = (0..40u64)
+            .filter(|i| budget.allow(&key(1), t + Duration::from_millis(*i)))
+            .count();
+        assert_eq!(opened, 10, "a burst of 10, then 5 a second");
+        assert!(budget.allow(&key(1), t + Duration::from_millis(240)));
     }
 
     #[test]
