@@ -340,6 +340,13 @@ async fn every_file_zeroed_halved_or_flipped_costs_no_share() {
                         populated.key,
                         "{case}: the device started as itself, not as a stranger"
                     );
+                    if hearth::privacy::PrivacyState::load(copy.path()).is_err() {
+                        check!(
+                            problems,
+                            device.status().private,
+                            "{case}: an unreadable privacy switch fails safe (privacy ON)"
+                        );
+                    }
                     let book = device.node.contacts().snapshot();
                     if rel != Path::new("contacts.toml") {
                         check_eq!(problems, book, populated.book, "{case}: contacts intact");

@@ -142,7 +142,7 @@ impl Inbox {
     fn set_aside_damaged(&self) -> Result<(), ShareError> {
         let (entries, damaged) = self.scan()?;
         for Unreadable { path, reason } in damaged {
-            self.set_aside(&record_id(&path), &reason)?;
+            self.set_aside(&record_id(&path), &reason);
         }
         for entry in entries {
             let Some(path) = &entry.jpeg_path else {
@@ -157,18 +157,18 @@ impl Inbox {
                     continue;
                 }
             };
-            self.set_aside(&entry.share.id, &reason)?;
+            self.set_aside(&entry.share.id, &reason);
         }
         Ok(())
     }
 
-    fn set_aside(&self, id: &str, reason: &str) -> Result<(), ShareError> {
-        damaged::set_aside(
-            &self.dir,
-            &[self.record_path(id), self.jpeg_path(id)],
-            reason,
-        )?;
-        Ok(())
+    /// Moves share `id` (record and photo) to `inbox/damaged/`; a failure is
+    /// logged and leaves them where they are.
+    fn set_aside(&self, id: &str, reason: &str) {
+        let files = [self.record_path(id), self.jpeg_path(id)];
+        if let Err(e) = damaged::set_aside(&self.dir, &files, reason) {
+            tracing::error!(%reason, error = %e, "a damaged inbox share could not be set aside; it stays where it is");
+        }
     }
 
     /// The files set aside in `inbox/damaged/`.

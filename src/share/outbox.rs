@@ -184,7 +184,11 @@ impl Outbox {
             };
             match self.check(id, &bytes) {
                 Ok(q) => queued.push(q),
-                Err(reason) => self.set_aside(id, &reason)?,
+                Err(reason) => {
+                    if let Err(e) = self.set_aside(id, &reason) {
+                        tracing::error!(file = %path.display(), %reason, error = %e, "a damaged outbox record could not be set aside; it is left out");
+                    }
+                }
             }
         }
         queued.sort_by_key(|q| (q.share.body.created_at, q.share.id.clone()));
