@@ -107,6 +107,7 @@ impl Shares {
         config: ShareConfig,
     ) -> Result<Self, ShareError> {
         let outbox = Outbox::open(data_dir, config.outbox())?;
+        outbox.check_all()?;
         let known: HashSet<PeerKey> = contacts.with(|book| book.iter().map(|c| c.key).collect());
         for (key, waiting) in outbox.per_contact()? {
             if !known.contains(&key) {

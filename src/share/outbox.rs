@@ -11,7 +11,8 @@
 //! photo missing or not matching its hash) is set aside in
 //! `outbox/damaged/` with a log line ([`super::damaged`]); the healthy
 //! shares stay listed and delivered, and new shares are accepted. Photos are
-//! checked against their hash on open and before each send.
+//! checked against their hash when the device starts ([`Outbox::check_all`])
+//! and before each send.
 //!
 //! Bounded: at most `max_shares` shares and `max_bytes` of JPEG. When full, a
 //! new share is refused with [`ShareError::OutboxFull`] and the owner is told;
@@ -76,11 +77,17 @@ impl Outbox {
         fs::create_dir_all(&dir).map_err(ShareError::io(&dir))?;
         let outbox = Outbox { dir, limits };
         outbox.clean()?;
-        for queued in outbox.list()? {
-            // Sets the share aside if its photo is damaged.
-            let _ = outbox.jpeg(&queued.share);
-        }
         Ok(outbox)
+    }
+
+    /// Reads every queued share and its photo back, setting the damaged ones
+    /// aside now rather than when they are next sent (the device does this
+    /// as it starts, so `hearth status` reports them at once).
+    pub fn check_all(&self) -> Result<(), ShareError> {
+        for queued in self.list()? {
+            let _ = self.jpeg(&queued.share);
+        }
+        Ok(())
     }
 
     fn clean(&self) -> Result<(), ShareError> {
