@@ -107,18 +107,29 @@ fn stems(dir: &Path) -> BTreeSet<String> {
 enum Damage {
     Zero,
     Halve,
-    FlipBit,
+    /// Flips the lowest bit of the byte at this fraction (in quarters) of the file.
+    FlipBit(usize),
 }
 
 impl Damage {
+    /// Zeroed, halved, and a bit flipped at a quarter, the middle and three
+    /// quarters of the file (so a flip lands in different fields).
+    const ALL: [Damage; 5] = [
+        Damage::Zero,
+        Damage::Halve,
+        Damage::FlipBit(1),
+        Damage::FlipBit(2),
+        Damage::FlipBit(3),
+    ];
+
     fn apply(self, bytes: &[u8]) -> Vec<u8> {
         match self {
             Damage::Zero => vec![],
             Damage::Halve => bytes[..bytes.len() / 2].to_vec(),
-            Damage::FlipBit => {
+            Damage::FlipBit(quarter) => {
                 let mut out = bytes.to_vec();
-                let middle = out.len() / 2;
-                out[middle] ^= 0x01;
+                let at = out.len() * quarter / 4;
+                out[at] ^= 0x01;
                 out
             }
         }
@@ -301,7 +312,7 @@ async fn every_file_zeroed_halved_or_flipped_costs_no_share() {
     let mut refused = vec![];
     let mut started = vec![];
     for (rel, bytes) in &pristine {
-        for damage in [Damage::Zero, Damage::Halve, Damage::FlipBit] {
+        for damage in Damage::ALL {
             let case = format!("{} {damage:?}", rel.display());
             let copy = tempfile::tempdir().unwrap();
             copy_dir(populated.dir.path(), copy.path());
