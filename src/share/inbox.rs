@@ -416,11 +416,31 @@ impl ShareStore for Inbox {
         write_atomic(&path, data, 0o600).map_err(ShareError::io(&path))
     }
 
+    /// Every chunk was checked as it arrived, so one that no longer matches
+    /// its hash was damaged on disk: it is set aside (in
+    /// `inbox/damaged/ID.N.chunk`) and the share refused for now
+    /// ([`ShareError::Damaged`] is temporary), so the sender keeps it and
+    /// sends that chunk again.
     fn assemble(&self, share: &VerifiedShare) -> Result<Vec<u8>, ShareError> {
         let mut jpeg = vec![];
         for index in 0..share.chunk_count() {
             let path = self.partial_dir(&share.id).join(format!("{index}.chunk"));
-            jpeg.extend(fs::read(&path).map_err(ShareError::io(&path))?);
+            let chunk = fs::read(&path).map_err(ShareError::io(&path))?;
+            if !share.chunk_ok(index, &chunk) {
+                let reason = format!("chunk {index} no longer matches its hash");
+                let aside = self.dir.join(damaged::DAMAGED_DIR);
+                let named = aside.join(format!("{}.{index}.chunk", share.id));
+                let _guard = self.writing.lock().expect("inbox lock");
+                fs::create_dir_all(&aside).map_err(ShareError::io(&aside))?;
+                fs::rename(&path, &named).map_err(ShareError::io(&path))?;
+                tracing::warn!(file = %path.display(), moved_to = %named.display(), %reason, "DAMAGED: a kept chunk was set aside; the sender sends it again");
+                return Err(ShareError::Damaged {
+                    path,
+                    reason,
+                    moved_to: aside,
+                });
+            }
+            jpeg.extend(chunk);
         }
         Ok(jpeg)
     }

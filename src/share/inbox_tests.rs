@@ -227,3 +227,36 @@ fn damaged_records_and_photos_are_set_aside_on_open_and_still_counted() {
         "what is set aside still takes room until the owner deletes it"
     );
 }
+
+#[test]
+fn a_kept_chunk_damaged_on_disk_is_set_aside_and_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let gran = Identity::generate();
+    let mut inbox = Inbox::open(dir.path(), u64::MAX).unwrap();
+    let (share, jpeg) = photo(&gran, "cut", 3_500);
+    for (index, chunk) in jpeg.chunks(1000).enumerate() {
+        inbox.put_chunk(&share.id, index as u32, chunk).unwrap();
+    }
+    let chunk = dir
+        .path()
+        .join(format!("inbox/partial/{}/2.chunk", share.id));
+    fs::write(&chunk, b"").unwrap();
+
+    let err = inbox.assemble(&share).unwrap_err();
+    assert!(matches!(err, ShareError::Damaged { .. }), "{err}");
+    assert!(
+        err.is_temporary(),
+        "the sender keeps it and offers it again"
+    );
+    assert!(!err
+        .peer_reason()
+        .contains(&dir.path().display().to_string()));
+    assert_eq!(inbox.chunks_held(&share.id), [0, 1, 3].into());
+    assert!(dir
+        .path()
+        .join(format!("inbox/damaged/{}.2.chunk", share.id))
+        .exists());
+
+    inbox.put_chunk(&share.id, 2, &jpeg[2000..3000]).unwrap();
+    assert_eq!(inbox.assemble(&share).unwrap(), jpeg);
+}

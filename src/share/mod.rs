@@ -99,6 +99,9 @@ impl ShareError {
             ShareError::InboxFull(detail) => format!(
                 "the device's inbox is full ({detail}); keep the share and offer it again later"
             ),
+            ShareError::Damaged { .. } => {
+                "part of the share kept on the device was damaged; keep the share and offer it again".into()
+            }
             other => other.to_string(),
         }
     }
@@ -120,9 +123,10 @@ impl ShareError {
         }
     }
 
-    /// Whether the refusal is for now only (the sender should offer it again later).
+    /// Whether the refusal is for now only (the sender should offer it again
+    /// later): a full inbox, or a kept chunk damaged on disk.
     pub fn is_temporary(&self) -> bool {
-        matches!(self, ShareError::InboxFull(_))
+        matches!(self, ShareError::InboxFull(_) | ShareError::Damaged { .. })
     }
 
     pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ShareError + '_ {
