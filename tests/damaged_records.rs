@@ -134,9 +134,18 @@ async fn an_empty_contacts_file_stops_the_device_and_costs_no_share() {
     kitchen.stop().await;
     drop(kitchen);
 
-    // With the book back, removing Ada at runtime is the owner's word: withdrawn.
+    // With the book back, a contacts file emptied while the device runs
+    // keeps the book it had, and every share.
     std::fs::write(&contacts, &book).unwrap();
     let kitchen = start_kitchen(dir.path(), &relay.url()).await.unwrap();
+    let loaded = kitchen.node.contacts().snapshot();
+    std::fs::write(&contacts, "").unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await; // reloads, and the deliverer tries twice
+    assert_eq!(kitchen.node.contacts().snapshot(), loaded);
+    assert_eq!(kitchen.status().outbox, [("Ada".to_string(), 1)]);
+    assert_eq!(outbox_files(dir.path()), waiting);
+
+    // Removing Ada is the owner's word: her share is withdrawn.
     kitchen
         .node
         .contacts()
