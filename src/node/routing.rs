@@ -170,8 +170,8 @@ impl Router {
                 RelayEvent::Disconnected {
                     reason: crate::relay::RelayError::Stopped,
                 } => {
-                    self.connected.store(false, Ordering::Relaxed);
-                    tracing::info!("left the signalling relay");
+                    self.status.send_replace(RelayStatus::Connecting);
+                    tracing::info!(relay = %self.relay_url, "left the signalling relay");
                     let _ = self.events.send(NodeEvent::RelayDisconnected);
                 }
                 RelayEvent::Disconnected { reason } => {
