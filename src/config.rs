@@ -22,6 +22,13 @@ pub enum ConfigError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The file is empty (or only whitespace): most likely a copy or an edit
+    /// that was never saved, so it is refused rather than taken as the defaults.
+    #[error("config file {path} is empty: copy hearth.example.toml over it (it lists every option at its default) and change what you need, or leave out --config to run with the defaults")]
+    Empty {
+        /// The file involved.
+        path: PathBuf,
+    },
     /// The file is not valid TOML or has unknown or mistyped keys.
     #[error("config file {path} is invalid: {reason} (see hearth.example.toml for every option)")]
     Invalid {
@@ -215,7 +222,8 @@ impl Config {
         Ok(config)
     }
 
-    /// Reads `path`; `None` gives the embedded defaults.
+    /// Reads `path`; `None` gives the embedded defaults. An empty file is
+    /// refused ([`ConfigError::Empty`]), with a log line naming it.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let Some(path) = path else {
             return Ok(Config::default());
@@ -224,6 +232,12 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
+        if text.trim().is_empty() {
+            tracing::error!(file = %path.display(), "the config file is empty");
+            return Err(ConfigError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
         Self::from_toml(&text, path)
     }
 
@@ -414,6 +428,22 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("ws://"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_file_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.toml");
+        for text in ["", "\n  \n"] {
+            std::fs::write(&path, text).unwrap();
+            let err = Config::load(Some(&path)).unwrap_err();
+            assert!(matches!(err, ConfigError::Empty { .. }), "{err}");
+            let message = err.to_string();
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(message.contains("hearth.example.toml"), "{message}");
+        }
+        std::fs::write(&path, "# only a comment: every option at its default\n").unwrap();
+        assert_eq!(Config::load(Some(&path)).unwrap(), Config::default());
     }
 
     #[test]

@@ -245,14 +245,30 @@ pub struct ContactBook {
 }
 
 impl ContactBook {
-    /// Loads the book from `data_dir`; an absent file is an empty book.
+    /// Loads the book from `data_dir`; an absent file is an empty book. A
+    /// file that exists but is empty (or only whitespace) is [`ContactsError::Corrupt`],
+    /// like any other damage: the book always writes at least its header, so
+    /// an empty file is a write that was lost, not a book without contacts.
     pub fn load(data_dir: &Path) -> Result<Self, ContactsError> {
         let path = data_dir.join(CONTACTS_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(source) => return Err(ContactsError::Io { path, source }),
         };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ContactsError::Corrupt {
+                path,
+                reason: format!(
+                    "the file is empty ({} bytes); to start again with no contacts, delete it",
+                    bytes.len()
+                ),
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|e| ContactsError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         let file: ContactsFile = toml::from_str(&text).map_err(|e| ContactsError::Corrupt {
             path: path.clone(),
             reason: e.to_string(),
@@ -430,6 +446,35 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "[[contact]]\nname = 1\n"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_damaged_not_an_empty_book() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            ContactBook::load(dir.path()).unwrap(),
+            ContactBook::default()
+        );
+        let path = dir.path().join(CONTACTS_FILE);
+        for text in ["", " \n\t\n"] {
+            std::fs::write(&path, text).unwrap();
+            let err = ContactBook::load(dir.path()).unwrap_err();
+            assert!(matches!(err, ContactsError::Corrupt { .. }), "{err}");
+            let message = err.to_string();
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(message.contains("empty"), "{message}");
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                text,
+                "left untouched"
+            );
+        }
+        ContactBook::default().save(dir.path()).unwrap();
+        assert_eq!(
+            ContactBook::load(dir.path()).unwrap(),
+            ContactBook::default(),
+            "a saved book without contacts is not empty"
         );
     }
 

@@ -137,6 +137,10 @@ pub struct Status {
     /// Set while shares are refused because the inbox is full: what to do.
     #[serde(default)]
     pub inbox_full: Option<String>,
+    /// Damaged share files set aside in `outbox/damaged/` and `inbox/damaged/`
+    /// (paths); nothing in them was deleted.
+    #[serde(default)]
+    pub damaged: Vec<String>,
 }
 
 /// The device's answer.

@@ -91,7 +91,25 @@ pub fn status(ctx: &Context) -> anyhow::Result<()> {
     if let Some(full) = status.inbox_full {
         println!("INBOX FULL: {full}");
     }
+    print_damaged(&status.damaged);
     Ok(())
+}
+
+/// "1 damaged share set aside in DIR", per folder, with what to do.
+fn print_damaged(files: &[String]) {
+    let mut by_dir: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for file in files {
+        let path = std::path::Path::new(file);
+        let dir = path
+            .parent()
+            .map_or_else(String::new, |d| d.display().to_string());
+        by_dir.entry(dir).or_default().push(file.clone());
+    }
+    for (dir, files) in by_dir {
+        let n = hearth::share::damaged::count_shares(&files);
+        let shares = if n == 1 { "share" } else { "shares" };
+        println!("DAMAGED:   {n} damaged {shares} set aside in {dir} (nothing was deleted; restore from a backup or delete them once looked at)");
+    }
 }
 
 /// Runs `hearth press`.

@@ -117,13 +117,34 @@ pub fn inbox(ctx: &Context, args: InboxArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let entries = inbox.list()?;
+    let (entries, damaged) = inbox.scan()?;
+    for hearth::share::inbox::Unreadable { path, reason } in &damaged {
+        println!(
+            "WARNING: {} is damaged and not listed: {reason}",
+            path.display()
+        );
+    }
+    let set_aside = inbox.damaged();
+    if !set_aside.is_empty() {
+        let names: Vec<String> = set_aside.iter().map(|p| p.display().to_string()).collect();
+        println!(
+            "WARNING: {} damaged share(s) set aside in {} (nothing was deleted)",
+            hearth::share::damaged::count_shares(&names),
+            ctx.data_dir
+                .join("inbox")
+                .join(hearth::share::damaged::DAMAGED_DIR)
+                .display()
+        );
+    }
     if entries.is_empty() {
         println!("no shares received yet");
         return Ok(());
     }
     let book = hearth::contacts::ContactBook::load(&ctx.data_dir)?;
     for entry in entries {
+        if let Some(problem) = inbox.photo_problem(&entry) {
+            println!("WARNING: share {}: {problem}", &entry.share.id[..12]);
+        }
         let body = &entry.share.body;
         let from = book
             .get(&body.author)

@@ -172,6 +172,14 @@ impl ControlState {
             inbox_bytes: inbox.as_ref().map_or(0, |u| u.bytes),
             inbox_max_bytes: self.shares.config.inbox_max_bytes,
             inbox_full,
+            damaged: self
+                .shares
+                .outbox
+                .damaged()
+                .into_iter()
+                .chain(self.shares.inbox.damaged())
+                .map(|p| p.display().to_string())
+                .collect(),
         }
     }
 }

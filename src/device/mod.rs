@@ -236,7 +236,9 @@ impl Device {
         self.control.status()
     }
 
-    /// Stops the device: ends every session and the embedded relay.
+    /// Stops the device: ends every session and the embedded relay, and
+    /// leaves the signalling relay (so a device started again on the same
+    /// data directory is not pushed off it by this one).
     pub async fn stop(&self) {
         self.stop.send_replace(true);
         self.calls
@@ -245,6 +247,7 @@ impl Device {
                 "the device is shutting down",
             )
             .await;
+        self.node.disconnect();
         self.lock.lock().expect("lock slot").take();
     }
 

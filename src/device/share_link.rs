@@ -106,15 +106,18 @@ impl Shares {
         if self.may_send_to(peer) {
             return true;
         }
+        let withdraw = self.withdrawn_from(peer);
         for id in session.outgoing() {
             session.cancel(&id, Instant::now());
-            tracing::info!(contact = %peer.short(), "a share was withdrawn: the contact no longer has `snapshots`");
-            self.done(&id, peer).await;
-            self.announce(Outgoing::Refused {
-                id,
-                to: *peer,
-                reason: WITHDRAWN.into(),
-            });
+            if withdraw {
+                tracing::info!(contact = %peer.short(), "a share was withdrawn: the contact no longer has `snapshots`");
+                self.done(&id, peer).await;
+                self.announce(Outgoing::Refused {
+                    id,
+                    to: *peer,
+                    reason: WITHDRAWN.into(),
+                });
+            }
         }
         false
     }
@@ -216,6 +219,7 @@ impl Shares {
         mut stopped: watch::Receiver<bool>,
     ) {
         let mut queued = self.queued.subscribe();
+        let mut book = self.contacts.subscribe();
         let calling: Arc<std::sync::Mutex<HashSet<PeerKey>>> = Default::default();
         let retry = Duration::from_secs(self.config.retry_secs.max(1));
         loop {
@@ -254,6 +258,11 @@ impl Shares {
             tokio::select! {
                 _ = stopped.wait_for(|s| *s) => return,
                 _ = queued.changed() => {}
+                changed = book.changed() => if changed.is_ok() {
+                    // Contacts the book names now may be withdrawn from once removed.
+                    let keys: Vec<PeerKey> = book.borrow_and_update().iter().map(|c| c.key).collect();
+                    self.remember(&keys);
+                },
                 _ = tokio::time::sleep(retry) => {}
             }
         }

@@ -84,6 +84,13 @@ pub struct Shares {
     pub(super) outgoing: tokio::sync::broadcast::Sender<Outgoing>,
     /// The same, kept for the recent shares (for `hearth share`'s report).
     pub(super) deliveries: Mutex<Deliveries>,
+    /// Every contact the book has named since the device started (and every
+    /// recipient of a share queued since). Shares are withdrawn from a contact
+    /// only on the book's word: it is in the book without `snapshots`, or it
+    /// was here and the owner removed it. Shares waiting for a key the book
+    /// never named in this run (a contacts file restored, replaced or
+    /// damaged) stay queued, for the owner to sort out.
+    pub(super) known: Mutex<HashSet<PeerKey>>,
     /// While shares are refused because the inbox is full: what is wrong and
     /// what to do (for the screen and `hearth status`). Cleared once one fits
     /// again; every refusal notifies, so the screen says it each time.
@@ -99,9 +106,18 @@ impl Shares {
         media: LocalMedia,
         config: ShareConfig,
     ) -> Result<Self, ShareError> {
+        let outbox = Outbox::open(data_dir, config.outbox())?;
+        outbox.check_all()?;
+        let known: HashSet<PeerKey> = contacts.with(|book| book.iter().map(|c| c.key).collect());
+        for (key, waiting) in outbox.per_contact()? {
+            if !known.contains(&key) {
+                tracing::warn!(contact = %key.short(), waiting, "shares wait for a key that is not in the contact book; they stay queued. If the contact was removed on purpose, add it again and deny it `snapshots` to withdraw them");
+            }
+        }
         Ok(Shares {
-            outbox: Outbox::open(data_dir, config.outbox())?,
+            outbox,
             inbox: Inbox::open(data_dir, config.inbox_max_bytes)?,
+            known: Mutex::new(known),
             identity,
             contacts,
             media,
@@ -146,8 +162,16 @@ impl Shares {
         {
             let _guard = self.outbox_lock.lock().await;
             let keys: Vec<PeerKey> = audience.iter().map(|(k, _)| *k).collect();
+            self.remember(&keys);
             if let Err(e) = self.outbox.add(&share, jpeg.as_deref(), &keys) {
-                tracing::warn!(error = %e, "OUTBOX FULL: a share was not queued; the owner was told");
+                match &e {
+                    ShareError::OutboxFull(_) => {
+                        tracing::warn!(error = %e, "OUTBOX FULL: a share was not queued; the owner was told")
+                    }
+                    _ => {
+                        tracing::error!(error = %e, "a share could not be queued; the owner was told")
+                    }
+                }
                 return Err(e);
             }
         }
@@ -231,8 +255,29 @@ impl Shares {
         })
     }
 
+    /// Notes contacts the book names (see [`Shares::known`]).
+    pub(super) fn remember(&self, keys: &[PeerKey]) {
+        self.known
+            .lock()
+            .expect("known lock")
+            .extend(keys.iter().copied());
+    }
+
+    /// Whether the book says `peer` may no longer receive this device's
+    /// shares, so they are withdrawn: it is in the book and not allowed
+    /// `snapshots`, or it was in the book earlier in this run and was removed.
+    /// A key the book never named since start is not withdrawn from.
+    pub fn withdrawn_from(&self, peer: &PeerKey) -> bool {
+        if self.may_send_to(peer) {
+            return false;
+        }
+        self.contacts.with(|book| book.get(peer).is_some())
+            || self.known.lock().expect("known lock").contains(peer)
+    }
+
     /// The shares waiting for `peer`, with their JPEGs. Shares `peer` may no
-    /// longer receive (it lost `snapshots`, or was removed) leave its queue.
+    /// longer receive (it lost `snapshots`, or was removed) leave its queue;
+    /// shares for a key the book never named in this run stay (see [`Shares::known`]).
     pub async fn pending_for(&self, peer: &PeerKey) -> Vec<(VerifiedShare, Option<Vec<u8>>)> {
         let _guard = self.outbox_lock.lock().await;
         let shares = match self.outbox.pending_for(peer) {
@@ -243,9 +288,10 @@ impl Shares {
             }
         };
         let allowed = self.may_send_to(peer);
+        let withdraw = !allowed && self.withdrawn_from(peer);
         let mut out = vec![];
         for share in shares {
-            if !allowed {
+            if withdraw {
                 tracing::info!(contact = %peer.short(), "a waiting share was withdrawn: the contact no longer has `snapshots`");
                 let _ = self.outbox.done(&share.id, peer);
                 self.announce(Outgoing::Refused {
@@ -255,11 +301,12 @@ impl Shares {
                 });
                 continue;
             }
+            if !allowed {
+                continue;
+            }
             match self.outbox.jpeg(&share) {
                 Ok(jpeg) => out.push((share, jpeg)),
-                Err(e) => {
-                    tracing::error!(error = %e, "a queued share's photo is damaged; it stays queued")
-                }
+                Err(e) => tracing::error!(error = %e, "a queued share was not sent"),
             }
         }
         out

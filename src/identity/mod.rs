@@ -37,11 +37,19 @@ pub enum IdentityError {
     },
 }
 
+/// The file: the two secrets, and the public keys they give, written beside
+/// them so that a damaged secret that still decodes (one flipped bit) is
+/// noticed instead of silently making this device a stranger to its
+/// contacts. Files from before the public keys load without them.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IdentityFile {
     signing_key: String,
     seal_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seal_public_key: Option<String>,
 }
 
 /// The device's secret keys.
@@ -82,16 +90,27 @@ impl Identity {
         let file: IdentityFile = toml::from_str(text).map_err(|e| e.to_string())?;
         let signing = from_b64_32(&file.signing_key).map_err(|e| e.to_string())?;
         let seal = from_b64_32(&file.seal_key).map_err(|e| e.to_string())?;
-        Ok(Identity {
+        let identity = Identity {
             signing: SigningKey::from_bytes(&signing),
             seal: StaticSecret::from(seal),
-        })
+        };
+        let matches = |written: &Option<String>, derived: &[u8; 32]| {
+            written.as_ref().is_none_or(|w| w.trim() == b64(derived))
+        };
+        if !matches(&file.public_key, &identity.peer_key().0)
+            || !matches(&file.seal_public_key, &identity.seal_key().0)
+        {
+            return Err("its secret keys do not give the public keys written beside them".into());
+        }
+        Ok(identity)
     }
 
     fn save(&self, path: &Path) -> Result<(), IdentityError> {
         let file = IdentityFile {
             signing_key: b64(&self.signing.to_bytes()),
             seal_key: b64(&self.seal.to_bytes()),
+            public_key: Some(b64(&self.peer_key().0)),
+            seal_public_key: Some(b64(&self.seal_key().0)),
         };
         let text = format!(
             "# Hearth device identity. Secret: never share or copy this file.\n{}",
@@ -151,6 +170,43 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_flipped_bit_in_a_secret_is_noticed_and_the_file_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Identity::load_or_create(dir.path()).unwrap().peer_key();
+        let path = dir.path().join(IDENTITY_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for field in ["signing_key = \"", "seal_key = \""] {
+            let at = text.find(field).unwrap() + field.len() + 10;
+            let mut bytes = text.clone().into_bytes();
+            bytes[at] ^= 0x01; // still base64url, so it decodes to another key
+            std::fs::write(&path, &bytes).unwrap();
+            let err = Identity::load_or_create(dir.path()).err().unwrap();
+            assert!(
+                matches!(err, IdentityError::Corrupt { .. }),
+                "{field}: {err}"
+            );
+            assert!(err.to_string().contains(&path.display().to_string()));
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "never overwritten");
+        }
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(
+            Identity::load_or_create(dir.path()).unwrap().peer_key(),
+            key
+        );
+        let old_format: String = text
+            .lines()
+            .filter(|l| !l.contains("public_key"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&path, old_format).unwrap();
+        assert_eq!(
+            Identity::load_or_create(dir.path()).unwrap().peer_key(),
+            key,
+            "files without the public keys still load"
+        );
     }
 
     #[test]

@@ -128,6 +128,12 @@ impl Node {
         self.inner.options.relays.first().map_or("", String::as_str)
     }
 
+    /// Leaves the signalling network: closes the relay connection for good
+    /// (the router holds a handle too, so dropping the node alone does not).
+    pub fn disconnect(&self) {
+        self.inner.relay.shutdown();
+    }
+
     /// The next session offer from an approved contact.
     pub async fn next_offer(&self) -> Option<IncomingOffer> {
         self.inner.offers.lock().await.recv().await

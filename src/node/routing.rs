@@ -167,6 +167,13 @@ impl Router {
                     }
                     let _ = self.events.send(NodeEvent::RelayConnected);
                 }
+                RelayEvent::Disconnected {
+                    reason: crate::relay::RelayError::Stopped,
+                } => {
+                    self.status.send_replace(RelayStatus::Connecting);
+                    tracing::info!(relay = %self.relay_url, "left the signalling relay");
+                    let _ = self.events.send(NodeEvent::RelayDisconnected);
+                }
                 RelayEvent::Disconnected { reason } => {
                     self.status.send_replace(RelayStatus::Connecting);
                     tracing::warn!(relay = %self.relay_url, %reason, "signalling relay lost; reconnecting");

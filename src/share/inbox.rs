@@ -12,7 +12,16 @@
 //! chunks it has, to resume once there is room. Only the owner removes shares
 //! ([`Inbox::remove`], `hearth inbox --remove ID`). While a finished share is
 //! put together, its chunks and its whole JPEG exist together for a moment.
+//!
+//! Damaged records are set aside, never deleted: when the device opens its
+//! inbox, a record that cannot be read back whole (empty, cut, altered, its
+//! photo missing or not matching its hash) is moved with its photo to
+//! `inbox/damaged/` with a log line ([`super::damaged`]), and a sender that
+//! still has the share can deliver it again. The files set aside still count
+//! towards `max_bytes` until the owner deletes them. `hearth inbox` warns
+//! about what it cannot show whole ([`Inbox::photo_problem`]).
 
+use super::damaged;
 use super::manifest::{Manifest, VerifiedShare};
 use super::session::ShareStore;
 use super::{Limits, ShareError};
@@ -42,6 +51,15 @@ pub struct InboxEntry {
     pub received_at: u64,
     /// Where its JPEG is, if it has one.
     pub jpeg_path: Option<PathBuf>,
+}
+
+/// A record that cannot be read back whole, and what is wrong with it.
+#[derive(Debug, Clone)]
+pub struct Unreadable {
+    /// The record's file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub reason: String,
 }
 
 /// How full the inbox is.
@@ -116,7 +134,71 @@ impl Inbox {
                 }
             }
         }
+        inbox.set_aside_damaged()?;
         Ok(inbox)
+    }
+
+    /// Checks every record and its photo; sets the damaged ones aside.
+    fn set_aside_damaged(&self) -> Result<(), ShareError> {
+        let (entries, damaged) = self.scan()?;
+        for Unreadable { path, reason } in damaged {
+            self.set_aside(&record_id(&path), &reason);
+        }
+        for entry in entries {
+            let Some(path) = &entry.jpeg_path else {
+                continue;
+            };
+            let reason = match fs::read(path) {
+                Ok(jpeg) if entry.share.jpeg_ok(&jpeg) => continue,
+                Ok(jpeg) => format!("its photo ({} bytes) does not match its hash", jpeg.len()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => "its photo is missing".into(),
+                Err(e) => {
+                    tracing::error!(file = %path.display(), error = %e, "cannot read a photo in the inbox; it stays where it is");
+                    continue;
+                }
+            };
+            self.set_aside(&entry.share.id, &reason);
+        }
+        Ok(())
+    }
+
+    /// Moves share `id` (record and photo) to `inbox/damaged/`; a failure is
+    /// logged and leaves them where they are.
+    fn set_aside(&self, id: &str, reason: &str) {
+        let files = [self.record_path(id), self.jpeg_path(id)];
+        if let Err(e) = damaged::set_aside(&self.dir, &files, reason) {
+            tracing::error!(%reason, error = %e, "a damaged inbox share could not be set aside; it stays where it is");
+        }
+    }
+
+    /// The files set aside in `inbox/damaged/`.
+    pub fn damaged(&self) -> Vec<PathBuf> {
+        damaged::list(&self.dir)
+    }
+
+    /// What is wrong with a stored share's photo, for `hearth inbox`: missing,
+    /// empty, not matching its hash, or not a picture that can be decoded.
+    /// `None` for a whole photo, or a share without one.
+    pub fn photo_problem(&self, entry: &InboxEntry) -> Option<String> {
+        let path = entry.jpeg_path.as_ref()?;
+        let jpeg = match fs::read(path) {
+            Ok(jpeg) => jpeg,
+            Err(e) => return Some(format!("its photo {} cannot be read: {e}", path.display())),
+        };
+        if jpeg.is_empty() {
+            return Some(format!("its photo {} is empty (0 bytes)", path.display()));
+        }
+        if !entry.share.jpeg_ok(&jpeg) {
+            return Some(format!(
+                "its photo {} is damaged: {} bytes that do not match its hash",
+                path.display(),
+                jpeg.len()
+            ));
+        }
+        if let Err(e) = crate::hardware::camera::mjpeg::decode_rgb(&jpeg) {
+            return Some(format!("its photo {} cannot be shown: {e}", path.display()));
+        }
+        None
     }
 
     /// How many bytes the inbox holds, of how many, and how many transfers are unfinished.
@@ -135,6 +217,8 @@ impl Inbox {
             let Ok(meta) = item.metadata() else { continue };
             if meta.is_file() {
                 usage.bytes += meta.len();
+            } else if meta.is_dir() && item.file_name() == damaged::DAMAGED_DIR {
+                usage.bytes += damaged::bytes(&self.dir);
             } else if meta.is_dir() && item.file_name() == "partial" {
                 for share in fs::read_dir(item.path()).into_iter().flatten().flatten() {
                     let bytes = dir_bytes(&share.path());
@@ -227,33 +311,65 @@ impl Inbox {
 
     /// Every stored share, oldest first. Damaged entries are skipped with a warning.
     pub fn list(&self) -> Result<Vec<InboxEntry>, ShareError> {
-        let mut entries = vec![];
+        let (entries, damaged) = self.scan()?;
+        for Unreadable { path, reason } in damaged {
+            tracing::warn!(file = %path.display(), %reason, "skipped a damaged inbox entry");
+        }
+        Ok(entries)
+    }
+
+    /// Every stored share, oldest first, and the records that cannot be read
+    /// back (each with what is wrong). Photos are not read here.
+    pub fn scan(&self) -> Result<(Vec<InboxEntry>, Vec<Unreadable>), ShareError> {
+        let (mut entries, mut damaged) = (vec![], vec![]);
         let dir = match fs::read_dir(&self.dir) {
             Ok(dir) => dir,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(entries),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((entries, damaged)),
             Err(e) => return Err(ShareError::io(&self.dir)(e)),
         };
         for item in dir.flatten() {
             let path = item.path();
-            if path.extension().is_none_or(|e| e != "json") {
+            let name = item.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.')
+                || !name.ends_with(".json")
+                || !item.file_type().is_ok_and(|t| t.is_file())
+            {
                 continue;
             }
             match self.read(&path) {
                 Ok(entry) => entries.push(entry),
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "skipped a damaged inbox entry")
+                Err(ShareError::Io { path, source })
+                    if source.kind() != std::io::ErrorKind::NotFound =>
+                {
+                    tracing::error!(file = %path.display(), error = %source, "cannot read an inbox record; it stays where it is");
                 }
+                Err(ShareError::Io { .. }) => {}
+                Err(e) => damaged.push(Unreadable {
+                    path,
+                    reason: e.to_string(),
+                }),
             }
         }
         entries.sort_by_key(|e| (e.share.body.created_at, e.share.id.clone()));
-        Ok(entries)
+        Ok((entries, damaged))
     }
 
     fn read(&self, path: &Path) -> Result<InboxEntry, ShareError> {
-        let text = fs::read_to_string(path).map_err(ShareError::io(path))?;
+        let bytes = fs::read(path).map_err(ShareError::io(path))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ShareError::Malformed(format!(
+                "the record is empty ({} bytes)",
+                bytes.len()
+            )));
+        }
         let record: InboxRecord =
-            serde_json::from_str(&text).map_err(|e| ShareError::Malformed(e.to_string()))?;
+            serde_json::from_slice(&bytes).map_err(|e| ShareError::Malformed(e.to_string()))?;
         let share = record.manifest.verify(&Limits::default())?;
+        if share.id != record_id(path) {
+            return Err(ShareError::Malformed(
+                "the record is not the share its name says".into(),
+            ));
+        }
         let jpeg_path = self.jpeg_of(&share);
         Ok(InboxEntry {
             share,
@@ -261,6 +377,13 @@ impl Inbox {
             jpeg_path,
         })
     }
+}
+
+/// The share id a record's file name stands for.
+fn record_id(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 impl ShareStore for Inbox {
@@ -293,11 +416,31 @@ impl ShareStore for Inbox {
         write_atomic(&path, data, 0o600).map_err(ShareError::io(&path))
     }
 
+    /// Every chunk was checked as it arrived, so one that no longer matches
+    /// its hash was damaged on disk: it is set aside (in
+    /// `inbox/damaged/ID.N.chunk`) and the share refused for now
+    /// ([`ShareError::Damaged`] is temporary), so the sender keeps it and
+    /// sends that chunk again.
     fn assemble(&self, share: &VerifiedShare) -> Result<Vec<u8>, ShareError> {
         let mut jpeg = vec![];
         for index in 0..share.chunk_count() {
             let path = self.partial_dir(&share.id).join(format!("{index}.chunk"));
-            jpeg.extend(fs::read(&path).map_err(ShareError::io(&path))?);
+            let chunk = fs::read(&path).map_err(ShareError::io(&path))?;
+            if !share.chunk_ok(index, &chunk) {
+                let reason = format!("chunk {index} no longer matches its hash");
+                let aside = self.dir.join(damaged::DAMAGED_DIR);
+                let named = aside.join(format!("{}.{index}.chunk", share.id));
+                let _guard = self.writing.lock().expect("inbox lock");
+                fs::create_dir_all(&aside).map_err(ShareError::io(&aside))?;
+                fs::rename(&path, &named).map_err(ShareError::io(&path))?;
+                tracing::warn!(file = %path.display(), moved_to = %named.display(), %reason, "DAMAGED: a kept chunk was set aside; the sender sends it again");
+                return Err(ShareError::Damaged {
+                    path,
+                    reason,
+                    moved_to: aside,
+                });
+            }
+            jpeg.extend(chunk);
         }
         Ok(jpeg)
     }

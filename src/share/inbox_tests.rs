@@ -159,3 +159,104 @@ fn writes_that_never_finished_are_cleaned_up_on_open() {
     assert_eq!(listed.len(), 1);
     assert!(listed[0].jpeg_path.as_ref().unwrap().exists());
 }
+
+#[test]
+fn damaged_records_and_photos_are_set_aside_on_open_and_still_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let gran = Identity::generate();
+    let mut inbox = Inbox::open(dir.path(), u64::MAX).unwrap();
+    let shares: Vec<(VerifiedShare, Vec<u8>)> = ["whole", "cut record", "bad photo"]
+        .into_iter()
+        .map(|text| photo(&gran, text, 3_000))
+        .collect();
+    for (share, jpeg) in &shares {
+        store_whole(&mut inbox, share, jpeg).unwrap();
+    }
+    let record = dir.path().join(format!("inbox/{}.json", shares[1].0.id));
+    let text = fs::read(&record).unwrap();
+    fs::write(&record, &text[..text.len() / 2]).unwrap();
+    let photo_path = dir.path().join(format!("inbox/{}.jpg", shares[2].0.id));
+    let mut bytes = fs::read(&photo_path).unwrap();
+    bytes[100] ^= 0x01;
+    fs::write(&photo_path, &bytes).unwrap();
+    let before = inbox.usage().unwrap().bytes;
+
+    let (listed, unreadable) = Inbox::new(dir.path()).scan().unwrap();
+    assert_eq!(listed.len(), 2, "a cut record is not listed");
+    assert_eq!(unreadable.len(), 1);
+    let entry = listed
+        .iter()
+        .find(|e| e.share.id == shares[2].0.id)
+        .unwrap();
+    let problem = Inbox::new(dir.path()).photo_problem(entry).unwrap();
+    assert!(problem.contains("do not match its hash"), "{problem}");
+
+    let inbox = Inbox::open(dir.path(), u64::MAX).unwrap();
+    let ids: Vec<String> = inbox
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.share.id)
+        .collect();
+    assert_eq!(
+        ids,
+        [shares[0].0.id.clone()],
+        "only the whole one is listed"
+    );
+    assert!(
+        !inbox.is_stored(&shares[1].0.id),
+        "a sender may deliver it again"
+    );
+    let set_aside: Vec<String> = inbox
+        .damaged()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        set_aside.len(),
+        4,
+        "records and photos, none deleted: {set_aside:?}"
+    );
+    for (share, _) in &shares[1..] {
+        assert!(set_aside.contains(&format!("{}.json", share.id)));
+        assert!(set_aside.contains(&format!("{}.jpg", share.id)));
+    }
+    assert_eq!(
+        inbox.usage().unwrap().bytes,
+        before,
+        "what is set aside still takes room until the owner deletes it"
+    );
+}
+
+#[test]
+fn a_kept_chunk_damaged_on_disk_is_set_aside_and_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let gran = Identity::generate();
+    let mut inbox = Inbox::open(dir.path(), u64::MAX).unwrap();
+    let (share, jpeg) = photo(&gran, "cut", 3_500);
+    for (index, chunk) in jpeg.chunks(1000).enumerate() {
+        inbox.put_chunk(&share.id, index as u32, chunk).unwrap();
+    }
+    let chunk = dir
+        .path()
+        .join(format!("inbox/partial/{}/2.chunk", share.id));
+    fs::write(&chunk, b"").unwrap();
+
+    let err = inbox.assemble(&share).unwrap_err();
+    assert!(matches!(err, ShareError::Damaged { .. }), "{err}");
+    assert!(
+        err.is_temporary(),
+        "the sender keeps it and offers it again"
+    );
+    assert!(!err
+        .peer_reason()
+        .contains(&dir.path().display().to_string()));
+    assert_eq!(inbox.chunks_held(&share.id), [0, 1, 3].into());
+    assert!(dir
+        .path()
+        .join(format!("inbox/damaged/{}.2.chunk", share.id))
+        .exists());
+
+    inbox.put_chunk(&share.id, 2, &jpeg[2000..3000]).unwrap();
+    assert_eq!(inbox.assemble(&share).unwrap(), jpeg);
+}

@@ -9,9 +9,11 @@
 //! - [`snapshot`]: the camera's current frame as a JPEG.
 //! - [`photo_check`]: photos decoded in full before they are accepted,
 //!   sent or stored; a PNG turned into a JPEG.
+//! - [`damaged`]: damaged outbox and inbox records, set aside, never deleted.
 //!
 //! The formats and rules are written down in `docs/protocol.md`.
 
+pub mod damaged;
 pub mod inbox;
 pub mod manifest;
 pub mod outbox;
@@ -69,6 +71,16 @@ pub enum ShareError {
     /// No such share.
     #[error("{0}")]
     NotFound(String),
+    /// A stored share's file is damaged; the share was set aside, not deleted.
+    #[error("{path} is damaged ({reason}); the share was set aside in {moved_to}, and everything else goes on. Restore it from a backup, or delete it once you have looked at it")]
+    Damaged {
+        /// The damaged file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+        /// The folder it was moved to.
+        moved_to: std::path::PathBuf,
+    },
     /// A file could not be read or written.
     #[error("cannot access {path}: {source}")]
     Io {
@@ -87,6 +99,9 @@ impl ShareError {
             ShareError::InboxFull(detail) => format!(
                 "the device's inbox is full ({detail}); keep the share and offer it again later"
             ),
+            ShareError::Damaged { .. } => {
+                "part of the share kept on the device was damaged; keep the share and offer it again".into()
+            }
             other => other.to_string(),
         }
     }
@@ -104,12 +119,14 @@ impl ShareError {
             ShareError::InboxFull(_) => "inbox_full",
             ShareError::NotFound(_) => "not_found",
             ShareError::Io { .. } => "storage",
+            ShareError::Damaged { .. } => "damaged",
         }
     }
 
-    /// Whether the refusal is for now only (the sender should offer it again later).
+    /// Whether the refusal is for now only (the sender should offer it again
+    /// later): a full inbox, or a kept chunk damaged on disk.
     pub fn is_temporary(&self) -> bool {
-        matches!(self, ShareError::InboxFull(_))
+        matches!(self, ShareError::InboxFull(_) | ShareError::Damaged { .. })
     }
 
     pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ShareError + '_ {

@@ -6,10 +6,19 @@
 //! rewrite without it lands. A `.jpg` without its `.json`, or a temporary file,
 //! is a write that never finished and is cleaned up on open.
 //!
+//! Damaged records never block the rest: a record that cannot be read back
+//! whole (empty, cut, altered, a recipient outside its signed audience, a
+//! photo missing or not matching its hash) is set aside in
+//! `outbox/damaged/` with a log line ([`super::damaged`]); the healthy
+//! shares stay listed and delivered, and new shares are accepted. Photos are
+//! checked against their hash when the device starts ([`Outbox::check_all`])
+//! and before each send.
+//!
 //! Bounded: at most `max_shares` shares and `max_bytes` of JPEG. When full, a
 //! new share is refused with [`ShareError::OutboxFull`] and the owner is told;
 //! nothing already queued is ever dropped to make room.
 
+use super::damaged;
 use super::manifest::{Manifest, VerifiedShare};
 use super::{Limits, ShareError};
 use crate::atomic_file::write_atomic;
@@ -69,6 +78,16 @@ impl Outbox {
         let outbox = Outbox { dir, limits };
         outbox.clean()?;
         Ok(outbox)
+    }
+
+    /// Reads every queued share and its photo back, setting the damaged ones
+    /// aside now rather than when they are next sent (the device does this
+    /// as it starts, so `hearth status` reports them at once).
+    pub fn check_all(&self) -> Result<(), ShareError> {
+        for queued in self.list()? {
+            let _ = self.jpeg(&queued.share);
+        }
+        Ok(())
     }
 
     fn clean(&self) -> Result<(), ShareError> {
@@ -145,7 +164,9 @@ impl Outbox {
         write_atomic(&path, &text, 0o600).map_err(ShareError::io(&path))
     }
 
-    /// Every queued share, oldest first.
+    /// Every queued share, oldest first. A damaged record is set aside
+    /// (see the module's header) and left out; one that cannot be read for
+    /// another reason (permissions) is left in place, logged and left out.
     pub fn list(&self) -> Result<Vec<Queued>, ShareError> {
         let mut queued = vec![];
         for item in fs::read_dir(&self.dir)
@@ -154,20 +175,79 @@ impl Outbox {
         {
             let path = item.path();
             let name = item.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || !name.ends_with(".json") {
+            let Some(id) = name.strip_suffix(".json") else {
+                continue;
+            };
+            if name.starts_with('.') || !item.file_type().is_ok_and(|t| t.is_file()) {
                 continue;
             }
-            let text = fs::read_to_string(&path).map_err(ShareError::io(&path))?;
-            let record: OutboxRecord = serde_json::from_str(&text)
-                .map_err(|e| ShareError::Malformed(format!("{}: {e}", path.display())))?;
-            let share = record.manifest.verify(&Limits::default())?;
-            queued.push(Queued {
-                share,
-                pending: record.pending,
-            });
+            let bytes = match fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    tracing::error!(file = %path.display(), error = %e, "cannot read an outbox record; it stays where it is and waits");
+                    continue;
+                }
+            };
+            match self.check(id, &bytes) {
+                Ok(q) => queued.push(q),
+                Err(reason) => {
+                    if let Err(e) = self.set_aside(id, &reason) {
+                        tracing::error!(file = %path.display(), %reason, error = %e, "a damaged outbox record could not be set aside; it is left out");
+                    }
+                }
+            }
         }
         queued.sort_by_key(|q| (q.share.body.created_at, q.share.id.clone()));
         Ok(queued)
+    }
+
+    /// Reads record `id` back: whole, signed, named after its id, waiting
+    /// only for keys in its audience, with its photo present. Else: what is wrong.
+    fn check(&self, id: &str, bytes: &[u8]) -> Result<Queued, String> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(format!("the record is empty ({} bytes)", bytes.len()));
+        }
+        let record: OutboxRecord = serde_json::from_slice(bytes)
+            .map_err(|e| format!("the record is not readable: {e}"))?;
+        let share = record
+            .manifest
+            .verify(&Limits::default())
+            .map_err(|e| e.to_string())?;
+        if share.id != id {
+            return Err("the record is not the share its name says".into());
+        }
+        if record.pending.is_empty() {
+            return Err("the record waits for nobody".into());
+        }
+        if let Some(key) = record
+            .pending
+            .iter()
+            .find(|k| !share.body.audience.contains(k))
+        {
+            return Err(format!(
+                "it waits for {}, who is not in its signed audience",
+                key.short()
+            ));
+        }
+        if share.body.jpeg.is_some() && !self.jpg(id).exists() {
+            return Err("its photo is missing".into());
+        }
+        Ok(Queued {
+            share,
+            pending: record.pending,
+        })
+    }
+
+    /// Moves share `id` (record and photo) to `outbox/damaged/`.
+    fn set_aside(&self, id: &str, reason: &str) -> Result<(), ShareError> {
+        damaged::set_aside(&self.dir, &[self.json(id), self.jpg(id)], reason)?;
+        Ok(())
+    }
+
+    /// The files set aside in `outbox/damaged/`.
+    pub fn damaged(&self) -> Vec<PathBuf> {
+        damaged::list(&self.dir)
     }
 
     /// The shares `contact` still waits for.
@@ -180,20 +260,25 @@ impl Outbox {
             .collect())
     }
 
-    /// The JPEG of a queued share.
+    /// The JPEG of a queued share. A photo that is missing or does not match
+    /// its hash sets the share aside (see the module's header).
     pub fn jpeg(&self, share: &VerifiedShare) -> Result<Option<Vec<u8>>, ShareError> {
         if share.body.jpeg.is_none() {
             return Ok(None);
         }
         let path = self.jpg(&share.id);
-        let jpeg = fs::read(&path).map_err(ShareError::io(&path))?;
-        if !share.jpeg_ok(&jpeg) {
-            return Err(ShareError::Corrupt(format!(
-                "{} does not match its hash",
-                path.display()
-            )));
-        }
-        Ok(Some(jpeg))
+        let reason = match fs::read(&path) {
+            Ok(jpeg) if share.jpeg_ok(&jpeg) => return Ok(Some(jpeg)),
+            Ok(jpeg) => format!("its photo ({} bytes) does not match its hash", jpeg.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "its photo is missing".into(),
+            Err(e) => return Err(ShareError::io(&path)(e)),
+        };
+        self.set_aside(&share.id, &reason)?;
+        Err(ShareError::Damaged {
+            path,
+            reason,
+            moved_to: self.dir.join(damaged::DAMAGED_DIR),
+        })
     }
 
     /// `contact` is done with share `id` (delivered, refused or no longer allowed).

@@ -119,3 +119,72 @@ fn unfinished_writes_are_cleaned_on_open() {
     assert!(outbox.list().unwrap().is_empty());
     assert_eq!(std::fs::read_dir(&outbox_dir).unwrap().count(), 0);
 }
+
+#[test]
+fn damaged_records_are_set_aside_and_the_rest_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let me = Identity::generate();
+    let (gran, ada) = (
+        Identity::generate().peer_key(),
+        Identity::generate().peer_key(),
+    );
+    let limits = OutboxLimits {
+        max_shares: 4,
+        max_bytes: 10_000,
+    };
+    let outbox = Outbox::open(dir.path(), limits).unwrap();
+    let shares: Vec<VerifiedShare> = (0..4)
+        .map(|n| share(&me, n, &[n as u8; 100], vec![gran, ada]))
+        .collect();
+    for (n, s) in shares.iter().enumerate() {
+        outbox.add(s, Some(&[n as u8; 100]), &[gran, ada]).unwrap();
+    }
+    let file = |id: &str, ext: &str| dir.path().join(format!("outbox/{id}.{ext}"));
+    // 0: an empty record. 1: waits for a key outside its signed audience.
+    // 2: its photo altered. 3: whole.
+    std::fs::write(file(&shares[0].id, "json"), "").unwrap();
+    let text = std::fs::read_to_string(file(&shares[1].id, "json")).unwrap();
+    let stranger = Identity::generate().peer_key();
+    std::fs::write(
+        file(&shares[1].id, "json"),
+        text.replace(&ada.to_string(), &stranger.to_string()),
+    )
+    .unwrap();
+    std::fs::write(file(&shares[2].id, "jpg"), [9u8; 100]).unwrap();
+
+    let listed = outbox.list().unwrap();
+    assert_eq!(listed.len(), 2, "damaged records are left out at once");
+    let outbox = Outbox::open(dir.path(), limits).unwrap();
+    outbox.check_all().unwrap();
+    let ids: Vec<String> = outbox
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|q| q.share.id)
+        .collect();
+    assert_eq!(ids, [shares[3].id.clone()]);
+    assert_eq!(outbox.per_contact().unwrap().get(&gran), Some(&1));
+    let err = outbox.jpeg(&shares[2]).unwrap_err();
+    assert!(matches!(err, ShareError::Damaged { .. }), "{err}");
+    assert!(err.to_string().contains("set aside"), "{err}");
+    let set_aside: Vec<String> = outbox
+        .damaged()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for (n, s) in shares[..3].iter().enumerate() {
+        assert!(
+            set_aside.contains(&format!("{}.json", s.id)),
+            "{n}: {set_aside:?}"
+        );
+        assert!(
+            set_aside.contains(&format!("{}.jpg", s.id)),
+            "{n}: {set_aside:?}"
+        );
+    }
+    let new = share(&me, 9, &[9; 100], vec![gran]);
+    outbox
+        .add(&new, Some(&[9; 100]), &[gran])
+        .expect("a new share is accepted");
+    assert_eq!(outbox.list().unwrap().len(), 2);
+}
