@@ -122,8 +122,15 @@ impl LiveContacts {
     /// Re-reads the file; keeps the old book (and logs) if the file is damaged.
     /// Waits for an [`LiveContacts::update`] under way, so a file read just
     /// before that update saved can never put the book back as it was.
+    /// A file that vanished while the book is not empty is kept as it was
+    /// too: losing a file must never withdraw what waits for the contacts.
     pub async fn reload(&self) {
         let _guard = self.inner.write_lock.lock().await;
+        let path = self.inner.data_dir.join(CONTACTS_FILE);
+        if !path.exists() && self.with(|book| book.iter().next().is_some()) {
+            tracing::error!(path = %path.display(), "the contacts file vanished; keeping the contacts already loaded (it is written again at the next change)");
+            return;
+        }
         match ContactBook::load(&self.inner.data_dir) {
             Ok(book) => {
                 self.inner.book.send_if_modified(|current| {
@@ -162,4 +169,35 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len(), meta.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contacts::ContactStatus;
+    use crate::identity::Identity;
+
+    #[tokio::test]
+    async fn a_vanished_file_keeps_the_book_and_the_next_change_writes_it_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = DataDirLock::acquire(dir.path()).unwrap();
+        let live = LiveContacts::load_owned(&lock).unwrap();
+        let gran = Identity::generate().contact_code("Gran", &[]);
+        live.update(|book| {
+            book.upsert(&gran, ContactStatus::Approved);
+        })
+        .await
+        .unwrap();
+        std::fs::remove_file(dir.path().join(CONTACTS_FILE)).unwrap();
+        live.reload().await;
+        assert!(live.with(|b| b.get(&gran.peer_key).is_some()), "Gran kept");
+        let dad = Identity::generate().contact_code("Dad", &[]);
+        live.update(|book| {
+            book.upsert(&dad, ContactStatus::Approved);
+        })
+        .await
+        .unwrap();
+        let saved = ContactBook::load(dir.path()).unwrap();
+        assert!(saved.get(&gran.peer_key).is_some() && saved.get(&dad.peer_key).is_some());
+    }
 }
