@@ -10,10 +10,10 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use hearth::api::RtcSettings;
 use hearth::config::Config;
 use hearth::contacts::{Contact, Permission};
 use hearth::device::{Device, DeviceOptions};
-use hearth::rtc::RtcSettings;
 use hearth::whep::token;
 use support::chromium::Chromium;
 

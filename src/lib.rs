@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod atomic_file;
 pub mod config;
 pub mod contacts;
@@ -32,7 +33,6 @@ pub mod node;
 pub mod peer;
 pub mod privacy;
 pub mod relay;
-pub mod rtc;
 pub mod share;
 pub mod signal;
 pub mod systemd_notify;

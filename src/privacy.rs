@@ -2,7 +2,7 @@
 //! (one press toggles, an explicit command sets) and its persistence in
 //! `privacy.toml` in the data directory, written atomically so the switch
 //! survives reboots. The device applies it to its camera and microphone
-//! ([`crate::rtc::LocalMedia::set_private`]), its LED and its screen.
+//! ([`crate::api::LocalMedia::set_private`]), its LED and its screen.
 
 use crate::atomic_file::write_atomic;
 use serde::{Deserialize, Serialize};

@@ -8,12 +8,12 @@
 mod common;
 
 use common::*;
+use hearth::api::LocalMedia;
 use hearth::contacts::{ContactBook, ContactStatus, Permission};
 use hearth::device::shares::ShareRequest;
 use hearth::device::{Device, DeviceOptions};
 use hearth::identity::Identity;
 use hearth::keys::PeerKey;
-use hearth::rtc::LocalMedia;
 use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
 use std::collections::{BTreeMap, BTreeSet};

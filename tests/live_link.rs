@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
+use hearth::api::{PeerConnection, RtcError};
 use hearth::contacts::{ContactBook, Permission};
 use hearth::media::{read_frame_number, H264Decoder, OpusDecoder};
-use hearth::rtc::{PeerConnection, RtcError};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::timeout;
@@ -117,7 +117,7 @@ async fn strangers_and_contacts_without_permission_get_no_media() {
         matches!(
             attempt,
             Err(RtcError::Refused {
-                code: hearth::rtc::EndCode::NotApproved,
+                code: hearth::api::EndCode::NotApproved,
                 ..
             })
         ),
@@ -185,7 +185,7 @@ async fn strangers_and_contacts_without_permission_get_no_media() {
         matches!(
             attempt,
             Err(RtcError::Refused {
-                code: hearth::rtc::EndCode::NotApproved,
+                code: hearth::api::EndCode::NotApproved,
                 ..
             })
         ),
@@ -234,7 +234,7 @@ async fn bad_envelopes_get_logged_and_the_device_keeps_serving() {
     let attacker = hearth::identity::Identity::generate();
     let (client, _events) =
         hearth::relay::RelayClient::spawn(relay.url(), attacker.signing_key().clone());
-    let device_key = device.node.peer_key().0;
+    let device_key = device.node.peer_key();
     let to = hearth::envelope::Recipient {
         key: device.node.peer_key(),
         seal_key: device.node.contact_code().seal_key,

@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
+use hearth::api::PeerConnection;
 use hearth::contacts::Permission;
-use hearth::rtc::PeerConnection;
 use std::time::Duration;
 use tokio::time::timeout;
 

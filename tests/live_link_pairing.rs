@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
+use hearth::api::RtcError;
 use hearth::contacts::{ContactBook, ContactStatus};
 use hearth::node::{Node, NodeEvent};
-use hearth::rtc::RtcError;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::time::timeout;
@@ -63,7 +63,7 @@ async fn owner_approves_a_pairing_request_and_the_requester_is_told() {
         matches!(
             attempt,
             Err(RtcError::Refused {
-                code: hearth::rtc::EndCode::NotApproved,
+                code: hearth::api::EndCode::NotApproved,
                 ..
             })
         ),

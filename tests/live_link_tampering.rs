@@ -5,10 +5,10 @@ mod common;
 
 use common::evil_relay::{self, Tamper};
 use common::*;
+use hearth::api::RtcError;
 use hearth::contacts::Permission;
 use hearth::envelope::EnvelopeError;
 use hearth::node::NodeEvent;
-use hearth::rtc::RtcError;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::time::timeout;
@@ -56,7 +56,7 @@ async fn re_addressed_envelope_is_refused_by_the_wrong_recipient() {
     init_logs();
     let carol_dir = tempfile::tempdir().unwrap();
     let carol_identity = hearth::identity::Identity::load_or_create(carol_dir.path()).unwrap();
-    let url = relay_url(evil_relay::start(Tamper::Readdress(carol_identity.peer_key().0)).await);
+    let url = relay_url(evil_relay::start(Tamper::Readdress(carol_identity.peer_key())).await);
     let carol = start_viewer(carol_dir.path(), &url, "Carol");
     wait_relay(&carol).await;
     let mut carol_events = carol.events();

@@ -6,11 +6,11 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
+use hearth::api::LocalMedia;
 use hearth::media::{
     read_frame_number, H264Config, H264Decoder, I420Frame, MediaError, OpenH264Encoder,
     PipelineOptions, TestPattern, TestPatternCamera, VideoCapture, VideoFormat, VideoPipeline,
 };
-use hearth::rtc::LocalMedia;
 use hearth::share::snapshot::{capture, SnapshotSettings};
 
 const W: u32 = 320;

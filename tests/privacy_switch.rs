@@ -5,10 +5,10 @@
 mod common;
 
 use common::*;
+use hearth::api::RemoteStream;
 use hearth::contacts::Permission;
 use hearth::control::{request, Request, Response};
 use hearth::privacy::PrivacyInput;
-use hearth::rtc::RemoteStream;
 use std::time::Duration;
 
 /// Waits for frames in flight to drain, then whether any frame arrives within `quiet`.
@@ -63,7 +63,7 @@ async fn privacy_stops_frames_and_survives_a_restart() {
         "{answer:?}"
     );
     wait_relay(&device.node).await;
-    let call = hearth::rtc::PeerConnection::with_settings(
+    let call = hearth::api::PeerConnection::with_settings(
         &home.viewer,
         device.node.peer_key(),
         fast_settings(),

@@ -202,7 +202,7 @@ async fn a_second_device_whose_port_is_taken_hands_out_the_first_ones_relay() {
             config,
             data_dir: dir.to_path_buf(),
             rtc: Some(fast_settings()),
-            media: Some(hearth::rtc::LocalMedia::none()),
+            media: Some(hearth::api::LocalMedia::none()),
         })
     };
     let first = start(first_dir.path(), config("Kitchen")).await.unwrap();

@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
 use futures_util::{SinkExt, StreamExt};
 use hearth::relay::{
-    serve, BackoffConfig, ClientConfig, ErrorCode, RelayClient, RelayConfig, RelayError,
-    RelayEvent, RelayHandle, SendOutcome,
+    serve, BackoffConfig, ClientConfig, ErrorCode, RelayClient, RelayError, RelayEvent,
+    RelayHandle, RelayServerConfig, SendOutcome,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -26,7 +26,7 @@ struct Relay {
 }
 
 impl Relay {
-    async fn start(bind: &str, config: RelayConfig) -> Result<Self> {
+    async fn start(bind: &str, config: RelayServerConfig) -> Result<Self> {
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -68,8 +68,8 @@ fn signer(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-fn pk(key: &SigningKey) -> [u8; 32] {
-    key.verifying_key().to_bytes()
+fn pk(key: &SigningKey) -> hearth::keys::PeerKey {
+    hearth::keys::PeerKey(key.verifying_key().to_bytes())
 }
 
 async fn next_event(events: &mut mpsc::Receiver<RelayEvent>) -> Result<RelayEvent> {
@@ -103,7 +103,7 @@ async fn connected(
 
 #[tokio::test]
 async fn two_clients_exchange_envelopes_and_offline_is_reported() -> Result<()> {
-    let relay = Relay::start("127.0.0.1:0", RelayConfig::default()).await?;
+    let relay = Relay::start("127.0.0.1:0", RelayServerConfig::default()).await?;
     let (alice, bob) = (signer(1), signer(2));
     let (a, _a_events) = connected(relay.url(), alice.clone()).await?;
     let (_b, mut b_events) = connected(relay.url(), bob.clone()).await?;
@@ -131,10 +131,10 @@ async fn two_clients_exchange_envelopes_and_offline_is_reported() -> Result<()> 
 async fn relay_errors_come_back_as_err() -> Result<()> {
     let relay = Relay::start(
         "127.0.0.1:0",
-        RelayConfig {
+        RelayServerConfig {
             messages_per_second: 1,
             burst: 2,
-            ..RelayConfig::default()
+            ..RelayServerConfig::default()
         },
     )
     .await?;
@@ -171,7 +171,7 @@ async fn send_without_relay_fails_promptly() -> Result<()> {
 
 #[tokio::test]
 async fn client_reconnects_after_relay_restart() -> Result<()> {
-    let relay = Relay::start("127.0.0.1:0", RelayConfig::default()).await?;
+    let relay = Relay::start("127.0.0.1:0", RelayServerConfig::default()).await?;
     let (addr, url) = (relay.addr, relay.url());
     let (alice, bob) = (signer(1), signer(2));
     let (a, mut a_events) = connected(url.clone(), alice).await?;
@@ -190,7 +190,7 @@ async fn client_reconnects_after_relay_restart() -> Result<()> {
         Err(RelayError::NotConnected)
     );
 
-    let _relay = Relay::start(&addr.to_string(), RelayConfig::default()).await?;
+    let _relay = Relay::start(&addr.to_string(), RelayServerConfig::default()).await?;
     wait_for(&mut a_events, |e| *e == RelayEvent::Connected).await?;
     wait_for(&mut b_events, |e| *e == RelayEvent::Connected).await?;
     assert_eq!(
@@ -240,7 +240,7 @@ async fn silent_relay_is_detected_and_reconnected() -> Result<()> {
 
 #[tokio::test]
 async fn shutdown_and_dropping_handles_stop_the_client() -> Result<()> {
-    let relay = Relay::start("127.0.0.1:0", RelayConfig::default()).await?;
+    let relay = Relay::start("127.0.0.1:0", RelayServerConfig::default()).await?;
     let (a, mut events) = connected(relay.url(), signer(1)).await?;
     let spare = a.clone();
     a.shutdown();
@@ -297,7 +297,7 @@ async fn an_unreachable_relay_is_told_once_per_outage_and_its_return_too() -> Re
             .is_err(),
         "one outage, one Unreachable"
     );
-    let relay = Relay::start(&addr.to_string(), RelayConfig::default()).await?;
+    let relay = Relay::start(&addr.to_string(), RelayServerConfig::default()).await?;
     assert_eq!(next_event(&mut events).await?, RelayEvent::Connected);
     relay.stop().await?;
     assert!(matches!(

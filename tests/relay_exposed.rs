@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
-use hearth::relay::{serve, RelayConfig};
+use hearth::relay::{serve, RelayServerConfig};
 use relay_support::*;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -157,7 +157,7 @@ async fn ping_flood_is_cut_and_does_not_starve_others() -> Result<()> {
     let addr = listener.local_addr()?;
     tokio::spawn(serve(
         listener,
-        RelayConfig::default(),
+        RelayServerConfig::default(),
         std::future::pending(),
     ));
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
-use hearth::relay::{serve, RelayConfig};
+use hearth::relay::{serve, RelayServerConfig};
 use relay_support::*;
 use tokio::net::TcpListener;
 use tokio::time::{sleep, Instant};
@@ -69,7 +69,7 @@ async fn clients_that_never_read_are_dropped_and_their_memory_freed() -> Result<
     let addr = listener.local_addr()?;
     tokio::spawn(serve(
         listener,
-        RelayConfig::default(),
+        RelayServerConfig::default(),
         std::future::pending(),
     ));
 

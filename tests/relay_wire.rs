@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use futures_util::{SinkExt, StreamExt};
-use hearth::relay::{key_to_text, serve, RelayConfig, RelayError};
+use hearth::relay::{serve, RelayError, RelayServerConfig};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -27,7 +27,7 @@ struct Relay {
     _task: JoinHandle<Result<(), RelayError>>,
 }
 
-async fn start(config: RelayConfig) -> Result<Relay> {
+async fn start(config: RelayServerConfig) -> Result<Relay> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("ws://{}/relay", listener.local_addr()?);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -46,7 +46,7 @@ fn signer(seed: u8) -> SigningKey {
 }
 
 fn pubkey(key: &SigningKey) -> String {
-    key_to_text(&key.verifying_key().to_bytes())
+    hearth::keys::PeerKey(key.verifying_key().to_bytes()).to_string()
 }
 
 /// Next protocol frame as JSON, or `None` once the relay closed the socket.
@@ -113,7 +113,7 @@ fn send_frame(id: u64, to: &SigningKey, data: &[u8]) -> Value {
 
 #[tokio::test]
 async fn wrong_signature_is_refused_and_closed() -> Result<()> {
-    let relay = start(RelayConfig::default()).await?;
+    let relay = start(RelayServerConfig::default()).await?;
     let (mut ws, nonce) = connect(&relay.url).await?;
     let mut other_nonce = nonce.clone();
     other_nonce[0] ^= 1;
@@ -129,7 +129,7 @@ async fn wrong_signature_is_refused_and_closed() -> Result<()> {
 
 #[tokio::test]
 async fn frames_before_auth_are_refused_then_auth_still_works() -> Result<()> {
-    let relay = start(RelayConfig::default()).await?;
+    let relay = start(RelayServerConfig::default()).await?;
     let (mut ws, nonce) = connect(&relay.url).await?;
     send(&mut ws, send_frame(3, &signer(2), b"x")).await?;
     expect_error(&mut ws, "not_authenticated", Some(3)).await?;
@@ -144,9 +144,9 @@ async fn frames_before_auth_are_refused_then_auth_still_works() -> Result<()> {
 
 #[tokio::test]
 async fn bad_frames_get_codes_and_connection_keeps_serving() -> Result<()> {
-    let relay = start(RelayConfig {
+    let relay = start(RelayServerConfig {
         max_frame_bytes: 1024,
-        ..RelayConfig::default()
+        ..RelayServerConfig::default()
     })
     .await?;
     let (alice, bob) = (signer(1), signer(2));
@@ -190,10 +190,10 @@ async fn bad_frames_get_codes_and_connection_keeps_serving() -> Result<()> {
 
 #[tokio::test]
 async fn burst_beyond_bucket_is_rate_limited_with_ids() -> Result<()> {
-    let relay = start(RelayConfig {
+    let relay = start(RelayServerConfig {
         messages_per_second: 1,
         burst: 3,
-        ..RelayConfig::default()
+        ..RelayServerConfig::default()
     })
     .await?;
     let mut a = authed(&relay.url, &signer(1)).await?; // auth takes one token
@@ -218,9 +218,9 @@ async fn burst_beyond_bucket_is_rate_limited_with_ids() -> Result<()> {
 
 #[tokio::test]
 async fn connections_per_ip_are_capped_and_freed_on_close() -> Result<()> {
-    let relay = start(RelayConfig {
+    let relay = start(RelayServerConfig {
         max_connections_per_ip: 2,
-        ..RelayConfig::default()
+        ..RelayServerConfig::default()
     })
     .await?;
     let (first, _) = connect(&relay.url).await?;
@@ -246,7 +246,7 @@ async fn connections_per_ip_are_capped_and_freed_on_close() -> Result<()> {
 
 #[tokio::test]
 async fn same_key_replaces_older_connection() -> Result<()> {
-    let relay = start(RelayConfig::default()).await?;
+    let relay = start(RelayServerConfig::default()).await?;
     let (alice, bob) = (signer(1), signer(2));
     let mut old = authed(&relay.url, &alice).await?;
     let mut new = authed(&relay.url, &alice).await?;
@@ -261,9 +261,9 @@ async fn same_key_replaces_older_connection() -> Result<()> {
 
 #[tokio::test]
 async fn unauthenticated_connection_times_out() -> Result<()> {
-    let relay = start(RelayConfig {
+    let relay = start(RelayServerConfig {
         auth_timeout_ms: 100,
-        ..RelayConfig::default()
+        ..RelayServerConfig::default()
     })
     .await?;
     let (mut ws, _) = connect(&relay.url).await?;
@@ -274,10 +274,10 @@ async fn unauthenticated_connection_times_out() -> Result<()> {
 
 #[tokio::test]
 async fn silent_client_is_dropped_by_websocket_pings() -> Result<()> {
-    let config = RelayConfig {
+    let config = RelayServerConfig {
         ping_interval_ms: 50,
         idle_timeout_ms: 200,
-        ..RelayConfig::default()
+        ..RelayServerConfig::default()
     };
     let relay = start(config).await?;
     let (alice, bob) = (signer(1), signer(2));

@@ -7,9 +7,9 @@
 mod common;
 
 use common::*;
+use hearth::api::PeerConnection;
 use hearth::contacts::ContactStatus;
 use hearth::identity::ContactCode;
-use hearth::rtc::PeerConnection;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Stdio;

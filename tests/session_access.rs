@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
+use hearth::api::{AccessCode, EndCode, RtcError};
 use hearth::contacts::Permission;
 use hearth::privacy::PrivacyInput;
-use hearth::rtc::{AccessCode, EndCode, RtcError};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

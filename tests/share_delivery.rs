@@ -5,11 +5,11 @@
 mod common;
 
 use common::*;
+use hearth::api::LocalMedia;
 use hearth::contacts::{ContactStatus, Permission};
 use hearth::device::shares::ShareRequest;
 use hearth::device::{Device, DeviceOptions};
 use hearth::identity::Identity;
-use hearth::rtc::LocalMedia;
 use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
 use std::path::Path;

@@ -8,12 +8,12 @@ mod common;
 
 use common::screen::wait_for_screen;
 use common::*;
+use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
 use hearth::device::{Device, DeviceOptions};
 use hearth::hardware::display::Screen;
-use hearth::rtc::LocalMedia;
 use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
 use std::path::Path;

@@ -6,9 +6,9 @@
 mod common;
 
 use common::*;
+use hearth::api::PeerConnection;
 use hearth::contacts::Permission;
 use hearth::identity::Identity;
-use hearth::rtc::PeerConnection;
 use hearth::share::inbox::Inbox;
 use hearth::share::manifest::describe_jpeg;
 use hearth::share::wire::encode_chunk;

@@ -6,9 +6,9 @@
 mod common;
 
 use common::*;
+use hearth::api::{Message, PeerConnection};
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
-use hearth::rtc::{Message, PeerConnection};
 use hearth::share::ShareKind;
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -6,12 +6,12 @@
 mod common;
 
 use common::*;
+use hearth::api::PeerConnection;
 use hearth::contacts::{ContactChange, ContactStatus, Permission};
 use hearth::envelope::{self, EnvelopeError, Recipient};
 use hearth::identity::{ContactCode, Identity};
 use hearth::node::{NodeEvent, MAX_PENDING_REQUESTS};
 use hearth::relay::client::{RelayClient, RelayEvent, RelayHandle, SendOutcome};
-use hearth::rtc::PeerConnection;
 use hearth::signal::Signal;
 use std::time::Duration;
 use tokio::time::timeout;
@@ -57,7 +57,7 @@ async fn an_envelope_replayed_after_a_restart_is_refused() {
         envelope::unix_ms_now(),
     );
     assert_eq!(
-        client.send(kitchen.peer_key.0, wire.clone()).await.unwrap(),
+        client.send(kitchen.peer_key, wire.clone()).await.unwrap(),
         SendOutcome::Delivered
     );
     wait_until(
@@ -84,7 +84,7 @@ async fn an_envelope_replayed_after_a_restart_is_refused() {
     let mut events = device.node.events();
     wait_relay(&device.node).await;
     assert_eq!(
-        client.send(kitchen.peer_key.0, wire).await.unwrap(),
+        client.send(kitchen.peer_key, wire).await.unwrap(),
         SendOutcome::Delivered
     );
     let refused = timeout(Duration::from_secs(10), async {
@@ -112,7 +112,7 @@ async fn forty_strangers_offering_400_a_second_do_not_stop_a_contact_s_calls() {
     init_logs();
     // On the internet the strangers come from many addresses; here all from
     // 127.0.0.1, so the relay's per-address cap is raised for them.
-    let limits = hearth::relay::RelayConfig {
+    let limits = hearth::relay::RelayServerConfig {
         max_connections_per_ip: 64,
         ..Default::default()
     };
@@ -149,7 +149,7 @@ async fn forty_strangers_offering_400_a_second_do_not_stop_a_contact_s_calls() {
                         want_audio: false,
                     };
                     let wire = envelope::seal(&identity, &to, &offer, envelope::unix_ms_now());
-                    let _ = client.send(to.key.0, wire).await;
+                    let _ = client.send(to.key, wire).await;
                 }
             })
         })
@@ -162,7 +162,7 @@ async fn forty_strangers_offering_400_a_second_do_not_stop_a_contact_s_calls() {
         let call = PeerConnection::with_settings(&home.viewer, kitchen.peer_key, fast_settings());
         let result = timeout(Duration::from_secs(15), async {
             let mut remote = call.fetch_stream().await?;
-            Ok::<_, hearth::rtc::RtcError>(remote.next_video_frame().await.is_some())
+            Ok::<_, hearth::api::RtcError>(remote.next_video_frame().await.is_some())
         })
         .await;
         match result {
@@ -200,7 +200,7 @@ async fn a_real_request_is_taken_with_the_pending_list_full_of_strangers() {
             &request,
             envelope::unix_ms_now(),
         );
-        client.send(kitchen.peer_key.0, wire).await.unwrap();
+        client.send(kitchen.peer_key, wire).await.unwrap();
     }
     wait_until("the pending list is full", Duration::from_secs(10), || {
         device.node.contacts().with(|b| {

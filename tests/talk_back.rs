@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use hearth::api::{AudioStream, LocalMedia, PeerConnection};
 use hearth::contacts::Permission;
 use hearth::device::Device;
 use hearth::hardware::audio::mixer::MAX_BUFFERED_FRAMES;
@@ -17,7 +18,6 @@ use hearth::media::{
     AudioPipeline, OpusConfig, OpusEncoder, ToneGenerator, ToneMicrophone, AUDIO_FRAME_SAMPLES,
     AUDIO_SAMPLE_RATE,
 };
-use hearth::rtc::{AudioStream, LocalMedia, PeerConnection};
 use std::path::Path;
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! server that family devices outside one LAN can all reach. It serves the
 //! family viewer page too, so behind TLS it is where family members' links point.
 
-use hearth::relay::{router, serve_router, RelayConfig, RelayState};
+use hearth::relay::{router, serve_router, RelayServerConfig, RelayState};
 use std::net::SocketAddr;
 
 /// Arguments of `hearth relay`.
@@ -11,7 +11,7 @@ pub struct RelayArgs {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:7600")]
     listen: SocketAddr,
-    /// Relay limits (TOML, see `RelayConfig`); defaults are built in.
+    /// Relay limits (TOML, see `RelayServerConfig`); defaults are built in.
     #[arg(long)]
     limits: Option<std::path::PathBuf>,
 }
@@ -19,8 +19,8 @@ pub struct RelayArgs {
 /// Runs the relay until Ctrl-C or SIGTERM.
 pub fn run(args: RelayArgs) -> anyhow::Result<()> {
     let config = match &args.limits {
-        Some(path) => toml::from_str::<RelayConfig>(&std::fs::read_to_string(path)?)?,
-        None => RelayConfig::default(),
+        Some(path) => toml::from_str::<RelayServerConfig>(&std::fs::read_to_string(path)?)?,
+        None => RelayServerConfig::default(),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

@@ -10,14 +10,14 @@
 //! allowed `talk_back`).
 
 use super::Context;
+use hearth::api::{
+    Access, AudioStream, EndCode, Granted, LocalMedia, MediaStream, PeerConnection, RemoteStream,
+    RtcError, RtcSettings,
+};
 use hearth::identity::Identity;
 use hearth::live_contacts::LiveContacts;
 use hearth::media::{read_frame_number, H264Decoder};
 use hearth::node::{Node, NodeOptions};
-use hearth::rtc::{
-    Access, AudioStream, EndCode, Granted, LocalMedia, MediaStream, PeerConnection, RemoteStream,
-    RtcError, RtcSettings,
-};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -2,13 +2,13 @@
 //! changes: privacy on or off, or the owner changed the contact's
 //! permissions. The device computes the new [`Current`] for every session at
 //! each change ([`super::calls::Calls::reconcile`]) and hands it here; a task
-//! per session sends an access message ([`crate::rtc::Access`]) on its data
+//! per session sends an access message ([`crate::api::Access`]) on its data
 //! channel whenever what the contact was last told differs. Sends for one
 //! session go out one at a time and in order, and only the newest state is
 //! sent, so a quick on–off never leaves the contact believing the older one.
 
 use super::policy::Current;
-use crate::rtc::{Access, PeerConnection};
+use crate::api::{Access, PeerConnection};
 use tokio::sync::watch;
 
 /// The per-session sender of access messages; the task ends when this is dropped.

@@ -6,13 +6,13 @@
 
 use super::access::Announcer;
 use super::policy::{self, Current, Grant};
+use crate::api::{
+    EndCode, IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcSettings, WhepSession,
+};
 use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
 use crate::node::Node;
-use crate::rtc::{
-    EndCode, IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcSettings, WhepSession,
-};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;

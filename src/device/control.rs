@@ -4,13 +4,13 @@
 
 use super::calls::Calls;
 use super::shares::Shares;
+use crate::api::LocalMedia;
 use crate::contacts::{ChangeOutcome, ContactChange, ContactsError};
 use crate::control::{
     socket_path, Request, Response, Status, MAX_DELIVERY_WAIT_SECS, MAX_REQUEST_BYTES,
 };
 use crate::keys::PeerKey;
 use crate::privacy::{PrivacyError, PrivacyInput, PrivacyState};
-use crate::rtc::LocalMedia;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

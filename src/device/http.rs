@@ -4,7 +4,7 @@
 //! per address and in all, and request headers have a read timeout.
 
 use crate::edge::EdgeLimits;
-use crate::relay::{RelayConfig, RelayState};
+use crate::relay::{RelayServerConfig, RelayState};
 use crate::whep::WhepState;
 use axum::routing::get;
 use axum::Router;
@@ -58,8 +58,8 @@ pub async fn start(
     };
     tokio::spawn(async move {
         let result = if embed_relay {
-            let state =
-                RelayState::new(RelayConfig::default()).expect("default relay config is valid");
+            let state = RelayState::new(RelayServerConfig::default())
+                .expect("default relay config is valid");
             let app = app.merge(crate::relay::router(state.clone()));
             crate::relay::serve_router(listener, app, state, shutdown)
                 .await

@@ -2,10 +2,10 @@
 //! profile: the simulated test pattern and tone on a laptop, V4L2 and ALSA
 //! (with the hardware H.264 encoder where the board has one) on a Pi.
 
+use crate::api::LocalMedia;
 use crate::config::Config;
 use crate::hardware::{audio, camera, encoder, Board, HardwareError};
 use crate::media::{AudioPipeline, MediaError, OpusConfig, OpusEncoder, VideoPipeline};
-use crate::rtc::LocalMedia;
 
 /// Errors opening the device's media.
 #[derive(Debug, thiserror::Error)]

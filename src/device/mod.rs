@@ -1,7 +1,7 @@
 //! The device: keeps its signalling up, answers approved contacts' calls (and
 //! token contacts' WHEP offers) with exactly the media their permissions
 //! allow, ends sessions the owner revokes, and says who is watching. Built on
-//! the [`crate::rtc`] API.
+//! the [`crate::api`] API.
 
 mod access;
 mod calls;
@@ -21,12 +21,12 @@ mod whep;
 
 pub use talkback::TalkBackStats;
 
+use crate::api::{LocalMedia, RtcSettings};
 use crate::config::Config;
 use crate::data_dir_lock::DataDirLock;
 use crate::identity::{Identity, IdentityError};
 use crate::live_contacts::LiveContacts;
 use crate::node::{Node, NodeEvent, NodeOptions};
-use crate::rtc::{LocalMedia, RtcSettings};
 use crate::whep::WhepState;
 use calls::Calls;
 use std::net::SocketAddr;
@@ -243,7 +243,7 @@ impl Device {
         self.stop.send_replace(true);
         self.calls
             .end_all(
-                crate::rtc::EndCode::ShuttingDown,
+                crate::api::EndCode::ShuttingDown,
                 "the device is shutting down",
             )
             .await;

@@ -4,9 +4,9 @@
 //! The privacy switch applies on top ([`Current`]): while it is on, nothing
 //! live flows to anyone.
 
+use crate::api::AccessCode;
 use crate::contacts::{ContactBook, Permission};
 use crate::keys::PeerKey;
-use crate::rtc::AccessCode;
 
 /// What a session may carry, once granted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,10 +8,10 @@
 
 use super::deliveries::Outgoing;
 use super::shares::{ReceivedNotice, Shares, WITHDRAWN};
+use crate::api::{Message, PeerConnection, RtcSettings};
 use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
 use crate::node::Node;
-use crate::rtc::{Message, PeerConnection, RtcSettings};
 use crate::share::{Output, ShareError, ShareSession};
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -3,11 +3,11 @@
 //! to this device. Moving shares over connections is in [`super::share_link`].
 
 use super::deliveries::{Deliveries, DeliveryReport, Outgoing};
+use crate::api::LocalMedia;
 use crate::contacts::{ContactBook, Permission};
 use crate::identity::Identity;
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
-use crate::rtc::LocalMedia;
 use crate::share::inbox::Inbox;
 use crate::share::manifest::describe_jpeg;
 use crate::share::outbox::{now_ms, Outbox};

@@ -10,13 +10,13 @@
 //! with its own decoder and jitter buffer. Privacy mode does not mute the speaker: it
 //! switches off what the device captures, not what it plays.
 
+use crate::api::PeerConnection;
 use crate::config::Config;
 use crate::hardware::audio::{self, SpeakerOutput, TalkBack};
 use crate::hardware::Board;
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
 use crate::peer::AudioPacket;
-use crate::rtc::PeerConnection;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -6,8 +6,8 @@
 
 use super::calls::{Calls, Live, LiveSession};
 use super::policy;
+use crate::api::{MediaStream, OfferWants, RtcError, WhepSession};
 use crate::contacts::Contact;
-use crate::rtc::{MediaStream, OfferWants, RtcError, WhepSession};
 use crate::whep::{Answerer, Refusal, CONNECT_WITHIN};
 use std::sync::Arc;
 use std::time::Duration;

@@ -155,7 +155,7 @@ impl Node {
     /// Seals `signal` to `to` and hands it to the relay.
     pub async fn send_to(&self, to: &Recipient, signal: &Signal) -> Result<(), NodeError> {
         let wire = envelope::seal(&self.inner.identity, to, signal, envelope::unix_ms_now());
-        match self.inner.relay.send(to.key.0, wire).await? {
+        match self.inner.relay.send(to.key, wire).await? {
             SendOutcome::Delivered => Ok(()),
             SendOutcome::Offline => Err(NodeError::Offline(to.key)),
         }

@@ -185,7 +185,7 @@ impl Router {
                     let _ = self.events.send(NodeEvent::RelayUnreachable);
                 }
                 RelayEvent::Delivered { from, data } => {
-                    let claimed = PeerKey(from);
+                    let claimed = from;
                     if !self.is_known(&claimed) && !self.may_open_from_stranger(&claimed) {
                         continue;
                     }
@@ -388,7 +388,7 @@ impl Router {
 
     async fn reply(&self, to: &Recipient, signal: &Signal) {
         let wire = envelope::seal(&self.identity, to, signal, envelope::unix_ms_now());
-        if let Err(e) = self.relay.send(to.key.0, wire).await {
+        if let Err(e) = self.relay.send(to.key, wire).await {
             tracing::debug!(to = %to.key.short(), error = %e, "reply not sent");
         }
     }

@@ -12,7 +12,7 @@ use crate::edge::EdgeLimits;
 /// Settings of the relay server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RelayConfig {
+pub struct RelayServerConfig {
     /// Largest text frame accepted, in bytes; larger frames get `too_large`.
     pub max_frame_bytes: usize,
     /// Steady rate of frames each key may send per second.
@@ -46,7 +46,7 @@ pub struct RelayConfig {
     pub max_tcp_connections: usize,
 }
 
-impl Default for RelayConfig {
+impl Default for RelayServerConfig {
     fn default() -> Self {
         Self {
             max_frame_bytes: 64 * 1024,
@@ -69,7 +69,7 @@ impl Default for RelayConfig {
 /// Smallest frame cap that still fits an `auth` frame with room to spare.
 const MIN_FRAME_BYTES: usize = 512;
 
-impl RelayConfig {
+impl RelayServerConfig {
     /// Checks that every value is usable; the error names the field to fix.
     pub fn validate(&self) -> Result<(), RelayError> {
         let fail = |msg: String| Err(RelayError::Config(msg));
@@ -164,40 +164,40 @@ mod tests {
 
     #[test]
     fn defaults_are_valid() {
-        assert_eq!(RelayConfig::default().validate(), Ok(()));
+        assert_eq!(RelayServerConfig::default().validate(), Ok(()));
     }
 
     #[test]
     fn partial_json_fills_defaults_and_unknown_fields_are_refused() {
-        let cfg: RelayConfig = serde_json::from_str(r#"{"burst":7}"#).unwrap();
+        let cfg: RelayServerConfig = serde_json::from_str(r#"{"burst":7}"#).unwrap();
         assert_eq!(cfg.burst, 7);
         assert_eq!(cfg.max_frame_bytes, 64 * 1024);
-        assert!(serde_json::from_str::<RelayConfig>(r#"{"brust":7}"#).is_err());
+        assert!(serde_json::from_str::<RelayServerConfig>(r#"{"brust":7}"#).is_err());
     }
 
     #[test]
     fn bad_values_name_the_field() {
-        let cfg = RelayConfig {
+        let cfg = RelayServerConfig {
             idle_timeout_ms: 10,
             ping_interval_ms: 20,
-            ..RelayConfig::default()
+            ..RelayServerConfig::default()
         };
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains("idle_timeout_ms"), "{err}");
-        let cfg = RelayConfig {
+        let cfg = RelayServerConfig {
             burst: 0,
-            ..RelayConfig::default()
+            ..RelayServerConfig::default()
         };
         assert!(cfg.validate().unwrap_err().to_string().contains("burst"));
-        let cfg = RelayConfig {
+        let cfg = RelayServerConfig {
             max_tcp_connections_per_ip: 8,
-            ..RelayConfig::default()
+            ..RelayServerConfig::default()
         };
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains("max_tcp_connections_per_ip"), "{err}");
-        let cfg = RelayConfig {
+        let cfg = RelayServerConfig {
             outbox_bytes: 1000,
-            ..RelayConfig::default()
+            ..RelayServerConfig::default()
         };
         assert!(cfg
             .validate()
@@ -208,14 +208,14 @@ mod tests {
 
     #[test]
     fn edge_limits_follow_the_config() {
-        let cfg = RelayConfig {
+        let cfg = RelayServerConfig {
             max_tcp_connections: 100,
-            ..RelayConfig::default()
+            ..RelayServerConfig::default()
         };
         let limits = cfg.edge_limits();
         assert_eq!(limits.max_total, 100);
         assert_eq!(limits.max_per_address, 64);
         assert_eq!(limits.header_read_timeout, Duration::from_secs(10));
-        assert!(RelayConfig::default().edge_limits().max_total > 0);
+        assert!(RelayServerConfig::default().edge_limits().max_total > 0);
     }
 }

@@ -47,7 +47,7 @@ pub enum RelayError {
     /// A key in text form could not be decoded.
     #[error("invalid key: {0}; keys are 32-byte Ed25519 public keys written as base64url without padding (43 characters)")]
     InvalidKey(String),
-    /// A `RelayConfig` value is out of range.
+    /// A `RelayServerConfig` value is out of range.
     #[error("invalid relay config: {0}")]
     Config(String),
     /// The HTTP server stopped with an error.

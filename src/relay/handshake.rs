@@ -11,7 +11,7 @@ use tokio_tungstenite::{connect_async_with_config, MaybeTlsStream, WebSocketStre
 
 use super::client::ClientConfig;
 use super::error::RelayError;
-use super::protocol::{auth_message, ClientFrame, ServerFrame};
+use super::protocol::{auth_message, ClientFrame, PeerKey, ServerFrame};
 
 /// A client WebSocket to the relay.
 pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -35,7 +35,7 @@ pub(super) async fn connect_and_auth(
             other => return Err(unexpected(other)),
         };
         let auth = ClientFrame::Auth {
-            key: key.verifying_key().to_bytes(),
+            key: PeerKey(key.verifying_key().to_bytes()),
             sig: key.sign(&auth_message(&nonce)).to_bytes(),
         };
         ws.send(Message::text(auth.to_text()))

@@ -10,11 +10,9 @@ use std::time::Instant;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 pub use super::action::{Action, ConnId, ForwardOutcome, Opened};
-use super::config::RelayConfig;
+use super::config::RelayServerConfig;
 use super::limits::{ConnectionCounter, TokenBucket};
-use super::protocol::{
-    auth_message, parse_client, short_key, ClientFrame, ErrorCode, PeerKey, ServerFrame,
-};
+use super::protocol::{auth_message, parse_client, ClientFrame, ErrorCode, PeerKey, ServerFrame};
 
 struct Conn {
     ip: IpAddr,
@@ -25,7 +23,7 @@ struct Conn {
 
 /// The relay's decision-making state machine.
 pub struct Hub {
-    config: RelayConfig,
+    config: RelayServerConfig,
     next_id: u64,
     conns: HashMap<ConnId, Conn>,
     by_key: HashMap<PeerKey, ConnId>,
@@ -34,7 +32,7 @@ pub struct Hub {
 
 impl Hub {
     /// An empty hub applying the limits in `config`.
-    pub fn new(config: RelayConfig) -> Self {
+    pub fn new(config: RelayServerConfig) -> Self {
         let per_ip = ConnectionCounter::new(config.max_connections_per_ip);
         Self {
             config,
@@ -153,7 +151,7 @@ impl Hub {
         if let Some(key) = c.key {
             if self.by_key.get(&key) == Some(&conn) {
                 self.by_key.remove(&key);
-                tracing::debug!(key = %short_key(&key), %conn, "key offline");
+                tracing::debug!(key = %key.short(), %conn, "key offline");
             }
         }
     }
@@ -239,10 +237,10 @@ impl Hub {
         let Some(c) = self.conns.get(&conn) else {
             return Vec::new();
         };
-        let verified = VerifyingKey::from_bytes(&key)
+        let verified = VerifyingKey::from_bytes(key.as_bytes())
             .and_then(|vk| vk.verify_strict(&auth_message(&c.nonce), &Signature::from_bytes(&sig)));
         if verified.is_err() {
-            tracing::info!(key = %short_key(&key), %conn, "auth failed");
+            tracing::info!(key = %key.short(), %conn, "auth failed");
             return vec![
                 send_error(
                     conn,
@@ -262,7 +260,7 @@ impl Hub {
                 old_conn.key = None;
                 inherited = Some(old_conn.bucket.clone());
             }
-            tracing::info!(key = %short_key(&key), %old, new = %conn, "key replaced by a newer connection");
+            tracing::info!(key = %key.short(), %old, new = %conn, "key replaced by a newer connection");
             actions.push(send_error(
                 old,
                 ErrorCode::Replaced,
@@ -277,7 +275,7 @@ impl Hub {
                 c.bucket = bucket;
             }
         }
-        tracing::debug!(key = %short_key(&key), %conn, "authenticated");
+        tracing::debug!(key = %key.short(), %conn, "authenticated");
         actions.push(Action::Send {
             conn,
             frame: ServerFrame::Ready,

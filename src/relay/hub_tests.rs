@@ -1,14 +1,14 @@
 //! Unit tests of the sans-IO hub, driven with a fake clock and fixed nonces.
 
 use super::*;
-use crate::relay::protocol::key_to_text;
+use crate::keys::PeerKey;
 use ed25519_dalek::{Signer, SigningKey};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 const IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-fn hub(config: RelayConfig) -> (Hub, Instant) {
+fn hub(config: RelayServerConfig) -> (Hub, Instant) {
     (Hub::new(config), Instant::now())
 }
 
@@ -18,7 +18,7 @@ fn signer(seed: u8) -> SigningKey {
 
 fn auth_text(key: &SigningKey, nonce: &[u8; 32]) -> String {
     ClientFrame::Auth {
-        key: key.verifying_key().to_bytes(),
+        key: PeerKey(key.verifying_key().to_bytes()),
         sig: key.sign(&auth_message(nonce)).to_bytes(),
     }
     .to_text()
@@ -52,7 +52,7 @@ fn error_code(actions: &[Action]) -> Option<(ErrorCode, Option<u64>)> {
 fn send_text(id: u64, to: &SigningKey, data: &[u8]) -> String {
     ClientFrame::Send {
         id,
-        to: to.verifying_key().to_bytes(),
+        to: PeerKey(to.verifying_key().to_bytes()),
         data: data.to_vec(),
     }
     .to_text()
@@ -60,7 +60,7 @@ fn send_text(id: u64, to: &SigningKey, data: &[u8]) -> String {
 
 #[test]
 fn open_sends_challenge_with_given_nonce() {
-    let (mut hub, now) = hub(RelayConfig::default());
+    let (mut hub, now) = hub(RelayServerConfig::default());
     let opened = hub.open(IP, [9; 32], now).unwrap();
     assert_eq!(opened.challenge, ServerFrame::Challenge { nonce: [9; 32] });
     assert_eq!(opened.auth_deadline, now + Duration::from_secs(10));
@@ -68,17 +68,17 @@ fn open_sends_challenge_with_given_nonce() {
 
 #[test]
 fn signature_over_another_nonce_fails_and_closes() {
-    let (mut hub, now) = hub(RelayConfig::default());
+    let (mut hub, now) = hub(RelayServerConfig::default());
     let opened = hub.open(IP, [1; 32], now).unwrap();
     let actions = hub.on_text(opened.conn, &auth_text(&signer(1), &[2; 32]), now);
     assert_eq!(error_code(&actions), Some((ErrorCode::AuthFailed, None)));
     assert!(actions.contains(&Action::Close { conn: opened.conn }));
-    assert!(!hub.is_online(&signer(1).verifying_key().to_bytes()));
+    assert!(!hub.is_online(&PeerKey(signer(1).verifying_key().to_bytes())));
 }
 
 #[test]
 fn frames_before_auth_are_refused_without_closing() {
-    let (mut hub, now) = hub(RelayConfig::default());
+    let (mut hub, now) = hub(RelayServerConfig::default());
     let opened = hub.open(IP, [1; 32], now).unwrap();
     let actions = hub.on_text(opened.conn, &send_text(4, &signer(2), b"x"), now);
     assert_eq!(actions.len(), 1);
@@ -95,13 +95,13 @@ fn frames_before_auth_are_refused_without_closing() {
 
 #[test]
 fn send_routes_to_online_key_and_reports_offline_otherwise() {
-    let (mut hub, now) = hub(RelayConfig::default());
+    let (mut hub, now) = hub(RelayServerConfig::default());
     let (alice, bob) = (signer(1), signer(2));
     let a = online(&mut hub, &alice, 1, now);
     let b = online(&mut hub, &bob, 2, now);
     let actions = hub.on_text(a, &send_text(7, &bob, b"sealed"), now);
     let deliver = ServerFrame::Deliver {
-        from: alice.verifying_key().to_bytes(),
+        from: PeerKey(alice.verifying_key().to_bytes()),
         data: b"sealed".to_vec(),
     };
     assert_eq!(
@@ -146,7 +146,7 @@ fn forward_reply_maps_outcomes() {
 
 #[test]
 fn second_connection_with_same_key_replaces_first() {
-    let (mut hub, now) = hub(RelayConfig::default());
+    let (mut hub, now) = hub(RelayServerConfig::default());
     let (alice, bob) = (signer(1), signer(2));
     let old = online(&mut hub, &alice, 1, now);
     let opened = hub.open(IP, [5; 32], now).unwrap();
@@ -157,7 +157,7 @@ fn second_connection_with_same_key_replaces_first() {
     );
     // Closing the old socket later must not take the key offline.
     hub.close(old);
-    assert!(hub.is_online(&alice.verifying_key().to_bytes()));
+    assert!(hub.is_online(&PeerKey(alice.verifying_key().to_bytes())));
     let b = online(&mut hub, &bob, 2, now);
     let actions = hub.on_text(b, &send_text(1, &alice, b"hi"), now);
     assert!(matches!(actions[0], Action::Forward { to, .. } if to == opened.conn));
@@ -165,9 +165,9 @@ fn second_connection_with_same_key_replaces_first() {
 
 #[test]
 fn close_takes_key_offline_and_frees_ip_slot() {
-    let config = RelayConfig {
+    let config = RelayServerConfig {
         max_connections_per_ip: 1,
-        ..RelayConfig::default()
+        ..RelayServerConfig::default()
     };
     let (mut hub, now) = hub(config);
     let alice = signer(1);
@@ -182,17 +182,17 @@ fn close_takes_key_offline_and_frees_ip_slot() {
     ));
     hub.close(a);
     hub.close(a);
-    assert!(!hub.is_online(&alice.verifying_key().to_bytes()));
+    assert!(!hub.is_online(&PeerKey(alice.verifying_key().to_bytes())));
     assert_eq!(hub.connection_count(), 0);
     assert!(hub.open(IP, [2; 32], now).is_ok());
 }
 
 #[test]
 fn rate_limit_uses_fake_clock_and_keeps_request_id() {
-    let config = RelayConfig {
+    let config = RelayServerConfig {
         messages_per_second: 2,
         burst: 3,
-        ..RelayConfig::default()
+        ..RelayServerConfig::default()
     };
     let (mut hub, now) = hub(config);
     let (alice, bob) = (signer(1), signer(2));
@@ -221,13 +221,13 @@ fn rate_limit_uses_fake_clock_and_keeps_request_id() {
 
 #[test]
 fn bad_frames_get_codes_and_ids_when_readable() {
-    let config = RelayConfig {
+    let config = RelayServerConfig {
         max_frame_bytes: 600,
-        ..RelayConfig::default()
+        ..RelayServerConfig::default()
     };
     let (mut hub, now) = hub(config);
     let a = online(&mut hub, &signer(1), 1, now);
-    let bob = key_to_text(&signer(2).verifying_key().to_bytes());
+    let bob = PeerKey(signer(2).verifying_key().to_bytes()).to_string();
     let cases = [
         ("not json".to_string(), ErrorCode::Malformed, None),
         (r#"{"t":"shout"}"#.to_string(), ErrorCode::Malformed, None),
@@ -272,7 +272,7 @@ fn bad_frames_get_codes_and_ids_when_readable() {
 
 #[test]
 fn auth_deadline_closes_only_unauthenticated() {
-    let (mut hub, now) = hub(RelayConfig::default());
+    let (mut hub, now) = hub(RelayServerConfig::default());
     let a = online(&mut hub, &signer(1), 1, now);
     assert!(hub.on_auth_deadline(a).is_empty());
     let pending = hub.open(IP, [3; 32], now).unwrap().conn;
@@ -283,7 +283,7 @@ fn auth_deadline_closes_only_unauthenticated() {
 
 #[test]
 fn events_for_unknown_connections_do_nothing() {
-    let (mut hub, now) = hub(RelayConfig::default());
+    let (mut hub, now) = hub(RelayServerConfig::default());
     let gone = hub.open(IP, [1; 32], now).unwrap().conn;
     hub.close(gone);
     assert!(hub.on_text(gone, r#"{"t":"ping"}"#, now).is_empty());
@@ -293,9 +293,9 @@ fn events_for_unknown_connections_do_nothing() {
 
 #[test]
 fn pings_and_pongs_take_tokens_and_a_flood_is_closed() {
-    let (mut hub, now) = hub(RelayConfig {
+    let (mut hub, now) = hub(RelayServerConfig {
         burst: 3,
-        ..RelayConfig::default()
+        ..RelayServerConfig::default()
     });
     let conn = online(&mut hub, &signer(1), 1, now);
     // The auth frame took one token; two control frames fit in the rest.

@@ -2,7 +2,7 @@
 //! end-to-end sealed envelopes between authenticated Ed25519 keys and stores
 //! nothing, plus the reconnecting client devices and tools use to reach it.
 //!
-//! Layout: `protocol` (wire frames), `keys` (key text form), `hub` and
+//! Layout: `protocol` (wire frames, keys as [`PeerKey`]), `hub` and
 //! `action` (sans-IO decisions), `limits` (token bucket, per-IP cap),
 //! `config`, `server`, `connection` and `outbox` (axum edge, on
 //! [`crate::edge`]), `client`, `session` and `handshake` (reconnecting
@@ -16,7 +16,6 @@ mod connection;
 pub mod error;
 mod handshake;
 pub mod hub;
-pub mod keys;
 pub mod limits;
 mod outbox;
 pub mod protocol;
@@ -24,10 +23,10 @@ pub mod server;
 mod session;
 pub mod url;
 
+pub use crate::keys::PeerKey;
 pub use backoff::{Backoff, BackoffConfig};
 pub use client::{ClientConfig, RelayClient, RelayEvent, RelayHandle, SendOutcome};
-pub use config::RelayConfig;
+pub use config::RelayServerConfig;
 pub use error::RelayError;
-pub use keys::{key_from_text, key_to_text, PeerKey};
 pub use protocol::ErrorCode;
 pub use server::{router, serve, serve_router, RelayState};

@@ -7,7 +7,7 @@ use std::fmt;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-pub use super::keys::{key_from_text, key_to_text, short_key, PeerKey};
+pub use crate::keys::PeerKey;
 
 /// Domain separator prefixed to the challenge nonce before signing.
 pub const AUTH_CONTEXT: &[u8] = b"hearth-relay-auth-v1";
@@ -75,7 +75,6 @@ pub enum ClientFrame {
     /// Answer to the challenge: the key and its signature over [`auth_message`].
     Auth {
         /// The client's public key.
-        #[serde(with = "b64_array")]
         key: PeerKey,
         /// Ed25519 signature over `AUTH_CONTEXT || nonce`.
         #[serde(with = "b64_array")]
@@ -86,7 +85,6 @@ pub enum ClientFrame {
         /// Client-chosen request id echoed in the answer.
         id: u64,
         /// Recipient key.
-        #[serde(with = "b64_array")]
         to: PeerKey,
         /// Opaque envelope bytes.
         #[serde(with = "b64_vec")]
@@ -121,7 +119,6 @@ pub enum ServerFrame {
     /// An envelope from another client.
     Deliver {
         /// Sender key, as authenticated by the relay.
-        #[serde(with = "b64_array")]
         from: PeerKey,
         /// Opaque envelope bytes.
         #[serde(with = "b64_vec")]

@@ -17,7 +17,7 @@ use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::config::RelayConfig;
+use super::config::RelayServerConfig;
 use super::connection::run_connection;
 use super::error::RelayError;
 use super::hub::{ConnId, Hub};
@@ -34,7 +34,7 @@ pub struct RelayState {
 
 /// Everything one relay instance shares between its connections.
 pub(super) struct Inner {
-    pub(super) config: RelayConfig,
+    pub(super) config: RelayServerConfig,
     shared: Mutex<Shared>,
     pub(super) shutdown: watch::Sender<bool>,
     pub(super) active: watch::Sender<usize>,
@@ -49,7 +49,7 @@ pub(super) struct Shared {
 
 impl RelayState {
     /// State for a relay using `config`, after checking the config.
-    pub fn new(config: RelayConfig) -> Result<Self, RelayError> {
+    pub fn new(config: RelayServerConfig) -> Result<Self, RelayError> {
         config.validate()?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -91,7 +91,7 @@ pub fn router(state: RelayState) -> Router {
 /// Runs a relay with `config` on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
-    config: RelayConfig,
+    config: RelayServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
     let state = RelayState::new(config)?;

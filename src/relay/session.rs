@@ -17,7 +17,7 @@ use super::backoff::Backoff;
 use super::client::{ClientConfig, RelayEvent, SendOutcome};
 use super::error::RelayError;
 use super::handshake::{connect_and_auth, transport, Ws};
-use super::protocol::{short_key, ClientFrame, ErrorCode, PeerKey, ServerFrame};
+use super::protocol::{ClientFrame, ErrorCode, PeerKey, ServerFrame};
 
 type Reply = oneshot::Sender<Result<SendOutcome, RelayError>>;
 
@@ -68,7 +68,7 @@ impl Driver {
 
     /// Runs until `shutdown()` or until every handle is dropped.
     pub(crate) async fn run(mut self) {
-        let me = short_key(&self.key.verifying_key().to_bytes());
+        let me = PeerKey(self.key.verifying_key().to_bytes()).short();
         // Whether the current outage (since starting, or since the last
         // connection ended) has been reported as `Unreachable`.
         let mut told = false;

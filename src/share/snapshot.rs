@@ -3,8 +3,8 @@
 //! taken raw (before H.264) and encoded with a pure-Rust JPEG encoder.
 
 use super::ShareError;
+use crate::api::LocalMedia;
 use crate::media::I420Frame;
-use crate::rtc::LocalMedia;
 use std::time::Duration;
 
 /// How snapshots are encoded.

@@ -20,9 +20,9 @@ mod handlers;
 mod slots;
 pub mod token;
 
+use crate::api::WhepSession;
 use crate::contacts::Contact;
 use crate::live_contacts::LiveContacts;
-use crate::rtc::WhepSession;
 use axum::http::{header, HeaderValue, Response};
 use axum::routing::{options, post};
 use axum::Router;

@@ -20,10 +20,10 @@ pub enum Tamper {
     /// Delivers every envelope twice.
     Replay,
     /// Delivers every envelope to this key instead of the addressee.
-    Readdress([u8; 32]),
+    Readdress(hearth::keys::PeerKey),
 }
 
-type Clients = Arc<Mutex<HashMap<[u8; 32], mpsc::UnboundedSender<ServerFrame>>>>;
+type Clients = Arc<Mutex<HashMap<hearth::keys::PeerKey, mpsc::UnboundedSender<ServerFrame>>>>;
 
 #[derive(Clone)]
 struct EvilState {

@@ -8,13 +8,13 @@ pub mod http;
 pub mod photo;
 pub mod screen;
 
+use hearth::api::RtcSettings;
 use hearth::config::Config;
 use hearth::contacts::{ContactStatus, Permission};
 use hearth::device::{Device, DeviceOptions};
 use hearth::identity::Identity;
 use hearth::live_contacts::LiveContacts;
 use hearth::node::{Node, NodeOptions};
-use hearth::rtc::RtcSettings;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -34,12 +34,15 @@ impl TestRelay {
     }
 
     pub async fn start_at(addr: SocketAddr) -> TestRelay {
-        Self::start_with(addr, hearth::relay::RelayConfig::default()).await
+        Self::start_with(addr, hearth::relay::RelayServerConfig::default()).await
     }
 
     /// A relay with other limits, e.g. more connections per address (all
     /// test clients come from 127.0.0.1).
-    pub async fn start_with(addr: SocketAddr, config: hearth::relay::RelayConfig) -> TestRelay {
+    pub async fn start_with(
+        addr: SocketAddr,
+        config: hearth::relay::RelayServerConfig,
+    ) -> TestRelay {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind relay");
@@ -203,8 +206,8 @@ impl Household {
     }
 
     /// A connection from the viewer to the device, not yet made.
-    pub fn call(&self) -> hearth::rtc::PeerConnection {
-        hearth::rtc::PeerConnection::with_settings(
+    pub fn call(&self) -> hearth::api::PeerConnection {
+        hearth::api::PeerConnection::with_settings(
             &self.viewer,
             self.device.node.peer_key(),
             fast_settings(),

@@ -10,7 +10,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use futures_util::{SinkExt, StreamExt};
-use hearth::relay::key_to_text;
 use serde_json::{json, Value};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::timeout;
@@ -30,7 +29,7 @@ pub fn signer(seed: u8) -> SigningKey {
 
 /// The relay's text form of `key`'s public key.
 pub fn pubkey(key: &SigningKey) -> String {
-    key_to_text(&key.verifying_key().to_bytes())
+    hearth::keys::PeerKey(key.verifying_key().to_bytes()).to_string()
 }
 
 /// A `send` frame for the relay.

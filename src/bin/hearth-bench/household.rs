@@ -1,12 +1,13 @@
 //! A household on loopback for the share and privacy benchmarks: a relay, the real
 //! `Device` with its panel (simulated buttons pressed through `buttons.sock` as
 //! `hearth press` does, the simulated LED, the simulated screen writing PNGs), and
-//! family members as real signalling nodes that call it with the `rtc` API.
+//! family members as real signalling nodes that call it with the `api` module.
 //!
 //! The family members run on a tokio runtime of their own ([`Family`]): in life they
 //! are other machines, so their work (e.g. writing received shares to disk, which
 //! blocks) must not hold up the device's tasks. They still share this machine's CPU.
 
+use hearth::api::{LocalMedia, PeerConnection, RtcSettings};
 use hearth::config::Config;
 use hearth::contacts::{ContactStatus, Permission};
 use hearth::device::{Device, DeviceOptions};
@@ -14,7 +15,6 @@ use hearth::hardware::buttons::{press, socket_path, Action, Button};
 use hearth::identity::Identity;
 use hearth::live_contacts::LiveContacts;
 use hearth::node::{Node, NodeOptions};
-use hearth::rtc::{LocalMedia, PeerConnection, RtcSettings};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,9 +63,12 @@ impl Home {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            if let Err(e) =
-                hearth::relay::serve(listener, hearth::relay::RelayConfig::default(), shutdown)
-                    .await
+            if let Err(e) = hearth::relay::serve(
+                listener,
+                hearth::relay::RelayServerConfig::default(),
+                shutdown,
+            )
+            .await
             {
                 eprintln!("relay stopped: {e}");
             }

@@ -82,7 +82,7 @@ async fn connect(relay: SocketAddr, i: usize, key: &SigningKey) -> anyhow::Resul
         anyhow::bail!("no challenge")
     };
     let auth = ClientFrame::Auth {
-        key: key.verifying_key().to_bytes(),
+        key: hearth::keys::PeerKey(key.verifying_key().to_bytes()),
         sig: key.sign(&auth_message(&nonce)).to_bytes(),
     };
     ws.send(Message::text(auth.to_text())).await?;
@@ -188,7 +188,7 @@ pub async fn envelopes(clients: usize, seconds: u64, unlimited: bool) -> anyhow:
         let frame = Utf8Bytes::from(
             ClientFrame::Send {
                 id: 1,
-                to,
+                to: hearth::keys::PeerKey(to),
                 data: payload.clone(),
             }
             .to_text(),

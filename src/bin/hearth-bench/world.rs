@@ -3,6 +3,7 @@
 //! answering WHEP on loopback, and a Hearth WHEP player.
 
 use crate::http;
+use hearth::api::{LocalMedia, RtcSettings};
 use hearth::config::Config;
 use hearth::contacts::{Contact, Permission};
 use hearth::device::{Device, DeviceOptions};
@@ -11,7 +12,6 @@ use hearth::media::{
     VideoFormat, VideoPipeline,
 };
 use hearth::peer::{HearthPeer, PeerOptions, VideoFrame};
-use hearth::rtc::{LocalMedia, RtcSettings};
 use hearth::whep::token;
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -20,8 +20,8 @@
 //!   contact, with the same media pumps and no signalling.
 //!
 //! ```no_run
-//! # async fn demo(node: hearth::node::Node, media: hearth::rtc::LocalMedia, grandma: hearth::keys::PeerKey) -> Result<(), hearth::rtc::RtcError> {
-//! use hearth::rtc::{PeerConnection, VideoStream};
+//! # async fn demo(node: hearth::node::Node, media: hearth::api::LocalMedia, grandma: hearth::keys::PeerKey) -> Result<(), hearth::api::RtcError> {
+//! use hearth::api::{PeerConnection, VideoStream};
 //!
 //! // Create a video stream and add it to a connection with a contact.
 //! let stream = VideoStream::open(&media).await?;
