@@ -31,6 +31,7 @@ pub mod live_contacts;
 pub mod media;
 pub mod node;
 pub mod peer;
+pub mod policy;
 pub mod privacy;
 pub mod relay;
 pub mod share;

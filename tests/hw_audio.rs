@@ -8,6 +8,7 @@ use hearth::hardware::Board;
 use hearth::identity::Identity;
 use hearth::keys::PeerKey;
 use hearth::media::{AudioCapture, OpusConfig, OpusEncoder, ToneMicrophone};
+use hearth::policy::may_talk_back;
 
 fn add(book: &mut ContactBook, name: &str, status: ContactStatus, talk_back: bool) -> PeerKey {
     let code = Identity::generate().contact_code(name, &[]);
@@ -38,10 +39,12 @@ fn only_contacts_with_talk_back_are_heard() {
     let mut talk = TalkBack::new(Box::new(speaker.clone())).unwrap();
     let p = packet();
 
-    assert!(talk.play_packet(&book, &gran, &p).unwrap());
+    assert!(talk.play_packet(may_talk_back(&book, &gran), &p).unwrap());
     assert_eq!(speaker.samples().len(), 960, "20 ms at 48 kHz");
-    assert!(!talk.play_packet(&book, &tom, &p).unwrap());
-    assert!(!talk.play_packet(&book, &stranger, &p).unwrap());
+    assert!(!talk.play_packet(may_talk_back(&book, &tom), &p).unwrap());
+    assert!(!talk
+        .play_packet(may_talk_back(&book, &stranger), &p)
+        .unwrap());
     assert_eq!(speaker.samples().len(), 960);
     assert_eq!(talk.refused(), 2);
 
@@ -50,7 +53,7 @@ fn only_contacts_with_talk_back_are_heard() {
         .unwrap()
         .permissions
         .set(Permission::TalkBack, false);
-    assert!(!talk.play_packet(&book, &gran, &p).unwrap());
+    assert!(!talk.play_packet(may_talk_back(&book, &gran), &p).unwrap());
     assert_eq!(speaker.samples().len(), 960);
 }
 
@@ -61,9 +64,12 @@ fn a_lost_packet_is_concealed_not_skipped() {
     let tom = add(&mut book, "Tom", ContactStatus::Approved, false);
     let speaker = MemorySpeaker::new();
     let mut talk = TalkBack::new(Box::new(speaker.clone())).unwrap();
-    assert!(talk.conceal_loss(&book, &gran).unwrap());
+    assert!(talk.conceal_loss(may_talk_back(&book, &gran)).unwrap());
     assert_eq!(speaker.samples().len(), 960);
-    assert!(!talk.conceal_loss(&book, &tom).unwrap(), "gated too");
+    assert!(
+        !talk.conceal_loss(may_talk_back(&book, &tom)).unwrap(),
+        "gated too"
+    );
     assert_eq!(speaker.samples().len(), 960);
 }
 
@@ -107,13 +113,13 @@ fn taking_talk_back_away_drops_what_is_still_queued() {
     let mut talk = TalkBack::new(Box::new(speaker.clone())).unwrap();
     let p = packet();
     for _ in 0..3 {
-        assert!(talk.play_packet(&book, &gran, &p).unwrap());
+        assert!(talk.play_packet(may_talk_back(&book, &gran), &p).unwrap());
     }
     assert_eq!(speaker.0.lock().unwrap().len(), 3 * 960);
     book.find_mut("Gran")
         .unwrap()
         .permissions
         .set(Permission::TalkBack, false);
-    assert!(!talk.play_packet(&book, &gran, &p).unwrap());
+    assert!(!talk.play_packet(may_talk_back(&book, &gran), &p).unwrap());
     assert!(speaker.0.lock().unwrap().is_empty(), "silent at once");
 }

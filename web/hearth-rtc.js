@@ -35,7 +35,8 @@ export class RtcError extends Error {
     super(message);
     this.name = 'RtcError';
     /**
-     * `refused` (see `reason` for a refused share; `code` for a refused or
+     * `refused` (see `reason` and `code` for a refused share: `malformed`,
+     * `bad_signature`, `too_large`, `corrupt`, `undecodable`, `storage`; `code` for a refused or
      * ended session: `not_approved`, `access_withdrawn`, `busy`,
      * `unavailable`, `shutting_down`, `hung_up`, `failed`), `busy` (a share refused
      * only for now: the device's inbox is full; send it again later), `not_allowed` (see
@@ -630,14 +631,18 @@ async function jpegBytes(photo) {
 function shareFailure(error, name) {
   const who = name || 'the contact';
   if (error.kind === 'refused') {
-    const notAllowed = /talk_back|does not accept/.test(error.reason);
+    const notAllowed = error.code === 'not_allowed';
     return new RtcError(notAllowed ? 'not_allowed' : 'refused', `${who} did not accept the share: ${error.reason}`, {
       reason: error.reason,
+      code: error.code,
       denied: notAllowed ? ['talk_back'] : [],
     });
   }
   if (error.kind === 'busy') {
-    return new RtcError('busy', `${who} cannot take the share right now: ${error.reason}`, { reason: error.reason });
+    return new RtcError('busy', `${who} cannot take the share right now: ${error.reason}`, {
+      reason: error.reason,
+      code: error.code,
+    });
   }
   if (error.kind === 'no_answer') return new RtcError('no_answer', `${who} did not answer; the share was not delivered`);
   return new RtcError('closed', error.message);

@@ -16,14 +16,19 @@ export const RESPONSE_TIMEOUT_MS = 30_000;
 /** What the peer may push to this side: by default everything its author signed for us. */
 export const ACCEPT_ALL = Object.freeze({ snapshots: true, photosAndThoughts: true });
 
-/** Why one of our shares was not delivered; `kind` is `refused` (see `reason`), `no_answer` or `closed`. */
+/**
+ * Why one of our shares was not delivered; `kind` is `refused` or `busy` (see
+ * `code` and `reason`), `no_answer` or `closed`.
+ */
 export class SendError extends Error {
-  constructor(kind, message, reason = '') {
+  constructor(kind, message, reason = '', code = '') {
     super(message);
     this.name = 'SendError';
     this.kind = kind;
-    /** The peer's words, for `refused`. */
+    /** The peer's words, for `refused` and `busy`. */
     this.reason = reason;
+    /** The peer's machine-readable reason (`not_allowed`, `inbox_full`, …), if it sent one. */
+    this.code = code;
   }
 }
 
@@ -167,7 +172,7 @@ export class ShareLink extends EventTarget {
       case 'share_ack':
         return this.answered(control.id, null);
       case 'share_refused':
-        return this.answered(control.id, control.reason, control.retry === true);
+        return this.answered(control.id, control.reason, control.retry === true, control.code || '');
       case 'share_cancel':
         return this.cancelled(control.id);
       default:
@@ -332,7 +337,7 @@ export class ShareLink extends EventTarget {
 
   // `retry`: refused only for now (the receiver's inbox is full), so the
   // same share may be sent again later.
-  answered(id, refusal, retry = false) {
+  answered(id, refusal, retry = false, code = '') {
     const outgoing = this.current;
     if (!outgoing || outgoing.share.id !== id) return;
     clearTimeout(outgoing.timer);
@@ -340,7 +345,7 @@ export class ShareLink extends EventTarget {
     if (refusal === null) outgoing.resolve({ id });
     else {
       const [kind, words] = retry ? ['busy', 'refused the share for now'] : ['refused', 'refused the share'];
-      outgoing.reject(new SendError(kind, `the contact ${words}: ${refusal}`, refusal));
+      outgoing.reject(new SendError(kind, `the contact ${words}: ${refusal}`, refusal, code));
     }
     this.nextOffer();
   }

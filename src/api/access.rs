@@ -11,23 +11,9 @@
 //! pauses media on the session, and a withdrawn permission ends the session
 //! (`bye` with code `access_withdrawn`).
 
-use super::Granted;
+pub use crate::policy::AccessCode;
+use crate::policy::Grant;
 use serde::{Deserialize, Serialize};
-
-/// Why an access message was sent, for programs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccessCode {
-    /// The owner turned privacy on: no media flows to anyone.
-    PrivacyOn,
-    /// The owner turned privacy off: what the contact is allowed flows again.
-    PrivacyOff,
-    /// The owner changed what this contact may receive.
-    PermissionsChanged,
-    /// A code from a newer peer.
-    #[serde(other)]
-    Unknown,
-}
 
 /// What a session's caller may receive now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +64,7 @@ impl Access {
 
     /// Whether this allows more than a session that carries `granted` can
     /// deliver: the caller must call again to get it.
-    pub fn widens(&self, granted: &Granted) -> bool {
+    pub fn widens(&self, granted: &Grant) -> bool {
         (self.video && !granted.video) || (self.audio && !granted.audio)
     }
 }
@@ -116,7 +102,7 @@ mod tests {
 
     #[test]
     fn widening_is_more_than_the_session_carries() {
-        let carries = |video, audio| Granted {
+        let carries = |video, audio| Grant {
             video,
             audio,
             denied: vec![],

@@ -2,11 +2,12 @@
 //! offer lazily — on the first `fetch_stream`, `send` or `recv` — so that
 //! `add_stream` and `fetch_stream` can say first what the session carries.
 
-use super::session::{Ended, Granted, Session, SessionParts, SignalLink};
+use super::session::{Ended, Session, SessionParts, SignalLink};
 use super::{Access, MediaStream, Message, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::node::Node;
 use crate::peer::{sdp_fingerprint, HearthPeer, IceCandidate, Role};
+use crate::policy::Grant;
 use crate::signal::{new_session_id, EndCode, Signal};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -129,7 +130,7 @@ impl PeerConnection {
     }
 
     /// What the contact granted, once connected.
-    pub fn granted(&self) -> Option<Granted> {
+    pub fn granted(&self) -> Option<Grant> {
         match &*self.inner.state.lock().expect("state lock") {
             State::Open(session) => Some(session.granted.clone()),
             State::Idle { .. } => None,
@@ -245,7 +246,7 @@ impl PeerConnection {
                     }) => {
                         break (
                             sdp,
-                            Granted {
+                            Grant {
                                 video: video && want,
                                 audio: audio && want,
                                 denied,

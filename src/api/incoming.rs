@@ -2,11 +2,12 @@
 //! the streams it is willing to share, says whether it takes the caller's
 //! audio, then accepts or refuses.
 
-use super::session::{Granted, Session, SessionParts, SignalLink};
+use super::session::{Session, SessionParts, SignalLink};
 use super::{MediaStream, PeerConnection, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::node::{IncomingOffer, Node};
 use crate::peer::{sdp_fingerprint, HearthPeer, IceCandidate, Role};
+use crate::policy::Grant;
 use crate::signal::{EndCode, Signal};
 use std::sync::Arc;
 
@@ -103,7 +104,7 @@ impl IncomingCall {
                 (false, false) => s.without_audio().without_video(),
             })
             .collect();
-        let granted = Granted {
+        let granted = Grant {
             video: local.iter().any(MediaStream::has_video),
             audio: local.iter().any(MediaStream::has_audio),
             denied,

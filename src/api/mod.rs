@@ -49,13 +49,14 @@ mod settings;
 mod stream;
 mod whep;
 
+pub use crate::policy::Grant;
 pub use crate::signal::EndCode;
 pub use access::{Access, AccessCode};
 pub use connection::PeerConnection;
 pub use incoming::IncomingCall;
 pub use local_media::LocalMedia;
 pub use message::Message;
-pub use session::{Ended, Granted};
+pub use session::Ended;
 pub use settings::RtcSettings;
 pub use stream::{AudioStream, AudioVideoStream, MediaStream, RemoteStream, VideoStream};
 pub use whep::{OfferWants, WhepSession};

@@ -9,20 +9,10 @@ use crate::keys::PeerKey;
 use crate::media::{AudioControl, VideoControl};
 use crate::node::Node;
 use crate::peer::{DataMessage, HearthPeer, IceCandidate, MediaSender, PeerEvent, PeerState};
+use crate::policy::Grant;
 use crate::signal::{EndCode, SessionId, Signal};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
-
-/// What the session carries from the callee to the caller.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Granted {
-    /// Live video flows.
-    pub video: bool,
-    /// Live audio flows.
-    pub audio: bool,
-    /// Permissions asked for and not granted.
-    pub denied: Vec<String>,
-}
 
 /// Why a session ended: a code for programs, words for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +38,7 @@ pub(super) struct Session {
     pub(super) peer: Arc<HearthPeer>,
     link: Option<SignalLink>,
     pub(super) contact: PeerKey,
-    pub(super) granted: Granted,
+    pub(super) granted: Grant,
     wanted_media: bool,
     answered: bool,
     inbox: tokio::sync::Mutex<mpsc::Receiver<Message>>,
@@ -66,7 +56,7 @@ pub(super) struct SessionParts {
     pub signalling: Option<(SignalLink, mpsc::Receiver<Signal>)>,
     pub local: Vec<MediaStream>,
     pub remote: RemoteStream,
-    pub granted: Granted,
+    pub granted: Grant,
     pub wanted_media: bool,
     /// This side answered the offer: the remote stream is what the caller
     /// sends, not something granted to this side.

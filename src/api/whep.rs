@@ -3,10 +3,11 @@
 //! candidate in it (no trickle); the session then connects on its own and
 //! carries the same encode-once media as a signalled session.
 
-use super::session::{Granted, Session, SessionParts};
+use super::session::{Session, SessionParts};
 use super::{MediaStream, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::peer::{HearthPeer, IceMode, Role};
+use crate::policy::Grant;
 use std::sync::Arc;
 
 /// A live WHEP session. Cheap to clone; every clone is the same session.
@@ -57,7 +58,7 @@ impl WhepSession {
         if !wants.audio {
             local = local.without_audio();
         }
-        let granted = Granted {
+        let granted = Grant {
             video: local.has_video(),
             audio: local.has_audio(),
             denied: vec![],
@@ -108,7 +109,7 @@ impl WhepSession {
     }
 
     /// What the session carries.
-    pub fn granted(&self) -> Granted {
+    pub fn granted(&self) -> Grant {
         self.session.granted.clone()
     }
 

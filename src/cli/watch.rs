@@ -11,7 +11,7 @@
 
 use super::Context;
 use hearth::api::{
-    Access, AudioStream, EndCode, Granted, LocalMedia, MediaStream, PeerConnection, RemoteStream,
+    Access, AudioStream, EndCode, Grant, LocalMedia, MediaStream, PeerConnection, RemoteStream,
     RtcError, RtcSettings,
 };
 use hearth::identity::Identity;
@@ -158,7 +158,7 @@ async fn watch_forever(
 }
 
 /// What the session carries, in words.
-fn watching(name: &str, granted: &Granted) -> String {
+fn watching(name: &str, granted: &Grant) -> String {
     match (granted.video, granted.audio) {
         (true, true) => format!("Watching {name}."),
         (true, false) => format!("Watching {name}. Video only: sound is not allowed."),
@@ -172,7 +172,7 @@ async fn on_access(
     connection: &PeerConnection,
     name: &str,
     access: &Access,
-    granted: &Granted,
+    granted: &Grant,
 ) -> Option<Next> {
     if access.widens(granted) {
         println!("{name} now allows you more; connecting again to receive it.");

@@ -7,8 +7,8 @@
 //! session go out one at a time and in order, and only the newest state is
 //! sent, so a quick on–off never leaves the contact believing the older one.
 
-use super::policy::Current;
 use crate::api::{Access, PeerConnection};
+use crate::policy::Current;
 use tokio::sync::watch;
 
 /// The per-session sender of access messages; the task ends when this is dropped.

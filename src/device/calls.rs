@@ -5,7 +5,6 @@
 //! handing a caller's voice to talk-back.
 
 use super::access::Announcer;
-use super::policy::{self, Current, Grant};
 use crate::api::{
     EndCode, IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcSettings, WhepSession,
 };
@@ -13,6 +12,7 @@ use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
 use crate::node::Node;
+use crate::policy::{self, Current, Grant};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;

@@ -13,7 +13,6 @@ pub mod pairing;
 mod panel;
 mod panel_notes;
 mod panel_relay;
-pub mod policy;
 mod share_link;
 pub mod shares;
 mod talkback;

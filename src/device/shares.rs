@@ -4,10 +4,11 @@
 
 use super::deliveries::{Deliveries, DeliveryReport, Outgoing};
 use crate::api::LocalMedia;
-use crate::contacts::{ContactBook, Permission};
+use crate::contacts::ContactBook;
 use crate::identity::Identity;
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
+use crate::policy;
 use crate::share::inbox::Inbox;
 use crate::share::manifest::describe_jpeg;
 use crate::share::outbox::{now_ms, Outbox};
@@ -238,21 +239,13 @@ impl Shares {
     /// What `peer` may push to this device: snapshots if approved, photos and
     /// thoughts only with `talk_back`.
     pub fn rules_for(&self, peer: &PeerKey) -> ReceiveRules {
-        self.contacts.with(|book| match book.approved(peer) {
-            Some(c) if !c.is_token() => ReceiveRules {
-                snapshots: true,
-                photos_and_thoughts: c.allows(Permission::TalkBack),
-            },
-            _ => ReceiveRules::default(),
-        })
+        self.contacts.with(|book| policy::receive_rules(book, peer))
     }
 
     /// Whether `peer` may still receive this device's shares.
     pub fn may_send_to(&self, peer: &PeerKey) -> bool {
-        self.contacts.with(|book| {
-            book.approved(peer)
-                .is_some_and(|c| c.allows(Permission::Snapshots))
-        })
+        self.contacts
+            .with(|book| book.approved(peer).is_some_and(policy::may_receive_shares))
     }
 
     /// Notes contacts the book names (see [`Shares::known`]).
@@ -344,7 +337,7 @@ pub fn resolve_audience(
     config: &ShareConfig,
     to: &[String],
 ) -> Result<Vec<(PeerKey, String)>, ShareError> {
-    let allowed = |c: &crate::contacts::Contact| !c.is_token() && c.allows(Permission::Snapshots);
+    let allowed = |c: &crate::contacts::Contact| policy::may_receive_shares(c);
     let mut audience: Vec<(PeerKey, String)> = vec![];
     if to.is_empty() {
         audience.extend(

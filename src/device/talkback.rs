@@ -17,6 +17,7 @@ use crate::hardware::Board;
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
 use crate::peer::AudioPacket;
+use crate::policy;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -139,12 +140,13 @@ impl TalkBackHub {
             let Some(missing) = voice.missing_before(packet.sequence) else {
                 continue;
             };
-            let result = self.contacts.with(|book| {
-                for _ in 0..missing {
-                    talk.conceal_loss(book, &contact)?;
-                }
-                talk.play_packet(book, &contact, &packet.data)
-            });
+            // The book of this moment decides each packet.
+            let allowed = self
+                .contacts
+                .with(|book| policy::may_talk_back(book, &contact));
+            let result = (0..missing)
+                .try_for_each(|_| talk.conceal_loss(allowed).map(drop))
+                .and_then(|()| talk.play_packet(allowed, &packet.data));
             match result {
                 Ok(true) => {
                     self.played.fetch_add(1, Ordering::Relaxed);

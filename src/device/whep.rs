@@ -5,9 +5,9 @@
 //! [`CONNECT_WITHIN`] to connect, so one that never does frees its place soon.
 
 use super::calls::{Calls, Live, LiveSession};
-use super::policy;
 use crate::api::{MediaStream, OfferWants, RtcError, WhepSession};
 use crate::contacts::Contact;
+use crate::policy;
 use crate::whep::{Answerer, Refusal, CONNECT_WITHIN};
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,7 +7,8 @@
 mod routing;
 pub mod stranger_budget;
 
-pub use routing::{IncomingOffer, NodeEvent, RelayStatus, MAX_PENDING_REQUESTS};
+pub use crate::policy::MAX_PENDING_REQUESTS;
+pub use routing::{IncomingOffer, NodeEvent, RelayStatus};
 
 use crate::envelope::{self, Recipient};
 use crate::identity::{ContactCode, Identity};

@@ -3,11 +3,12 @@
 //! content.
 
 use super::stranger_budget::StrangerBudget;
-use crate::contacts::{ContactBook, ContactStatus};
+use crate::contacts::ContactStatus;
 use crate::envelope::{self, Opened, Recipient, ReplayGuard};
 use crate::identity::{ContactCode, Identity};
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
+use crate::policy::{self, PairingStep, MAX_PENDING_REQUESTS};
 use crate::relay::client::{RelayEvent, RelayHandle};
 use crate::signal::{SessionId, Signal};
 use std::collections::HashMap;
@@ -88,9 +89,6 @@ pub struct IncomingOffer {
 }
 
 type SessionKey = (PeerKey, SessionId);
-
-/// Most pairing requests kept waiting for the owner at once.
-pub const MAX_PENDING_REQUESTS: usize = 16;
 
 pub(super) struct Router {
     identity: Arc<Identity>,
@@ -304,27 +302,28 @@ impl Router {
                 return;
             }
         };
-        if self.is_approved(&from) {
-            let to = Recipient {
-                key: code.peer_key,
-                seal_key: code.seal_key,
-            };
-            self.reply(&to, &Signal::PairApproved).await;
-            return;
-        }
-        let unchanged = self.contacts.with(|book| {
-            book.get(&from)
-                .is_some_and(|c| c.seal_key == code.seal_key && c.relays == code.relays)
-        });
-        if unchanged {
-            // Asked again while waiting: nothing to store, nobody to tell.
-            tracing::debug!(from = %from.short(), "pairing request repeated while waiting");
-            return;
-        }
+        let step = self.contacts.with(|book| policy::on_request(book, &code));
+        let making_room = match step {
+            PairingStep::AlreadyApproved => {
+                let to = Recipient {
+                    key: code.peer_key,
+                    seal_key: code.seal_key,
+                };
+                self.reply(&to, &Signal::PairApproved).await;
+                return;
+            }
+            PairingStep::Repeated => {
+                // Asked again while waiting: nothing to store, nobody to tell.
+                tracing::debug!(from = %from.short(), "pairing request repeated while waiting");
+                return;
+            }
+            PairingStep::Wait { making_room } => making_room,
+        };
         let stored = self
             .contacts
             .update(|book| {
-                let made_room = make_room_for(book, &from);
+                let made_room = making_room
+                    .and_then(|oldest| book.remove(&oldest.to_string()).ok().map(|c| c.key));
                 (
                     book.upsert(&code, ContactStatus::Pending).name.clone(),
                     made_room,
@@ -400,22 +399,6 @@ impl Router {
     fn is_known(&self, key: &PeerKey) -> bool {
         self.contacts.with(|book| book.get(key).is_some())
     }
-}
-
-/// With [`MAX_PENDING_REQUESTS`] waiting and `from` not among them, removes
-/// the oldest pending request (the book keeps the order they came in), so a
-/// new request always finds room; returns whose it was.
-fn make_room_for(book: &mut ContactBook, from: &PeerKey) -> Option<PeerKey> {
-    let pending: Vec<PeerKey> = book
-        .iter()
-        .filter(|c| c.status == ContactStatus::Pending)
-        .map(|c| c.key)
-        .collect();
-    if pending.len() < MAX_PENDING_REQUESTS || pending.contains(from) {
-        return None;
-    }
-    let oldest = pending[0];
-    book.remove(&oldest.to_string()).ok().map(|c| c.key)
 }
 
 fn session_of(signal: &Signal) -> Option<SessionId> {

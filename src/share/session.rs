@@ -12,6 +12,7 @@ use super::manifest::VerifiedShare;
 use super::wire::{decode_chunk, encode_chunk, Control};
 use super::{Limits, ShareError, ShareKind};
 use crate::keys::PeerKey;
+pub use crate::policy::ReceiveRules;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -32,15 +33,6 @@ pub trait ShareStore {
     fn store(&mut self, share: &VerifiedShare, jpeg: Option<&[u8]>) -> Result<(), ShareError>;
     /// Drops the partial chunks of a share that will never complete.
     fn discard(&mut self, id: &str) -> Result<(), ShareError>;
-}
-
-/// What a peer may push to this side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ReceiveRules {
-    /// Accept snapshots from this peer.
-    pub snapshots: bool,
-    /// Accept photos and thoughts from this peer.
-    pub photos_and_thoughts: bool,
 }
 
 /// Something the session wants done or reports.

@@ -2,7 +2,8 @@
 //! text reason and one log line that names neither the token nor an address.
 
 use super::{token, Entry, Refusal, WhepState, BODY_WITHIN, MAX_OFFER_BYTES, SESSION_PATH};
-use crate::contacts::{Contact, ContactStatus, Permission};
+use crate::contacts::Contact;
+use crate::policy;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -42,8 +43,7 @@ fn authenticate(state: &WhepState, headers: &HeaderMap) -> Option<Contact> {
     let presented = token::from_authorization(value)?;
     state.contacts.with(|book| {
         token::find_contact(book, presented)
-            .filter(|c| c.status == ContactStatus::Approved)
-            .filter(|c| c.allows(Permission::LiveVideo) || c.allows(Permission::LiveAudio))
+            .filter(|c| policy::may_watch_by_token(c))
             .cloned()
     })
 }

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 pub use output::{MixerInput, SpeakerOutput};
-pub use talkback::{may_talk_back, TalkBack};
+pub use talkback::TalkBack;
 pub use wav::{WavSpeaker, TALKBACK_WAV};
 
 use crate::config::Config;

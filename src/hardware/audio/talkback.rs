@@ -1,24 +1,16 @@
 //! Talk-back: a contact's voice on the device's speaker, only if the owner allowed it.
 //!
-//! The rule is checked for every packet against the current contact book, so taking
-//! `talk_back` away silences a contact mid-sentence: the refused packet is dropped
-//! before it is decoded, and whatever the speaker still had queued of that contact is
-//! discarded. Lost packets are concealed by the Opus decoder rather than played as
+//! The caller checks the rule ([`crate::policy::may_talk_back`]) for every packet and
+//! says whether it passed, so taking `talk_back` away silences a contact
+//! mid-sentence: the refused packet is dropped before it is decoded, and whatever the
+//! speaker still had queued of that contact is discarded. Lost packets are concealed by the Opus decoder rather than played as
 //! clicks. One `TalkBack` per caller: an Opus decoder follows one stream.
 
 use tracing::debug;
 
 use super::Speaker;
-use crate::contacts::{ContactBook, Permission};
 use crate::hardware::HardwareError;
-use crate::keys::PeerKey;
 use crate::media::{MediaError, OpusDecoder};
-
-/// Whether `caller` may be heard on the speaker: approved and granted `talk_back`.
-pub fn may_talk_back(book: &ContactBook, caller: &PeerKey) -> bool {
-    book.approved(caller)
-        .is_some_and(|c| c.allows(Permission::TalkBack))
-}
 
 /// Decodes contacts' Opus audio and plays it, gate first.
 pub struct TalkBack {
@@ -45,14 +37,10 @@ impl TalkBack {
         })
     }
 
-    /// Plays one Opus packet from `caller` if allowed; returns whether it was played.
-    pub fn play_packet(
-        &mut self,
-        book: &ContactBook,
-        caller: &PeerKey,
-        packet: &[u8],
-    ) -> Result<bool, HardwareError> {
-        if !self.allowed(book, caller) {
+    /// Plays one Opus packet if its sender may be heard (`allowed`, the
+    /// policy's answer for this packet); returns whether it was played.
+    pub fn play_packet(&mut self, allowed: bool, packet: &[u8]) -> Result<bool, HardwareError> {
+        if !self.gate(allowed) {
             return Ok(false);
         }
         let pcm = self.decoder.decode(packet)?;
@@ -60,14 +48,10 @@ impl TalkBack {
         Ok(true)
     }
 
-    /// Fills the gap of a packet from `caller` that never arrived, if `caller` may be
-    /// heard; returns whether anything was played.
-    pub fn conceal_loss(
-        &mut self,
-        book: &ContactBook,
-        caller: &PeerKey,
-    ) -> Result<bool, HardwareError> {
-        if !self.allowed(book, caller) {
+    /// Fills the gap of a packet that never arrived, if its sender may be heard
+    /// (`allowed`); returns whether anything was played.
+    pub fn conceal_loss(&mut self, allowed: bool) -> Result<bool, HardwareError> {
+        if !self.gate(allowed) {
             return Ok(false);
         }
         let pcm = self.decoder.conceal_loss()?;
@@ -75,9 +59,9 @@ impl TalkBack {
         Ok(true)
     }
 
-    /// The gate: refuses (and silences what is queued) when `caller` may not be heard.
-    fn allowed(&mut self, book: &ContactBook, caller: &PeerKey) -> bool {
-        if may_talk_back(book, caller) {
+    /// The gate: refuses (and silences what is queued) when the sender may not be heard.
+    fn gate(&mut self, allowed: bool) -> bool {
+        if allowed {
             return true;
         }
         self.refused += 1;

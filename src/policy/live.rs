@@ -1,22 +1,38 @@
-//! Who gets what: the device's decision for a session offer, as a pure
-//! function of the contact book and the request. Private by default — only
-//! an approved contact gets a session, and only the media it was allowed.
-//! The privacy switch applies on top ([`Current`]): while it is on, nothing
-//! live flows to anyone.
+//! Live media: who gets a session and what it carries, as a pure function of
+//! the contact book and the request. Private by default — only an approved
+//! contact gets a session, and only the media it was allowed. The privacy
+//! switch applies on top ([`Current`]): while it is on, nothing live flows to
+//! anyone.
 
-use crate::api::AccessCode;
+use serde::{Deserialize, Serialize};
+
 use crate::contacts::{ContactBook, Permission};
 use crate::keys::PeerKey;
 
-/// What a session may carry, once granted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a session may carry, once granted; the answer tells the caller the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grant {
     /// Live video flows to the caller.
     pub video: bool,
     /// Live audio flows to the caller.
     pub audio: bool,
-    /// Asked for but not allowed.
-    pub denied: Vec<Permission>,
+    /// Permissions asked for and not granted, by name (`live_video`, `live_audio`).
+    pub denied: Vec<String>,
+}
+
+/// Why a session was told what it may receive now, for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessCode {
+    /// The owner turned privacy on: no media flows to anyone.
+    PrivacyOn,
+    /// The owner turned privacy off: what the contact is allowed flows again.
+    PrivacyOff,
+    /// The owner changed what this contact may receive.
+    PermissionsChanged,
+    /// A code from a newer peer.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Grant {
@@ -41,7 +57,7 @@ pub struct Current {
 impl Current {
     /// `grant` while the privacy switch is `private`.
     pub fn of(grant: &Grant, private: bool) -> Current {
-        let mut denied: Vec<String> = grant.denied.iter().map(|p| p.name().to_string()).collect();
+        let mut denied = grant.denied.clone();
         let hidden = private && grant.is_live();
         if hidden {
             denied.push("privacy".into());
@@ -99,7 +115,7 @@ pub fn decide(
     let mut check = |wanted: bool, permission: Permission| {
         let allowed = wanted && contact.allows(permission);
         if wanted && !allowed {
-            denied.push(permission);
+            denied.push(permission.name().to_string());
         }
         allowed
     };
@@ -158,7 +174,7 @@ mod tests {
         let (book, key) = book_with(ContactStatus::Approved, &[Permission::LiveAudio]);
         let grant = decide(&book, &key, true, true).unwrap();
         assert!(!grant.video && grant.audio);
-        assert_eq!(grant.denied, vec![Permission::LiveVideo]);
+        assert_eq!(grant.denied, vec!["live_video"]);
     }
 
     #[test]
@@ -166,7 +182,7 @@ mod tests {
         let grant = |video, audio, denied: &[Permission]| Grant {
             video,
             audio,
-            denied: denied.to_vec(),
+            denied: denied.iter().map(|p| p.name().to_string()).collect(),
         };
         let names = |c: &Current| c.denied.clone();
         // (grant, private) → (video, audio, denied)
