@@ -1,12 +1,15 @@
-//! The owner's privacy switch as device-level state: a pure state machine
-//! (one press toggles, an explicit command sets) and its persistence in
-//! `privacy.toml` in the data directory, written atomically so the switch
-//! survives reboots. The device applies it to its camera and microphone
-//! ([`crate::api::LocalMedia::set_private`]), its LED and its screen.
+//! The owner's privacy switch, with one owner: [`Privacy`] holds the state,
+//! closes the capture pipelines' gates the moment it goes on, saves it in
+//! `privacy.toml` (atomically, so it survives reboots) and holds the only
+//! `watch` everyone else follows: calls, WHEP, snapshots, the panel (LED and
+//! screen) and `status`. [`PrivacyState`] is the pure state machine under it
+//! (one press toggles, an explicit command sets).
 
 use crate::atomic_file::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
 /// File name of the privacy state inside the data directory.
 pub const PRIVACY_FILE: &str = "privacy.toml";
@@ -87,9 +90,171 @@ impl PrivacyState {
     }
 }
 
+/// Something that must close the moment privacy goes on, before anyone is
+/// told: a capture pipeline. Once `set_private(true)` returns, nothing more
+/// passes it.
+pub trait PrivacyGate: Send + Sync {
+    /// Closes (`true`) or opens (`false`) the gate.
+    fn set_private(&self, on: bool);
+}
+
+/// The privacy switch: the one place that knows whether privacy is on.
+pub struct Privacy {
+    inner: Mutex<Inner>,
+    changes: watch::Sender<bool>,
+    gates: Vec<Arc<dyn PrivacyGate>>,
+}
+
+struct Inner {
+    state: PrivacyState,
+    /// Where changes are saved; `None` keeps them in memory only.
+    data_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Privacy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Privacy")
+            .field("on", &self.is_on())
+            .finish()
+    }
+}
+
+impl Privacy {
+    /// Off, kept in memory only, closing `gates` whenever it goes on.
+    pub fn new(gates: Vec<Arc<dyn PrivacyGate>>) -> Self {
+        Privacy {
+            inner: Mutex::new(Inner {
+                state: PrivacyState::default(),
+                data_dir: None,
+            }),
+            changes: watch::Sender::new(false),
+            gates,
+        }
+    }
+
+    /// Takes the state saved in `data_dir` and saves every later change
+    /// there. A damaged file means privacy on (fail closed), logged.
+    pub fn keep_in(&self, data_dir: &Path) {
+        let saved = PrivacyState::load(data_dir).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "privacy state unreadable; privacy is ON");
+            PrivacyState { on: true }
+        });
+        let mut inner = self.lock();
+        inner.data_dir = Some(data_dir.to_path_buf());
+        inner.state = saved;
+        self.publish(saved.on);
+    }
+
+    /// A button press or a command; returns whether privacy is on now.
+    /// Turning privacy on takes effect before it is saved; turning it off
+    /// only once saved.
+    pub fn apply(&self, input: PrivacyInput) -> Result<bool, PrivacyError> {
+        let mut inner = self.lock();
+        let mut next = inner.state;
+        let Some(on) = next.apply(input) else {
+            return Ok(inner.state.on);
+        };
+        if on {
+            self.publish(true);
+            inner.state = next;
+            tracing::info!("PRIVATE: camera and microphone off for everyone");
+            inner.save(next)?;
+        } else {
+            inner.save(next)?;
+            inner.state = next;
+            self.publish(false);
+            tracing::info!("privacy off: camera and microphone available to allowed contacts");
+        }
+        Ok(on)
+    }
+
+    /// Sets privacy on or off; returns whether it is on.
+    pub fn set(&self, on: bool) -> Result<bool, PrivacyError> {
+        self.apply(PrivacyInput::Set(on))
+    }
+
+    /// Whether privacy is on.
+    pub fn is_on(&self) -> bool {
+        *self.changes.borrow()
+    }
+
+    /// Follows the switch: `true` while privacy is on.
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.changes.subscribe()
+    }
+
+    /// Waits until privacy is off.
+    pub async fn until_off(&self) {
+        let mut changes = self.subscribe();
+        let _ = changes.wait_for(|on| !on).await;
+    }
+
+    /// Gates first, then everyone who follows the switch.
+    fn publish(&self, on: bool) {
+        for gate in &self.gates {
+            gate.set_private(on);
+        }
+        self.changes.send_replace(on);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic elsewhere must not take the privacy switch down with it.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Inner {
+    fn save(&self, state: PrivacyState) -> Result<(), PrivacyError> {
+        match &self.data_dir {
+            Some(dir) => state.save(dir),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[derive(Default)]
+    struct Gate(AtomicBool);
+
+    impl PrivacyGate for Gate {
+        fn set_private(&self, on: bool) {
+            self.0.store(on, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_owner_closes_gates_before_telling_and_saves_its_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = Arc::new(Gate::default());
+        let privacy = Privacy::new(vec![gate.clone()]);
+        privacy.keep_in(dir.path());
+        let changes = privacy.subscribe();
+        assert!(!privacy.is_on() && !*changes.borrow());
+        assert!(privacy.apply(PrivacyInput::Press).unwrap());
+        assert!(gate.0.load(Ordering::SeqCst) && *changes.borrow());
+        assert!(PrivacyState::load(dir.path()).unwrap().on, "saved");
+
+        // A second owner on the same directory (a restart) starts private.
+        let restarted = Privacy::new(vec![]);
+        restarted.keep_in(dir.path());
+        assert!(restarted.is_on());
+        assert!(!privacy.set(false).unwrap());
+        assert!(!gate.0.load(Ordering::SeqCst) && !*changes.borrow());
+    }
+
+    #[test]
+    fn a_damaged_file_means_private() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(PRIVACY_FILE), "on = maybe").unwrap();
+        let gate = Arc::new(Gate::default());
+        let privacy = Privacy::new(vec![gate.clone()]);
+        privacy.keep_in(dir.path());
+        assert!(privacy.is_on() && gate.0.load(Ordering::SeqCst));
+    }
 
     #[test]
     fn a_press_toggles_and_a_command_sets() {

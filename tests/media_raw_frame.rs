@@ -171,7 +171,7 @@ async fn a_snapshot_is_a_jpeg_of_the_camera_and_privacy_refuses_it() {
     let (w, h, _) = hearth::hardware::camera::mjpeg::decode_rgb(&jpeg).unwrap();
     assert_eq!((w, h), (640, 480), "the camera's full frame");
 
-    media.set_private(true);
+    media.privacy().set(true).unwrap();
     let err = within(capture(&media, settings)).await.unwrap_err();
     assert!(err.to_string().contains("privacy is on"), "{err}");
 }

@@ -1,27 +1,38 @@
 //! The device's own cameras and microphones, shared by every stream opened on
-//! them, and the owner's privacy switch that silences them all at once.
+//! them, with the owner's privacy switch ([`Privacy`]) that silences them all
+//! at once: their pipelines are its gates.
 
 use crate::media::{AudioControl, AudioPipeline, VideoControl, VideoPipeline};
+use crate::privacy::{Privacy, PrivacyGate};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// This peer's media sources. Cheap to clone; the sources stop when the last clone goes.
 #[derive(Clone)]
 pub struct LocalMedia {
     video: Option<VideoControl>,
     audio: Option<AudioControl>,
-    private: watch::Sender<bool>,
+    privacy: Arc<Privacy>,
     _pipelines: Arc<(Option<VideoPipeline>, Option<AudioPipeline>)>,
 }
 
 impl LocalMedia {
-    /// Media from already-started pipelines; either may be absent.
+    /// Media from already-started pipelines; either may be absent. Privacy
+    /// starts off and is kept in memory until [`Privacy::keep_in`] is called.
     pub fn new(video: Option<VideoPipeline>, audio: Option<AudioPipeline>) -> Self {
+        let video_control = video.as_ref().map(|p| p.control());
+        let audio_control = audio.as_ref().map(|p| p.control());
+        let mut gates: Vec<Arc<dyn PrivacyGate>> = vec![];
+        if let Some(v) = &video_control {
+            gates.push(Arc::new(v.clone()));
+        }
+        if let Some(a) = &audio_control {
+            gates.push(Arc::new(a.clone()));
+        }
         LocalMedia {
-            video: video.as_ref().map(|p| p.control()),
-            audio: audio.as_ref().map(|p| p.control()),
-            private: watch::Sender::new(false),
+            video: video_control,
+            audio: audio_control,
+            privacy: Arc::new(Privacy::new(gates)),
             _pipelines: Arc::new((video, audio)),
         }
     }
@@ -41,32 +52,19 @@ impl LocalMedia {
         self.audio.as_ref()
     }
 
-    /// Turns privacy on (camera and microphone stop for everyone) or off.
-    pub fn set_private(&self, on: bool) {
-        if let Some(v) = &self.video {
-            v.set_paused(on);
-        }
-        if let Some(a) = &self.audio {
-            a.set_paused(on);
-        }
-        self.private.send_replace(on);
-        tracing::info!(private = on, "privacy switched");
+    /// The owner's privacy switch over these sources.
+    pub fn privacy(&self) -> &Arc<Privacy> {
+        &self.privacy
     }
 
     /// Whether privacy is on.
     pub fn is_private(&self) -> bool {
-        *self.private.borrow()
-    }
-
-    /// Follows the privacy switch: `true` while privacy is on.
-    pub fn privacy_changes(&self) -> watch::Receiver<bool> {
-        self.private.subscribe()
+        self.privacy.is_on()
     }
 
     /// Waits until privacy is off.
     pub async fn until_public(&self) {
-        let mut rx = self.private.subscribe();
-        let _ = rx.wait_for(|private| !private).await;
+        self.privacy.until_off().await;
     }
 
     /// Waits at most `limit` for privacy to be off; whether it is.

@@ -1,86 +1,25 @@
 //! The device side of the control socket ([`crate::control`]): the privacy
-//! switch (persisted, applied to camera and microphone at once), the status,
-//! and new shares.
+//! switch, the status, new shares and contact changes.
 
 use super::calls::Calls;
 use super::shares::Shares;
-use crate::api::LocalMedia;
 use crate::contacts::{ChangeOutcome, ContactChange, ContactsError};
 use crate::control::{
     socket_path, Request, Response, Status, MAX_DELIVERY_WAIT_SECS, MAX_REQUEST_BYTES,
 };
 use crate::keys::PeerKey;
-use crate::privacy::{PrivacyError, PrivacyInput, PrivacyState};
+use crate::privacy::{Privacy, PrivacyInput};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 
-/// The privacy switch of a running device.
-pub struct PrivacySwitch {
-    data_dir: PathBuf,
-    media: LocalMedia,
-    state: Mutex<PrivacyState>,
-    changes: watch::Sender<bool>,
-}
-
-impl PrivacySwitch {
-    /// Loads the saved state and applies it; a damaged file means privacy on.
-    pub fn start(data_dir: PathBuf, media: LocalMedia) -> Self {
-        let state = PrivacyState::load(&data_dir).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "privacy state unreadable; privacy is ON");
-            PrivacyState { on: true }
-        });
-        media.set_private(state.on);
-        PrivacySwitch {
-            data_dir,
-            media,
-            changes: watch::Sender::new(state.on),
-            state: Mutex::new(state),
-        }
-    }
-
-    /// A button press or a command. Turning privacy on takes effect before it
-    /// is saved; turning it off only once saved.
-    pub fn apply(&self, input: PrivacyInput) -> Result<bool, PrivacyError> {
-        let mut state = self.state.lock().expect("privacy lock");
-        let mut next = *state;
-        let Some(on) = next.apply(input) else {
-            return Ok(state.on);
-        };
-        if on {
-            self.media.set_private(true);
-            self.changes.send_replace(true);
-            *state = next;
-            tracing::info!("PRIVATE: camera and microphone off for everyone");
-            next.save(&self.data_dir)?;
-        } else {
-            next.save(&self.data_dir)?;
-            *state = next;
-            self.media.set_private(false);
-            self.changes.send_replace(false);
-            tracing::info!("privacy off: camera and microphone available to allowed contacts");
-        }
-        Ok(on)
-    }
-
-    /// Follows the switch: for the LED and the screen (PRIVATE).
-    pub fn subscribe(&self) -> watch::Receiver<bool> {
-        self.changes.subscribe()
-    }
-
-    /// Whether privacy is on.
-    pub fn is_on(&self) -> bool {
-        self.state.lock().expect("privacy lock").on
-    }
-}
-
 /// What the control socket serves.
 pub(super) struct ControlState {
     pub own_key: PeerKey,
-    pub privacy: Arc<PrivacySwitch>,
+    pub privacy: Arc<Privacy>,
     pub shares: Arc<Shares>,
     pub calls: Arc<Calls>,
 }

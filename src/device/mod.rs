@@ -100,10 +100,8 @@ impl Device {
         let rtc = options
             .rtc
             .unwrap_or_else(|| RtcSettings::from_config(&config.webrtc));
-        let privacy = Arc::new(control::PrivacySwitch::start(
-            options.data_dir.clone(),
-            media.clone(),
-        ));
+        let privacy = media.privacy().clone();
+        privacy.keep_in(&options.data_dir);
         let shares = Arc::new(shares::Shares::open(
             &options.data_dir,
             identity.clone(),
@@ -155,7 +153,7 @@ impl Device {
         tokio::spawn(
             calls
                 .clone()
-                .follow_privacy(media.privacy_changes(), stopped.clone()),
+                .follow_privacy(privacy.subscribe(), stopped.clone()),
         );
         tokio::spawn(pairing::announce_decisions(
             node.clone(),

@@ -164,6 +164,13 @@ impl<T: MediaPacket> Hub<T> {
     }
 }
 
+/// The pipeline is one of the privacy switch's gates: paused while privacy is on.
+impl<T: MediaPacket> crate::privacy::PrivacyGate for PipelineControl<T> {
+    fn set_private(&self, on: bool) {
+        self.set_paused(on);
+    }
+}
+
 /// Controls a running pipeline and adds subscribers; cheap to clone, `Send + Sync`.
 pub struct PipelineControl<T: MediaPacket> {
     hub: Arc<Hub<T>>,
