@@ -109,3 +109,45 @@ fn is_turn(server: &IceServer) -> bool {
         .iter()
         .any(|u| u.starts_with("turn:") || u.starts_with("turns:"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::relay::IceLease;
+
+    fn server(url: &str) -> IceServer {
+        IceServer {
+            urls: vec![url.into()],
+            ..IceServer::default()
+        }
+    }
+
+    #[test]
+    fn connections_use_the_relays_fresh_servers_then_their_own() {
+        let config: WebRtcConfig = toml::from_str(
+            "ice_servers = [\"stun:own.example:3478\", { urls = \"turn:own.example\", username = \"u\", credential = \"p\" }]\nrelay_only = true\n",
+        )
+        .unwrap();
+        let settings = RtcSettings::from_config(&config);
+        let options = settings.peer_options(Role::Answerer);
+        assert_eq!(options.ice_servers.len(), 2);
+        assert!(options.relay_only);
+
+        // What the relay hands out later is read when the next connection is built.
+        let relayed = IceServer {
+            username: "100:k".into(),
+            credential: "c".into(),
+            ..server("turn:relay.example:3478")
+        };
+        settings.relay_ice.publish(IceLease::new(
+            vec![relayed.clone()],
+            std::time::Duration::from_secs(600),
+            std::time::Instant::now(),
+        ));
+        let options = settings.clone().peer_options(Role::Offerer);
+        assert_eq!(options.ice_servers[0], relayed);
+        assert_eq!(options.ice_servers[1], server("stun:own.example:3478"));
+        assert_eq!(options.ice_servers[2].username, "u");
+        assert!(!RtcSettings::default().peer_options(Role::Offerer).relay_only);
+    }
+}
