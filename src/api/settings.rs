@@ -148,6 +148,10 @@ mod tests {
         assert_eq!(options.ice_servers[0], relayed);
         assert_eq!(options.ice_servers[1], server("stun:own.example:3478"));
         assert_eq!(options.ice_servers[2].username, "u");
-        assert!(!RtcSettings::default().peer_options(Role::Offerer).relay_only);
+        assert!(
+            !RtcSettings::default()
+                .peer_options(Role::Offerer)
+                .relay_only
+        );
     }
 }
