@@ -237,3 +237,32 @@ async fn relay_check_says_ok_with_the_right_secret_and_names_the_cause_otherwise
     assert!(!gone.status.success());
     assert!(stderr.contains("did not answer"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_relayed_before_its_credentials_expire_keeps_its_allocation() {
+    // coturn checks the expiry when an allocation is made, not on the
+    // permissions a running call keeps asking for: a relayed call outlives
+    // the credentials it started with (refreshing only matters for new calls).
+    let coturn = Coturn::start(SECRET).await;
+    let soon = mint(SECRET, "gran", unix_now() + 2);
+    let mut turn = turn_support::RawTurn::new(&coturn, &soon.username, &soon.credential).await;
+    let relayed = turn.allocate().await;
+    assert!(turn.permit(relayed, "127.0.0.1:9".parse().unwrap()).await);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        turn.permit(relayed, "127.0.0.1:10".parse().unwrap()).await,
+        "a new permission on the running allocation after the credentials expired"
+    );
+    // A new allocation with the same, now expired, credentials is refused.
+    let again = allocate(
+        &coturn.server(),
+        &soon.username,
+        &soon.credential,
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(
+        matches!(again, Err(TurnCheckError::Refused { .. })),
+        "{again:?}"
+    );
+}

@@ -117,3 +117,111 @@ fn free_udp_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A raw TURN client (the `rtc` crate's, on one UDP socket) for tests that
+/// go beyond allocating: it keeps its allocation and asks for permissions.
+pub struct RawTurn {
+    client: rtc::turn::client::Client,
+    socket: tokio::net::UdpSocket,
+    server: std::net::SocketAddr,
+    local: std::net::SocketAddr,
+}
+
+impl RawTurn {
+    /// A client for `coturn` with these credentials.
+    pub async fn new(coturn: &Coturn, username: &str, password: &str) -> RawTurn {
+        let server: std::net::SocketAddr = coturn.server().parse().unwrap();
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        socket.connect(server).await.unwrap();
+        let local = socket.local_addr().unwrap();
+        let client = rtc::turn::client::Client::new(
+            rtc::turn::client::ClientConfig {
+                turn_serv_addr: server.to_string(),
+                local_addr: local,
+                username: username.into(),
+                password: password.into(),
+                ..Default::default()
+            },
+            rtc::crypto::default_provider().unwrap(),
+        )
+        .unwrap();
+        RawTurn {
+            client,
+            socket,
+            server,
+            local,
+        }
+    }
+
+    /// Allocates; the relayed address.
+    pub async fn allocate(&mut self) -> std::net::SocketAddr {
+        self.client.allocate(std::time::Instant::now()).unwrap();
+        let events = self.pump(Duration::from_secs(2)).await;
+        events
+            .into_iter()
+            .find_map(|e| match e {
+                rtc::turn::client::Event::AllocateResponse(_, relayed) => Some(relayed),
+                _ => None,
+            })
+            .expect("an allocation")
+    }
+
+    /// Asks for a permission towards `peer` on the allocation `relayed`;
+    /// whether coturn granted it.
+    pub async fn permit(
+        &mut self,
+        relayed: std::net::SocketAddr,
+        peer: std::net::SocketAddr,
+    ) -> bool {
+        self.client
+            .relay(relayed)
+            .unwrap()
+            .create_permission(std::time::Instant::now(), peer)
+            .unwrap();
+        let events = self.pump(Duration::from_secs(2)).await;
+        let granted = events.iter().any(
+            |e| matches!(e, rtc::turn::client::Event::CreatePermissionResponse(_, p) if *p == peer),
+        );
+        let refused = events
+            .iter()
+            .any(|e| matches!(e, rtc::turn::client::Event::CreatePermissionError(..)));
+        assert!(granted != refused, "one answer about the permission");
+        granted
+    }
+
+    async fn pump(&mut self, wait: Duration) -> Vec<rtc::turn::client::Event> {
+        use rtc::sansio::Protocol;
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut buf = vec![0u8; 2048];
+        let mut events = Vec::new();
+        loop {
+            while let Some(out) = self.client.poll_write() {
+                let _ = self.socket.send(&out.message).await;
+            }
+            while let Some(event) = self.client.poll_event() {
+                events.push(event);
+            }
+            if !events.is_empty() || tokio::time::Instant::now() >= deadline {
+                return events;
+            }
+            tokio::select! {
+                received = self.socket.recv(&mut buf) => if let Ok(n) = received {
+                    let message = rtc::shared::TransportMessage {
+                        now: std::time::Instant::now(),
+                        transport: rtc::shared::TransportContext {
+                            local_addr: self.local,
+                            peer_addr: self.server,
+                            transport_protocol: rtc::shared::TransportProtocol::UDP,
+                            ecn: None,
+                        },
+                        message: bytes::BytesMut::from(&buf[..n]),
+                    };
+                    let _ = self.client.handle_read(message);
+                },
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {
+                    let _ = self.client.handle_timeout(std::time::Instant::now());
+                }
+            }
+        }
+    }
+}
