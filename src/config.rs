@@ -9,7 +9,10 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub mod ice;
 pub mod reach;
+
+pub use ice::IceServerEntry;
 
 /// Errors reading the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +124,9 @@ pub struct RelayConfig {
     pub urls: Vec<String>,
     /// Also run a relay inside the device, at `/relay` on the web server.
     pub embedded: bool,
+    /// STUN/TURN servers the embedded relay hands to its clients
+    /// (`[relay.ice]`, the same table as `[ice]` in `hearth relay`'s config).
+    pub ice: crate::relay::IceConfig,
 }
 
 impl Default for RelayConfig {
@@ -128,6 +134,7 @@ impl Default for RelayConfig {
         RelayConfig {
             urls: Vec::new(),
             embedded: true,
+            ice: crate::relay::IceConfig::default(),
         }
     }
 }
@@ -205,8 +212,13 @@ impl Default for AudioConfig {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebRtcConfig {
-    /// STUN/TURN server URLs, e.g. `stun:stun.example.org:3478`. Empty: host candidates only.
-    pub ice_servers: Vec<String>,
+    /// This device's own STUN/TURN servers, used beside those the relay hands
+    /// out: bare URLs (`stun:stun.example.org:3478`) or TURN tables with
+    /// `urls`, `username` and `credential`. Empty: only the relay's.
+    pub ice_servers: Vec<IceServerEntry>,
+    /// Use relay (TURN) candidates only, so contacts never learn this
+    /// device's addresses. Needs a TURN server (the relay's or one here).
+    pub relay_only: bool,
     /// Local addresses to gather candidates on; empty means every interface.
     pub udp_addresses: Vec<String>,
 }
@@ -320,6 +332,16 @@ impl Config {
                 reason: format!("{} is outside 1..=100", self.share.jpeg_quality),
             });
         }
+        if let Some(why) = self.webrtc.ice_servers.iter().find_map(|e| e.problem()) {
+            return Err(ConfigError::Value {
+                key: "webrtc.ice_servers",
+                reason: why,
+            });
+        }
+        self.relay.ice.validate().map_err(|e| ConfigError::Value {
+            key: "relay.ice",
+            reason: e.to_string(),
+        })?;
         if let Some(url) = self
             .relay
             .urls

@@ -29,7 +29,7 @@ async fn closed_by(stream: &mut TcpStream, deadline: Instant) -> bool {
 async fn idle_connections_are_capped_per_address_and_timed_out() -> Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let app = Router::new().route("/healthz", get(|| async { "ok" }));
-    let addr = hearth::device::http::start("127.0.0.1:0".parse()?, false, app, stopped)
+    let addr = hearth::device::http::start("127.0.0.1:0".parse()?, None, app, stopped)
         .await?
         .expect("bound");
 

@@ -26,6 +26,17 @@ const RECHECK_MS = 30_000;
 const SEND_CONNECT_MS = 20_000;
 /** How many sessions a share is tried on before the person is told it failed. */
 const SEND_ATTEMPTS = 3;
+/** Where this browser keeps its "Hide my address" choice. */
+const HIDE_ADDRESS_KEY = 'hearth.relayOnly';
+
+/** Whether this person chose to connect through the relay's TURN server only. */
+function hideAddress() {
+  try {
+    return localStorage.getItem(HIDE_ADDRESS_KEY) === 'true';
+  } catch {
+    return false;
+  }
+}
 
 function codeFromLink() {
   return new URLSearchParams(location.hash.slice(1)).get('c');
@@ -44,6 +55,8 @@ class Viewer {
     this.replaced = false;
     /** Set when the device allowed more than the session carries: call again now. */
     this.callAgain = false;
+    /** Relay candidates only ("Hide my address"). */
+    this.relayOnly = hideAddress();
     /** The live stream on screen, if any. */
     this.stream = null;
     this.wakeUp = () => {};
@@ -81,6 +94,19 @@ class Viewer {
       this.wake();
     });
     ui.enableSharing(RTC.features.sharing, (content) => this.sendShare(content));
+    ui.hideAddressChoice(hideAddress(), (on) => {
+      try {
+        localStorage.setItem(HIDE_ADDRESS_KEY, String(on));
+      } catch {
+        // Private mode without storage: the choice lasts for this page only.
+      }
+      this.relayOnly = on;
+      // Call again at once so the choice applies to the picture on screen.
+      if (this.connection && this.connection.state !== 'closed') {
+        this.callAgain = true;
+        this.connection.close(on ? 'hiding my address; calling again' : 'calling again directly');
+      }
+    });
     // What was shared before is in IndexedDB: shown at once, connected or not.
     new RTC.PeerConnection(node, this.device)
       .fetchShares()
@@ -196,7 +222,7 @@ class Viewer {
         continue;
       }
       ui.status(`Connecting to ${this.name}…`, 'wait');
-      const connection = new RTC.PeerConnection(this.node, this.device);
+      const connection = new RTC.PeerConnection(this.node, this.device, { relayOnly: this.relayOnly });
       this.connection = connection;
       this.callAgain = false;
       this.stream = null;

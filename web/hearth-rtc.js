@@ -143,7 +143,10 @@ export class Message {
 }
 
 const DEFAULTS = {
+  /** This side's own STUN/TURN servers, used after those the relay hands out. */
   iceServers: [],
+  /** Relay (TURN) candidates only: the contact never learns this browser's address. */
+  relayOnly: false,
   answerTimeoutMs: 15_000,
   connectTimeoutMs: 15_000,
   gatherTimeoutMs: 2_000,
@@ -402,7 +405,11 @@ export class PeerConnection extends EventTarget {
     const { node, contact, options } = this;
     const want = this.want;
     this.setState('connecting');
-    const pc = new RTCPeerConnection({ iceServers: options.iceServers });
+    const relayed = typeof node.iceServers === 'function' ? node.iceServers() : [];
+    const pc = new RTCPeerConnection({
+      iceServers: [...relayed, ...options.iceServers],
+      iceTransportPolicy: options.relayOnly ? 'relay' : 'all',
+    });
     this.pc = pc;
     const tracks = this.local.flatMap((s) => s.native.getTracks());
     for (const kind of ['video', 'audio']) {

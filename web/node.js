@@ -132,6 +132,11 @@ export class HearthNode extends EventTarget {
     return this.identity.peerKey;
   }
 
+  /** The STUN/TURN servers the relay handed out, while their credentials hold. */
+  iceServers() {
+    return this.relay.iceServers();
+  }
+
   /** Whether the relay connection is up. */
   get connected() {
     return this.relay.connected;

@@ -57,11 +57,16 @@ export class RelayError extends Error {
   }
 }
 
+/** After `ice_rate_limited`, ask for ICE servers again this much later. */
+const ICE_RETRY_MS = 60_000;
+
 /**
  * Keeps a connection to one of `urls` (tried in turn). Events: `connected`,
  * `disconnected` (`detail.reason`), `deliver` (`detail.from` raw key,
  * `detail.data` bytes), `replaced` (another tab took this key: no more
- * reconnecting until retryNow()).
+ * reconnecting until retryNow()). After each connect it asks the relay for
+ * its ICE servers, and again three quarters into their lifetime; read them
+ * with `iceServers()`.
  */
 export class RelayClient extends EventTarget {
   constructor(urls, identity, options = {}) {
@@ -84,6 +89,12 @@ export class RelayClient extends EventTarget {
     this.nextId = 1;
     this.pending = new Map();
     this.timers = new Set();
+    this.ice = { servers: [], expiresAt: 0 };
+  }
+
+  /** The relay's STUN/TURN servers (RTCIceServer objects) while their credentials hold. */
+  iceServers() {
+    return Date.now() < this.ice.expiresAt ? this.ice.servers : [];
   }
 
   /** Whether authenticated with a relay now. */
@@ -151,6 +162,13 @@ export class RelayClient extends EventTarget {
       socket.close();
     });
     let pinger = null;
+    let iceTimer = null;
+    const askIce = (afterMs) => {
+      clearTimeout(iceTimer);
+      iceTimer = setTimeout(() => {
+        if (this.socket === socket && this.ready) socket.send('{"t":"ice"}');
+      }, afterMs);
+    };
 
     socket.onmessage = async (event) => {
       lastHeard = Date.now();
@@ -178,8 +196,15 @@ export class RelayClient extends EventTarget {
               socket.send('{"t":"ping"}');
             }
           }, this.options.pingIntervalMs);
+          socket.send('{"t":"ice"}');
           this.dispatchEvent(new CustomEvent('connected', { detail: { url } }));
           break;
+        case 'ice_servers': {
+          const lifeMs = Math.max(0, Number(frame.expires_in) || 0) * 1000;
+          this.ice = { servers: Array.isArray(frame.servers) ? frame.servers : [], expiresAt: Date.now() + lifeMs };
+          askIce(Math.max(1_000, (lifeMs * 3) / 4));
+          break;
+        }
         case 'sent':
         case 'offline':
           this.settle(frame.id, (p) => p.resolve(frame.t === 'sent' ? 'delivered' : 'offline'));
@@ -196,6 +221,8 @@ export class RelayClient extends EventTarget {
         case 'error':
           if (frame.id !== undefined && this.pending.has(frame.id)) {
             this.settle(frame.id, (p) => p.reject(new RelayError(frame.code, frame.message)));
+          } else if (frame.code === 'ice_rate_limited') {
+            askIce(ICE_RETRY_MS);
           } else {
             reason = `relay: ${frame.message}`;
             if (frame.code === 'replaced') {
@@ -216,6 +243,7 @@ export class RelayClient extends EventTarget {
     socket.onclose = () => {
       this.clearTimer(connectTimer);
       clearInterval(pinger);
+      clearTimeout(iceTimer);
       const wasReady = this.ready;
       this.ready = false;
       this.socket = null;

@@ -295,3 +295,10 @@ export function showShares(shares, name) {
   }
   $('share-empty').hidden = shown.size > 0;
 }
+
+/** Shows the "Hide my address" choice as `on` and calls `changed(on)` when it is flipped. */
+export function hideAddressChoice(on, changed) {
+  const box = $('hide-address');
+  box.checked = on;
+  box.addEventListener('change', () => changed(box.checked));
+}

@@ -142,6 +142,12 @@ impl PeerConnection {
         self.open().await.map(|_| ())
     }
 
+    /// The candidate types of the path ICE selected, local first (`relay`
+    /// means through a TURN server); `None` before connecting.
+    pub async fn selected_candidate_types(&self) -> Option<(String, String)> {
+        self.session()?.peer.selected_candidate_types().await
+    }
+
     /// Ends the session and tells the contact.
     pub async fn close(&self) {
         if let Some(session) = self.session() {

@@ -1,9 +1,11 @@
 //! `hearth relay`: runs the signalling relay on its own, e.g. on a small
 //! server that family devices outside one LAN can all reach. It serves the
-//! family viewer page too, so behind TLS it is where family members' links point.
+//! family viewer page too, so behind TLS it is where family members' links
+//! point. `hearth relay --check` tries the TURN servers of its config instead.
 
-use hearth::relay::{router, serve_router, RelayServerConfig, RelayState};
+use hearth::relay::{router, serve_router, turn_check, RelayServerConfig, RelayState};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Arguments of `hearth relay`.
 #[derive(clap::Args)]
@@ -11,18 +13,35 @@ pub struct RelayArgs {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:7600")]
     listen: SocketAddr,
-    /// Relay limits (TOML, see `RelayServerConfig`); defaults are built in.
+    /// Relay settings (TOML, see docs/relay.md): limits and the `[ice]`
+    /// STUN/TURN servers it hands out; defaults are built in.
+    #[arg(long = "relay-config", visible_alias = "limits")]
+    relay_config: Option<std::path::PathBuf>,
+    /// Do not serve: allocate on each configured TURN server with freshly
+    /// minted credentials, say what is wrong if that fails, and exit.
     #[arg(long)]
-    limits: Option<std::path::PathBuf>,
+    check: bool,
 }
 
-/// Runs the relay until Ctrl-C or SIGTERM.
+/// How long `--check` waits for one TURN server.
+const CHECK_WAIT: Duration = Duration::from_secs(5);
+
+/// Runs the relay until Ctrl-C or SIGTERM (or checks its TURN servers).
 pub fn run(args: RelayArgs) -> anyhow::Result<()> {
-    let config = match &args.limits {
-        Some(path) => toml::from_str::<RelayServerConfig>(&std::fs::read_to_string(path)?)?,
+    let config = match &args.relay_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            toml::from_str::<RelayServerConfig>(&text)
+                .map_err(|e| anyhow::anyhow!("{} is invalid: {e}", path.display()))?
+        }
         None => RelayServerConfig::default(),
     };
+    config.validate()?;
     let runtime = tokio::runtime::Runtime::new()?;
+    if args.check {
+        return runtime.block_on(check(&config));
+    }
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -30,9 +49,40 @@ pub fn run(args: RelayArgs) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         println!("Relay listening on ws://{addr}/relay — it forwards sealed envelopes and stores nothing.");
         println!("Viewer page on http://{addr}/ (browsers need HTTPS: see docs/viewer.md)");
+        let ice = &config.ice;
+        if !ice.is_empty() {
+            println!(
+                "Handing out {} STUN and {} TURN URL(s) to clients that proved their key (credentials for {} s).",
+                ice.stun_urls.len(),
+                ice.turn_urls.len(),
+                ice.credential_ttl_secs
+            );
+        }
         let state = RelayState::new(config)?;
         let app = router(state.clone()).merge(hearth::web::router());
         serve_router(listener, app, state, super::shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// `--check`: one line per TURN URL, an error naming the cause if any failed.
+async fn check(config: &RelayServerConfig) -> anyhow::Result<()> {
+    let results = turn_check::check(&config.ice, CHECK_WAIT).await;
+    let mut failed = 0;
+    for (url, result) in results {
+        match result {
+            Ok(allocated) => println!(
+                "ok: {url} allocated a relay address ({}) with freshly minted credentials",
+                allocated.relayed
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("FAILED: {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} TURN check(s) failed; see above");
+    }
+    Ok(())
 }

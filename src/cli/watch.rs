@@ -67,15 +67,16 @@ pub fn run(ctx: &Context, args: WatchArgs) -> anyhow::Result<()> {
         None
     };
     runtime.block_on(async move {
-        let node = Node::start(
+        let settings = RtcSettings::from_config(&ctx.config.webrtc);
+        let node = Node::start_with(
             identity,
             contacts,
             NodeOptions {
                 name: ctx.config.name.clone(),
                 relays,
             },
+            settings.relay_ice.clone(),
         );
-        let settings = RtcSettings::from_config(&ctx.config.webrtc);
         let current = Current::default();
         let voice = voice.as_ref().map(|(_media, stream)| stream);
         let watching = watch_forever(&node, contact.key, &contact.name, settings, &current, voice);

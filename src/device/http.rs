@@ -35,18 +35,18 @@ pub fn routes(whep: WhepState) -> Router {
         .merge(crate::web::router())
 }
 
-/// Starts the web server on `addr`, with the relay at `/relay` if `embed_relay`.
+/// Starts the web server on `addr`, with a relay using `embedded` at `/relay` if given.
 /// Returns the bound address, or `None` when the address is taken by another
 /// Hearth (then its relay is used).
 pub async fn start(
     addr: SocketAddr,
-    embed_relay: bool,
+    embedded: Option<RelayServerConfig>,
     app: Router,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<Option<SocketAddr>, HttpError> {
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && embed_relay => {
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && embedded.is_some() => {
             tracing::warn!(%addr, "the web address is in use (another Hearth?); using its relay, serving no page");
             return Ok(None);
         }
@@ -57,9 +57,14 @@ pub async fn start(
         let _ = stopped.wait_for(|s| *s).await;
     };
     tokio::spawn(async move {
-        let result = if embed_relay {
-            let state = RelayState::new(RelayServerConfig::default())
-                .expect("default relay config is valid");
+        let result = if let Some(relay_config) = embedded {
+            let state = match RelayState::new(relay_config) {
+                Ok(state) => state,
+                Err(e) => {
+                    tracing::error!(error = %e, "the embedded relay's settings are invalid; serving no relay");
+                    return;
+                }
+            };
             let app = app.merge(crate::relay::router(state.clone()));
             crate::relay::serve_router(listener, app, state, shutdown)
                 .await

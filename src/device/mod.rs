@@ -26,6 +26,7 @@ use crate::data_dir_lock::DataDirLock;
 use crate::identity::{Identity, IdentityError};
 use crate::live_contacts::LiveContacts;
 use crate::node::{Node, NodeEvent, NodeOptions};
+use crate::relay::RelayServerConfig;
 use crate::whep::WhepState;
 use calls::Calls;
 use std::net::SocketAddr;
@@ -130,18 +131,22 @@ impl Device {
         );
         let http_addr = http::start(
             config.http.listen,
-            config.relay.embedded,
+            config.relay.embedded.then(|| RelayServerConfig {
+                ice: config.relay.ice.clone(),
+                ..RelayServerConfig::default()
+            }),
             http::routes(whep),
             stopped.clone(),
         )
         .await?;
-        let node = Node::start(
+        let node = Node::start_with(
             identity,
             contacts.clone(),
             NodeOptions {
                 name: config.name.clone(),
                 relays: config.with_bound_port(http_addr).relay_urls(),
             },
+            rtc.relay_ice.clone(),
         );
         let watcher = contacts.spawn_watcher();
         tokio::spawn(calls.clone().answer_calls(node.clone(), stopped.clone()));

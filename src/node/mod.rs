@@ -14,7 +14,8 @@ use crate::envelope::{self, Recipient};
 use crate::identity::{ContactCode, Identity};
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
-use crate::relay::client::{RelayClient, RelayHandle, SendOutcome};
+use crate::relay::client::{ClientConfig, RelayClient, RelayHandle, SendOutcome};
+use crate::relay::RelayIce;
 use crate::signal::{SessionId, Signal};
 use routing::Router;
 use std::sync::Arc;
@@ -64,8 +65,24 @@ struct NodeInner {
 impl Node {
     /// Starts the node: connects to the relay (reconnecting forever) and routes envelopes.
     pub fn start(identity: Arc<Identity>, contacts: LiveContacts, options: NodeOptions) -> Node {
+        Self::start_with(identity, contacts, options, RelayIce::new())
+    }
+
+    /// Like [`Node::start`], keeping the relay's ICE servers fresh in `ice`
+    /// (pass [`RtcSettings::relay_ice`](crate::api::RtcSettings::relay_ice)).
+    pub fn start_with(
+        identity: Arc<Identity>,
+        contacts: LiveContacts,
+        options: NodeOptions,
+        ice: RelayIce,
+    ) -> Node {
         let url = options.relays.first().cloned().unwrap_or_default();
-        let (relay, relay_events) = RelayClient::spawn(url.clone(), identity.signing_key().clone());
+        let (relay, relay_events) = RelayClient::spawn_sharing(
+            url.clone(),
+            identity.signing_key().clone(),
+            ClientConfig::default(),
+            ice,
+        );
         let (offers_tx, offers_rx) = mpsc::channel(16);
         let router = Arc::new(Router::new(
             identity.clone(),
@@ -127,6 +144,11 @@ impl Node {
     /// The relay this node connects to: the first of its relay URLs.
     pub fn relay_url(&self) -> &str {
         self.inner.options.relays.first().map_or("", String::as_str)
+    }
+
+    /// The ICE servers this node's relay handed out, kept fresh.
+    pub fn relay_ice(&self) -> RelayIce {
+        self.inner.relay.ice()
     }
 
     /// Leaves the signalling network: closes the relay connection for good

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceServer,
-    SettingEngineBuilder,
+    RTCIceTransportPolicy, SettingEngineBuilder,
 };
 use webrtc::runtime::Runtime;
 
@@ -60,6 +60,11 @@ async fn build_with(
                 })
                 .collect(),
         )
+        .with_ice_transport_policy(if opts.relay_only {
+            RTCIceTransportPolicy::Relay
+        } else {
+            RTCIceTransportPolicy::All
+        })
         .build();
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(mdns)

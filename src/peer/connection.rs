@@ -349,6 +349,29 @@ impl HearthPeer {
         fingerprint
     }
 
+    /// The candidate types (`host`, `srflx`, `prflx`, `relay`) of the pair ICE
+    /// selected, local first; `None` before one is selected. `relay` on both
+    /// sides means every packet goes through TURN servers.
+    pub async fn selected_candidate_types(&self) -> Option<(String, String)> {
+        let mut transports = Vec::new();
+        if let Some(sctp) = self.pc.sctp().await {
+            transports.push(sctp.transport());
+        }
+        for sender in self.pc.get_senders().await {
+            transports.extend(sender.transport().await.ok().flatten());
+        }
+        for receiver in self.pc.get_receivers().await {
+            transports.extend(receiver.transport().await.ok().flatten());
+        }
+        for transport in transports {
+            let ice = transport.ice_transport();
+            if let Ok(Some(pair)) = ice.get_selected_candidate_pair().await {
+                return Some((pair.local().typ.to_string(), pair.remote().typ.to_string()));
+            }
+        }
+        None
+    }
+
     async fn remote_certificate_der(&self) -> Option<Vec<u8>> {
         let mut transports = Vec::new();
         if let Some(sctp) = self.pc.sctp().await {

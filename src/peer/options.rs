@@ -41,17 +41,33 @@ impl Default for IceMode {
     }
 }
 
-/// A STUN or TURN server, in the browser's `RTCIceServer` JSON shape.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A STUN or TURN server, in the browser's `RTCIceServer` JSON shape. Its
+/// `Debug` hides the credential, so logging one leaks no secret.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IceServer {
     /// `stun:host:port` / `turn:host:port?transport=udp` URLs.
     pub urls: Vec<String>,
     /// TURN username (empty for STUN).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub username: String,
     /// TURN credential (empty for STUN).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub credential: String,
+}
+
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let credential = if self.credential.is_empty() {
+            ""
+        } else {
+            "<redacted>"
+        };
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field("credential", &credential)
+            .finish()
+    }
 }
 
 /// Everything needed to build a [`HearthPeer`](crate::peer::HearthPeer).
@@ -72,6 +88,9 @@ pub struct PeerOptions {
     pub data_channel: bool,
     /// STUN/TURN servers. Empty means host candidates only.
     pub ice_servers: Vec<IceServer>,
+    /// Gather and use relay (TURN) candidates only, so the remote peer never
+    /// learns this side's addresses. Needs a TURN server in `ice_servers`.
+    pub relay_only: bool,
     /// Trickle or gathered (one-message) signalling.
     pub ice_mode: IceMode,
     /// Poll the protocol timers every millisecond while the connection is being set up, which
@@ -130,6 +149,7 @@ impl Default for PeerOptions {
             recv_audio: false,
             data_channel: true,
             ice_servers: Vec::new(),
+            relay_only: false,
             ice_mode: IceMode::default(),
             fast_start: true,
             fast_start_window: Duration::from_secs(5),
@@ -165,5 +185,24 @@ mod tests {
         let s: IceServer = serde_json::from_str(r#"{"urls":["stun:example.org:3478"]}"#).unwrap();
         assert_eq!(s.urls, vec!["stun:example.org:3478"]);
         assert!(s.username.is_empty());
+    }
+
+    #[test]
+    fn ice_server_debug_hides_the_credential_and_json_skips_empty_fields() {
+        let s = IceServer {
+            urls: vec!["turn:example.org:3478".into()],
+            username: "1700000000:abc".into(),
+            credential: "s3cr3t-password".into(),
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("s3cr3t-password") && shown.contains("1700000000:abc"));
+        let stun = IceServer {
+            urls: vec!["stun:example.org".into()],
+            ..IceServer::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&stun).unwrap(),
+            r#"{"urls":["stun:example.org"]}"#
+        );
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Instant;
 
-use super::protocol::ServerFrame;
+use super::protocol::{PeerKey, ServerFrame};
 
 /// Identifies one WebSocket connection for the life of the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -37,6 +37,14 @@ pub enum Action {
         ack: ConnId,
         /// Request id of the sender's `send`.
         id: u64,
+    },
+    /// Write the `ice_servers` frame for `key` to `conn`, built with
+    /// [`super::hub::Hub::ice_frame`] at the current wall-clock time.
+    GrantIce {
+        /// Connection that asked.
+        conn: ConnId,
+        /// The key it proved.
+        key: PeerKey,
     },
     /// Close `conn` after writing everything queued before this action.
     Close {

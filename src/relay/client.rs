@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::backoff::{Backoff, BackoffConfig};
 use super::error::RelayError;
+use super::ice_lease::RelayIce;
 use super::protocol::PeerKey;
 use super::session::{Command, Driver};
 
@@ -109,6 +110,18 @@ impl RelayClient {
         key: SigningKey,
         config: ClientConfig,
     ) -> (RelayHandle, mpsc::Receiver<RelayEvent>) {
+        Self::spawn_sharing(url, key, config, RelayIce::new())
+    }
+
+    /// Like [`Self::spawn_with`], keeping the relay's ICE servers fresh in
+    /// `ice`: the client asks for them after every (re)connect and again
+    /// before their credentials expire, and connections read them from there.
+    pub fn spawn_sharing(
+        url: String,
+        key: SigningKey,
+        config: ClientConfig,
+        ice: RelayIce,
+    ) -> (RelayHandle, mpsc::Receiver<RelayEvent>) {
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (event_tx, event_rx) = mpsc::channel(config.event_buffer.max(1));
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -116,9 +129,10 @@ impl RelayClient {
             commands: cmd_tx,
             stop: Arc::new(stop_tx),
             request_timeout: config.request_timeout,
+            ice: ice.clone(),
         };
         let backoff = Backoff::new(config.backoff, StdRng::from_entropy());
-        let driver = Driver::new(url, key, config, cmd_rx, stop_rx, event_tx, backoff);
+        let driver = Driver::new(url, key, config, cmd_rx, stop_rx, event_tx, backoff, ice);
         tokio::spawn(driver.run());
         (handle, event_rx)
     }
@@ -130,6 +144,7 @@ pub struct RelayHandle {
     commands: mpsc::Sender<Command>,
     stop: Arc<watch::Sender<bool>>,
     request_timeout: Duration,
+    ice: RelayIce,
 }
 
 impl RelayHandle {
@@ -146,6 +161,11 @@ impl RelayHandle {
             Ok(Err(_)) => Err(RelayError::Stopped),
             Err(_) => Err(RelayError::Timeout(self.request_timeout)),
         }
+    }
+
+    /// The relay's ICE servers as this client keeps them fresh.
+    pub fn ice(&self) -> RelayIce {
+        self.ice.clone()
     }
 
     /// Stops the client: closes the connection and ends the event stream.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::error::RelayError;
+use super::ice::IceConfig;
 use crate::edge::EdgeLimits;
 
 /// Settings of the relay server.
@@ -44,6 +45,8 @@ pub struct RelayServerConfig {
     /// TCP connections in all; 0 means three quarters of the process's file
     /// limit, keeping the rest for everything else the process opens.
     pub max_tcp_connections: usize,
+    /// STUN/TURN servers handed to clients that proved their key (`[ice]`).
+    pub ice: IceConfig,
 }
 
 impl Default for RelayServerConfig {
@@ -62,6 +65,7 @@ impl Default for RelayServerConfig {
             header_read_timeout_ms: 10_000,
             max_tcp_connections_per_ip: 64,
             max_tcp_connections: 0,
+            ice: IceConfig::default(),
         }
     }
 }
@@ -114,7 +118,7 @@ impl RelayServerConfig {
                 self.idle_timeout_ms, self.ping_interval_ms
             ));
         }
-        Ok(())
+        self.ice.validate()
     }
 
     /// Hard transport limit: frames above it drop the connection instead of
@@ -204,6 +208,25 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("outbox_bytes"));
+    }
+
+    #[test]
+    fn ice_table_reads_from_toml_and_is_checked() {
+        let cfg: RelayServerConfig = toml::from_str(
+            "burst = 7\n[ice]\nturn_urls = [\"turn:127.0.0.1:3478\"]\nturn_secret = \"s\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.ice.turn_urls, ["turn:127.0.0.1:3478"]);
+        assert_eq!(cfg.ice.credential_ttl_secs, 3600);
+        assert_eq!(cfg.validate(), Ok(()));
+        let cfg: RelayServerConfig =
+            toml::from_str("[ice]\nturn_urls = [\"turn:127.0.0.1:3478\"]\n").unwrap();
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("turn_secret"));
+        assert!(toml::from_str::<RelayServerConfig>("[ice]\nturn_secrets = \"s\"\n").is_err());
     }
 
     #[test]

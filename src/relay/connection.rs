@@ -195,6 +195,13 @@ impl Shared {
                     };
                     self.push(ack, Hub::forward_reply(id, outcome).to_text());
                 }
+                Action::GrantIce { conn, key } => {
+                    let unix_now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    let frame = self.hub.ice_frame(&key, unix_now);
+                    self.push(conn, frame.to_text());
+                }
                 Action::Close { conn } => {
                     // Dropping the sender lets the connection drain its queue, then close.
                     self.outboxes.remove(&conn);

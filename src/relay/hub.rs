@@ -11,6 +11,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 
 pub use super::action::{Action, ConnId, ForwardOutcome, Opened};
 use super::config::RelayServerConfig;
+use super::ice::IceIssuer;
 use super::limits::{ConnectionCounter, TokenBucket};
 use super::protocol::{auth_message, parse_client, ClientFrame, ErrorCode, PeerKey, ServerFrame};
 
@@ -28,6 +29,7 @@ pub struct Hub {
     conns: HashMap<ConnId, Conn>,
     by_key: HashMap<PeerKey, ConnId>,
     per_ip: ConnectionCounter,
+    ice: IceIssuer,
 }
 
 impl Hub {
@@ -35,6 +37,7 @@ impl Hub {
     pub fn new(config: RelayServerConfig) -> Self {
         let per_ip = ConnectionCounter::new(config.max_connections_per_ip);
         Self {
+            ice: IceIssuer::new(config.ice.clone()),
             config,
             next_id: 0,
             conns: HashMap::new(),
@@ -93,7 +96,7 @@ impl Hub {
             return refusal;
         }
         match parsed {
-            Ok(frame) => self.on_frame(conn, frame),
+            Ok(frame) => self.on_frame(conn, frame, now),
             Err(e) => vec![Action::Send {
                 conn,
                 frame: e.into_frame(),
@@ -169,6 +172,12 @@ impl Hub {
         }
     }
 
+    /// The `ice_servers` frame for `key` at `unix_now` (seconds since 1970),
+    /// for an [`Action::GrantIce`]: TURN credentials expire one lifetime later.
+    pub fn ice_frame(&self, key: &PeerKey, unix_now: u64) -> ServerFrame {
+        self.ice.frame(key, unix_now)
+    }
+
     /// Whether some connection is authenticated as `key`.
     pub fn is_online(&self, key: &PeerKey) -> bool {
         self.by_key.contains_key(key)
@@ -200,14 +209,14 @@ impl Hub {
         Err(vec![send_error(conn, ErrorCode::RateLimited, &message, id)])
     }
 
-    fn on_frame(&mut self, conn: ConnId, frame: ClientFrame) -> Vec<Action> {
-        let Some(c) = self.conns.get(&conn) else {
+    fn on_frame(&mut self, conn: ConnId, frame: ClientFrame, now: Instant) -> Vec<Action> {
+        let Some((proven, ip)) = self.conns.get(&conn).map(|c| (c.key, c.ip)) else {
             return Vec::new();
         };
-        match (c.key, frame) {
+        match (proven, frame) {
             (None, ClientFrame::Auth { key, sig }) => self.authenticate(conn, key, sig),
             (None, ClientFrame::Send { id, .. }) => vec![not_authenticated(conn, Some(id))],
-            (None, ClientFrame::Ping) => vec![not_authenticated(conn, None)],
+            (None, ClientFrame::Ping | ClientFrame::Ice) => vec![not_authenticated(conn, None)],
             (Some(_), ClientFrame::Auth { .. }) => vec![send_error(
                 conn,
                 ErrorCode::Malformed,
@@ -218,6 +227,19 @@ impl Hub {
                 conn,
                 frame: ServerFrame::Pong,
             }],
+            (Some(key), ClientFrame::Ice) => match self.ice.allow(key, ip, now) {
+                Ok(()) => vec![Action::GrantIce { conn, key }],
+                Err(refused) => {
+                    let secs = refused.retry_after.as_secs().max(1);
+                    tracing::info!(key = %key.short(), %conn, "ICE server request over the rate limit");
+                    vec![send_error(
+                        conn,
+                        ErrorCode::IceRateLimited,
+                        &format!("ICE servers were asked for too often; ask again in {secs} s"),
+                        None,
+                    )]
+                }
+            },
             (Some(from), ClientFrame::Send { id, to, data }) => match self.by_key.get(&to) {
                 Some(&target) => vec![Action::Forward {
                     to: target,

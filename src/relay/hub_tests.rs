@@ -313,3 +313,77 @@ fn pings_and_pongs_take_tokens_and_a_flood_is_closed() {
     // An unknown connection costs nothing and gets nothing.
     assert_eq!(hub.on_control(ConnId(999), now), Vec::new());
 }
+
+fn ice_config() -> RelayServerConfig {
+    RelayServerConfig {
+        ice: crate::relay::ice::IceConfig {
+            turn_urls: vec!["turn:127.0.0.1:3478".into()],
+            turn_secret: "hub-secret".into(),
+            grant_burst: 2,
+            grant_interval_secs: 60,
+            ..Default::default()
+        },
+        ..RelayServerConfig::default()
+    }
+}
+
+#[test]
+fn ice_servers_go_only_to_a_connection_that_proved_its_key() {
+    let (mut hub, now) = hub(ice_config());
+    let opened = hub.open(IP, [3; 32], now).unwrap();
+    let ice = ClientFrame::Ice.to_text();
+    let actions = hub.on_text(opened.conn, &ice, now);
+    assert_eq!(
+        error_code(&actions),
+        Some((ErrorCode::NotAuthenticated, None))
+    );
+    assert!(!actions.iter().any(|a| matches!(a, Action::GrantIce { .. })));
+    // A failed auth does not help either: the connection is closed.
+    let actions = hub.on_text(opened.conn, &auth_text(&signer(1), &[4; 32]), now);
+    assert_eq!(error_code(&actions), Some((ErrorCode::AuthFailed, None)));
+
+    let conn = online(&mut hub, &signer(2), 5, now);
+    let key = PeerKey(signer(2).verifying_key().to_bytes());
+    assert_eq!(
+        hub.on_text(conn, &ice, now),
+        vec![Action::GrantIce { conn, key }]
+    );
+    let ServerFrame::IceServers { servers, .. } = hub.ice_frame(&key, 100) else {
+        panic!("not an ice_servers frame");
+    };
+    let expected = crate::relay::ice::mint("hub-secret", &key.short(), 3700);
+    assert_eq!(servers[0].username, expected.username);
+    assert_eq!(servers[0].credential, expected.credential);
+}
+
+#[test]
+fn ice_requests_over_the_limit_are_refused_with_their_own_code_and_do_not_close() {
+    let (mut hub, now) = hub(ice_config());
+    let conn = online(&mut hub, &signer(1), 1, now);
+    let ice = ClientFrame::Ice.to_text();
+    for _ in 0..2 {
+        assert!(matches!(
+            hub.on_text(conn, &ice, now)[..],
+            [Action::GrantIce { .. }]
+        ));
+    }
+    let actions = hub.on_text(conn, &ice, now);
+    assert_eq!(
+        error_code(&actions),
+        Some((ErrorCode::IceRateLimited, None))
+    );
+    assert!(!actions.contains(&Action::Close { conn }));
+    // Reconnecting with the same key does not refill the quota.
+    hub.close(conn);
+    let again = online(&mut hub, &signer(1), 2, now + Duration::from_secs(1));
+    let actions = hub.on_text(again, &ice, now + Duration::from_secs(1));
+    assert_eq!(
+        error_code(&actions),
+        Some((ErrorCode::IceRateLimited, None))
+    );
+    let later = now + Duration::from_secs(60);
+    assert!(matches!(
+        hub.on_text(again, &ice, later)[..],
+        [Action::GrantIce { .. }]
+    ));
+}

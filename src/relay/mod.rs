@@ -4,9 +4,12 @@
 //!
 //! Layout: `protocol` (wire frames, keys as [`PeerKey`]), `hub` and
 //! `action` (sans-IO decisions), `limits` (token bucket, per-IP cap),
+//! `ice` (STUN/TURN servers and minted TURN credentials handed to clients),
+//! `turn_check` (`hearth relay --check`: allocate with minted credentials),
 //! `config`, `server`, `connection` and `outbox` (axum edge, on
 //! [`crate::edge`]), `client`, `session` and `handshake` (reconnecting
-//! client), `backoff`, `error`, `url` (a relay URL as logs and screens show it).
+//! client), `ice_lease` (the ICE servers the client keeps fresh),
+//! `backoff`, `error`, `url` (a relay URL as logs and screens show it).
 
 mod action;
 pub mod backoff;
@@ -16,11 +19,14 @@ mod connection;
 pub mod error;
 mod handshake;
 pub mod hub;
+pub mod ice;
+pub mod ice_lease;
 pub mod limits;
 mod outbox;
 pub mod protocol;
 pub mod server;
 mod session;
+pub mod turn_check;
 pub mod url;
 
 pub use crate::keys::PeerKey;
@@ -28,5 +34,7 @@ pub use backoff::{Backoff, BackoffConfig};
 pub use client::{ClientConfig, RelayClient, RelayEvent, RelayHandle, SendOutcome};
 pub use config::RelayServerConfig;
 pub use error::RelayError;
+pub use ice::IceConfig;
+pub use ice_lease::{IceLease, RelayIce};
 pub use protocol::ErrorCode;
 pub use server::{router, serve, serve_router, RelayState};

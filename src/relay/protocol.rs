@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 pub use crate::keys::PeerKey;
+pub use crate::peer::IceServer;
 
 /// Domain separator prefixed to the challenge nonce before signing.
 pub const AUTH_CONTEXT: &[u8] = b"hearth-relay-auth-v1";
@@ -39,6 +40,8 @@ pub enum ErrorCode {
     Replaced,
     /// The recipient is online but not reading fast enough.
     RecipientBusy,
+    /// ICE servers were asked for too often; ask again later.
+    IceRateLimited,
     /// A code this version does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -57,6 +60,7 @@ impl ErrorCode {
             Self::AuthTimeout => "auth_timeout",
             Self::Replaced => "replaced",
             Self::RecipientBusy => "recipient_busy",
+            Self::IceRateLimited => "ice_rate_limited",
             Self::Unknown => "unknown",
         }
     }
@@ -92,6 +96,9 @@ pub enum ClientFrame {
     },
     /// Application-level keepalive; answered with `pong`.
     Ping,
+    /// Asks for the relay's ICE servers; answered with `ice_servers` (after
+    /// auth only) or an `ice_rate_limited` error.
+    Ice,
 }
 
 /// Frames the relay sends to a client.
@@ -126,6 +133,14 @@ pub enum ServerFrame {
     },
     /// Answer to `ping`.
     Pong,
+    /// Answer to `ice`: STUN/TURN servers in the browser's `RTCIceServer`
+    /// shape, TURN ones with credentials minted for this client.
+    IceServers {
+        /// The servers; empty when the relay has none configured.
+        servers: Vec<IceServer>,
+        /// Seconds until the credentials expire; ask again before.
+        expires_in: u64,
+    },
     /// Something was wrong with a frame or the connection.
     Error {
         /// Machine-readable reason.
@@ -157,6 +172,7 @@ impl ServerFrame {
             Self::Offline { .. } => "offline",
             Self::Deliver { .. } => "deliver",
             Self::Pong => "pong",
+            Self::IceServers { .. } => "ice_servers",
             Self::Error { .. } => "error",
         }
     }

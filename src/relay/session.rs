@@ -17,6 +17,7 @@ use super::backoff::Backoff;
 use super::client::{ClientConfig, RelayEvent, SendOutcome};
 use super::error::RelayError;
 use super::handshake::{connect_and_auth, transport, Ws};
+use super::ice_lease::{IceAsk, IceLease, RelayIce};
 use super::protocol::{ClientFrame, ErrorCode, PeerKey, ServerFrame};
 
 type Reply = oneshot::Sender<Result<SendOutcome, RelayError>>;
@@ -41,10 +42,13 @@ pub(crate) struct Driver {
     events: mpsc::Sender<RelayEvent>,
     backoff: Backoff<StdRng>,
     next_id: u64,
+    ice: RelayIce,
 }
 
 impl Driver {
-    /// Bundles everything the background task needs.
+    /// Bundles everything the background task needs; the relay's ICE
+    /// servers are kept fresh in `ice`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         url: String,
         key: SigningKey,
@@ -53,6 +57,7 @@ impl Driver {
         stop: watch::Receiver<bool>,
         events: mpsc::Sender<RelayEvent>,
         backoff: Backoff<StdRng>,
+        ice: RelayIce,
     ) -> Self {
         Self {
             url,
@@ -63,6 +68,7 @@ impl Driver {
             events,
             backoff,
             next_id: 0,
+            ice,
         }
     }
 
@@ -141,7 +147,10 @@ impl Driver {
         let mut ping = interval_at(Instant::now() + period, period);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_seen = Instant::now();
+        let mut ask = IceAsk::default();
+        ask.on_connected(std::time::Instant::now());
         let ended = loop {
+            let ice_due = ask.due().map(Instant::from_std);
             tokio::select! {
                 inbound = ws.next() => {
                     let text = match inbound {
@@ -158,7 +167,8 @@ impl Driver {
                         }
                     };
                     last_seen = Instant::now();
-                    if let Some(reason) = on_frame(text.as_str(), &mut pending, &self.events).await {
+                    let ice = (&self.ice, &mut ask);
+                    if let Some(reason) = on_frame(text.as_str(), &mut pending, &self.events, ice).await {
                         break (reason, false);
                     }
                 }
@@ -178,6 +188,12 @@ impl Driver {
                         }
                     }
                 },
+                _ = sleep_until(ice_due.unwrap_or_else(Instant::now)), if ice_due.is_some() => {
+                    ask.on_asked();
+                    if let Err(e) = self.write(&mut ws, ClientFrame::Ice.to_text()).await {
+                        break (e, false);
+                    }
+                }
                 _ = ping.tick() => {
                     pending.retain(|_, reply| !reply.is_closed());
                     if let Err(e) = self.write(&mut ws, ClientFrame::Ping.to_text()).await {
@@ -263,10 +279,12 @@ async fn offline<F: Future>(
 }
 
 /// Handles one frame of an authenticated session; `Some` ends the session.
+/// ICE server answers go into the shared cell and decide the next request.
 async fn on_frame(
     text: &str,
     pending: &mut HashMap<u64, Reply>,
     events: &mpsc::Sender<RelayEvent>,
+    (ice, ask): (&RelayIce, &mut IceAsk),
 ) -> Option<RelayError> {
     let frame: ServerFrame = match serde_json::from_str(text) {
         Ok(frame) => frame,
@@ -279,6 +297,15 @@ async fn on_frame(
         ServerFrame::Deliver { from, data } => {
             // A dropped event receiver only means nobody listens; keep serving sends.
             let _ = events.send(RelayEvent::Delivered { from, data }).await;
+            return None;
+        }
+        ServerFrame::Error {
+            code: ErrorCode::IceRateLimited,
+            message,
+            id: None,
+        } => {
+            tracing::info!(%message, "the relay refused ICE servers for now");
+            ask.on_refused(std::time::Instant::now());
             return None;
         }
         ServerFrame::Sent { id } => (id, Ok(SendOutcome::Delivered)),
@@ -307,6 +334,17 @@ async fn on_frame(
             return None;
         }
         ServerFrame::Pong => return None,
+        ServerFrame::IceServers {
+            servers,
+            expires_in,
+        } => {
+            let now = std::time::Instant::now();
+            let lease = IceLease::new(servers, Duration::from_secs(expires_in), now);
+            tracing::debug!(servers = ?lease, "ICE servers from the relay");
+            ask.on_answer(&lease);
+            ice.publish(lease);
+            return None;
+        }
         other @ (ServerFrame::Challenge { .. } | ServerFrame::Ready) => {
             tracing::warn!(frame = other.tag(), "ignoring handshake frame after auth");
             return None;
