@@ -13,6 +13,7 @@ pub mod pairing;
 mod panel;
 mod panel_notes;
 mod panel_relay;
+mod panel_view;
 mod share_link;
 pub mod shares;
 mod talkback;

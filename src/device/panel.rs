@@ -9,16 +9,17 @@
 //! is lit while anyone receives the camera or microphone. A press made with
 //! `hearth press` is answered with what came of it (refused: why).
 
-use super::panel_notes::{Note, Notes};
+use super::panel_notes::Note;
+use super::panel_view::{Facts, PanelEvent, PanelView};
 use super::shares::{ReceivedNotice, ShareRequest};
 use super::Device;
 use crate::config::Config;
 use crate::contacts::{ContactChange, ContactStatus, ContactsError};
 use crate::hardware::buttons::{open_buttons, socket_path, Action, Button, ButtonEvent};
 use crate::hardware::display::open_display;
-use crate::hardware::display::screen::{Home, Received, Screen};
+use crate::hardware::display::screen::{Received, Screen};
 use crate::hardware::display::Thumbnail;
-use crate::hardware::led::{open_led, LiveIndicator, LiveState};
+use crate::hardware::led::open_led;
 use crate::hardware::{Board, HardwareError};
 use crate::privacy::PrivacyInput;
 use crate::share::ShareKind;
@@ -50,58 +51,70 @@ impl Device {
             let mut outgoing = device.control.shares.outgoing.subscribe();
             let mut inbox_full = device.control.shares.inbox_full.subscribe();
             let mut tick = tokio::time::interval(Duration::from_secs(1));
-            let mut notes = Notes::new(note_time);
+            let mut view = PanelView::new(device.panel_facts(), note_time, pairing);
             let mut last: Option<Screen> = None;
             loop {
-                tokio::select! {
+                let event = tokio::select! {
                     _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
                     event = buttons.recv_answerable() => match event {
                         Some((event, reply)) => {
                             let result = device.on_button(event).await;
-                            if let Err(refusal) = &result {
-                                tracing::info!(button = %event.button, reason = %refusal.message, "a button press was refused");
-                                if refusal.show {
-                                    notes.show(problem(&refusal.message), Instant::now());
+                            let shown = match &result {
+                                Err(refusal) => {
+                                    tracing::info!(button = %event.button, reason = %refusal.message, "a button press was refused");
+                                    refusal.show.then(|| problem(&refusal.message))
                                 }
-                            }
+                                Ok(()) => None,
+                            };
                             if let Some(reply) = reply {
                                 reply.answer(result.map_err(|r| r.message));
+                            }
+                            match shown {
+                                Some(note) => PanelEvent::Note(note),
+                                None => PanelEvent::Facts(device.panel_facts()),
                             }
                         }
                         None => break,
                     },
-                    _ = privacy.changed() => {}
-                    // Someone started or stopped watching: the LED and the
-                    // screen say so now, not on the next tick.
-                    _ = sessions.changed() => {}
-                    _ = relay.changed() => {}
+                    // Privacy, or someone started or stopped watching: the LED
+                    // and the screen say so now, not on the next tick.
+                    _ = privacy.changed() => PanelEvent::Facts(device.panel_facts()),
+                    _ = sessions.changed() => PanelEvent::Facts(device.panel_facts()),
+                    _ = relay.changed() => PanelEvent::Facts(device.panel_facts()),
                     share = received.recv() => match share {
-                        Ok(notice) => {
-                            let screen = received_screen(notice).await;
-                            notes.show(Note::Show(screen), Instant::now());
+                        Ok(notice) => PanelEvent::Note(Note::Show(received_screen(notice).await)),
+                        Err(RecvError::Lagged(n)) => {
+                            tracing::debug!(missed = n, "the screen skipped shares that arrived together");
+                            PanelEvent::Tick
                         }
-                        Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "the screen skipped shares that arrived together"),
                         Err(RecvError::Closed) => break,
                     },
                     // Every share of this device, whoever made it: its count goes
                     // up as contacts acknowledge it.
                     event = outgoing.recv() => match event {
-                        Ok(event) => notes.outgoing(&event, Instant::now()),
-                        Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "the screen missed deliveries; its count may be low"),
+                        Ok(event) => PanelEvent::Outgoing(event),
+                        Err(RecvError::Lagged(n)) => {
+                            tracing::warn!(missed = n, "the screen missed deliveries; its count may be low");
+                            PanelEvent::Tick
+                        }
                         Err(RecvError::Closed) => break,
                     },
                     changed = inbox_full.changed() => {
                         if changed.is_err() {
                             break;
                         }
-                        if let Some(message) = inbox_full.borrow_and_update().clone() {
-                            notes.show(Note::Show(Screen::Error { message }), Instant::now());
+                        match inbox_full.borrow_and_update().clone() {
+                            Some(message) => PanelEvent::Note(Note::Show(Screen::Error { message })),
+                            None => PanelEvent::Tick,
                         }
                     }
-                    _ = tick.tick() => {}
+                    // Contacts (a pairing request) are read once a second.
+                    _ = tick.tick() => PanelEvent::Facts(device.panel_facts()),
+                };
+                let (live, screen) = view.handle(event, Instant::now());
+                if let Err(e) = led.update(live) {
+                    tracing::warn!(error = %e, "the LED could not be set");
                 }
-                let note = notes.current(Instant::now());
-                let screen = device.refresh(&mut led, note, &pairing);
                 if last.as_ref() != Some(&screen) {
                     if let Err(e) = display.show(&screen) {
                         tracing::warn!(error = %e, "the screen could not be drawn");
@@ -166,22 +179,8 @@ impl Device {
         }
     }
 
-    /// Brings the LED up to date and says what the screen should show: `note`
-    /// if given, else a pairing request waiting for YES/NO, else home
-    /// (PRIVATE / who is watching).
-    fn refresh(&self, led: &mut LiveIndicator, note: Option<Screen>, pairing: &Screen) -> Screen {
-        let private = self.control.privacy.is_on();
-        let (video, audio) = self.calls.live_counts();
-        let live = match private {
-            true => LiveState::default(),
-            false => LiveState {
-                video_viewers: video,
-                audio_listeners: audio,
-            },
-        };
-        if let Err(e) = led.update(live) {
-            tracing::warn!(error = %e, "the LED could not be set");
-        }
+    /// What the panel needs to know about the device now.
+    fn panel_facts(&self) -> Facts {
         let (waiting, nobody_yet) = self.node.contacts().with(|book| {
             let waiting = book
                 .iter()
@@ -190,21 +189,15 @@ impl Device {
             let nobody_yet = !book.iter().any(|c| c.status == ContactStatus::Approved);
             (waiting, nobody_yet)
         });
-        note.unwrap_or_else(|| match waiting {
-            Some(name) => Screen::Approval { name },
-            // First boot: nobody approved yet, so show the code to pair with
-            // (unless privacy is on: then PRIVATE is what matters).
-            None if nobody_yet && !private => super::panel_relay::first_boot(
-                self.node.relay_status(),
-                pairing,
-                self.node.relay_url(),
-            ),
-            None => Screen::Home(Home {
-                private,
-                watchers: if private { vec![] } else { self.watchers() },
-                network: super::panel_relay::network(self.node.relay_status()),
-            }),
-        })
+        Facts {
+            private: self.control.privacy.is_on(),
+            live: self.calls.live_counts(),
+            watchers: self.watchers(),
+            waiting,
+            nobody_yet,
+            relay: self.node.relay_status(),
+            relay_url: self.node.relay_url().to_string(),
+        }
     }
 }
 
