@@ -225,5 +225,9 @@ async fn allow_then_yes_keeps_the_permissions_and_allow_then_share_reaches_them(
     owner(dir.path(), &["contacts", "allow", "Dad", "snapshots"]).await;
     let shared = owner(dir.path(), &["share", "--snapshot"]).await;
     assert!(shared.contains("Dad"), "the snapshot goes to Dad: {shared}");
-    device.stop().await;
+    let aborted = device.stop().await;
+    assert!(
+        aborted.is_empty(),
+        "tasks that did not stop by themselves: {aborted:?}"
+    );
 }

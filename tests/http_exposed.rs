@@ -31,6 +31,8 @@ async fn idle_connections_are_capped_per_address_and_timed_out() -> Result<()> {
     let app = Router::new().route("/healthz", get(|| async { "ok" }));
     let addr = hearth::device::http::start("127.0.0.1:0".parse()?, None, app, stopped)
         .await?
+        .expect("bound")
+        .addr
         .expect("bound");
 
     let mut idle = Vec::new();

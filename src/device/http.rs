@@ -36,14 +36,14 @@ pub fn routes(whep: WhepState) -> Router {
 }
 
 /// Starts the web server on `addr`, with a relay using `embedded` at `/relay` if given.
-/// Returns the bound address, or `None` when the address is taken by another
+/// Returns the running server, or `None` when the address is taken by another
 /// Hearth (then its relay is used).
 pub async fn start(
     addr: SocketAddr,
     embedded: Option<RelayServerConfig>,
     app: Router,
     mut stopped: watch::Receiver<bool>,
-) -> Result<Option<SocketAddr>, HttpError> {
+) -> Result<Option<WebServer>, HttpError> {
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && embedded.is_some() => {
@@ -56,7 +56,7 @@ pub async fn start(
     let shutdown = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let result = if let Some(relay_config) = embedded {
             let state = match RelayState::new(relay_config) {
                 Ok(state) => state,
@@ -77,5 +77,14 @@ pub async fn start(
             tracing::error!(error = %e, "web server stopped");
         }
     });
-    Ok(local)
+    Ok(Some(WebServer { addr: local, task }))
+}
+
+/// A web server that runs until the stop signal.
+#[derive(Debug)]
+pub struct WebServer {
+    /// Where it listens.
+    pub addr: Option<SocketAddr>,
+    /// Its task: ends once it has stopped (connections drained).
+    pub task: tokio::task::JoinHandle<()>,
 }

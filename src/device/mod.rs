@@ -17,6 +17,7 @@ mod panel_view;
 mod share_link;
 pub mod shares;
 mod talkback;
+mod tasks;
 mod whep;
 
 pub use talkback::TalkBackStats;
@@ -34,6 +35,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
+
+/// How long stopping waits for the device's tasks before aborting them.
+const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Errors starting the device.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +87,8 @@ pub struct Device {
     stop: watch::Sender<bool>,
     /// The data directory's lock, held from start until stop.
     lock: Arc<Mutex<Option<DataDirLock>>>,
+    /// Its long-lived tasks, joined on stop.
+    tasks: Arc<tasks::Tasks>,
 }
 
 impl Device {
@@ -95,6 +101,7 @@ impl Device {
         let identity = Arc::new(Identity::load_or_create(&options.data_dir)?);
         let contacts = LiveContacts::load_owned(&lock)?;
         let (stop, stopped) = watch::channel(false);
+        let tasks = Arc::new(tasks::Tasks::default());
         let media = match options.media {
             Some(media) => media,
             None => media::open_media(&config)?,
@@ -140,6 +147,10 @@ impl Device {
             stopped.clone(),
         )
         .await?;
+        let http_addr = http_addr.and_then(|server| {
+            tasks.keep("web server", server.task);
+            server.addr
+        });
         let node = Node::start_with(
             identity,
             contacts.clone(),
@@ -150,24 +161,32 @@ impl Device {
             rtc.relay_ice.clone(),
         );
         let watcher = contacts.spawn_watcher();
-        tokio::spawn(calls.clone().answer_calls(node.clone(), stopped.clone()));
-        tokio::spawn(
+        tasks.spawn(
+            "answer calls",
+            calls.clone().answer_calls(node.clone(), stopped.clone()),
+        );
+        tasks.spawn(
+            "enforce revocations",
             calls
                 .clone()
                 .enforce_revocations(contacts.subscribe(), stopped.clone()),
         );
-        tokio::spawn(
+        tasks.spawn(
+            "follow privacy",
             calls
                 .clone()
                 .follow_privacy(privacy.subscribe(), stopped.clone()),
         );
-        tokio::spawn(pairing::announce_decisions(
-            node.clone(),
-            contacts.subscribe(),
-            stopped.clone(),
-        ));
-        tokio::spawn(log_node_events(node.events(), stopped.clone(), watcher));
-        tokio::spawn(
+        tasks.spawn(
+            "announce pairing decisions",
+            pairing::announce_decisions(node.clone(), contacts.subscribe(), stopped.clone()),
+        );
+        tasks.spawn(
+            "log node events",
+            log_node_events(node.events(), stopped.clone(), watcher),
+        );
+        tasks.spawn(
+            "deliver shares",
             shares
                 .clone()
                 .deliver(node.clone(), rtc.clone(), stopped.clone()),
@@ -179,12 +198,15 @@ impl Device {
             calls: calls.clone(),
         });
         if let Some(socket) = control::bind(&options.data_dir) {
-            tokio::spawn(control::serve(
-                control.clone(),
-                socket,
-                options.data_dir.clone(),
-                stopped.clone(),
-            ));
+            tasks.spawn(
+                "control socket",
+                control::serve(
+                    control.clone(),
+                    socket,
+                    options.data_dir.clone(),
+                    stopped.clone(),
+                ),
+            );
         }
         Ok(Device {
             node,
@@ -194,6 +216,7 @@ impl Device {
             control,
             stop,
             lock: Arc::new(Mutex::new(Some(lock))),
+            tasks,
         })
     }
 
@@ -239,10 +262,13 @@ impl Device {
         self.control.status()
     }
 
-    /// Stops the device: ends every session and the embedded relay, and
-    /// leaves the signalling relay (so a device started again on the same
-    /// data directory is not pushed off it by this one).
-    pub async fn stop(&self) {
+    /// Stops the device: ends every session and the embedded relay, leaves
+    /// the signalling relay (so a device started again on the same data
+    /// directory is not pushed off it by this one) and waits for its tasks
+    /// (at most a few seconds) before it lets go of the data directory.
+    /// Returns the names of the tasks that did not end by themselves and
+    /// were aborted (none, normally).
+    pub async fn stop(&self) -> Vec<&'static str> {
         self.stop.send_replace(true);
         self.calls
             .end_all(
@@ -251,7 +277,9 @@ impl Device {
             )
             .await;
         self.node.disconnect();
+        let aborted = self.tasks.join_all(STOP_WITHIN).await;
         self.lock.lock().expect("lock slot").take();
+        aborted
     }
 
     /// Changes the contact book as the owner (what `hearth contacts …` and

@@ -43,7 +43,8 @@ impl Device {
         let config = config.with_bound_port(self.http_addr);
         let pairing = super::panel_relay::pairing(&config, &code.name, &code.to_text());
         let note_time = Duration::from_secs(config.display.note_secs.max(1));
-        tokio::spawn(async move {
+        let tasks = self.tasks.clone();
+        tasks.spawn("panel", async move {
             let mut privacy = device.privacy_changes();
             let mut sessions = device.calls.sessions_changed();
             let mut relay = device.node.relay_changes();
@@ -135,6 +136,7 @@ impl Device {
             control: self.control.clone(),
             stop: self.stop.clone(),
             lock: self.lock.clone(),
+            tasks: self.tasks.clone(),
         }
     }
 
