@@ -2,13 +2,14 @@
 //! field with a default. `hearth.example.toml` at the top of the repository
 //! documents each one and is checked against these defaults by a test.
 
-use crate::hardware::settings::{
+use self::hardware::{
     BoardSettings, ButtonSettings, DisplaySettings, EncoderPreference, LedSettings,
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub mod hardware;
 pub mod ice;
 pub mod reach;
 

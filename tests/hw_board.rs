@@ -94,7 +94,7 @@ fn asking_for_hardware_without_the_feature_says_how_to_build_it() {
     let err = open_camera(&config, &board).err().expect("refused");
     assert!(err.to_string().contains("--features hardware"), "{err}");
     let mut config = Config::default();
-    config.led.output = hearth::hardware::settings::LedOutput::Gpio;
+    config.led.output = hearth::config::hardware::LedOutput::Gpio;
     assert!(open_led(&config, &board)
         .unwrap_err()
         .to_string()

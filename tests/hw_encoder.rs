@@ -11,7 +11,7 @@ use hearth::config::Config;
 use hearth::hardware::camera::format::PixelFormat;
 use hearth::hardware::encoder::fallback::{FallbackEncoder, SoftwareFactory, MAX_EMPTY_FRAMES};
 use hearth::hardware::encoder::{h264_config, open_encoder, select, M2mInfo, Selection};
-use hearth::hardware::settings::EncoderPreference;
+use hearth::config::hardware::EncoderPreference;
 use hearth::hardware::{Board, HardwareError};
 use hearth::media::h264::SpsInfo;
 use hearth::media::{

@@ -20,7 +20,7 @@ use hearth::hardware::camera::v4l2::V4l2Opener;
 use hearth::hardware::display::{open_display, Home, Network, Received, Screen};
 use hearth::hardware::encoder::{encoder_device, m2m, open_encoder};
 use hearth::hardware::led::{open_led, LiveState};
-use hearth::hardware::settings::{DisplayOutput, EncoderPreference, LedOutput};
+use hearth::config::hardware::{DisplayOutput, EncoderPreference, LedOutput};
 use hearth::hardware::Board;
 use hearth::media::h264::SpsInfo;
 use hearth::media::{H264Decoder, TestPatternCamera, VideoCapture, VideoFormat};

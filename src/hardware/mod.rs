@@ -32,7 +32,6 @@ mod error;
 pub mod led;
 #[cfg(feature = "hardware")]
 mod rpi;
-pub mod settings;
 #[cfg(feature = "hardware")]
 pub mod v4l2;
 

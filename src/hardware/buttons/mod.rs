@@ -23,7 +23,7 @@ pub use debounce::{Action, ButtonMachine, Edge, Timing};
 pub use socket::{press, socket_path};
 
 use crate::config::Config;
-use crate::hardware::settings::ButtonSource;
+use crate::config::hardware::ButtonSource;
 use crate::hardware::{Board, HardwareError};
 
 /// The buttons Hearth knows. Which ones a device has is up to its board profile.

@@ -29,7 +29,7 @@ pub use screen::{Home, HomeState, Network, Received, Screen};
 
 use crate::config::Config;
 use crate::hardware::board::DisplayKind;
-use crate::hardware::settings::DisplayOutput;
+use crate::config::hardware::DisplayOutput;
 use crate::hardware::{Board, HardwareError};
 
 /// A screen Hearth can show [`Screen`]s on.

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::hardware::camera::format::PixelFormat;
-use crate::hardware::settings::EncoderPreference;
+use crate::config::hardware::EncoderPreference;
 use crate::hardware::HardwareError;
 
 /// What a V4L2 M2M encoder node reports.

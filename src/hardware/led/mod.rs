@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tracing::info;
 
 use crate::config::Config;
-use crate::hardware::settings::LedOutput;
+use crate::config::hardware::LedOutput;
 use crate::hardware::{Board, HardwareError};
 
 /// A light that can be switched.
