@@ -41,9 +41,11 @@
 
 mod access;
 mod connection;
+mod host_addresses;
 mod incoming;
 mod local_media;
 mod message;
+mod recovery;
 mod session;
 mod settings;
 mod stream;
