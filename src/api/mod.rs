@@ -41,7 +41,6 @@
 
 mod access;
 mod connection;
-mod host_addresses;
 mod incoming;
 mod local_media;
 mod message;

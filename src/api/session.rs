@@ -3,10 +3,10 @@
 //! when it has some — until either side ends it. A session made over HTTP
 //! (WHEP) has no signalling: it ends on its peer's events or when closed here.
 
-use super::host_addresses::{AddressWatch, POLL_INTERVAL};
 use super::recovery::{Action, Recovery, RecoveryConfig, Seen, Side};
 use super::{Access, MediaStream, Message, RemoteStream};
 use crate::envelope::Recipient;
+use crate::host_addresses::{AddressWatch, POLL_INTERVAL};
 use crate::keys::PeerKey;
 use crate::media::{AudioControl, VideoControl};
 use crate::node::Node;

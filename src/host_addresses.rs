@@ -1,12 +1,14 @@
 //! This host's network addresses, read with `getifaddrs` (one netlink dump,
-//! cheap enough to poll twice a second), so a live session notices a Wi-Fi
-//! reconnect or a new DHCP lease and restarts ICE on the new address.
+//! cheap enough to poll twice a second), so that a Wi-Fi reconnect or a new
+//! DHCP lease is noticed at once: a live session restarts ICE on the new
+//! address (`api/session.rs`) and the relay connection, whose socket still
+//! names the old one, is made again (`relay/session.rs`).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-/// How often a live session reads the addresses.
+/// How often the addresses are read.
 pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The addresses of the interfaces that are up, loopback left out. Empty if
