@@ -1,5 +1,5 @@
 //! This host's network addresses, read with `getifaddrs` (one netlink dump,
-//! cheap enough to poll twice a second), so that a Wi-Fi reconnect or a new
+//! cheap enough to poll four times a second), so that a Wi-Fi reconnect or a new
 //! DHCP lease is noticed at once: a live session restarts ICE on the new
 //! address (`api/session.rs`) and the relay connection, whose socket still
 //! names the old one, is made again (`relay/session.rs`).
@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// How often the addresses are read.
-pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(500);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The addresses of the interfaces that are up, loopback left out. Empty if
 /// they cannot be read (logged once per call at debug level).

@@ -15,6 +15,9 @@
 //!   checking after about a second and a half, so media can only come back
 //!   within one retry period of the network coming back. Attempts are never
 //!   closer together than [`RecoveryConfig::min_gap`].
+//! - An attempt that could not be sent (the relay connection was being made
+//!   again, as it is right after an address change) is made again as soon
+//!   as the relay is back, without waiting for the next retry.
 //! - The session ends after [`RecoveryConfig::give_up`] without a path.
 
 use crate::signal::RestartCause;
@@ -69,6 +72,10 @@ pub(crate) enum Seen {
     /// The callee asked for a restart, having seen this (caller only;
     /// ignored by a callee).
     RestartRequested(RestartCause),
+    /// The last attempt could not be sent to the contact.
+    NotSent,
+    /// The signalling relay is connected (again).
+    SignallingUp,
 }
 
 /// What the session should do now.
@@ -95,6 +102,10 @@ pub(crate) struct Recovery {
     last_attempt: Option<Instant>,
     /// Attempts since the path was last up.
     attempts: u32,
+    /// The last attempt could not be sent, and why it was made.
+    unsent: Option<RestartCause>,
+    /// Why the last attempt was made.
+    last_cause: Option<RestartCause>,
 }
 
 impl Recovery {
@@ -107,6 +118,8 @@ impl Recovery {
             due: None,
             last_attempt: None,
             attempts: 0,
+            unsent: None,
+            last_cause: None,
         }
     }
 
@@ -117,6 +130,18 @@ impl Recovery {
                 self.lost_since = None;
                 self.due = None;
                 self.attempts = 0;
+                self.unsent = None;
+                return;
+            }
+            Seen::NotSent => {
+                self.unsent = self.last_cause;
+                return;
+            }
+            Seen::SignallingUp => {
+                // Nothing went out: no gap to keep.
+                if let Some(cause) = self.unsent.take() {
+                    self.due = Some((now, cause));
+                }
                 return;
             }
             Seen::RestartRequested(_) if self.side == Side::Callee => return,
@@ -167,6 +192,8 @@ impl Recovery {
         }
         self.attempts += 1;
         self.last_attempt = Some(now);
+        self.last_cause = Some(cause);
+        self.unsent = None;
         // While there is no path, try again; while connected (an address
         // change), one attempt: if it breaks the path, ICE says so.
         self.due = self.lost_since.map(|_| {

@@ -135,3 +135,25 @@ fn a_request_from_the_callee_restarts_the_caller() {
     );
     assert_eq!(r.next_wake(), None, "connected: one attempt");
 }
+
+#[test]
+fn an_attempt_that_could_not_be_sent_goes_out_again_when_the_relay_is_back() {
+    let t = clock();
+    let mut r = Recovery::new(Side::Callee, RecoveryConfig::default());
+    r.seen(Seen::AddressesChanged, t(0));
+    assert_eq!(
+        r.poll(t(0)),
+        Some(Action::AskRestart(RestartCause::AddressChanged))
+    );
+    r.seen(Seen::NotSent, t(1));
+    assert_eq!(r.next_wake(), None, "nothing to do while the relay is away");
+    r.seen(Seen::SignallingUp, t(80));
+    assert_eq!(
+        r.poll(t(80)),
+        Some(Action::AskRestart(RestartCause::AddressChanged)),
+        "at once, not a second later"
+    );
+    // The relay coming back with nothing unsent changes nothing.
+    r.seen(Seen::SignallingUp, t(500));
+    assert_eq!(r.next_wake(), None);
+}

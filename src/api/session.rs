@@ -143,6 +143,7 @@ impl Session {
             Recovery::new(side, RecoveryConfig::default())
         });
         let mut give_up: Option<tokio::time::Instant> = None;
+        let mut relay = self.link.as_ref().map(|link| link.node.relay_changes());
         let mut addresses = AddressWatch::new();
         let mut addresses_tick = tokio::time::interval(POLL_INTERVAL);
         addresses_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -162,8 +163,16 @@ impl Session {
                             self.close(EndCode::Failed, "the connection was lost and did not come back", true).await;
                             break;
                         }
-                        Some(action) => self.recover(action).await,
+                        Some(action) if !self.recover(action).await => {
+                            recovery.seen(Seen::NotSent, std::time::Instant::now());
+                        }
+                        Some(_) => {}
                         None => {}
+                    }
+                }
+                up = relay_up(&mut relay), if recovery.is_some() => {
+                    if let (true, Some(recovery)) = (up, recovery.as_mut()) {
+                        recovery.seen(Seen::SignallingUp, std::time::Instant::now());
                     }
                 }
                 _ = addresses_tick.tick(), if recovery.is_some() => {
@@ -258,9 +267,9 @@ impl Session {
     }
 
     /// Carries out a recovery action: the caller restarts ICE, the callee asks
-    /// it to. A failure is logged; the next attempt comes at its time.
-    async fn recover(&self, action: Action) {
-        let Some(link) = &self.link else { return };
+    /// it to. `false` if the message could not be sent (logged).
+    async fn recover(&self, action: Action) -> bool {
+        let Some(link) = &self.link else { return true };
         let signal = match action {
             Action::Restart(cause) => match self.peer.restart_offer().await {
                 Ok(sdp) => {
@@ -272,7 +281,7 @@ impl Session {
                 }
                 Err(e) => {
                     tracing::warn!(contact = %self.contact.short(), error = %e, "could not restart ICE");
-                    return;
+                    return true;
                 }
             },
             Action::AskRestart(cause) => {
@@ -282,10 +291,14 @@ impl Session {
                     cause,
                 }
             }
-            Action::GiveUp => return,
+            Action::GiveUp => return true,
         };
-        if let Err(e) = link.node.send_to(&link.recipient, &signal).await {
-            tracing::info!(contact = %self.contact.short(), error = %e, kind = signal.kind(), "could not send; trying again later");
+        match link.node.send_to(&link.recipient, &signal).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::info!(contact = %self.contact.short(), error = %e, kind = signal.kind(), "could not send; again when the relay is back");
+                false
+            }
         }
     }
 
@@ -507,6 +520,20 @@ async fn until_connected(
             matches!(s.as_deref(), Ok(PeerState::Connected))
         }
     }
+}
+
+/// The relay's next change: `true` when it is connected now. Never, without
+/// a relay.
+async fn relay_up(relay: &mut Option<watch::Receiver<crate::node::RelayStatus>>) -> bool {
+    let Some(rx) = relay else {
+        return std::future::pending().await;
+    };
+    if rx.changed().await.is_err() {
+        *relay = None;
+        return false;
+    }
+    let up = *rx.borrow_and_update() == crate::node::RelayStatus::Connected;
+    up
 }
 
 /// Sleeps until `at`, or forever when there is nothing to wait for.
