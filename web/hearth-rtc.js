@@ -471,6 +471,8 @@ export class PeerConnection extends EventTarget {
       trickled = null;
 
       const answer = await this.awaitAnswer(queue);
+      // The DTLS fingerprint every restart answer must carry (docs/protocol.md, "ICE restart").
+      this.answerFingerprint = sdpFingerprint(answer.sdp);
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       for (const c of answer.early) await this.addCandidate(c);
       this._granted = { video: answer.video && want, audio: answer.audio && want, denied: answer.denied || [] };
@@ -482,8 +484,6 @@ export class PeerConnection extends EventTarget {
       await this.end(error.message, error.kind !== 'refused' && error.kind !== 'offline', error.code || 'failed');
       throw error;
     }
-    // The DTLS fingerprint every restart answer must carry (docs/protocol.md, "ICE restart").
-    this.answerFingerprint = sdpFingerprint(answer.sdp);
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'connected') {
         this.pathBack();
@@ -638,6 +638,7 @@ export class PeerConnection extends EventTarget {
 
   async restartAnswered(sdp) {
     if (sdpFingerprint(sdp) !== this.answerFingerprint) {
+      console.warn('hearth: a restart answer carried another DTLS fingerprint; ending the session');
       await this.end('an ICE restart carried a different DTLS fingerprint; someone may be in the middle', true, 'failed');
       return;
     }
