@@ -182,7 +182,9 @@ impl Recovery {
     pub(crate) fn poll(&mut self, now: Instant) -> Option<Action> {
         if let Some(since) = self.lost_since {
             if now >= since + self.config.give_up {
+                // Said once: the session ends.
                 self.due = None;
+                self.lost_since = None;
                 return Some(Action::GiveUp);
             }
         }

@@ -90,6 +90,7 @@ fn a_session_without_a_path_for_60_s_gives_up_and_30_s_does_not() {
     r.seen(Seen::Failed, t(30_000));
     let actions = run(&mut r, &t, 30_000, 61_000);
     assert_eq!(actions.last(), Some(&(60_000, Action::GiveUp)));
+    assert_eq!(r.next_wake(), None, "given up once, nothing more");
     // The lost time counts from the first sign, not from `Failed`.
     assert!(actions
         .iter()
