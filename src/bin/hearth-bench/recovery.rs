@@ -171,9 +171,22 @@ fn measure(
                 match call.fetch_stream().await {
                     Ok(mut stream) => {
                         delay = Duration::from_millis(500);
-                        while stream.next_video_frame().await.is_some() {
-                            if frames_tx.send(Instant::now()).is_err() {
-                                return Ok(());
+                        let ended = call.ended();
+                        tokio::pin!(ended);
+                        loop {
+                            tokio::select! {
+                                frame = stream.next_video_frame() => {
+                                    if frame.is_none() {
+                                        break;
+                                    }
+                                    if frames_tx.send(Instant::now()).is_err() {
+                                        return Ok(());
+                                    }
+                                }
+                                why = &mut ended => {
+                                    eprintln!("viewer: the session ended: {}", why.reason);
+                                    break;
+                                }
                             }
                         }
                     }
