@@ -25,6 +25,7 @@ pub mod device;
 pub mod edge;
 pub mod envelope;
 pub mod hardware;
+mod host_addresses;
 pub mod identity;
 pub mod keys;
 pub mod live_contacts;

@@ -61,6 +61,33 @@ pub enum Signal {
         #[serde(default)]
         sdp_mline_index: Option<u16>,
     },
+    /// Restarts ICE in an open session (caller → callee): an SDP offer with
+    /// fresh ICE credentials. It must carry the DTLS fingerprint of the
+    /// session's first offer; a different one is refused and ends the session.
+    RestartOffer {
+        /// The open session it restarts.
+        session: SessionId,
+        /// The SDP offer with the new ICE credentials and candidates.
+        sdp: String,
+    },
+    /// Answers a [`Signal::RestartOffer`] (callee → caller), with the same
+    /// DTLS fingerprint as the session's first answer.
+    RestartAnswer {
+        /// The open session being restarted.
+        session: SessionId,
+        /// The SDP answer with the new ICE credentials and candidates.
+        sdp: String,
+    },
+    /// Asks the caller to restart ICE (callee → caller): the callee noticed
+    /// first that the path is gone (its addresses changed, or ICE is
+    /// disconnected). Only the caller makes restart offers, so the two sides
+    /// never restart at once.
+    RestartRequest {
+        /// The open session.
+        session: SessionId,
+        /// What the callee noticed, for programs and logs.
+        cause: RestartCause,
+    },
     /// The session was refused.
     Refused {
         /// The session refused.
@@ -82,6 +109,34 @@ pub enum Signal {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<EndCode>,
     },
+}
+
+/// Why a side wants ICE restarted (see [`Signal::RestartRequest`]). A cause
+/// this version does not know reads as [`RestartCause::Unknown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestartCause {
+    /// ICE consent stopped: no answers on the selected path for a few seconds.
+    Disconnected,
+    /// ICE failed: no path works any more.
+    Failed,
+    /// This host's network addresses changed (Wi-Fi reconnect, new DHCP lease).
+    AddressChanged,
+    /// A cause from a newer peer.
+    #[serde(other)]
+    Unknown,
+}
+
+impl RestartCause {
+    /// The cause as it is written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartCause::Disconnected => "disconnected",
+            RestartCause::Failed => "failed",
+            RestartCause::AddressChanged => "address_changed",
+            RestartCause::Unknown => "unknown",
+        }
+    }
 }
 
 /// Why a session was refused (`refused`) or ended (`bye`), for programs; the
@@ -143,6 +198,9 @@ impl Signal {
             Signal::Offer { .. } => "offer",
             Signal::Answer { .. } => "answer",
             Signal::Candidate { .. } => "candidate",
+            Signal::RestartOffer { .. } => "restart_offer",
+            Signal::RestartAnswer { .. } => "restart_answer",
+            Signal::RestartRequest { .. } => "restart_request",
             Signal::Refused { .. } => "refused",
             Signal::Bye { .. } => "bye",
         }
@@ -205,6 +263,32 @@ mod tests {
             code: None,
         };
         assert!(!serde_json::to_string(&none).unwrap().contains("code"));
+    }
+
+    #[test]
+    fn restart_messages_have_a_stable_json_shape() {
+        let request = Signal::RestartRequest {
+            session: "s1".into(),
+            cause: RestartCause::AddressChanged,
+        };
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(json["type"], "restart_request");
+        assert_eq!(json["cause"], "address_changed");
+        assert_eq!(serde_json::from_value::<Signal>(json).unwrap(), request);
+        let offer: Signal =
+            serde_json::from_str(r#"{"type":"restart_offer","session":"s1","sdp":"v=0"}"#).unwrap();
+        assert_eq!(offer.kind(), "restart_offer");
+        let newer: Signal = serde_json::from_str(
+            r#"{"type":"restart_request","session":"s1","cause":"solar_flare"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            newer,
+            Signal::RestartRequest {
+                cause: RestartCause::Unknown,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -153,6 +153,8 @@ const DEFAULTS = {
 };
 /** `send` waits while this much is queued on the data channel. */
 const SEND_HIGH_WATER = 256 * 1024;
+// ICE restart timing: see src/api/recovery.rs, which keeps the same rules.
+const RECOVERY = Object.freeze({ retryFirstMs: 1000, retryMaxMs: 2000, minGapMs: 1000, giveUpMs: 60000 });
 
 function gathered(pc, limitMs) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
@@ -441,7 +443,7 @@ export class PeerConnection extends EventTarget {
     let sdpTaken = false;
     let trickled = [];
     pc.onicecandidate = (event) => {
-      if (!sdpTaken) return; // in the offer's SDP
+      if (!sdpTaken || this.restarting) return; // in the offer's SDP
       const c = event.candidate;
       const signal = {
         type: 'candidate',
@@ -469,6 +471,8 @@ export class PeerConnection extends EventTarget {
       trickled = null;
 
       const answer = await this.awaitAnswer(queue);
+      // The DTLS fingerprint every restart answer must carry (docs/protocol.md, "ICE restart").
+      this.answerFingerprint = sdpFingerprint(answer.sdp);
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       for (const c of answer.early) await this.addCandidate(c);
       this._granted = { video: answer.video && want, audio: answer.audio && want, denied: answer.denied || [] };
@@ -481,10 +485,13 @@ export class PeerConnection extends EventTarget {
       throw error;
     }
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'connected') this.setState('connected');
-      else if (pc.connectionState === 'disconnected') this.setState('interrupted');
-      else if (pc.connectionState === 'failed') this.end('the connection failed', false, 'failed');
-      else if (pc.connectionState === 'closed') this.end('the connection closed', false, 'hung_up');
+      if (pc.connectionState === 'connected') {
+        this.pathBack();
+        this.setState('connected');
+      } else if (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') {
+        this.setState('interrupted');
+        this.pathLost();
+      } else if (pc.connectionState === 'closed') this.end('the connection closed', false, 'hung_up');
     };
     channel.onclose = () => this.end('the contact closed the session', false, 'hung_up');
     this.setState('connected');
@@ -561,6 +568,85 @@ export class PeerConnection extends EventTarget {
         return;
       }
       if (signal.type === 'candidate') await this.addCandidate(signal);
+      else if (signal.type === 'restart_answer') await this.restartAnswered(signal.sdp);
+      else if (signal.type === 'restart_request') this.scheduleRestart(0);
+    }
+  }
+
+  // ---- ICE restart (docs/protocol.md, "ICE restart"; the same rules as src/api/recovery.rs).
+  // This page made the offer, so it makes every restart offer; the device asks with
+  // `restart_request`. The first attempt goes out at once, the next after 1 s, then every
+  // 2 s while the path is down, never two within a second; the session ends after 60 s.
+
+  pathLost() {
+    if (this.closedReason) return;
+    if (!this.lostSince) {
+      this.lostSince = Date.now();
+      this.giveUpTimer = setTimeout(
+        () => this.end('the connection was lost and did not come back', true, 'failed'),
+        RECOVERY.giveUpMs,
+      );
+    }
+    this.scheduleRestart(0);
+  }
+
+  pathBack() {
+    this.lostSince = null;
+    this.restartAttempts = 0;
+    clearTimeout(this.giveUpTimer);
+    clearTimeout(this.restartTimer);
+    this.giveUpTimer = null;
+    this.restartTimer = null;
+  }
+
+  scheduleRestart(delayMs) {
+    if (this.restartTimer || this.closedReason) return; // one is due already
+    const gap = this.lastRestart ? this.lastRestart + RECOVERY.minGapMs - Date.now() : 0;
+    this.restartTimer = setTimeout(
+      () => {
+        this.restartTimer = null;
+        this.restartIce();
+      },
+      Math.max(delayMs, gap, 0),
+    );
+  }
+
+  async restartIce() {
+    if (this.closedReason || this.restarting) return;
+    const pc = this.pc;
+    this.lastRestart = Date.now();
+    this.restartAttempts = (this.restartAttempts || 0) + 1;
+    if (this.lostSince) {
+      this.scheduleRestart(this.restartAttempts === 1 ? RECOVERY.retryFirstMs : RECOVERY.retryMaxMs);
+    }
+    this.restarting = true;
+    try {
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      await gathered(pc, this.options.gatherTimeoutMs);
+    } catch (e) {
+      console.debug('hearth: could not restart ICE:', e.message);
+      return;
+    } finally {
+      this.restarting = false;
+    }
+    try {
+      await this.node.sendTo(this.contact, { type: 'restart_offer', session: this.session, sdp: pc.localDescription.sdp });
+    } catch (e) {
+      console.debug('hearth: the restart offer was not sent; trying again:', e.message);
+    }
+  }
+
+  async restartAnswered(sdp) {
+    if (sdpFingerprint(sdp) !== this.answerFingerprint) {
+      console.warn('hearth: a restart answer carried another DTLS fingerprint; ending the session');
+      await this.end('an ICE restart carried a different DTLS fingerprint; someone may be in the middle', true, 'failed');
+      return;
+    }
+    if (this.pc.signalingState !== 'have-local-offer') return; // a late answer to an older restart
+    try {
+      await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    } catch (e) {
+      console.debug('hearth: could not apply a restart answer:', e.message);
     }
   }
 
@@ -603,6 +689,8 @@ export class PeerConnection extends EventTarget {
   async end(reason, tell, code = 'hung_up') {
     if (this.closedReason) return;
     this.closedReason = reason;
+    clearTimeout(this.giveUpTimer);
+    clearTimeout(this.restartTimer);
     this.closedCode = code;
     if (tell && this.session) {
       try {
@@ -619,6 +707,12 @@ export class PeerConnection extends EventTarget {
     this.dispatchEvent(new CustomEvent('close', { detail: { reason, code } }));
     if (this.onclose) this.onclose(reason, code);
   }
+}
+
+// The `sha-256 AB:CD:…` fingerprint of an SDP, upper case; '' when it has none.
+function sdpFingerprint(sdp) {
+  const m = /^a=fingerprint:(\S+) (\S+)/im.exec(sdp || '');
+  return m ? `${m[1].toLowerCase()} ${m[2].toUpperCase()}` : '';
 }
 
 async function jpegBytes(photo) {

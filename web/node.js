@@ -8,8 +8,11 @@ import { RelayClient } from './relay.js';
 
 const SIGNAL_TYPES = new Set([
   'pair_request', 'pair_approved', 'pair_refused', 'offer', 'answer', 'candidate', 'refused', 'bye',
+  'restart_offer', 'restart_answer', 'restart_request',
 ]);
-const SESSION_TYPES = new Set(['answer', 'candidate', 'refused', 'bye']);
+const SESSION_TYPES = new Set([
+  'answer', 'candidate', 'refused', 'bye', 'restart_offer', 'restart_answer', 'restart_request',
+]);
 
 /** A peer we could not reach: it is not connected to the relay now. */
 export class OfflineError extends Error {
@@ -40,6 +43,11 @@ export function validSignal(body) {
       return str(body.session) && str(body.reason);
     case 'bye':
       return str(body.session) && optStr(body.reason);
+    case 'restart_offer':
+    case 'restart_answer':
+      return str(body.session) && str(body.sdp);
+    case 'restart_request':
+      return str(body.session) && str(body.cause);
     default:
       return true;
   }

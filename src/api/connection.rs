@@ -295,11 +295,11 @@ impl PeerConnection {
             if peer.verify_remote_fingerprint(&expected).await.is_err() {
                 return Err(RtcError::FingerprintMismatch);
             }
-            Ok(granted)
+            Ok((granted, expected))
         }
         .await;
-        let granted = match result {
-            Ok(granted) => granted,
+        let (granted, remote_fingerprint) = match result {
+            Ok(done) => done,
             Err(e) => {
                 tracing::warn!(contact = %inner.contact.short(), error = %e, "could not open a session");
                 let bye = Signal::Bye {
@@ -336,6 +336,7 @@ impl PeerConnection {
                     node: inner.node.clone(),
                     recipient,
                     id,
+                    remote_fingerprint,
                 },
                 signals,
             )),

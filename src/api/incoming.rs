@@ -115,8 +115,11 @@ impl IncomingCall {
         options.recv_audio = receive_audio;
         let (peer, events) = HearthPeer::new(options).await?;
         let peer = Arc::new(peer);
+        let expected = sdp_fingerprint(&offer.sdp).unwrap_or_default();
         let result = async {
-            let expected = sdp_fingerprint(&offer.sdp).ok_or(RtcError::FingerprintMismatch)?;
+            if expected.is_empty() {
+                return Err(RtcError::FingerprintMismatch);
+            }
             let answer = Signal::Answer {
                 session: offer.session.clone(),
                 sdp: peer.accept_offer(&offer.sdp).await?,
@@ -154,6 +157,7 @@ impl IncomingCall {
                     node: node.clone(),
                     recipient: offer.reply_to,
                     id: offer.session,
+                    remote_fingerprint: expected,
                 },
                 offer.signals,
             )),

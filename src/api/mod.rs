@@ -44,6 +44,7 @@ mod connection;
 mod incoming;
 mod local_media;
 mod message;
+mod recovery;
 mod session;
 mod settings;
 mod stream;

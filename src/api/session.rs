@@ -3,12 +3,17 @@
 //! when it has some — until either side ends it. A session made over HTTP
 //! (WHEP) has no signalling: it ends on its peer's events or when closed here.
 
+use super::recovery::{Action, Recovery, RecoveryConfig, Seen, Side};
 use super::{Access, MediaStream, Message, RemoteStream};
 use crate::envelope::Recipient;
+use crate::host_addresses::{AddressWatch, POLL_INTERVAL};
 use crate::keys::PeerKey;
 use crate::media::{AudioControl, VideoControl};
 use crate::node::Node;
-use crate::peer::{DataMessage, HearthPeer, IceCandidate, MediaSender, PeerEvent, PeerState};
+use crate::peer::{
+    fingerprints_match, sdp_fingerprint, DataMessage, HearthPeer, IceCandidate, MediaSender,
+    PeerEvent, PeerState,
+};
 use crate::policy::Grant;
 use crate::signal::{EndCode, SessionId, Signal};
 use std::sync::{Arc, Mutex};
@@ -23,7 +28,8 @@ pub struct Ended {
     pub reason: String,
 }
 
-/// How long an interrupted connection may take to recover before the session ends.
+/// How long an interrupted connection without signalling (WHEP), which cannot
+/// restart ICE, may take to recover before the session ends.
 const DISCONNECT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How a signalled session reaches the contact: to say goodbye, and to stop
@@ -32,6 +38,9 @@ pub(super) struct SignalLink {
     pub node: Node,
     pub recipient: Recipient,
     pub id: SessionId,
+    /// The DTLS fingerprint the contact's first offer or answer carried: a
+    /// restart must carry the same one.
+    pub remote_fingerprint: String,
 }
 
 pub(super) struct Session {
@@ -123,8 +132,21 @@ impl Session {
     ) {
         let mut closed = self.closed.subscribe();
         let mut signals_open = signals.is_some();
-        // Set while the connection is interrupted: when it runs out, the session ends.
+        // A signalled session restarts ICE to recover (see `recovery.rs`); one
+        // without signalling can only wait: when `give_up` runs out, it ends.
+        let mut recovery = self.link.as_ref().map(|_| {
+            let side = if self.answered {
+                Side::Callee
+            } else {
+                Side::Caller
+            };
+            Recovery::new(side, RecoveryConfig::default())
+        });
         let mut give_up: Option<tokio::time::Instant> = None;
+        let mut relay = self.link.as_ref().map(|link| link.node.relay_changes());
+        let mut addresses = AddressWatch::new();
+        let mut addresses_tick = tokio::time::interval(POLL_INTERVAL);
+        addresses_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline =
                 give_up.unwrap_or_else(|| tokio::time::Instant::now() + DISCONNECT_GRACE);
@@ -133,6 +155,32 @@ impl Session {
                 _ = tokio::time::sleep_until(deadline), if give_up.is_some() => {
                     self.close_quietly(EndCode::Failed, "the connection was lost").await;
                     break;
+                }
+                _ = sleep_until_some(recovery.as_ref().and_then(Recovery::next_wake)) => {
+                    let Some(recovery) = recovery.as_mut() else { continue };
+                    match recovery.poll(std::time::Instant::now()) {
+                        Some(Action::GiveUp) => {
+                            self.close(EndCode::Failed, "the connection was lost and did not come back", true).await;
+                            break;
+                        }
+                        Some(action) if !self.recover(action).await => {
+                            recovery.seen(Seen::NotSent, std::time::Instant::now());
+                        }
+                        Some(_) => {}
+                        None => {}
+                    }
+                }
+                up = relay_up(&mut relay), if recovery.is_some() => {
+                    if let (true, Some(recovery)) = (up, recovery.as_mut()) {
+                        recovery.seen(Seen::SignallingUp, std::time::Instant::now());
+                    }
+                }
+                _ = addresses_tick.tick(), if recovery.is_some() => {
+                    if addresses.changed() {
+                        if let Some(recovery) = recovery.as_mut() {
+                            recovery.seen(Seen::AddressesChanged, std::time::Instant::now());
+                        }
+                    }
                 }
                 event = events.recv() => match event {
                     None => { self.close_quietly(EndCode::HungUp, "the connection ended").await; break }
@@ -151,13 +199,32 @@ impl Session {
                         let _ = inbox.send(message).await;
                     }
                     Some(PeerEvent::KeyframeRequested) => videos.iter().for_each(|v| v.request_keyframe()),
-                    Some(PeerEvent::Failed) => { self.close_quietly(EndCode::Failed, "the connection failed").await; break }
                     Some(PeerEvent::Closed) => { self.close_quietly(EndCode::HungUp, "the connection closed").await; break }
-                    Some(PeerEvent::Disconnected) => {
-                        tracing::info!(contact = %self.contact.short(), "connection interrupted; waiting for it to recover");
-                        give_up = Some(tokio::time::Instant::now() + DISCONNECT_GRACE);
+                    Some(event @ (PeerEvent::Failed | PeerEvent::Disconnected)) => {
+                        let failed = event == PeerEvent::Failed;
+                        match recovery.as_mut() {
+                            Some(recovery) => {
+                                tracing::info!(contact = %self.contact.short(), failed, "connection interrupted; restarting ICE");
+                                let seen = if failed { Seen::Failed } else { Seen::Disconnected };
+                                recovery.seen(seen, std::time::Instant::now());
+                            }
+                            None if failed => { self.close_quietly(EndCode::Failed, "the connection failed").await; break }
+                            None => {
+                                tracing::info!(contact = %self.contact.short(), "connection interrupted; waiting for it to recover");
+                                give_up.get_or_insert(tokio::time::Instant::now() + DISCONNECT_GRACE);
+                            }
+                        }
                     }
-                    Some(PeerEvent::Connected) => give_up = None,
+                    Some(PeerEvent::Connected) => {
+                        if give_up.take().is_some() || recovery.as_ref().is_some_and(Recovery::is_lost) {
+                            tracing::info!(contact = %self.contact.short(), "connection back");
+                            // What was sent while the path was down is lost: start again from a keyframe.
+                            videos.iter().for_each(|v| v.request_keyframe());
+                        }
+                        if let Some(recovery) = recovery.as_mut() {
+                            recovery.seen(Seen::Connected, std::time::Instant::now());
+                        }
+                    }
                     Some(other) => tracing::trace!(?other, "peer event"),
                 },
                 signal = next_signal(&mut signals), if signals_open => match signal {
@@ -174,8 +241,116 @@ impl Session {
                             tracing::debug!(error = %e, "ignored a remote candidate");
                         }
                     }
+                    Some(Signal::RestartRequest { cause, .. }) => match recovery.as_mut() {
+                        Some(recovery) if !self.answered => {
+                            tracing::info!(contact = %self.contact.short(), cause = cause.as_str(), "the contact asks for an ICE restart");
+                            recovery.seen(Seen::RestartRequested(cause), std::time::Instant::now());
+                        }
+                        _ => tracing::debug!("ignored a restart request: only the caller restarts"),
+                    },
+                    Some(Signal::RestartOffer { sdp, .. }) => {
+                        if let Err(reason) = self.answer_restart(&sdp).await {
+                            self.close(EndCode::Failed, reason, true).await;
+                            break;
+                        }
+                    }
+                    Some(Signal::RestartAnswer { sdp, .. }) => {
+                        if let Err(reason) = self.apply_restart_answer(&sdp).await {
+                            self.close(EndCode::Failed, reason, true).await;
+                            break;
+                        }
+                    }
                     Some(other) => tracing::debug!(kind = other.kind(), "unexpected signal in an open session"),
                 },
+            }
+        }
+    }
+
+    /// Carries out a recovery action: the caller restarts ICE, the callee asks
+    /// it to. `false` if the message could not be sent (logged).
+    async fn recover(&self, action: Action) -> bool {
+        let Some(link) = &self.link else { return true };
+        let signal = match action {
+            Action::Restart(cause) => match self.peer.restart_offer().await {
+                Ok(sdp) => {
+                    tracing::info!(contact = %self.contact.short(), cause = cause.as_str(), "restarting ICE");
+                    Signal::RestartOffer {
+                        session: link.id.clone(),
+                        sdp,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(contact = %self.contact.short(), error = %e, "could not restart ICE");
+                    return true;
+                }
+            },
+            Action::AskRestart(cause) => {
+                tracing::info!(contact = %self.contact.short(), cause = cause.as_str(), "asking the contact to restart ICE");
+                Signal::RestartRequest {
+                    session: link.id.clone(),
+                    cause,
+                }
+            }
+            Action::GiveUp => return true,
+        };
+        match link.node.send_to(&link.recipient, &signal).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::info!(contact = %self.contact.short(), error = %e, kind = signal.kind(), "could not send; again when the relay is back");
+                false
+            }
+        }
+    }
+
+    /// Callee: answers a restart offer, if it carries the session's DTLS
+    /// fingerprint. `Err` says why the session must end.
+    async fn answer_restart(&self, sdp: &str) -> Result<(), &'static str> {
+        let Some(link) = self.link.as_ref().filter(|_| self.answered) else {
+            tracing::debug!("ignored a restart offer: only the caller restarts");
+            return Ok(());
+        };
+        self.check_restart_fingerprint(link, sdp)?;
+        match self.peer.accept_offer(sdp).await {
+            Ok(answer) => {
+                tracing::info!(contact = %self.contact.short(), "answering an ICE restart");
+                let signal = Signal::RestartAnswer {
+                    session: link.id.clone(),
+                    sdp: answer,
+                };
+                if let Err(e) = link.node.send_to(&link.recipient, &signal).await {
+                    tracing::info!(contact = %self.contact.short(), error = %e, "could not send the restart answer");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(contact = %self.contact.short(), error = %e, "could not apply a restart offer")
+            }
+        }
+        Ok(())
+    }
+
+    /// Caller: applies the answer to a restart offer, if it carries the
+    /// session's DTLS fingerprint. `Err` says why the session must end.
+    async fn apply_restart_answer(&self, sdp: &str) -> Result<(), &'static str> {
+        let Some(link) = self.link.as_ref().filter(|_| !self.answered) else {
+            tracing::debug!("ignored a restart answer on the answering side");
+            return Ok(());
+        };
+        self.check_restart_fingerprint(link, sdp)?;
+        if let Err(e) = self.peer.accept_answer(sdp).await {
+            tracing::info!(contact = %self.contact.short(), error = %e, "could not apply a restart answer (a late one?)");
+        }
+        Ok(())
+    }
+
+    /// A restart may change the path, never the DTLS certificate.
+    fn check_restart_fingerprint(&self, link: &SignalLink, sdp: &str) -> Result<(), &'static str> {
+        match sdp_fingerprint(sdp) {
+            Some(fingerprint) if fingerprints_match(&link.remote_fingerprint, &fingerprint) => {
+                Ok(())
+            }
+            _ => {
+                tracing::warn!(contact = %self.contact.short(), "an ICE restart carried another DTLS fingerprint; ending the session");
+                Err("an ICE restart carried a different DTLS fingerprint; someone may be in the middle")
             }
         }
     }
@@ -344,6 +519,28 @@ async fn until_connected(
         s = state.wait_for(|s| *s == PeerState::Connected || ended(s)) => {
             matches!(s.as_deref(), Ok(PeerState::Connected))
         }
+    }
+}
+
+/// The relay's next change: `true` when it is connected now. Never, without
+/// a relay.
+async fn relay_up(relay: &mut Option<watch::Receiver<crate::node::RelayStatus>>) -> bool {
+    let Some(rx) = relay else {
+        return std::future::pending().await;
+    };
+    if rx.changed().await.is_err() {
+        *relay = None;
+        return false;
+    }
+    let up = *rx.borrow_and_update() == crate::node::RelayStatus::Connected;
+    up
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 

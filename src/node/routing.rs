@@ -267,6 +267,9 @@ impl Router {
             }
             signal @ (Signal::Answer { .. }
             | Signal::Candidate { .. }
+            | Signal::RestartOffer { .. }
+            | Signal::RestartAnswer { .. }
+            | Signal::RestartRequest { .. }
             | Signal::Refused { .. }
             | Signal::Bye { .. }) => {
                 let session = session_of(&signal).expect("session signal");
@@ -405,6 +408,9 @@ fn session_of(signal: &Signal) -> Option<SessionId> {
     match signal {
         Signal::Answer { session, .. }
         | Signal::Candidate { session, .. }
+        | Signal::RestartOffer { session, .. }
+        | Signal::RestartAnswer { session, .. }
+        | Signal::RestartRequest { session, .. }
         | Signal::Refused { session, .. }
         | Signal::Bye { session, .. } => Some(session.clone()),
         _ => None,

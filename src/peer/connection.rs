@@ -146,6 +146,26 @@ impl HearthPeer {
         self.apply_local(offer).await
     }
 
+    /// Offerer only: restarts ICE and returns the restart offer's SDP (fresh ICE
+    /// credentials, the sockets bound again on this host's current addresses,
+    /// the same DTLS certificate). The answerer applies it with
+    /// [`accept_offer`](Self::accept_offer); its answer comes back through
+    /// [`accept_answer`](Self::accept_answer). Media and the data channel keep
+    /// their state: only the path changes.
+    pub async fn restart_offer(&self) -> PeerResult<String> {
+        if self.role != Role::Offerer {
+            return Err(PeerError::WrongRole(
+                "restart_offer is for the offerer; the answerer asks it to restart",
+            ));
+        }
+        self.ensure_open()?;
+        self.pc
+            .restart_ice()
+            .await
+            .map_err(PeerError::webrtc("restarting ICE"))?;
+        self.create_offer().await
+    }
+
     /// Answerer only: applies the remote offer, creates and applies the answer, and returns
     /// the answer's SDP.
     pub async fn accept_offer(&self, offer_sdp: &str) -> PeerResult<String> {

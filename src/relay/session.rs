@@ -19,6 +19,7 @@ use super::error::RelayError;
 use super::handshake::{connect_and_auth, transport, Ws};
 use super::ice_lease::{IceAsk, IceLease, RelayIce};
 use super::protocol::{ClientFrame, ErrorCode, PeerKey, ServerFrame};
+use crate::host_addresses::{AddressWatch, POLL_INTERVAL};
 
 type Reply = oneshot::Sender<Result<SendOutcome, RelayError>>;
 
@@ -149,6 +150,11 @@ impl Driver {
         let mut last_seen = Instant::now();
         let mut ask = IceAsk::default();
         ask.on_connected(std::time::Instant::now());
+        // A socket bound to an address this host no longer has is dead, but
+        // would only be noticed after `dead_after`: connect again at once.
+        let mut addresses = AddressWatch::new();
+        let mut addresses_tick = interval_at(Instant::now() + POLL_INTERVAL, POLL_INTERVAL);
+        addresses_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let ended = loop {
             let ice_due = ask.due().map(Instant::from_std);
             tokio::select! {
@@ -198,6 +204,11 @@ impl Driver {
                     pending.retain(|_, reply| !reply.is_closed());
                     if let Err(e) = self.write(&mut ws, ClientFrame::Ping.to_text()).await {
                         break (e, false);
+                    }
+                }
+                _ = addresses_tick.tick() => {
+                    if addresses.changed() {
+                        break (transport("this host's addresses changed"), false);
                     }
                 }
                 _ = sleep_until(last_seen + self.config.dead_after) => {

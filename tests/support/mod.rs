@@ -6,5 +6,6 @@
 #![allow(dead_code)]
 
 pub mod chromium;
+pub mod moving_host;
 pub mod viewer;
 pub mod watch_cli;

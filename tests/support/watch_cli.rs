@@ -80,8 +80,14 @@ impl FamilyMember {
 
     /// Starts `hearth watch WHO` for at most `seconds`.
     pub fn watch(&self, who: &str, seconds: u64) -> Watch {
+        self.watch_with(Command::new(env!("CARGO_BIN_EXE_hearth")), who, seconds)
+    }
+
+    /// Like [`FamilyMember::watch`], run by `command` (the `hearth` binary,
+    /// e.g. inside a network namespace).
+    pub fn watch_with(&self, mut command: Command, who: &str, seconds: u64) -> Watch {
         let config = self.dir.path().join("hearth.toml");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        let mut child = command
             .arg("--data-dir")
             .arg(self.dir.path())
             .arg("--config")

@@ -13,6 +13,7 @@ mod household;
 mod http;
 mod latency;
 mod privacy;
+mod recovery;
 mod relay;
 mod snapshot;
 mod stats;
@@ -69,6 +70,19 @@ enum Bench {
         /// Keep another Hearth player watching throughout (pipeline already running).
         #[arg(long)]
         busy: bool,
+    },
+    /// Media back after the path breaks: the device moves to a new address
+    /// (`--cut move`) or UDP is dropped for `--outage` seconds (`--cut outage`).
+    /// Two network namespaces; needs root.
+    Recovery {
+        /// `move` or `outage`.
+        #[arg(long, default_value = "move")]
+        cut: String,
+        /// Seconds UDP is dropped for (`--cut outage`).
+        #[arg(long, default_value_t = 30)]
+        outage: u64,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
     },
     /// Data-channel throughput with backpressure, and offer → channel open.
     Datachannel {
@@ -165,6 +179,7 @@ fn main() -> anyhow::Result<()> {
                 "aiortc" => latency::first_frame_aiortc(size.0, size.1, runs, &python).await,
                 other => anyhow::bail!("--client {other}: use hearth or aiortc (Chromium: cargo bench --bench chromium_first_frame)"),
             },
+            Bench::Recovery { cut, outage, runs } => recovery::recovery(cut, outage, runs).await,
             Bench::Datachannel { mib, runs } => datachannel::throughput(mib, runs).await,
             Bench::Fanout { viewers, seconds } => fanout::fanout(&viewers, seconds).await,
             Bench::RelayConnections { count } => relay::connections(count).await,
