@@ -106,6 +106,9 @@ pub enum EndCode {
     HungUp,
     /// The connection could not be made or was lost.
     Failed,
+    /// No network path between the two sides: ICE found no candidate pair
+    /// that works (routers that need a TURN relay, and none that works).
+    NoPath,
     /// A code from a newer peer.
     #[serde(other)]
     Unknown,
@@ -122,6 +125,7 @@ impl EndCode {
             EndCode::ShuttingDown => "shutting_down",
             EndCode::HungUp => "hung_up",
             EndCode::Failed => "failed",
+            EndCode::NoPath => "no_path",
             EndCode::Unknown => "unknown",
         }
     }

@@ -8,7 +8,9 @@ use crate::envelope::Recipient;
 use crate::keys::PeerKey;
 use crate::media::{AudioControl, VideoControl};
 use crate::node::Node;
-use crate::peer::{DataMessage, HearthPeer, IceCandidate, MediaSender, PeerEvent, PeerState};
+use crate::peer::{
+    DataMessage, HearthPeer, IceCandidate, MediaSender, PeerEvent, PeerState, SelectedPath,
+};
 use crate::policy::Grant;
 use crate::signal::{EndCode, SessionId, Signal};
 use std::sync::{Arc, Mutex};
@@ -46,6 +48,8 @@ pub(super) struct Session {
     closed: watch::Sender<Option<Ended>>,
     /// What the answering side last said this side may receive (callers only).
     access: watch::Sender<Option<Access>>,
+    /// The network path ICE selected, once connected.
+    path: watch::Sender<Option<SelectedPath>>,
 }
 
 pub(super) struct SessionParts {
@@ -83,6 +87,7 @@ impl Session {
             remote: Mutex::new(Some(parts.remote)),
             closed: watch::Sender::new(None),
             access: watch::Sender::new(None),
+            path: watch::Sender::new(None),
         });
         let videos: Vec<VideoControl> =
             parts.local.iter().filter_map(|s| s.video.clone()).collect();
@@ -157,7 +162,10 @@ impl Session {
                         tracing::info!(contact = %self.contact.short(), "connection interrupted; waiting for it to recover");
                         give_up = Some(tokio::time::Instant::now() + DISCONNECT_GRACE);
                     }
-                    Some(PeerEvent::Connected) => give_up = None,
+                    Some(PeerEvent::Connected) => {
+                        give_up = None;
+                        self.note_path().await;
+                    }
                     Some(other) => tracing::trace!(?other, "peer event"),
                 },
                 signal = next_signal(&mut signals), if signals_open => match signal {
@@ -178,6 +186,33 @@ impl Session {
                 },
             }
         }
+    }
+
+    /// Reads the candidate pair ICE selected, keeps it, and logs how media
+    /// travels (`path`: host, srflx or relay; `local`/`remote`: the pair's ends).
+    async fn note_path(&self) {
+        let Some(path) = self.peer.selected_path().await else {
+            tracing::debug!(contact = %self.contact.short(), "connected, but no selected candidate pair in the stats");
+            return;
+        };
+        tracing::info!(
+            contact = %self.contact.short(),
+            path = %path.kind(),
+            local = path.local.as_str(),
+            remote = path.remote.as_str(),
+            "connected: media travels {}",
+            path.kind().words()
+        );
+        self.path.send_replace(Some(path));
+    }
+
+    /// The network path of the session, once connected (and after each
+    /// reconnection, the new one). What is known already counts as a change,
+    /// so a receiver taken after the connection came up still hears it.
+    pub(super) fn path(&self) -> watch::Receiver<Option<SelectedPath>> {
+        let mut rx = self.path.subscribe();
+        rx.mark_changed();
+        rx
     }
 
     /// An access message from the answering side, on a session this side

@@ -6,7 +6,8 @@
 
 use super::access::Announcer;
 use crate::api::{
-    EndCode, IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcSettings, WhepSession,
+    EndCode, IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcError, RtcSettings,
+    WhepSession,
 };
 use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
@@ -135,6 +136,15 @@ impl Calls {
         call.receive_audio();
         let connection = match call.accept(current.denied.clone()).await {
             Ok(connection) => connection,
+            Err(RtcError::NoPath { turn }) => {
+                tracing::warn!(
+                    contact = %name,
+                    code = EndCode::NoPath.as_str(),
+                    "NO PATH: no network path to {name}: {}",
+                    crate::api::no_path_words(turn)
+                );
+                return;
+            }
             Err(e) => {
                 tracing::warn!(contact = %from.short(), error = %e, "session did not start");
                 return;

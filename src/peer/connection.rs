@@ -13,6 +13,7 @@ use crate::peer::fingerprint::{
 use crate::peer::media_recv::send_pli;
 use crate::peer::media_send::{spawn_keyframe_watch, MediaSender};
 use crate::peer::options::{IceMode, PeerOptions, Role};
+use crate::peer::path::SelectedPath;
 use crate::peer::shared::{RemoteMedia, Shared};
 use crate::peer::transceivers::{add_media, channel_if};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -303,7 +304,8 @@ impl HearthPeer {
     }
 
     /// Waits until the connection is `Connected`; fails on `Failed`/`Closed` or after
-    /// `timeout`.
+    /// `timeout`: with [`PeerError::NoPath`] when ICE never selected a candidate pair
+    /// (no network path), with [`PeerError::Timeout`] when it did but DTLS did not finish.
     pub async fn wait_connected(&self, timeout: Duration) -> PeerResult<()> {
         let mut rx = self.state_watch();
         let wait = async {
@@ -316,11 +318,23 @@ impl HearthPeer {
             .await
             .map(|state| *state)
         };
-        match tokio::time::timeout(timeout, wait).await {
+        let outcome = tokio::time::timeout(timeout, wait).await;
+        let gave_up = matches!(outcome, Ok(Ok(PeerState::Failed)) | Err(_));
+        if gave_up && self.selected_path().await.is_none() {
+            return Err(PeerError::NoPath(timeout));
+        }
+        match outcome {
             Ok(Ok(PeerState::Connected)) => Ok(()),
             Ok(_) => Err(PeerError::Closed),
             Err(_) => Err(PeerError::Timeout("the connection")),
         }
+    }
+
+    /// The candidate pair ICE selected, from the connection's statistics;
+    /// `None` while it has selected none (not connected yet, or no path).
+    pub async fn selected_path(&self) -> Option<SelectedPath> {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        SelectedPath::from_report(&report)
     }
 
     /// Fingerprint (`sha-256 AA:BB:...`) of the DTLS certificate the remote presented, once
