@@ -10,6 +10,7 @@
 //! directly), else [`PathKind::Host`] — the same reading as a browser's
 //! `candidate-pair` in `getStats`.
 
+use rtc::peer_connection::transport::RTCIceCandidatePair;
 use serde::Serialize;
 use webrtc::peer_connection::{RTCIceCandidateType, RTCStatsReport, RTCStatsReportEntry};
 
@@ -108,6 +109,14 @@ impl SelectedPath {
         } else {
             PathKind::Host
         }
+    }
+
+    /// The path of a candidate pair the ICE transport selected.
+    pub fn from_pair(pair: &RTCIceCandidatePair) -> Option<SelectedPath> {
+        Some(SelectedPath {
+            local: CandidateKind::from_stats(pair.local().typ)?,
+            remote: CandidateKind::from_stats(pair.remote().typ)?,
+        })
     }
 
     /// The selected pair in a statistics report, if ICE has selected one.

@@ -209,6 +209,23 @@ impl Topology {
             ip(&["netns", "add", &h.ns]);
             ip(&["-n", &h.ns, "link", "set", "lo", "up"]);
         }
+        // The server address on an interface of its own (not loopback, which
+        // servers such as coturn treat apart).
+        // (This kernel has no dummy interfaces: a veth pair with both ends here.)
+        ip(&[
+            "-n",
+            &net.internet.ns,
+            "link",
+            "add",
+            "srv",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "srvp",
+        ]);
+        ip(&["-n", &net.internet.ns, "link", "set", "srvp", "up"]);
+        ip(&["-n", &net.internet.ns, "link", "set", "srv", "up"]);
         ip(&[
             "-n",
             &net.internet.ns,
@@ -216,7 +233,7 @@ impl Topology {
             "add",
             &format!("{SERVER_IP}/32"),
             "dev",
-            "lo",
+            "srv",
         ]);
         for (side, router, home, nat) in [
             ('1', &net.router_a, &net.home_a, a),

@@ -49,6 +49,11 @@ impl TurnServer {
             "--log-file=stdout",
             "--simple-log",
             "--realm=hearth",
+            "--verbose",
+            // As a public TURN server should: private networks are not relayed to.
+            "--denied-peer-ip=10.0.0.0-10.255.255.255",
+            "--denied-peer-ip=172.16.0.0-172.31.255.255",
+            "--denied-peer-ip=192.168.0.0-192.168.255.255",
         ]);
         command
             .arg(format!(

@@ -112,5 +112,12 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--fps", type=float, required=True, help="the device's frame rate")
     parser.add_argument("--timeout", type=float, default=60.0)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--log", action="store_true", help="ICE details on stderr")
+    parsed = parser.parse_args()
+    if parsed.log:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("aiortc.codecs").setLevel(logging.INFO)
+    asyncio.run(main(parsed))
     sys.stdout.flush()
