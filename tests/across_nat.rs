@@ -559,6 +559,14 @@ async fn first_frame_across_nats() {
             assert_aiortc_watched(&seen, kind);
             times.push(seen["first_frame_s"].as_f64().unwrap() * 1000.0);
         }
+        // The last run's ICE and DTLS steps, with times, for reading.
+        let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("across-nat-{kind}.log"));
+        std::fs::copy(scene.dir.path().join("aiortc.log"), &kept).unwrap();
+        std::fs::copy(
+            scene.dir.path().join("device.log"),
+            kept.with_extension("device.log"),
+        )
+        .unwrap();
         times.sort_by(f64::total_cmp);
         println!(
             "BENCH across NATs, {kind}: offer → first decoded frame p50 {:.1} ms (min {:.1}, max {:.1}) over {} runs; all: {:?}",
