@@ -212,6 +212,19 @@ mod tests {
     }
 
     #[test]
+    fn no_path_is_a_code_of_its_own() {
+        let bye = Signal::Bye {
+            session: "s1".into(),
+            reason: Some("no network path".into()),
+            code: Some(EndCode::NoPath),
+        };
+        let json = serde_json::to_value(&bye).unwrap();
+        assert_eq!(json["code"], "no_path");
+        assert_eq!(EndCode::NoPath.as_str(), "no_path");
+        assert_eq!(serde_json::from_value::<Signal>(json).unwrap(), bye);
+    }
+
+    #[test]
     fn unknown_types_and_fields_are_refused() {
         assert!(serde_json::from_str::<Signal>(r#"{"type":"hack"}"#).is_err());
         assert!(

@@ -150,3 +150,32 @@ pub enum RtcError {
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_path_says_what_helps_and_travels_as_no_path() {
+        let without = RtcError::NoPath { turn: false };
+        assert!(without.to_string().starts_with("no network path: "));
+        assert!(without.to_string().contains("none is configured"));
+        let with = RtcError::NoPath { turn: true };
+        assert!(with.to_string().contains("not even through the TURN relay"));
+        assert_eq!(without.end_code(), EndCode::NoPath);
+        assert_eq!(
+            RtcError::NoAnswer(std::time::Duration::from_secs(1)).end_code(),
+            EndCode::Failed
+        );
+        let timeout = crate::peer::PeerError::NoPath(std::time::Duration::from_secs(10));
+        assert!(matches!(
+            RtcError::from_connect(timeout, true),
+            RtcError::NoPath { turn: true }
+        ));
+        let other = crate::peer::PeerError::Closed;
+        assert!(matches!(
+            RtcError::from_connect(other, false),
+            RtcError::Peer(_)
+        ));
+    }
+}
