@@ -424,6 +424,9 @@ async fn both_homes_cone_like_media_goes_directly_over_srflx() {
         sent > 0 && received * 10 >= sent * 9,
         "{received} of {sent}"
     );
+    // The device's own view of the session: `hearth status`.
+    let status = scene.owner(&["status"]);
+    assert!(status.contains("paths:     Gran [srflx]"), "{status}");
     drop(watch);
     let log = scene.wait_log("the session's path", Duration::from_secs(10), |l| {
         l.contains("connected: media travels")

@@ -28,6 +28,16 @@ pub(super) enum LiveSession {
 }
 
 impl LiveSession {
+    /// How the session's media travels now, once connected.
+    fn path(&self) -> Option<crate::peer::PathKind> {
+        let path = match self {
+            LiveSession::Call(connection) => connection.path()?,
+            LiveSession::Whep(session) => session.path(),
+        };
+        let kind = path.borrow().map(|p| p.kind());
+        kind
+    }
+
     async fn close_with(&self, code: EndCode, reason: &str) {
         match self {
             LiveSession::Call(connection) => connection.close_with(code, reason).await,
@@ -302,6 +312,23 @@ impl Calls {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// Each session's contact and how its media travels (`host`, `srflx`,
+    /// `relay`; `connecting` until ICE has selected a pair), sorted by name.
+    pub(super) fn paths(&self) -> Vec<(String, String)> {
+        let mut paths: Vec<(String, String)> = self
+            .live
+            .lock()
+            .expect("live lock")
+            .values()
+            .map(|l| {
+                let path = l.session.path().map_or("connecting", |p| p.as_str());
+                (l.name.clone(), path.to_string())
+            })
+            .collect();
+        paths.sort();
+        paths
     }
 
     /// Changes whenever a session starts or ends.
