@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::chromium::Chromium;
+use support::chromium::{Chromium, Page};
 use support::topology::{
     is_root, NatKind, Process, Topology, HOME_A_IP, HOME_B_IP, ROUTER_A_IP, SERVER_IP,
 };
@@ -29,6 +29,18 @@ const HTTP_PORT: u16 = 7600;
 const FPS: u32 = 15;
 /// Item 6: every side says there is no path within this long.
 const NO_PATH_LIMIT: Duration = Duration::from_secs(15);
+
+/// The secret coturn shares with the relay (coturn's `static-auth-secret`).
+const TURN_SECRET: &str = "kettle-on";
+
+/// What the relay hands out to every side (`[ice]` of its config).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RelayHands {
+    /// coturn's STUN URL only.
+    Stun,
+    /// coturn's STUN URL, and its TURN URL with freshly minted credentials.
+    StunAndTurn,
+}
 
 /// The network, its servers and the device in home A.
 struct Scene {
@@ -67,8 +79,8 @@ fn hearth(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Waits until `host` listens on TCP `port`.
-fn wait_listening(host: &support::topology::Host, port: u16, what: &str) {
+/// Waits until `host` listens on TCP `port` (the relay, whose log is `log`).
+fn wait_listening(host: &support::topology::Host, port: u16, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while String::from_utf8_lossy(
         &host
@@ -80,35 +92,48 @@ fn wait_listening(host: &support::topology::Host, port: u16, what: &str) {
     {
         assert!(
             Instant::now() < deadline,
-            "{what} did not listen within 30 s"
+            "the relay did not listen within 30 s; it said:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 impl Scene {
-    /// The topology, coturn (STUN and TURN), the relay, and the device
-    /// "Kitchen" in home A using `ice_servers`.
-    fn start(a: NatKind, b: NatKind, ice_servers: &[String]) -> Scene {
+    /// The topology, coturn (STUN and TURN), the relay handing out `hands`,
+    /// and the device "Kitchen" in home A (no ICE servers of its own: it
+    /// uses the relay's).
+    fn start(a: NatKind, b: NatKind, hands: RelayHands) -> Scene {
         let dir = tempfile::tempdir().unwrap();
         let net = Topology::build(a, b);
-        let turn = TurnServer::start(
-            &net.internet,
-            TurnAuth::Static {
-                user: "gran",
-                password: "tea",
-            },
-            dir.path(),
-        );
+        let turn = TurnServer::start(&net.internet, TurnAuth::Secret(TURN_SECRET), dir.path());
+        let turn_table = match hands {
+            RelayHands::Stun => String::new(),
+            RelayHands::StunAndTurn => format!(
+                "turn_urls = {}\nturn_secret = \"{TURN_SECRET}\"\n",
+                toml_list(&[TurnServer::turn_url()])
+            ),
+        };
+        let relay_config = dir.path().join("relay.toml");
+        std::fs::write(
+            &relay_config,
+            format!(
+                "[ice]\nstun_urls = {}\n{turn_table}",
+                toml_list(&[TurnServer::stun_url()])
+            ),
+        )
+        .unwrap();
         let relay_log = std::fs::File::create(dir.path().join("relay.log")).unwrap();
         let relay = net.internet.spawn(
             net.internet
                 .command(BIN)
                 .args(["relay", "--listen", &format!("{SERVER_IP}:{RELAY_PORT}")])
+                .arg("--relay-config")
+                .arg(&relay_config)
                 .stdout(relay_log.try_clone().unwrap())
                 .stderr(relay_log),
         );
-        wait_listening(&net.internet, RELAY_PORT, "the relay");
+        wait_listening(&net.internet, RELAY_PORT, &dir.path().join("relay.log"));
 
         let device_dir = dir.path().join("kitchen");
         let device_config = dir.path().join("kitchen.toml");
@@ -119,9 +144,8 @@ impl Scene {
                  [http]\nlisten = \"{HOME_A_IP}:{HTTP_PORT}\"\n\
                  [relay]\nembedded = false\nurls = [\"{}\"]\n\
                  [video]\nwidth = 320\nheight = 240\nfps = {FPS}\nbitrate_kbps = 300\n\
-                 [webrtc]\nudp_addresses = [\"{HOME_A_IP}\"]\nice_servers = {}\n",
+                 [webrtc]\nudp_addresses = [\"{HOME_A_IP}\"]\n",
                 relay_url(),
-                toml_list(ice_servers)
             ),
         )
         .unwrap();
@@ -200,8 +224,9 @@ impl Scene {
     }
 
     /// A family member's `hearth` in home B, paired both ways with the
-    /// device (allowed video and sound), using `ice_servers`; returns its data dir.
-    fn family_member(&self, name: &str, ice_servers: &[String]) -> PathBuf {
+    /// device (allowed video and sound), with no ICE servers of its own (it
+    /// uses the relay's); returns its data dir.
+    fn family_member(&self, name: &str) -> PathBuf {
         let dir = self.dir.path().join(name);
         let member = hearth(&["--data-dir", dir.to_str().unwrap(), "id", "--quiet"]);
         self.owner(&[
@@ -223,11 +248,7 @@ impl Scene {
         ]);
         std::fs::write(
             dir.join("hearth.toml"),
-            format!(
-                "[relay]\nembedded = false\n\
-                 [webrtc]\nudp_addresses = [\"{HOME_B_IP}\"]\nice_servers = {}\n",
-                toml_list(ice_servers)
-            ),
+            format!("[relay]\nembedded = false\n[webrtc]\nudp_addresses = [\"{HOME_B_IP}\"]\n"),
         )
         .unwrap();
         dir
@@ -305,6 +326,83 @@ impl Drop for Scene {
     }
 }
 
+/// The page's connection now: video frames decoded, the RTP timestamp of
+/// the last video packet, and the path from `getStats` (`connection.path()`).
+const PAGE_VIDEO: &str = "(async () => {
+    const c = window.hearthViewer && window.hearthViewer.connection;
+    if (!c || c.state !== 'connected' || !c.pc) return null;
+    let frames = 0;
+    (await c.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded || 0;
+    });
+    const receiver = c.pc.getReceivers().find((r) => r.track && r.track.kind === 'video');
+    const sources = receiver ? receiver.getSynchronizationSources() : [];
+    return { frames, rtp: sources.length ? sources[0].rtpTimestamp : null, path: await c.path() };
+})()";
+
+/// Headless Chromium in home B opens the viewer link (served by the relay),
+/// asks to watch as `name`, and the owner approves with the CLI; returns
+/// when the owner started approving.
+async fn page_asks_to_watch(scene: &Scene, name: &str) -> (Chromium, Page, Instant) {
+    let origin = format!("http://{SERVER_IP}:{RELAY_PORT}");
+    let browser = Chromium::launch_in(
+        Some(&scene.net.home_b),
+        &[&format!(
+            "--unsafely-treat-insecure-origin-as-secure={origin}"
+        )],
+    )
+    .await;
+    let page = browser.new_page(900, 820).await;
+    let code = scene.owner(&["id", "--quiet"]);
+    page.goto(&hearth::web::viewer_link(
+        &format!("{origin}/"),
+        code.trim(),
+    ))
+    .await;
+    ask_to_watch(&page, &scene.device_dir, name).await;
+    let approved = Instant::now();
+    scene.owner(&["contacts", "approve", name]);
+    scene.owner(&["contacts", "allow", name, "live_video,live_audio"]);
+    (browser, page, approved)
+}
+
+/// Once the page shows video: the frames it decoded over 10 s, the frames
+/// the device sent meanwhile (from the RTP timestamps: one frame period
+/// apart), and the path kind `getStats` gives.
+async fn page_frames_over_ten_seconds(page: &Page) -> (u64, u64, String) {
+    let ready = |v: &Value| v["frames"].as_u64().unwrap_or(0) > 0 && v["rtp"].is_u64();
+    let first = page
+        .poll(
+            "video on the page",
+            PAGE_VIDEO,
+            Duration::from_secs(60),
+            ready,
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let last = page
+        .poll(
+            "video on the page",
+            PAGE_VIDEO,
+            Duration::from_secs(5),
+            ready,
+        )
+        .await;
+    let received = last["frames"].as_u64().unwrap() - first["frames"].as_u64().unwrap();
+    let ticks = last["rtp"]
+        .as_u64()
+        .unwrap()
+        .wrapping_sub(first["rtp"].as_u64().unwrap())
+        % (1 << 32);
+    let sent = ticks / (90_000 / u64::from(FPS));
+    let kind = last["path"]["kind"].as_str().unwrap_or("none").to_string();
+    eprintln!(
+        "the page: {received} of {sent} frames in 10 s, path {}",
+        last["path"]
+    );
+    (received, sent, kind)
+}
+
 /// `hearth watch`'s once-a-second lines: (frames decoded that second, the
 /// last frame number seen).
 fn per_second(lines: &[String]) -> Vec<(u64, u64)> {
@@ -379,13 +477,20 @@ fn assert_aiortc_watched(seen: &Value, kind: &str) {
     assert_eq!(pair_kind(&pair), kind, "{seen}");
 }
 
-/// The TURN server's flags for aiortc.
+/// The TURN server's flags for aiortc, with credentials minted as the relay
+/// mints them (valid for ten minutes).
 fn aiortc_turn_flags() -> Vec<String> {
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let minted = hearth::relay::ice::mint(TURN_SECRET, "aiortc", expires);
     vec![
         format!("--stun={}", TurnServer::stun_url()),
         format!("--turn={}", TurnServer::turn_url()),
-        "--turn-user=gran".into(),
-        "--turn-password=tea".into(),
+        format!("--turn-user={}", minted.username),
+        format!("--turn-password={}", minted.credential),
     ]
 }
 
@@ -398,16 +503,13 @@ fn device_paths(log: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn both_homes_cone_like_media_goes_directly_over_srflx() {
-    if !is_root() {
-        eprintln!("skipped: network namespaces need root (CI runs as root)");
-        return;
-    }
-    let stun = vec![TurnServer::stun_url()];
-    let scene = Scene::start(NatKind::Cone, NatKind::Cone, &stun);
-    let gran = scene.family_member("Gran", &stun);
-
+/// From home B, `hearth watch` (Gran), the viewer page (Nan) and aiortc
+/// (TV, over WHEP) each watch for 10 s: each receives at least 90% of the
+/// frames the device sent meanwhile, over a `kind` path as the player reads
+/// it (`hearth watch`'s line, `getStats`, aiortc's nominated pair) and as
+/// the device does (`hearth status`, its log).
+async fn every_player_watches_over(scene: &Scene, kind: &str) {
+    let gran = scene.family_member("Gran");
     let watch = scene.watch(&gran, 40);
     let (_, connected) = watch
         .line_after(
@@ -417,7 +519,7 @@ async fn both_homes_cone_like_media_goes_directly_over_srflx() {
             |l| l.starts_with("Connected to Kitchen:"),
         )
         .await;
-    assert!(connected.ends_with("[srflx]."), "{connected}");
+    assert!(connected.ends_with(&format!("[{kind}].")), "{connected}");
     let (received, sent) = frames_over_ten_seconds(&watch).await;
     eprintln!("hearth watch: {received} of {sent} frames in 10 s");
     assert!(
@@ -426,17 +528,47 @@ async fn both_homes_cone_like_media_goes_directly_over_srflx() {
     );
     // The device's own view of the session: `hearth status`.
     let status = scene.owner(&["status"]);
-    assert!(status.contains("paths:     Gran [srflx]"), "{status}");
+    assert!(status.contains(&format!("Gran [{kind}]")), "{status}");
     drop(watch);
-    let log = scene.wait_log("the session's path", Duration::from_secs(10), |l| {
-        l.contains("connected: media travels")
-    });
-    assert!(log.contains("path=srflx"), "{log}");
 
-    let seen = scene.aiortc_watches("TV", 10, &[format!("--stun={}", TurnServer::stun_url())]);
-    assert_aiortc_watched(&seen, "srflx");
+    let (browser, page, _) = page_asks_to_watch(scene, "Nan").await;
+    let (received, sent, path) = page_frames_over_ten_seconds(&page).await;
+    assert!(
+        sent > 0 && received * 10 >= sent * 9,
+        "{received} of {sent}"
+    );
+    assert_eq!(path, kind, "the page's getStats");
+    let status = scene.owner(&["status"]);
+    assert!(status.contains(&format!("Nan [{kind}]")), "{status}");
+    keep_screenshot(&page, &format!("across-nat-{kind}")).await;
+    drop(page);
+    drop(browser);
+
+    let seen = scene.aiortc_watches("TV", 10, &aiortc_turn_flags());
+    assert_aiortc_watched(&seen, kind);
     let paths = device_paths(&scene.device_log());
-    assert_eq!(paths, ["srflx", "srflx"], "{}", scene.device_log());
+    assert_eq!(paths, [kind, kind, kind], "{}", scene.device_log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_homes_cone_like_media_goes_directly_over_srflx() {
+    if !is_root() {
+        eprintln!("skipped: network namespaces need root (CI runs as root)");
+        return;
+    }
+    // TURN is there too: ICE still prefers the direct path.
+    let scene = Scene::start(NatKind::Cone, NatKind::Cone, RelayHands::StunAndTurn);
+    every_player_watches_over(&scene, "srflx").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_b_behind_a_symmetric_nat_media_goes_through_turn() {
+    if !is_root() {
+        eprintln!("skipped: network namespaces need root (CI runs as root)");
+        return;
+    }
+    let scene = Scene::start(NatKind::Cone, NatKind::Symmetric, RelayHands::StunAndTurn);
+    every_player_watches_over(&scene, "relay").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,9 +577,8 @@ async fn stun_only_through_a_symmetric_nat_every_side_says_there_is_no_path() {
         eprintln!("skipped: network namespaces need root (CI runs as root)");
         return;
     }
-    let stun = vec![TurnServer::stun_url()];
-    let scene = Scene::start(NatKind::Cone, NatKind::Symmetric, &stun);
-    let gran = scene.family_member("Gran", &stun);
+    let scene = Scene::start(NatKind::Cone, NatKind::Symmetric, RelayHands::Stun);
+    let gran = scene.family_member("Gran");
 
     let started = Instant::now();
     let watch = scene.watch(&gran, 30);
@@ -477,25 +608,7 @@ async fn stun_only_through_a_symmetric_nat_every_side_says_there_is_no_path() {
 
     // The viewer page in home B, served by the relay, asks to watch; once the
     // owner approves, it tries and says in words that there is no path.
-    let origin = format!("http://{SERVER_IP}:{RELAY_PORT}");
-    let browser = Chromium::launch_in(
-        Some(&scene.net.home_b),
-        &[&format!(
-            "--unsafely-treat-insecure-origin-as-secure={origin}"
-        )],
-    )
-    .await;
-    let page = browser.new_page(900, 820).await;
-    let code = scene.owner(&["id", "--quiet"]);
-    page.goto(&hearth::web::viewer_link(
-        &format!("{origin}/"),
-        code.trim(),
-    ))
-    .await;
-    ask_to_watch(&page, &scene.device_dir, "Nan").await;
-    let approved = Instant::now();
-    scene.owner(&["contacts", "approve", "Nan"]);
-    scene.owner(&["contacts", "allow", "Nan", "live_video,live_audio"]);
+    let (_browser, page, approved) = page_asks_to_watch(&scene, "Nan").await;
     let status = page
         .poll(
             "the page to say there is no path",
@@ -521,22 +634,6 @@ async fn stun_only_through_a_symmetric_nat_every_side_says_there_is_no_path() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn home_b_behind_a_symmetric_nat_media_goes_through_turn() {
-    if !is_root() {
-        eprintln!("skipped: network namespaces need root (CI runs as root)");
-        return;
-    }
-    let stun = vec![TurnServer::stun_url()];
-    let scene = Scene::start(NatKind::Cone, NatKind::Symmetric, &stun);
-    // aiortc has the TURN server; the device (cone NAT) reaches its relay
-    // address directly from its own reflexive one.
-    let seen = scene.aiortc_watches("TV", 10, &aiortc_turn_flags());
-    assert_aiortc_watched(&seen, "relay");
-    let paths = device_paths(&scene.device_log());
-    assert_eq!(paths, ["relay"], "{}", scene.device_log());
-}
-
 /// BENCHMARKS.md, "Across NATs": WHEP offer → first decoded frame in aiortc
 /// (home B) from the device (home A), 7 times over srflx (both NATs
 /// cone-like, STUN) and 7 times through TURN (home B symmetric). Prints the
@@ -546,7 +643,6 @@ async fn home_b_behind_a_symmetric_nat_media_goes_through_turn() {
 #[ignore = "a measurement for BENCHMARKS.md, not a check"]
 async fn first_frame_across_nats() {
     assert!(is_root(), "network namespaces need root");
-    let stun = vec![TurnServer::stun_url()];
     for (b, kind, flags) in [
         (
             NatKind::Cone,
@@ -555,7 +651,8 @@ async fn first_frame_across_nats() {
         ),
         (NatKind::Symmetric, "relay", aiortc_turn_flags()),
     ] {
-        let scene = Scene::start(NatKind::Cone, b, &stun);
+        // The device has STUN from the relay; aiortc has its own servers.
+        let scene = Scene::start(NatKind::Cone, b, RelayHands::Stun);
         let mut times = vec![];
         for run in 0..7 {
             let seen = scene.aiortc_watches(&format!("TV{run}"), 1, &flags);

@@ -241,6 +241,8 @@ export class PeerConnection extends EventTarget {
     this.opening = null;
     this.fetched = false;
     this.pc = null;
+    /** The ICE servers the connection uses: the relay's, then `options.iceServers`. */
+    this.iceServers = [];
     this.channel = null;
     this.session = null;
     this.queue = null;
@@ -463,8 +465,10 @@ export class PeerConnection extends EventTarget {
     const want = this.want;
     this.setState('connecting');
     const relayed = typeof node.iceServers === 'function' ? node.iceServers() : [];
+    // Kept: when no path is found, the words depend on whether a TURN relay was among them.
+    this.iceServers = [...relayed, ...options.iceServers];
     const pc = new RTCPeerConnection({
-      iceServers: [...relayed, ...options.iceServers],
+      iceServers: this.iceServers,
       iceTransportPolicy: options.relayOnly ? 'relay' : 'all',
     });
     this.pc = pc;
@@ -580,7 +584,7 @@ export class PeerConnection extends EventTarget {
     return new Promise((resolve, reject) => {
       let iceFound = false;
       const noPath = () => {
-        const words = noPathWords(hasTurn(this.options.iceServers));
+        const words = noPathWords(hasTurn(this.iceServers));
         const who = this.contact.name || 'the contact';
         return new RtcError('no_path', `No network path to ${who}: ${words}.`, { code: 'no_path' });
       };

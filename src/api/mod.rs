@@ -70,7 +70,8 @@ pub fn no_path_words(turn: bool) -> &'static str {
          from both sides and accepts its credentials"
     } else {
         "both sides are behind routers that need a TURN relay to connect, and none is \
-         configured (add a `turn:` server to [webrtc] ice_servers)"
+         configured (the relay hands out none: give it an [ice] TURN server, or add one \
+         to [webrtc] ice_servers)"
     }
 }
 

@@ -66,9 +66,7 @@ impl RtcSettings {
     /// Whether a TURN server is among the ICE servers (a relay for media when
     /// no direct path exists).
     pub fn has_turn(&self) -> bool {
-        self.ice_servers
-            .iter()
-            .any(|url| url.starts_with("turn:") || url.starts_with("turns:"))
+        self.current_ice_servers().iter().any(is_turn)
     }
 
     /// Only the loopback interface: for tests and single-machine demos.
