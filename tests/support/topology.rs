@@ -6,9 +6,9 @@
 //! addresses, across the internet namespace.
 //!
 //! ```text
-//!   home A host 192.168.1.10 ─ router A (NAT) 100.64.1.2 ┐
-//!                                                        ├─ internet: server 203.0.113.10
-//!   home B host 192.168.2.10 ─ router B (NAT) 100.64.2.2 ┘  (forwards between the routers)
+//!   home A host 192.168.1.10 ─ router A (NAT) 198.51.100.2 ┐
+//!                                                          ├─ internet: server 203.0.113.10
+//!   home B host 192.168.2.10 ─ router B (NAT) 192.0.2.2    ┘  (forwards between the routers)
 //! ```
 //!
 //! ```ignore
@@ -31,9 +31,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// The internet's server address: where the relay, coturn and STUN listen.
 pub const SERVER_IP: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
 /// Router A's public address (what home A looks like from the internet).
-pub const ROUTER_A_IP: Ipv4Addr = Ipv4Addr::new(100, 64, 1, 2);
+/// The public addresses are documentation ranges, which a TURN server
+/// configured like `systemd/turnserver.conf.example` relays to (it denies
+/// private and carrier-grade NAT ranges).
+pub const ROUTER_A_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
 /// Router B's public address.
-pub const ROUTER_B_IP: Ipv4Addr = Ipv4Addr::new(100, 64, 2, 2);
+pub const ROUTER_B_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 /// The host in home A (its private address).
 pub const HOME_A_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 10);
 /// The host in home B (its private address).
@@ -239,13 +242,15 @@ impl Topology {
             ('1', &net.router_a, &net.home_a, a),
             ('2', &net.router_b, &net.home_b, b),
         ] {
-            // internet <-> router: 100.64.N.1 / 100.64.N.2
+            // internet <-> router: x.y.z.1 / x.y.z.2 (the router's public address)
+            let octets = router.ip.octets();
+            let gateway = Ipv4Addr::new(octets[0], octets[1], octets[2], 1);
             link(
                 &format!("n{tag}w{side}"),
                 (
                     &net.internet,
                     &format!("to{side}"),
-                    &format!("100.64.{side}.1/24"),
+                    &format!("{gateway}/24"),
                 ),
                 (router, "wan", &format!("{}/24", router.ip)),
             );
@@ -262,7 +267,7 @@ impl Topology {
                 "add",
                 "default",
                 "via",
-                &format!("100.64.{side}.1"),
+                &gateway.to_string(),
             ]);
             ip(&[
                 "-n",

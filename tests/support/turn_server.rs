@@ -50,8 +50,16 @@ impl TurnServer {
             "--simple-log",
             "--realm=hearth",
             "--verbose",
-            // As a public TURN server should: private networks are not relayed to.
+            // As a public TURN server should (systemd/turnserver.conf.example):
+            // private networks are not relayed to. Without this, coturn 4.6.1 here
+            // tried a peer's private host candidate, the send failed (network
+            // unreachable), and the allocation relayed nothing to its public
+            // address either: no relayed path at all.
+            "--denied-peer-ip=0.0.0.0-0.255.255.255",
             "--denied-peer-ip=10.0.0.0-10.255.255.255",
+            "--denied-peer-ip=100.64.0.0-100.127.255.255",
+            "--denied-peer-ip=127.0.0.0-127.255.255.255",
+            "--denied-peer-ip=169.254.0.0-169.254.255.255",
             "--denied-peer-ip=172.16.0.0-172.31.255.255",
             "--denied-peer-ip=192.168.0.0-192.168.255.255",
         ]);
