@@ -126,6 +126,11 @@ pub struct Status {
     /// Contacts heard on the speaker now (talk-back).
     #[serde(default)]
     pub talking: Vec<String>,
+    /// Each session's contact and how its media travels: `host`, `srflx`
+    /// (directly through the routers), `relay` (through a TURN relay), or
+    /// `connecting`.
+    #[serde(default)]
+    pub paths: Vec<(String, String)>,
     /// Shares waiting in the outbox, per contact name.
     pub outbox: Vec<(String, usize)>,
     /// Bytes the inbox holds (received shares and unfinished transfers).

@@ -161,6 +161,9 @@ pub enum EndCode {
     HungUp,
     /// The connection could not be made or was lost.
     Failed,
+    /// No network path between the two sides: ICE found no candidate pair
+    /// that works (routers that need a TURN relay, and none that works).
+    NoPath,
     /// A code from a newer peer.
     #[serde(other)]
     Unknown,
@@ -177,6 +180,7 @@ impl EndCode {
             EndCode::ShuttingDown => "shutting_down",
             EndCode::HungUp => "hung_up",
             EndCode::Failed => "failed",
+            EndCode::NoPath => "no_path",
             EndCode::Unknown => "unknown",
         }
     }
@@ -289,6 +293,19 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn no_path_is_a_code_of_its_own() {
+        let bye = Signal::Bye {
+            session: "s1".into(),
+            reason: Some("no network path".into()),
+            code: Some(EndCode::NoPath),
+        };
+        let json = serde_json::to_value(&bye).unwrap();
+        assert_eq!(json["code"], "no_path");
+        assert_eq!(EndCode::NoPath.as_str(), "no_path");
+        assert_eq!(serde_json::from_value::<Signal>(json).unwrap(), bye);
     }
 
     #[test]

@@ -264,6 +264,10 @@ class Viewer {
           await this.save({ status: 'revoked' });
           ui.revoked(this.name, () => this.askAgain());
           break;
+        } else if (e.kind === 'no_path') {
+          // The words say what happened and what helps; the device's log says the same.
+          ui.status(`${e.message} Trying again by itself…`, 'off');
+          delay = backoff.next();
         } else if (e.kind === 'offline') {
           ui.status(`${this.name} is offline right now. Trying again by itself…`, 'off');
           delay = backoff.next();

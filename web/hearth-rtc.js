@@ -38,7 +38,9 @@ export class RtcError extends Error {
      * `refused` (see `reason` and `code` for a refused share: `malformed`,
      * `bad_signature`, `too_large`, `corrupt`, `undecodable`, `storage`; `code` for a refused or
      * ended session: `not_approved`, `access_withdrawn`, `busy`,
-     * `unavailable`, `shutting_down`, `hung_up`, `failed`), `busy` (a share refused
+     * `unavailable`, `shutting_down`, `hung_up`, `failed`, `no_path`), `no_path` (no
+     * network path to the contact: ICE found no candidate pair that works; the
+     * message says what helps, and `code` is `no_path`), `busy` (a share refused
      * only for now: the device's inbox is full; send it again later), `not_allowed` (see
      * `denied`), `no_answer`, `offline`, `closed`, `failed`, `too_late`,
      * `already_fetched`, `no_camera`, `no_microphone`, `not_supported` or
@@ -148,9 +150,55 @@ const DEFAULTS = {
   /** Relay (TURN) candidates only: the contact never learns this browser's address. */
   relayOnly: false,
   answerTimeoutMs: 15_000,
-  connectTimeoutMs: 15_000,
+  // With no candidate pair by then there is no network path: said within 15 s of the offer.
+  connectTimeoutMs: 10_000,
   gatherTimeoutMs: 2_000,
 };
+
+/** Whether `iceServers` (RTCIceServer objects) include a TURN relay. */
+function hasTurn(iceServers) {
+  return (iceServers || []).some((server) =>
+    [].concat(server.urls || []).some((url) => /^turns?:/.test(url)),
+  );
+}
+
+/** Why there is no network path, and what helps (the words the device uses too). */
+export function noPathWords(turn) {
+  return turn
+    ? 'not even through the TURN relay; check that the TURN server can be reached from both sides and accepts its credentials'
+    : 'both sides are behind routers that need a TURN relay to connect, and none is configured';
+}
+
+/**
+ * The network path of a connected RTCPeerConnection, from getStats: the
+ * selected candidate pair's ends (`host`, `srflx`, `prflx`, `relay`) and
+ * `kind`: `relay` if either end is a relay, `srflx` if either is reflexive,
+ * else `host`. Null while no pair is selected.
+ */
+export async function selectedPath(pc) {
+  const report = await pc.getStats();
+  let pairId = null;
+  report.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  });
+  if (!pairId) {
+    report.forEach((s) => {
+      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pairId = s.id;
+    });
+  }
+  const pair = pairId && report.get(pairId);
+  if (!pair) return null;
+  const local = report.get(pair.localCandidateId)?.candidateType;
+  const remote = report.get(pair.remoteCandidateId)?.candidateType;
+  if (!local || !remote) return null;
+  const ends = [local, remote];
+  const kind = ends.includes('relay')
+    ? 'relay'
+    : ends.includes('srflx') || ends.includes('prflx')
+      ? 'srflx'
+      : 'host';
+  return { local, remote, kind };
+}
 /** `send` waits while this much is queued on the data channel. */
 const SEND_HIGH_WATER = 256 * 1024;
 // ICE restart timing: see src/api/recovery.rs, which keeps the same rules.
@@ -195,6 +243,8 @@ export class PeerConnection extends EventTarget {
     this.opening = null;
     this.fetched = false;
     this.pc = null;
+    /** The ICE servers the connection uses: the relay's, then `options.iceServers`. */
+    this.iceServers = [];
     this.channel = null;
     this.session = null;
     this.queue = null;
@@ -304,6 +354,15 @@ export class PeerConnection extends EventTarget {
     await this.end(reason, true, 'hung_up');
   }
 
+  /**
+   * The network path the media takes, from the selected candidate pair:
+   * `{ local, remote, kind }`, `kind` being `host`, `srflx` or `relay`
+   * (see `selectedPath`); null before the connection is up.
+   */
+  path() {
+    return this.pc ? selectedPath(this.pc) : Promise.resolve(null);
+  }
+
   /** The WebRTC statistics of the connection (an RTCStatsReport), e.g. frames decoded. */
   getStats() {
     return this.pc ? this.pc.getStats() : Promise.resolve(new Map());
@@ -408,8 +467,10 @@ export class PeerConnection extends EventTarget {
     const want = this.want;
     this.setState('connecting');
     const relayed = typeof node.iceServers === 'function' ? node.iceServers() : [];
+    // Kept: when no path is found, the words depend on whether a TURN relay was among them.
+    this.iceServers = [...relayed, ...options.iceServers];
     const pc = new RTCPeerConnection({
-      iceServers: [...relayed, ...options.iceServers],
+      iceServers: this.iceServers,
       iceTransportPolicy: options.relayOnly ? 'relay' : 'all',
     });
     this.pc = pc;
@@ -523,25 +584,48 @@ export class PeerConnection extends EventTarget {
     }
   }
 
+  // Resolves once ICE and DTLS are up. Rejects with `no_path` when ICE found
+  // no candidate pair that works (it failed, or found none in time), and says
+  // in words what helps.
   connected(pc) {
     return new Promise((resolve, reject) => {
+      let iceFound = false;
+      const noPath = () => {
+        const words = noPathWords(hasTurn(this.iceServers));
+        const who = this.contact.name || 'the contact';
+        return new RtcError('no_path', `No network path to ${who}: ${words}.`, { code: 'no_path' });
+      };
+      const iceCheck = () => {
+        if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') iceFound = true;
+      };
       const check = () => {
+        iceCheck();
         const s = pc.connectionState;
         if (s === 'connected') done(resolve);
+        else if (s === 'failed' && !iceFound) done(() => reject(noPath()));
         else if (s === 'failed' || s === 'closed') done(() => reject(new RtcError('failed', 'the connection failed')));
       };
       const done = (action) => {
         clearTimeout(timer);
         pc.removeEventListener('connectionstatechange', check);
+        pc.removeEventListener('iceconnectionstatechange', iceCheck);
         action();
       };
       const timer = setTimeout(
-        () => done(() => reject(new RtcError('failed', 'the connection did not come up in time'))),
+        () =>
+          done(() =>
+            reject(iceFound ? new RtcError('failed', 'the connection did not come up in time') : noPath()),
+          ),
         this.options.connectTimeoutMs,
       );
       pc.addEventListener('connectionstatechange', check);
+      pc.addEventListener('iceconnectionstatechange', iceCheck);
       // Ended meanwhile (the contact said bye): closing a connection fires no state change.
-      this.closed.then((reason) => done(() => reject(new RtcError('refused', reason, { code: this.closedCode }))));
+      this.closed.then((reason) =>
+        done(() =>
+          reject(this.closedCode === 'no_path' ? noPath() : new RtcError('refused', reason, { code: this.closedCode })),
+        ),
+      );
       check();
     });
   }

@@ -188,6 +188,13 @@ impl PeerConnection {
         self.session().map(|session| session.access())
     }
 
+    /// The network path the session's media takes (the ICE candidate pair
+    /// it selected: host, srflx or relay), following reconnections; `None`
+    /// on a connection that is not open yet.
+    pub fn path(&self) -> Option<tokio::sync::watch::Receiver<Option<crate::peer::SelectedPath>>> {
+        self.session().map(|session| session.path())
+    }
+
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
         self.session().is_some_and(|s| s.closed_reason().is_some())
@@ -291,7 +298,9 @@ impl PeerConnection {
                 let _ = peer.add_remote_candidate(candidate).await;
             }
             let expected = sdp_fingerprint(&sdp).ok_or(RtcError::FingerprintMismatch)?;
-            peer.wait_connected(inner.settings.connect_timeout).await?;
+            peer.wait_connected(inner.settings.connect_timeout)
+                .await
+                .map_err(|e| RtcError::from_connect(e, inner.settings.has_turn()))?;
             if peer.verify_remote_fingerprint(&expected).await.is_err() {
                 return Err(RtcError::FingerprintMismatch);
             }
@@ -305,7 +314,7 @@ impl PeerConnection {
                 let bye = Signal::Bye {
                     session: id.clone(),
                     reason: Some(e.to_string()),
-                    code: Some(EndCode::Failed),
+                    code: Some(e.end_code()),
                 };
                 if !matches!(e, RtcError::Refused { .. }) {
                     let _ = inner.node.send_to(&recipient, &bye).await;

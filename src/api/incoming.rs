@@ -128,7 +128,19 @@ impl IncomingCall {
                 denied: granted.denied.clone(),
             };
             node.send_to(&offer.reply_to, &answer).await?;
-            connect_with_trickle(&peer, &mut offer.signals, settings.connect_timeout).await?;
+            connect_with_trickle(&peer, &mut offer.signals, settings.connect_timeout)
+                .await
+                .map_err(|e| match e {
+                    RtcError::Peer(e) => RtcError::from_connect(e, settings.has_turn()),
+                    // The caller found no path first: none from here either.
+                    RtcError::Refused {
+                        code: EndCode::NoPath,
+                        ..
+                    } => RtcError::NoPath {
+                        turn: settings.has_turn(),
+                    },
+                    other => other,
+                })?;
             if peer.verify_remote_fingerprint(&expected).await.is_err() {
                 return Err(RtcError::FingerprintMismatch);
             }
@@ -140,7 +152,7 @@ impl IncomingCall {
             let bye = Signal::Bye {
                 session: offer.session.clone(),
                 reason: Some(e.to_string()),
-                code: Some(EndCode::Failed),
+                code: Some(e.end_code()),
             };
             let _ = node.send_to(&offer.reply_to, &bye).await;
             node.close_session(&offer.from, &offer.session);

@@ -62,6 +62,40 @@ pub use settings::RtcSettings;
 pub use stream::{AudioStream, AudioVideoStream, MediaStream, RemoteStream, VideoStream};
 pub use whep::{OfferWants, WhepSession};
 
+/// Why there is no network path, and what helps, in words (`turn`: whether
+/// this side had a TURN relay to try). [`RtcError::NoPath`] reads "no network
+/// path: " and then these words.
+pub fn no_path_words(turn: bool) -> &'static str {
+    if turn {
+        "not even through the TURN relay; check that the TURN server can be reached \
+         from both sides and accepts its credentials"
+    } else {
+        "both sides are behind routers that need a TURN relay to connect, and none is \
+         configured (the relay hands out none: give it an [ice] TURN server, or add one \
+         to [webrtc] ice_servers)"
+    }
+}
+
+impl RtcError {
+    /// The code to tell the other side when this error ends a session.
+    pub fn end_code(&self) -> EndCode {
+        match self {
+            RtcError::NoPath { .. } => EndCode::NoPath,
+            RtcError::Refused { code, .. } => *code,
+            _ => EndCode::Failed,
+        }
+    }
+
+    /// `error`, read as the missing network path it may be (`turn`: whether
+    /// this side had a TURN server to try).
+    pub(crate) fn from_connect(error: crate::peer::PeerError, turn: bool) -> RtcError {
+        match error {
+            crate::peer::PeerError::NoPath(_) => RtcError::NoPath { turn },
+            other => RtcError::Peer(other),
+        }
+    }
+}
+
 /// Errors from streams and connections.
 #[derive(Debug, thiserror::Error)]
 pub enum RtcError {
@@ -85,6 +119,14 @@ pub enum RtcError {
     /// The contact did not answer in time.
     #[error("the contact did not answer within {0:?}; is it online?")]
     NoAnswer(std::time::Duration),
+    /// No network path to the contact: ICE found no candidate pair that works
+    /// within the connect timeout. `turn` says whether a TURN relay was
+    /// configured on this side (the words say what helps).
+    #[error("no network path: {}", no_path_words(*turn))]
+    NoPath {
+        /// Whether this side had a TURN server to try.
+        turn: bool,
+    },
     /// The DTLS certificate is not the one the contact signed for.
     #[error("the connection's DTLS certificate does not match the fingerprint the contact signed; someone may be in the middle, so the session was refused")]
     FingerprintMismatch,
@@ -109,4 +151,33 @@ pub enum RtcError {
     /// A message could not be encoded or decoded as JSON.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_path_says_what_helps_and_travels_as_no_path() {
+        let without = RtcError::NoPath { turn: false };
+        assert!(without.to_string().starts_with("no network path: "));
+        assert!(without.to_string().contains("none is configured"));
+        let with = RtcError::NoPath { turn: true };
+        assert!(with.to_string().contains("not even through the TURN relay"));
+        assert_eq!(without.end_code(), EndCode::NoPath);
+        assert_eq!(
+            RtcError::NoAnswer(std::time::Duration::from_secs(1)).end_code(),
+            EndCode::Failed
+        );
+        let timeout = crate::peer::PeerError::NoPath(std::time::Duration::from_secs(10));
+        assert!(matches!(
+            RtcError::from_connect(timeout, true),
+            RtcError::NoPath { turn: true }
+        ));
+        let other = crate::peer::PeerError::Closed;
+        assert!(matches!(
+            RtcError::from_connect(other, false),
+            RtcError::Peer(_)
+        ));
+    }
 }

@@ -12,7 +12,7 @@ use crate::media::{AudioControl, VideoControl};
 use crate::node::Node;
 use crate::peer::{
     fingerprints_match, sdp_fingerprint, DataMessage, HearthPeer, IceCandidate, MediaSender,
-    PeerEvent, PeerState,
+    PeerEvent, PeerState, SelectedPath,
 };
 use crate::policy::Grant;
 use crate::signal::{EndCode, SessionId, Signal};
@@ -55,6 +55,8 @@ pub(super) struct Session {
     closed: watch::Sender<Option<Ended>>,
     /// What the answering side last said this side may receive (callers only).
     access: watch::Sender<Option<Access>>,
+    /// The network path ICE selected, once connected.
+    path: watch::Sender<Option<SelectedPath>>,
 }
 
 pub(super) struct SessionParts {
@@ -92,6 +94,7 @@ impl Session {
             remote: Mutex::new(Some(parts.remote)),
             closed: watch::Sender::new(None),
             access: watch::Sender::new(None),
+            path: watch::Sender::new(None),
         });
         let videos: Vec<VideoControl> =
             parts.local.iter().filter_map(|s| s.video.clone()).collect();
@@ -224,6 +227,7 @@ impl Session {
                         if let Some(recovery) = recovery.as_mut() {
                             recovery.seen(Seen::Connected, std::time::Instant::now());
                         }
+                        self.note_path().await;
                     }
                     Some(other) => tracing::trace!(?other, "peer event"),
                 },
@@ -353,6 +357,33 @@ impl Session {
                 Err("an ICE restart carried a different DTLS fingerprint; someone may be in the middle")
             }
         }
+    }
+
+    /// Reads the candidate pair ICE selected, keeps it, and logs how media
+    /// travels (`path`: host, srflx or relay; `local`/`remote`: the pair's ends).
+    async fn note_path(&self) {
+        let Some(path) = self.peer.selected_path().await else {
+            tracing::debug!(contact = %self.contact.short(), "connected, but no selected candidate pair in the stats");
+            return;
+        };
+        tracing::info!(
+            contact = %self.contact.short(),
+            path = %path.kind(),
+            local = path.local.as_str(),
+            remote = path.remote.as_str(),
+            "connected: media travels {}",
+            path.kind().words()
+        );
+        self.path.send_replace(Some(path));
+    }
+
+    /// The network path of the session, once connected (and after each
+    /// reconnection, the new one). What is known already counts as a change,
+    /// so a receiver taken after the connection came up still hears it.
+    pub(super) fn path(&self) -> watch::Receiver<Option<SelectedPath>> {
+        let mut rx = self.path.subscribe();
+        rx.mark_changed();
+        rx
     }
 
     /// An access message from the answering side, on a session this side

@@ -22,7 +22,9 @@ pub struct RtcSettings {
     pub bind_addrs: Vec<IpAddr>,
     /// How long to wait for the contact's answer.
     pub answer_timeout: Duration,
-    /// How long to wait for the connection once answered.
+    /// How long to wait for the connection once answered. When ICE has found
+    /// no path by then, the session fails with [`RtcError::NoPath`](super::RtcError::NoPath)
+    /// (10 s, so both sides say so within 15 s of the offer).
     pub connect_timeout: Duration,
 }
 
@@ -34,7 +36,7 @@ impl Default for RtcSettings {
             relay_only: false,
             bind_addrs: vec![],
             answer_timeout: Duration::from_secs(15),
-            connect_timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -59,6 +61,12 @@ impl RtcSettings {
             bind_addrs,
             ..Self::default()
         }
+    }
+
+    /// Whether a TURN server is among the ICE servers (a relay for media when
+    /// no direct path exists).
+    pub fn has_turn(&self) -> bool {
+        self.current_ice_servers().iter().any(is_turn)
     }
 
     /// Only the loopback interface: for tests and single-machine demos.

@@ -129,6 +129,12 @@ impl WhepSession {
     pub fn is_closed(&self) -> bool {
         self.session.closed_reason().is_some()
     }
+
+    /// The network path the session's media takes, once connected (see
+    /// [`PeerConnection::path`](super::PeerConnection::path)).
+    pub fn path(&self) -> tokio::sync::watch::Receiver<Option<crate::peer::SelectedPath>> {
+        self.session.path()
+    }
 }
 
 #[cfg(test)]

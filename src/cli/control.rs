@@ -75,6 +75,14 @@ pub fn status(ctx: &Context) -> anyhow::Result<()> {
     println!("connected: {}", list(&status.connected));
     println!("watching:  {}", list(&status.watching));
     println!("talking:   {}", list(&status.talking));
+    if !status.paths.is_empty() {
+        let paths: Vec<String> = status
+            .paths
+            .iter()
+            .map(|(name, path)| format!("{name} [{path}]"))
+            .collect();
+        println!("paths:     {}", paths.join(", "));
+    }
     if status.outbox.is_empty() {
         println!("outbox:    empty");
     } else {

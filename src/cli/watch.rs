@@ -145,6 +145,13 @@ async fn watch_forever(
                 delay = Duration::from_millis(500);
                 wait_until_allowed(&connection, name, &denied).await
             }
+            Err(RtcError::NoPath { turn }) => {
+                println!(
+                    "No network path to {name}: {}. Trying again in {delay:?}.",
+                    hearth::api::no_path_words(turn)
+                );
+                Next::Reconnect
+            }
             Err(e) => {
                 println!("Could not watch {name}: {e}. Retrying in {delay:?}.");
                 Next::Reconnect
@@ -193,6 +200,7 @@ async fn watch_session(connection: &PeerConnection, mut remote: RemoteStream, na
     let granted = connection.granted().unwrap_or_default();
     println!("{}", watching(name, &granted));
     let mut access = connection.access();
+    let mut path = connection.path();
     let ended = connection.ended();
     tokio::pin!(ended);
     let mut decoder = H264Decoder::new().expect("openh264 decoder");
@@ -226,6 +234,12 @@ async fn watch_session(connection: &PeerConnection, mut remote: RemoteStream, na
                         sound = true;
                         println!("Sound from {name}.");
                     }
+                }
+            }
+            now = changed(&mut path) => {
+                if let Some(now) = now {
+                    let kind = now.kind();
+                    println!("Connected to {name}: {} [{kind}].", kind.words());
                 }
             }
             told = changed(&mut access) => {
@@ -297,15 +311,16 @@ async fn wait_until_allowed(connection: &PeerConnection, name: &str, denied: &st
     }
 }
 
-/// The next access message on the session; never, if it cannot have any.
-async fn changed(
-    access: &mut Option<tokio::sync::watch::Receiver<Option<Access>>>,
-) -> Option<Access> {
-    let Some(rx) = access.as_mut() else {
+/// The next value the session says on `watched` (an access message, a new
+/// path); never, if it cannot say any.
+async fn changed<T: Clone>(
+    watched: &mut Option<tokio::sync::watch::Receiver<Option<T>>>,
+) -> Option<T> {
+    let Some(rx) = watched.as_mut() else {
         return std::future::pending().await;
     };
     if rx.changed().await.is_err() {
-        *access = None;
+        *watched = None;
         return None;
     }
     rx.borrow_and_update().clone()

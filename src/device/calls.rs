@@ -6,7 +6,8 @@
 
 use super::access::Announcer;
 use crate::api::{
-    EndCode, IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcSettings, WhepSession,
+    EndCode, IncomingCall, LocalMedia, MediaStream, PeerConnection, RtcError, RtcSettings,
+    WhepSession,
 };
 use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
@@ -27,6 +28,16 @@ pub(super) enum LiveSession {
 }
 
 impl LiveSession {
+    /// How the session's media travels now, once connected.
+    fn path(&self) -> Option<crate::peer::PathKind> {
+        let path = match self {
+            LiveSession::Call(connection) => connection.path()?,
+            LiveSession::Whep(session) => session.path(),
+        };
+        let kind = path.borrow().map(|p| p.kind());
+        kind
+    }
+
     async fn close_with(&self, code: EndCode, reason: &str) {
         match self {
             LiveSession::Call(connection) => connection.close_with(code, reason).await,
@@ -135,6 +146,15 @@ impl Calls {
         call.receive_audio();
         let connection = match call.accept(current.denied.clone()).await {
             Ok(connection) => connection,
+            Err(RtcError::NoPath { turn }) => {
+                tracing::warn!(
+                    contact = %name,
+                    code = EndCode::NoPath.as_str(),
+                    "NO PATH: no network path to {name}: {}",
+                    crate::api::no_path_words(turn)
+                );
+                return;
+            }
             Err(e) => {
                 tracing::warn!(contact = %from.short(), error = %e, "session did not start");
                 return;
@@ -292,6 +312,23 @@ impl Calls {
         names.sort();
         names.dedup();
         names
+    }
+
+    /// Each session's contact and how its media travels (`host`, `srflx`,
+    /// `relay`; `connecting` until ICE has selected a pair), sorted by name.
+    pub(super) fn paths(&self) -> Vec<(String, String)> {
+        let mut paths: Vec<(String, String)> = self
+            .live
+            .lock()
+            .expect("live lock")
+            .values()
+            .map(|l| {
+                let path = l.session.path().map_or("connecting", |p| p.as_str());
+                (l.name.clone(), path.to_string())
+            })
+            .collect();
+        paths.sort();
+        paths
     }
 
     /// Changes whenever a session starts or ends.

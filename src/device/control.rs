@@ -107,6 +107,7 @@ impl ControlState {
             connected,
             watching: self.calls.watchers(),
             talking: self.calls.talk_back.stats().talking,
+            paths: self.calls.paths(),
             outbox,
             inbox_bytes: inbox.as_ref().map_or(0, |u| u.bytes),
             inbox_max_bytes: self.shares.config.inbox_max_bytes,

@@ -13,12 +13,14 @@ use crate::peer::fingerprint::{
 use crate::peer::media_recv::send_pli;
 use crate::peer::media_send::{spawn_keyframe_watch, MediaSender};
 use crate::peer::options::{IceMode, PeerOptions, Role};
+use crate::peer::path::SelectedPath;
 use crate::peer::shared::{RemoteMedia, Shared};
 use crate::peer::transceivers::{add_media, channel_if};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
+use webrtc::peer_connection::transport::DtlsTransport;
 use webrtc::peer_connection::{
     PeerConnection, RTCIceCandidateInit, RTCSessionDescription, RTCStatsReportEntry, StatsSelector,
 };
@@ -323,7 +325,8 @@ impl HearthPeer {
     }
 
     /// Waits until the connection is `Connected`; fails on `Failed`/`Closed` or after
-    /// `timeout`.
+    /// `timeout`: with [`PeerError::NoPath`] when ICE never selected a candidate pair
+    /// (no network path), with [`PeerError::Timeout`] when it did but DTLS did not finish.
     pub async fn wait_connected(&self, timeout: Duration) -> PeerResult<()> {
         let mut rx = self.state_watch();
         let wait = async {
@@ -336,11 +339,36 @@ impl HearthPeer {
             .await
             .map(|state| *state)
         };
-        match tokio::time::timeout(timeout, wait).await {
+        let outcome = tokio::time::timeout(timeout, wait).await;
+        let gave_up = matches!(outcome, Ok(Ok(PeerState::Failed)) | Err(_));
+        if gave_up && self.selected_path().await.is_none() {
+            return Err(PeerError::NoPath(timeout));
+        }
+        match outcome {
             Ok(Ok(PeerState::Connected)) => Ok(()),
             Ok(_) => Err(PeerError::Closed),
             Err(_) => Err(PeerError::Timeout("the connection")),
         }
+    }
+
+    /// The candidate pair ICE selected, from the connection's statistics;
+    /// `None` while it has selected none (not connected yet, or no path).
+    ///
+    /// Asked of the ICE transport first (it knows the type of every remote
+    /// candidate, also those that came inside the SDP); the statistics report
+    /// is the fallback.
+    pub async fn selected_path(&self) -> Option<SelectedPath> {
+        for transport in self.dtls_transports().await {
+            let pair = transport
+                .ice_transport()
+                .get_selected_candidate_pair()
+                .await;
+            if let Ok(Some(pair)) = pair {
+                return SelectedPath::from_pair(&pair);
+            }
+        }
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        SelectedPath::from_report(&report)
     }
 
     /// Fingerprint (`sha-256 AA:BB:...`) of the DTLS certificate the remote presented, once
@@ -371,8 +399,16 @@ impl HearthPeer {
 
     /// The candidate types (`host`, `srflx`, `prflx`, `relay`) of the pair ICE
     /// selected, local first; `None` before one is selected. `relay` on both
-    /// sides means every packet goes through TURN servers.
+    /// sides means every packet goes through TURN servers. (The same reading
+    /// as [`HearthPeer::selected_path`], as words.)
     pub async fn selected_candidate_types(&self) -> Option<(String, String)> {
+        let path = self.selected_path().await?;
+        Some((path.local.as_str().into(), path.remote.as_str().into()))
+    }
+
+    /// The connection's DTLS transports: via the SCTP transport, and the RTP
+    /// senders' and receivers'.
+    async fn dtls_transports(&self) -> Vec<Arc<dyn DtlsTransport>> {
         let mut transports = Vec::new();
         if let Some(sctp) = self.pc.sctp().await {
             transports.push(sctp.transport());
@@ -383,27 +419,11 @@ impl HearthPeer {
         for receiver in self.pc.get_receivers().await {
             transports.extend(receiver.transport().await.ok().flatten());
         }
-        for transport in transports {
-            let ice = transport.ice_transport();
-            if let Ok(Some(pair)) = ice.get_selected_candidate_pair().await {
-                return Some((pair.local().typ.to_string(), pair.remote().typ.to_string()));
-            }
-        }
-        None
+        transports
     }
 
     async fn remote_certificate_der(&self) -> Option<Vec<u8>> {
-        let mut transports = Vec::new();
-        if let Some(sctp) = self.pc.sctp().await {
-            transports.push(sctp.transport());
-        }
-        for sender in self.pc.get_senders().await {
-            transports.extend(sender.transport().await.ok().flatten());
-        }
-        for receiver in self.pc.get_receivers().await {
-            transports.extend(receiver.transport().await.ok().flatten());
-        }
-        for transport in transports {
+        for transport in self.dtls_transports().await {
             if let Ok(certificates) = transport.get_remote_certificates().await {
                 if let Some(der) = certificates.into_iter().next() {
                     return Some(der);

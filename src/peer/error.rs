@@ -66,6 +66,12 @@ pub enum PeerError {
     #[error("timed out waiting for {0}")]
     Timeout(&'static str),
 
+    /// ICE found no candidate pair that works within the given time: the two
+    /// sides cannot reach each other with the candidates they have (behind
+    /// routers that need a TURN relay, and none that works is configured).
+    #[error("no network path to the other side within {0:?}: every ICE candidate pair failed")]
+    NoPath(std::time::Duration),
+
     /// The remote DTLS certificate is not available (not connected yet, or already closed).
     #[error("the remote DTLS certificate is not available (is the peer connected?)")]
     NoRemoteCertificate,

@@ -49,6 +49,7 @@ pub mod keyframe;
 mod media_recv;
 mod media_send;
 mod options;
+pub mod path;
 pub mod reorder;
 mod shared;
 mod transceivers;
@@ -60,3 +61,4 @@ pub use events::{AudioPacket, DataMessage, IceCandidate, PeerEvent, PeerState, V
 pub use fingerprint::{certificate_fingerprint, fingerprints_match, sdp_fingerprint};
 pub use media_send::MediaSender;
 pub use options::{IceMode, IceServer, PeerOptions, Role};
+pub use path::{CandidateKind, PathKind, SelectedPath};

@@ -116,6 +116,15 @@ impl Chromium {
     /// Starts Chromium and connects to its DevTools endpoint. Fails (never skips)
     /// when Chromium is not installed.
     pub async fn launch() -> Chromium {
+        Self::launch_in(None, &[]).await
+    }
+
+    /// [`Chromium::launch`] inside a network namespace of a
+    /// [`Topology`](super::topology::Topology) (`host`), with `extra` flags
+    /// (e.g. `--unsafely-treat-insecure-origin-as-secure=http://…` for a page
+    /// served over plain HTTP from another host). DevTools is reached from
+    /// inside the namespace.
+    pub async fn launch_in(host: Option<&super::topology::Host>, extra: &[&str]) -> Chromium {
         let binary = std::env::var_os("HEARTH_CHROMIUM")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CHROMIUM));
@@ -130,7 +139,12 @@ impl Chromium {
             .tempdir()
             .expect("profile directory");
         let log = std::fs::File::create(profile.path().join("chromium.log")).expect("log file");
-        let child = Command::new(&binary)
+        let mut command = match host {
+            Some(host) => host.command(&binary),
+            None => Command::new(&binary),
+        };
+        let child = command
+            .args(extra)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -162,9 +176,28 @@ impl Chromium {
             profile: Some(profile),
         };
         let endpoint = process.devtools_endpoint().await;
-        let (socket, _) = tokio_tungstenite::connect_async(endpoint.as_str())
-            .await
-            .expect("connect to Chromium's DevTools");
+        let (socket, _) = match host {
+            None => tokio_tungstenite::connect_async(endpoint.as_str())
+                .await
+                .expect("connect to Chromium's DevTools"),
+            Some(host) => {
+                let port: u16 = endpoint
+                    .trim_start_matches("ws://127.0.0.1:")
+                    .split('/')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .expect("a DevTools port");
+                let stream = host
+                    .connect_tcp(([127, 0, 0, 1], port).into())
+                    .expect("connect to Chromium's DevTools in its namespace");
+                stream.set_nonblocking(true).unwrap();
+                let stream = tokio::net::TcpStream::from_std(stream).unwrap();
+                let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+                tokio_tungstenite::client_async(endpoint.as_str(), stream)
+                    .await
+                    .expect("DevTools handshake")
+            }
+        };
         let (mut sink, mut stream) = socket.split();
         let (out, mut outgoing) = mpsc::unbounded_channel::<String>();
         let cdp = Arc::new(Cdp {

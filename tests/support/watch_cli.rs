@@ -87,13 +87,29 @@ impl FamilyMember {
     /// e.g. inside a network namespace).
     pub fn watch_with(&self, mut command: Command, who: &str, seconds: u64) -> Watch {
         let config = self.dir.path().join("hearth.toml");
-        let mut child = command
+        command
             .arg("--data-dir")
             .arg(self.dir.path())
             .arg("--config")
             .arg(&config)
             .args(["watch", who, "--seconds", &seconds.to_string()])
-            .env("HEARTH_LOG", "warn")
+            .env("HEARTH_LOG", "warn");
+        Watch::spawn(command)
+    }
+}
+
+/// A running `hearth watch`, and every line it printed so far.
+pub struct Watch {
+    child: Child,
+    lines: Arc<Mutex<Vec<(Instant, String)>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watch {
+    /// Starts `command` (a `hearth watch`, made by the caller: in a network
+    /// namespace, say) and keeps every line it prints.
+    pub fn spawn(mut command: Command) -> Watch {
+        let mut child = command
             .stdout(Stdio::piped())
             .spawn()
             .expect("hearth watch starts");
@@ -113,16 +129,7 @@ impl FamilyMember {
             reader: Some(reader),
         }
     }
-}
 
-/// A running `hearth watch`, and every line it printed so far.
-pub struct Watch {
-    child: Child,
-    lines: Arc<Mutex<Vec<(Instant, String)>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Watch {
     /// Every line so far.
     pub fn lines(&self) -> Vec<(Instant, String)> {
         self.lines.lock().unwrap().clone()
