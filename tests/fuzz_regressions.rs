@@ -15,8 +15,11 @@ mod seeds;
 
 use std::path::{Path, PathBuf};
 
+/// A fuzz target's entry point: panics only on a bug.
+type Target = fn(&[u8]);
+
 /// Each target's name and entry point, as `fuzz/fuzz_targets/` has them.
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[(&str, Target)] = &[
     ("relay_frames", hearth_fuzz::relay_frames::run),
     ("envelope", hearth_fuzz::envelope::run),
     ("signal", hearth_fuzz::signal::run),
