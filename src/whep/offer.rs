@@ -1,6 +1,6 @@
 //! Reading a WHEP offer's body before it goes to the WebRTC stack: UTF-8
 //! text that looks like SDP. What the offer then asks for is
-//! [`crate::rtc::OfferWants`]; the SDP itself is parsed by the `webrtc` crate.
+//! [`crate::api::OfferWants`]; the SDP itself is parsed by the `webrtc` crate.
 
 /// Why an offer's body was refused before any WebRTC work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

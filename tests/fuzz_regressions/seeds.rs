@@ -102,18 +102,13 @@ pub fn all() -> Vec<Seed> {
         seeds.push((target, format!("seed-{n:02}"), bytes));
     };
     let key = fixed_identity(1).peer_key();
-    // The relay names clients by their key's bytes.
-    let relay_key = key.0;
 
     // relay_frames
     for frame in [
-        ClientFrame::Auth {
-            key: relay_key,
-            sig: [7; 64],
-        },
+        ClientFrame::Auth { key, sig: [7; 64] },
         ClientFrame::Send {
             id: 42,
-            to: relay_key,
+            to: key,
             data: vec![1, 2, 3, 4],
         },
         ClientFrame::Ping,
@@ -126,7 +121,7 @@ pub fn all() -> Vec<Seed> {
         ServerFrame::Sent { id: 42 },
         ServerFrame::Offline { id: 43 },
         ServerFrame::Deliver {
-            from: relay_key,
+            from: key,
             data: vec![5; 40],
         },
         ServerFrame::Pong,

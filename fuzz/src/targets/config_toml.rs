@@ -3,7 +3,7 @@
 //! read by the same function the program uses, then validated.
 use hearth::config::Config;
 use hearth::hardware::Board;
-use hearth::relay::RelayConfig;
+use hearth::relay::RelayServerConfig;
 use std::path::Path;
 
 /// Runs one input; panics on a bug.
@@ -16,7 +16,7 @@ pub fn run(data: &[u8]) {
         let _ = config.web_address();
     }
     let _ = Board::from_toml(text, Path::new("board.toml"));
-    if let Ok(limits) = toml::from_str::<RelayConfig>(text) {
+    if let Ok(limits) = toml::from_str::<RelayServerConfig>(text) {
         if limits.validate().is_ok() {
             let _ = limits.edge_limits();
         }

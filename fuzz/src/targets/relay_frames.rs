@@ -3,14 +3,14 @@
 //! client (`ServerFrame`, as the client's session and handshake read it).
 //! A frame that parses must survive writing it out and reading it again.
 use hearth::relay::protocol::{parse_client, ServerFrame};
-use hearth::relay::RelayConfig;
+use hearth::relay::RelayServerConfig;
 
 /// Runs one input; panics on a bug.
 pub fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let max = RelayConfig::default().max_frame_bytes;
+    let max = RelayServerConfig::default().max_frame_bytes;
     match parse_client(text, max) {
         Ok(frame) => {
             let again = parse_client(&frame.to_text(), usize::MAX).expect("a written frame parses");

@@ -2,8 +2,8 @@
 //! session reads from a contact on its data channel: access messages and
 //! ICE candidates in the browser's JSON shape. What parses must survive
 //! writing it out and reading it again.
+use hearth::api::Access;
 use hearth::peer::IceCandidate;
-use hearth::rtc::Access;
 use hearth::signal::Signal;
 
 /// Runs one input; panics on a bug.

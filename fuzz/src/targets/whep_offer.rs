@@ -4,7 +4,7 @@
 //! then the SDP parsed by the `webrtc` crate exactly as `accept_offer` does.
 //!
 //! Input: the header value, a newline, then the body.
-use hearth::rtc::OfferWants;
+use hearth::api::OfferWants;
 use hearth::whep::offer::read_offer;
 use hearth::whep::token::from_authorization;
 use webrtc::peer_connection::RTCSessionDescription;
