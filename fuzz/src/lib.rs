@@ -28,15 +28,18 @@ use hearth::envelope::Recipient;
 use hearth::identity::Identity;
 use hearth::keys::b64;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A fresh scratch directory for this process, on tmpfs when there is one.
+/// A fresh scratch directory of its own, on tmpfs when there is one.
 pub fn scratch_dir(name: &str) -> PathBuf {
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+    let n = MADE.fetch_add(1, Ordering::Relaxed);
     let base = if Path::new("/dev/shm").is_dir() {
         PathBuf::from("/dev/shm")
     } else {
         std::env::temp_dir()
     };
-    let dir = base.join(format!("hearth-fuzz-{name}-{}", std::process::id()));
+    let dir = base.join(format!("hearth-fuzz-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch directory");
     dir
