@@ -112,9 +112,14 @@ pub fn all() -> Vec<Seed> {
             data: vec![1, 2, 3, 4],
         },
         ClientFrame::Ping,
+        ClientFrame::Ice,
     ] {
         add("relay_frames", frame.to_text().into_bytes());
     }
+    add(
+        "relay_frames",
+        br#"{"t":"ice_servers","servers":[{"urls":["stun:127.0.0.1:3478"]},{"urls":["turn:127.0.0.1:3478?transport=udp"],"username":"1800000000:hearth","credential":"c2VjcmV0"}],"expires_in":3600}"#.to_vec(),
+    );
     for frame in [
         ServerFrame::Challenge { nonce: [9; 32] },
         ServerFrame::Ready,
@@ -285,6 +290,10 @@ pub fn all() -> Vec<Seed> {
     add(
         "config_toml",
         b"max_frame_bytes = 65536\nburst = 7\n".to_vec(),
+    );
+    add(
+        "config_toml",
+        b"max_frame_bytes = 65536\n[ice]\nturn_urls = [\"turn:127.0.0.1:3478\"]\n".to_vec(),
     );
 
     // data_dir
