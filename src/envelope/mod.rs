@@ -134,8 +134,16 @@ pub fn seal<B: Serialize>(identity: &Identity, to: &Recipient, body: &B, now_ms:
         body,
     };
     let inner_json = serde_json::to_vec(&inner).expect("envelope body serializes");
-    let signature = identity.sign(&[SIGN_DOMAIN, &inner_json].concat());
-    let plaintext = [&signature[..], &inner_json].concat();
+    seal_json(identity, to, &inner_json)
+}
+
+/// Signs and seals an inner message given as its exact JSON bytes; [`seal`]
+/// is this after writing the inner message. Tests and the fuzz targets use it
+/// to reach [`open`]'s checks after the seal and the signature with inner
+/// messages that [`seal`] would never write.
+pub fn seal_json(identity: &Identity, to: &Recipient, inner_json: &[u8]) -> Vec<u8> {
+    let signature = identity.sign(&[SIGN_DOMAIN, inner_json].concat());
+    let plaintext = [&signature[..], inner_json].concat();
 
     let ephemeral = EphemeralSecret::random_from_rng(rand::rngs::OsRng);
     let eph_pub = X25519Public::from(&ephemeral);

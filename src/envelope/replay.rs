@@ -80,14 +80,16 @@ impl ReplayGuard {
         now_ms: i64,
     ) -> Result<(), EnvelopeError> {
         let window = REPLAY_WINDOW.as_millis() as i64;
+        // `abs_diff`, not `(ts - now).abs()`: a timestamp near i64::MIN
+        // would overflow the subtraction or the negation.
         let skew = ts.saturating_sub(now_ms);
-        if skew.abs() > window {
+        if ts.abs_diff(now_ms) > window.unsigned_abs() {
             return Err(EnvelopeError::Stale(skew));
         }
         if ts < self.floor_ms {
             return Err(EnvelopeError::BeforeStart);
         }
-        self.forget_before(now_ms - window);
+        self.forget_before(now_ms.saturating_sub(window));
         let sender = self.senders.entry(*from).or_default();
         if sender.nonces.contains(nonce) {
             return Err(EnvelopeError::Replayed);
@@ -228,5 +230,23 @@ mod tests {
             guard.check(&key(1), "ahead", NOW + window + 1, NOW),
             Err(EnvelopeError::Stale(_))
         ));
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_the_range_are_stale_not_a_panic() {
+        // Found by the envelope fuzz target: `ts.saturating_sub(now)` is
+        // i64::MIN here, whose `abs()` overflowed (a panic in debug builds; in
+        // release it wrapped negative and the envelope passed as fresh).
+        let mut guard = ReplayGuard::new();
+        for ts in [i64::MIN, i64::MIN + 1, i64::MIN + NOW, i64::MAX] {
+            assert!(
+                matches!(
+                    guard.check(&key(1), "edge", ts, NOW),
+                    Err(EnvelopeError::Stale(_))
+                ),
+                "ts {ts} was not refused as stale"
+            );
+        }
+        assert!(guard.is_empty());
     }
 }

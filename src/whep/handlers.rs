@@ -1,6 +1,7 @@
 //! The WHEP request handlers. Every refusal is a 4xx (or 503) with a short
 //! text reason and one log line that names neither the token nor an address.
 
+use super::offer::{read_offer, OfferError};
 use super::{token, Entry, Refusal, WhepState, BODY_WITHIN, MAX_OFFER_BYTES, SESSION_PATH};
 use crate::contacts::Contact;
 use crate::policy;
@@ -100,18 +101,16 @@ pub(super) async fn create(
             )
         }
     };
-    let Ok(offer) = std::str::from_utf8(&bytes) else {
-        return refuse(StatusCode::BAD_REQUEST, "the offer is not UTF-8 text");
+    let offer = match read_offer(&bytes) {
+        Ok(offer) => offer,
+        Err(OfferError::TooLarge) => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &OfferError::TooLarge.to_string(),
+            )
+        }
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    if offer.trim().is_empty() {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "the body is empty; send an SDP offer",
-        );
-    }
-    if !offer.trim_start().starts_with("v=0") {
-        return refuse(StatusCode::BAD_REQUEST, "the body is not an SDP offer");
-    }
     // The place is taken before any work, so concurrent POSTs cannot pass the
     // cap; every return below without a session drops it again.
     let Some(slot) = state.slots.try_take() else {

@@ -17,6 +17,7 @@
 //! decided by the device through the [`Answerer`] it passes in.
 
 mod handlers;
+pub mod offer;
 mod slots;
 pub mod token;
 
