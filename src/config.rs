@@ -3,7 +3,8 @@
 //! documents each one and is checked against these defaults by a test.
 
 use self::hardware::{
-    BoardSettings, ButtonSettings, DisplaySettings, EncoderPreference, LedSettings,
+    AudioSource, BoardSettings, ButtonSettings, DisplaySettings, EncoderPreference, LedSettings,
+    TalkBackOutput, VideoSource,
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -145,7 +146,7 @@ impl Default for RelayConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct VideoConfig {
     /// `simulated` (a moving test pattern) or `camera` (V4L2; needs feature `hardware`).
-    pub source: String,
+    pub source: VideoSource,
     /// `auto` (the first usable camera) or a device path such as `/dev/video0`.
     pub device: String,
     /// `auto`, `v4l2m2m` (hardware) or `openh264` (software).
@@ -167,7 +168,7 @@ pub struct VideoConfig {
 impl Default for VideoConfig {
     fn default() -> Self {
         VideoConfig {
-            source: "simulated".into(),
+            source: VideoSource::Simulated,
             device: "auto".into(),
             encoder: EncoderPreference::Auto,
             encoder_device: "auto".into(),
@@ -185,12 +186,12 @@ impl Default for VideoConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AudioConfig {
     /// `simulated` (a 440 Hz tone) or `alsa` (needs feature `hardware`).
-    pub source: String,
+    pub source: AudioSource,
     /// ALSA capture device: `default`, a name from `arecord -L`, or part of a card's name.
     pub capture_device: String,
     /// Where talk-back audio plays: `simulated` (`talkback.wav` in the data
     /// directory), `alsa` or `none`.
-    pub speaker: String,
+    pub speaker: TalkBackOutput,
     /// ALSA playback device: `default`, a name from `aplay -L`, or part of a card's name.
     pub playback_device: String,
     /// Target Opus bitrate in kbit/s.
@@ -200,9 +201,9 @@ pub struct AudioConfig {
 impl Default for AudioConfig {
     fn default() -> Self {
         AudioConfig {
-            source: "simulated".into(),
+            source: AudioSource::Simulated,
             capture_device: "default".into(),
-            speaker: "simulated".into(),
+            speaker: TalkBackOutput::Simulated,
             playback_device: "default".into(),
             bitrate_kbps: 32,
         }
@@ -304,13 +305,6 @@ impl Config {
                 reason: format!("{} is outside 1..=60", v.fps),
             });
         }
-        one_of("video.source", &v.source, &["simulated", "camera"])?;
-        one_of("audio.source", &self.audio.source, &["simulated", "alsa"])?;
-        one_of(
-            "audio.speaker",
-            &self.audio.speaker,
-            &["simulated", "alsa", "none"],
-        )?;
         let b = &self.buttons;
         if b.debounce_ms == 0 || b.long_press_ms <= b.debounce_ms {
             return Err(ConfigError::Value {
@@ -361,16 +355,6 @@ impl Config {
     }
 }
 
-fn one_of(key: &'static str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
-    if allowed.contains(&value) {
-        return Ok(());
-    }
-    Err(ConfigError::Value {
-        key,
-        reason: format!("`{value}` is not one of {}", allowed.join(", ")),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,8 +374,18 @@ mod tests {
 
     #[test]
     fn unknown_hardware_choices_are_refused() {
-        let err = Config::from_toml("[video]\nsource = \"webcam\"", Path::new("t.toml"));
-        assert!(err.unwrap_err().to_string().contains("simulated, camera"));
+        let err = Config::from_toml("[video]\nsource = \"webcam\"", Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        for word in ["webcam", "simulated", "camera"] {
+            assert!(err.contains(word), "{err}");
+        }
+        let err = Config::from_toml("[audio]\nspeaker = \"hdmi\"", Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        for word in ["hdmi", "simulated", "alsa", "none"] {
+            assert!(err.contains(word), "{err}");
+        }
         let err = Config::from_toml("[video]\nencoder = \"x264\"", Path::new("t.toml"));
         assert!(err.unwrap_err().to_string().contains("openh264"));
         let err = Config::from_toml("[buttons]\nlong_press_ms = 10", Path::new("t.toml"));

@@ -4,14 +4,30 @@
 //! contacts its owner approved, over WebRTC, after signalling through a relay
 //! that forwards sealed envelopes and stores nothing.
 //!
-//! Layers, bottom up:
-//! - [`keys`], [`identity`], [`contacts`], [`envelope`], [`signal`]: who is who,
-//!   who may do what, and the sealed messages they exchange (pure, no I/O).
-//! - [`config`]: the device's settings.
-//! - [`hardware`]: camera, encoder, audio, buttons, LED and display, real or simulated.
-//! - [`web`]: the family viewer page (JavaScript), embedded and served.
+//! Layers, bottom up (each may use the ones above it in this list, never one
+//! below; `ARCHITECTURE.md` says what each owns):
+//! - [`keys`], [`identity`], [`contacts`], [`envelope`], [`signal`]: who is who
+//!   and the sealed messages they exchange (pure, no I/O but their files).
+//! - [`peer`]: one WebRTC connection (a thin wrapper around the `webrtc` crate).
+//! - [`config`]: every setting, read once (hardware sections in [`config::hardware`]);
+//!   the one exception to the order: it composes the `[share]` and relay sections
+//!   that [`share`] and [`relay`] define. Nothing else reads the whole config.
+//! - [`policy`]: who may do what — every permission rule, pure functions.
+//! - [`privacy`]: the owner's privacy switch, its one owner.
+//! - [`media`], [`hardware`]: where pictures and sound come from and how they are
+//!   compressed; each hardware part real or simulated behind a small trait.
 //! - [`edge`]: what every exposed HTTP server shares: connection caps and the header timeout.
-//! - [`systemd_notify`]: readiness and watchdog pings for the packaged systemd unit.
+//! - [`relay`]: the relay server (a sans-IO hub) and the client that reaches it.
+//! - [`node`]: this peer on the signalling network: opens envelopes, routes them.
+//! - [`api`]: the original network's API — streams and `PeerConnection`s with
+//!   approved contacts, their sessions and recovery.
+//! - [`share`], [`whep`]: snapshots, photos and thoughts pushed to contacts;
+//!   standard players over WHEP.
+//! - [`device`]: the device itself, built from all of the above; [`control`] is
+//!   its local socket, [`live_contacts`] its shared contact book.
+//! - [`web`]: the family viewer page (JavaScript), embedded and served.
+//! - [`systemd_notify`], [`atomic_file`], [`data_dir_lock`]: small services to
+//!   the rest.
 
 #![warn(missing_docs)]
 

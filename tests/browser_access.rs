@@ -142,9 +142,7 @@ async fn privacy_reaches_the_page_and_hearth_watch_at_once() {
     let relay = TestRelay::start().await;
     let device_dir = tempfile::tempdir().unwrap();
     let device = start_device(device_dir.path(), &relay.url()).await;
-    device
-        .start_panel(&device_config(&relay.url()), device_dir.path())
-        .expect("simulated panel starts");
+    device.start_panel().expect("simulated panel starts");
     wait_relay(&device.node).await;
     let browser = Chromium::launch().await;
     let page = browser.new_page(900, 820).await;
@@ -257,9 +255,7 @@ async fn allowing_video_to_an_open_session_starts_the_picture_at_once() {
     let relay = TestRelay::start().await;
     let device_dir = tempfile::tempdir().unwrap();
     let device = start_device(device_dir.path(), &relay.url()).await;
-    device
-        .start_panel(&device_config(&relay.url()), device_dir.path())
-        .expect("simulated panel starts");
+    device.start_panel().expect("simulated panel starts");
     wait_relay(&device.node).await;
     let browser = Chromium::launch().await;
     let page = browser.new_page(900, 820).await;

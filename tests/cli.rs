@@ -205,7 +205,7 @@ async fn buttons_turn_privacy_on_and_off_and_answer_pairing_requests() {
     let relay = TestRelay::start().await;
     let home = Household::start(&relay.url(), "Gran", None).await;
     home.device
-        .start_panel(&device_config(&relay.url()), home.device_dir.path())
+        .start_panel()
         .expect("simulated buttons, LED and screen");
     let device_dir = home.device_dir.path().to_path_buf();
     let press = move |button: &'static str| {

@@ -113,7 +113,7 @@ async fn start_with_panel(dir: &Path, relay: &str, name: &str) -> (Device, Confi
     })
     .await
     .expect("device starts");
-    device.start_panel(&config, dir).expect("simulated panel");
+    device.start_panel().expect("simulated panel");
     (device, config)
 }
 

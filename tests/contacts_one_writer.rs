@@ -190,9 +190,8 @@ async fn allow_then_yes_keeps_the_permissions_and_allow_then_share_reaches_them(
     init_logs();
     let relay = TestRelay::start().await;
     let (dir, stranger_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let config = device_config(&relay.url());
     let device = start_device(dir.path(), &relay.url()).await;
-    device.start_panel(&config, dir.path()).unwrap();
+    device.start_panel().unwrap();
     wait_relay(&device.node).await;
     let dad = start_viewer(stranger_dir.path(), &relay.url(), "Dad");
     wait_relay(&dad).await;

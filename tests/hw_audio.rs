@@ -77,10 +77,10 @@ fn a_lost_packet_is_concealed_not_skipped() {
 fn the_default_config_opens_simulated_audio() {
     let config = Config::default();
     let board = Board::built_in("laptop").unwrap();
-    let mut mic = open_microphone(&config, &board).unwrap();
+    let mut mic = open_microphone(&config.audio, &board).unwrap();
     assert_eq!(mic.read_frame().unwrap().len(), 960);
     let dir = tempfile::tempdir().unwrap();
-    let mut speaker = open_speaker(&config, &board, dir.path()).unwrap();
+    let mut speaker = open_speaker(&config.audio, &board, dir.path()).unwrap();
     speaker.play(&[7; 960]).unwrap();
     let wav = dir.path().join(hearth::hardware::audio::TALKBACK_WAV);
     assert_eq!(

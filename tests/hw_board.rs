@@ -39,13 +39,13 @@ fn the_default_config_opens_everything_without_hardware() {
     let config = Config::default();
     let board = Board::load("laptop").unwrap();
 
-    let mut camera = open_camera(&config, &board).unwrap();
+    let mut camera = open_camera(&config.video, &board).unwrap();
     let format = camera.format();
     let frame = camera.next_frame().unwrap();
-    let mut encoder = open_encoder(&config, &board, format).unwrap();
+    let mut encoder = open_encoder(&config.video, &board, format).unwrap();
     assert!(encoder.encode(&frame, true).unwrap().unwrap().keyframe);
 
-    let mut display = open_display(&config, &board, dir.path()).unwrap();
+    let mut display = open_display(&config.display, &board, dir.path()).unwrap();
     display
         .show(&Screen::Home(Home {
             private: true,
@@ -55,7 +55,7 @@ fn the_default_config_opens_everything_without_hardware() {
         .unwrap();
     assert!(dir.path().join("screen.png").exists());
 
-    let mut led = open_led(&config, &board).unwrap();
+    let mut led = open_led(&config.led, &board).unwrap();
     assert!(led
         .update(LiveState {
             video_viewers: 1,
@@ -63,7 +63,7 @@ fn the_default_config_opens_everything_without_hardware() {
         })
         .unwrap());
 
-    let buttons = open_buttons(&config, &board, &socket_path(dir.path())).unwrap();
+    let buttons = open_buttons(&config.buttons, &board, &socket_path(dir.path())).unwrap();
     assert!(socket_path(dir.path()).exists());
     drop(buttons);
 }
@@ -90,12 +90,12 @@ fn a_custom_profile_file_is_read_and_checked() {
 fn asking_for_hardware_without_the_feature_says_how_to_build_it() {
     let board = Board::built_in("pi4").unwrap();
     let mut config = Config::default();
-    config.video.source = "camera".into();
-    let err = open_camera(&config, &board).err().expect("refused");
+    config.video.source = hearth::config::hardware::VideoSource::Camera;
+    let err = open_camera(&config.video, &board).err().expect("refused");
     assert!(err.to_string().contains("--features hardware"), "{err}");
     let mut config = Config::default();
     config.led.output = hearth::config::hardware::LedOutput::Gpio;
-    assert!(open_led(&config, &board)
+    assert!(open_led(&config.led, &board)
         .unwrap_err()
         .to_string()
         .contains("--features hardware"));

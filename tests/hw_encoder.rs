@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hearth::config::hardware::EncoderPreference;
 use hearth::config::Config;
 use hearth::hardware::camera::format::PixelFormat;
 use hearth::hardware::encoder::fallback::{FallbackEncoder, SoftwareFactory, MAX_EMPTY_FRAMES};
 use hearth::hardware::encoder::{h264_config, open_encoder, select, M2mInfo, Selection};
-use hearth::config::hardware::EncoderPreference;
 use hearth::hardware::{Board, HardwareError};
 use hearth::media::h264::SpsInfo;
 use hearth::media::{
@@ -189,7 +189,7 @@ fn fallback(mode: Fake) -> (FallbackEncoder, Arc<AtomicU32>) {
     let software: SoftwareFactory = Box::new(move || {
         counter.fetch_add(1, Ordering::SeqCst);
         let config = h264_config(
-            &Config::default(),
+            &Config::default().video,
             VideoFormat {
                 width: 160,
                 height: 120,
@@ -269,7 +269,7 @@ fn open_encoder_on_a_laptop_gives_working_openh264() {
         height: 240,
         fps: 30,
     };
-    let mut enc = open_encoder(&Config::default(), &board, format).unwrap();
+    let mut enc = open_encoder(&Config::default().video, &board, format).unwrap();
     let out = enc
         .encode(&I420Frame::black(320, 240).unwrap(), true)
         .unwrap()

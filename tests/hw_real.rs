@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use hearth::config::hardware::{DisplayOutput, EncoderPreference, LedOutput};
 use hearth::config::Config;
 use hearth::hardware::audio::{open_microphone, open_speaker};
 use hearth::hardware::board::DisplayKind;
@@ -20,7 +21,6 @@ use hearth::hardware::camera::v4l2::V4l2Opener;
 use hearth::hardware::display::{open_display, Home, Network, Received, Screen};
 use hearth::hardware::encoder::{encoder_device, m2m, open_encoder};
 use hearth::hardware::led::{open_led, LiveState};
-use hearth::config::hardware::{DisplayOutput, EncoderPreference, LedOutput};
 use hearth::hardware::Board;
 use hearth::media::h264::SpsInfo;
 use hearth::media::{H264Decoder, TestPatternCamera, VideoCapture, VideoFormat};
@@ -31,7 +31,7 @@ fn board() -> Board {
 
 fn camera_config() -> Config {
     let mut config = Config::default();
-    config.video.source = "camera".into();
+    config.video.source = hearth::config::hardware::VideoSource::Camera;
     config.video.device = std::env::var("HEARTH_TEST_CAMERA").unwrap_or_else(|_| "auto".into());
     config
 }
@@ -40,7 +40,7 @@ fn camera_config() -> Config {
 #[ignore = "needs a camera"]
 fn the_camera_delivers_fresh_frames() {
     let config = camera_config();
-    let wanted = hearth::hardware::camera::wanted_format(&config);
+    let wanted = hearth::hardware::camera::wanted_format(&config.video);
     let mut camera = V4l2Opener::new(&config.video.device, wanted)
         .open()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -72,7 +72,7 @@ fn the_camera_delivers_fresh_frames() {
 #[ignore = "needs a camera that is unplugged and replugged by hand during the test"]
 fn the_camera_comes_back_after_a_replug() {
     let board = board();
-    let mut camera = open_camera(&camera_config(), &board).expect("camera opens");
+    let mut camera = open_camera(&camera_config().video, &board).expect("camera opens");
     println!("unplug the camera now, then plug it back within 30 seconds");
     let deadline = Instant::now() + Duration::from_secs(40);
     let (mut lost, mut back) = (false, false);
@@ -96,7 +96,7 @@ fn the_camera_comes_back_after_a_replug() {
 #[ignore = "needs a hardware H.264 encoder (Pi Zero 2 W, 3, 4)"]
 fn the_hardware_encoder_makes_webrtc_ready_h264() {
     let board = board();
-    let device = encoder_device(&Config::default(), &board).expect("board has an encoder");
+    let device = encoder_device(&Config::default().video, &board).expect("board has an encoder");
     let info = m2m::probe(&device).unwrap_or_else(|e| panic!("{e}"));
     println!("{info:?}");
     let mut config = Config::default();
@@ -106,7 +106,7 @@ fn the_hardware_encoder_makes_webrtc_ready_h264() {
         height: 720,
         fps: 30,
     };
-    let mut encoder = open_encoder(&config, &board, format).unwrap();
+    let mut encoder = open_encoder(&config.video, &board, format).unwrap();
     let mut camera = TestPatternCamera::new(1280, 720, 30).unwrap();
     let mut decoder = H264Decoder::new().unwrap();
     let start = Instant::now();
@@ -135,8 +135,8 @@ fn the_hardware_encoder_makes_webrtc_ready_h264() {
 #[ignore = "needs a microphone"]
 fn the_microphone_gives_a_second_of_audio() {
     let mut config = Config::default();
-    config.audio.source = "alsa".into();
-    let mut mic = open_microphone(&config, &board()).unwrap_or_else(|e| panic!("{e}"));
+    config.audio.source = hearth::config::hardware::AudioSource::Alsa;
+    let mut mic = open_microphone(&config.audio, &board()).unwrap_or_else(|e| panic!("{e}"));
     let start = Instant::now();
     let mut peak = 0i32;
     for _ in 0..50 {
@@ -154,9 +154,10 @@ fn the_microphone_gives_a_second_of_audio() {
 #[ignore = "needs a speaker; plays a one-second beep"]
 fn the_speaker_plays_a_beep() {
     let mut config = Config::default();
-    config.audio.speaker = "alsa".into();
+    config.audio.speaker = hearth::config::hardware::TalkBackOutput::Alsa;
     let dir = tempfile::tempdir().unwrap();
-    let mut speaker = open_speaker(&config, &board(), dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let mut speaker =
+        open_speaker(&config.audio, &board(), dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let beep: Vec<i16> = (0..48_000)
         .map(|i| ((i as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 8000.0) as i16)
         .collect();
@@ -170,7 +171,7 @@ fn the_speaker_plays_a_beep() {
 fn the_led_blinks_three_times() {
     let mut config = Config::default();
     config.led.output = LedOutput::Gpio;
-    let mut led = open_led(&config, &board()).unwrap_or_else(|e| panic!("{e}"));
+    let mut led = open_led(&config.led, &board()).unwrap_or_else(|e| panic!("{e}"));
     for _ in 0..3 {
         assert!(led
             .update(LiveState {
@@ -196,7 +197,8 @@ fn the_display_shows_every_screen() {
     let mut config = Config::default();
     config.display.output = DisplayOutput::Board;
     let dir = tempfile::tempdir().unwrap();
-    let mut display = open_display(&config, &board, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let mut display =
+        open_display(&config.display, &board, dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let screens = [
         Screen::Home(Home {
             private: true,

@@ -32,7 +32,7 @@ async fn start(dir: &Path, config: &Config) -> Device {
     })
     .await
     .expect("device starts");
-    device.start_panel(config, dir).expect("simulated panel");
+    device.start_panel().expect("simulated panel");
     device
 }
 

@@ -14,9 +14,7 @@ async fn the_privacy_button_toggles_privacy_and_the_screen_follows() {
     let relay = TestRelay::start().await;
     let dir = tempfile::tempdir().unwrap();
     let device = start_device(dir.path(), &relay.url()).await;
-    device
-        .start_panel(&device_config(&relay.url()), dir.path())
-        .expect("simulated panel starts");
+    device.start_panel().expect("simulated panel starts");
     let screen = dir.path().join("screen.png");
     wait_until("the screen is drawn", Duration::from_secs(10), || {
         screen.exists()

@@ -56,9 +56,7 @@ async fn what_a_contact_sends_is_shown_as_it_is() {
     let (kitchen_dir, gran_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let config = panel_config(&url, "Kitchen");
     let kitchen = start(kitchen_dir.path(), &config, None).await;
-    kitchen
-        .start_panel(&config, kitchen_dir.path())
-        .expect("simulated panel starts");
+    kitchen.start_panel().expect("simulated panel starts");
     let gran = start(
         gran_dir.path(),
         &panel_config(&url, "Gran"),
@@ -137,9 +135,7 @@ async fn after_snapshot_the_screen_counts_the_contacts_that_have_it() {
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let config = panel_config(&url, "Kitchen");
     let kitchen = start(dirs[0].path(), &config, None).await;
-    kitchen
-        .start_panel(&config, dirs[0].path())
-        .expect("simulated panel starts");
+    kitchen.start_panel().expect("simulated panel starts");
     let gran = start(
         dirs[1].path(),
         &panel_config(&url, "Gran"),

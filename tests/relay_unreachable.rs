@@ -91,7 +91,7 @@ async fn an_unreachable_relay_is_logged_and_shown_within_5_s_and_so_is_its_retur
     })
     .await
     .expect("device starts");
-    device.start_panel(&config, dir.path()).unwrap();
+    device.start_panel().unwrap();
     let relay_shown = Screen::RelayUnreachable {
         relay: addr.to_string(),
     };

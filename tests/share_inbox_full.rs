@@ -91,9 +91,7 @@ async fn a_full_inbox_refuses_new_shares_until_the_owner_makes_room() {
     let mut kitchen_config = config(&url, "Kitchen");
     kitchen_config.share.inbox_max_bytes = 30_000;
     let kitchen = start(kitchen_dir.path(), kitchen_config.clone()).await;
-    kitchen
-        .start_panel(&kitchen_config, kitchen_dir.path())
-        .expect("simulated panel starts");
+    kitchen.start_panel().expect("simulated panel starts");
     let gran = start(gran_dir.path(), config(&url, "Gran")).await;
     befriend(&gran.node, &kitchen.node, &[Permission::Snapshots]).await;
     kitchen

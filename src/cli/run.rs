@@ -20,7 +20,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<()> {
         .await?;
         // What is derived from the web server's address names the port it got.
         let config = ctx.config.with_bound_port(device.http_addr);
-        device.start_panel(&config, &ctx.data_dir)?;
+        device.start_panel()?;
         print_welcome(ctx, &config, &device);
         let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot talk to systemd; running without readiness notification");

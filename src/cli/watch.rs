@@ -40,7 +40,7 @@ async fn open_voice(config: &hearth::config::Config) -> anyhow::Result<(LocalMed
     use hearth::hardware::{audio, Board};
     use hearth::media::{AudioPipeline, OpusConfig, OpusEncoder};
     let board = Board::load(&config.board.profile)?;
-    let microphone = audio::open_microphone(config, &board)?;
+    let microphone = audio::open_microphone(&config.audio, &board)?;
     let opus = OpusEncoder::new(OpusConfig {
         bitrate_bps: config.audio.bitrate_kbps * 1000,
         ..OpusConfig::default()

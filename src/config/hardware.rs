@@ -1,5 +1,6 @@
 //! The hardware sections of the config file (`[board]`, `[display]`, `[buttons]`,
-//! `[led]`) and the choices used by `[video]` and `[audio]`.
+//! `[led]`) and the choices used by `[video]` and `[audio]`: each a validated
+//! enum, so a typo is refused when the file is read, with the choices named.
 //!
 //! Every default needs no hardware, so a laptop runs Hearth out of the box; a Raspberry
 //! Pi switches each part to its real backend in `/etc/hearth/hearth.toml`. The board
@@ -22,6 +23,65 @@ pub enum EncoderPreference {
     /// Always the software encoder.
     Openh264,
 }
+
+/// Where video comes from (`[video] source`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoSource {
+    /// A moving test pattern, no hardware needed.
+    #[default]
+    Simulated,
+    /// A V4L2 camera (needs feature `hardware`).
+    Camera,
+}
+
+/// Where sound comes from (`[audio] source`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioSource {
+    /// A 440 Hz tone, no hardware needed.
+    #[default]
+    Simulated,
+    /// An ALSA capture device (needs feature `hardware`).
+    Alsa,
+}
+
+/// Where talk-back audio plays (`[audio] speaker`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TalkBackOutput {
+    /// `talkback.wav` in the data directory.
+    #[default]
+    Simulated,
+    /// An ALSA playback device (needs feature `hardware`).
+    Alsa,
+    /// Nowhere: talk-back is refused.
+    None,
+}
+
+/// The words a choice is written with in `hearth.toml`, for logs.
+macro_rules! choice_words {
+    ($ty:ty { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The word for this choice in `hearth.toml`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+choice_words!(VideoSource { Simulated => "simulated", Camera => "camera" });
+choice_words!(AudioSource { Simulated => "simulated", Alsa => "alsa" });
+choice_words!(TalkBackOutput { Simulated => "simulated", Alsa => "alsa", None => "none" });
 
 /// `[board]`: which wiring profile describes this device.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

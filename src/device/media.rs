@@ -18,14 +18,13 @@ pub enum MediaSetupError {
     Media(#[from] MediaError),
 }
 
-/// Opens the camera and microphone `config` asks for and starts their
-/// encode-once pipelines.
-pub fn open_media(config: &Config) -> Result<LocalMedia, MediaSetupError> {
-    let board = Board::load(&config.board.profile)?;
-    let camera = camera::open_camera(config, &board)?;
-    let video_encoder = encoder::open_encoder(config, &board, camera.format())?;
+/// Opens the camera and microphone `config` asks for, wired as `board` says,
+/// and starts their encode-once pipelines.
+pub fn open_media(config: &Config, board: &Board) -> Result<LocalMedia, MediaSetupError> {
+    let camera = camera::open_camera(&config.video, board)?;
+    let video_encoder = encoder::open_encoder(&config.video, board, camera.format())?;
     let video = VideoPipeline::start(camera, video_encoder)?;
-    let microphone = audio::open_microphone(config, &board)?;
+    let microphone = audio::open_microphone(&config.audio, board)?;
     let opus = OpusEncoder::new(OpusConfig {
         bitrate_bps: config.audio.bitrate_kbps * 1000,
         ..OpusConfig::default()

@@ -7,6 +7,7 @@ mod access;
 mod calls;
 pub mod control;
 pub mod deliveries;
+mod environment;
 pub mod http;
 pub mod media;
 pub mod pairing;
@@ -20,6 +21,7 @@ mod talkback;
 mod tasks;
 mod whep;
 
+pub use environment::Environment;
 pub use talkback::TalkBackStats;
 
 use crate::api::{LocalMedia, RtcSettings};
@@ -51,6 +53,9 @@ pub enum DeviceError {
     /// The camera or microphone could not start.
     #[error("camera or microphone: {0}")]
     Media(#[from] media::MediaSetupError),
+    /// The board profile could not be read.
+    #[error(transparent)]
+    Board(#[from] crate::hardware::HardwareError),
     /// The outbox could not be opened.
     #[error(transparent)]
     Share(#[from] crate::share::ShareError),
@@ -74,7 +79,8 @@ pub struct DeviceOptions {
     pub media: Option<LocalMedia>,
 }
 
-/// A running device.
+/// A running device. Cloning it gives another handle on the same device.
+#[derive(Clone)]
 pub struct Device {
     /// This device on the signalling network.
     pub node: Node,
@@ -89,6 +95,8 @@ pub struct Device {
     lock: Arc<Mutex<Option<DataDirLock>>>,
     /// Its long-lived tasks, joined on stop.
     tasks: Arc<tasks::Tasks>,
+    /// The settings, data directory and board it was built from.
+    env: Arc<Environment>,
 }
 
 impl Device {
@@ -102,27 +110,25 @@ impl Device {
         let contacts = LiveContacts::load_owned(&lock)?;
         let (stop, stopped) = watch::channel(false);
         let tasks = Arc::new(tasks::Tasks::default());
+        let env = Environment::load(config, options.data_dir)?;
+        let config = &env.config;
         let media = match options.media {
             Some(media) => media,
-            None => media::open_media(&config)?,
+            None => media::open_media(config, &env.board)?,
         };
         let rtc = options
             .rtc
             .unwrap_or_else(|| RtcSettings::from_config(&config.webrtc));
         let privacy = media.privacy().clone();
-        privacy.keep_in(&options.data_dir);
+        privacy.keep_in(&env.data_dir);
         let shares = Arc::new(shares::Shares::open(
-            &options.data_dir,
+            &env.data_dir,
             identity.clone(),
             contacts.clone(),
             media.clone(),
             config.share.clone(),
         )?);
-        let talk_back = Arc::new(talkback::TalkBackHub::open(
-            &config,
-            &options.data_dir,
-            contacts.clone(),
-        ));
+        let talk_back = Arc::new(talkback::TalkBackHub::open(&env, contacts.clone()));
         let calls = Arc::new(Calls::new(
             config.name.clone(),
             contacts.clone(),
@@ -197,13 +203,13 @@ impl Device {
             shares,
             calls: calls.clone(),
         });
-        if let Some(socket) = control::bind(&options.data_dir) {
+        if let Some(socket) = control::bind(&env.data_dir) {
             tasks.spawn(
                 "control socket",
                 control::serve(
                     control.clone(),
                     socket,
-                    options.data_dir.clone(),
+                    env.data_dir.clone(),
                     stopped.clone(),
                 ),
             );
@@ -217,6 +223,10 @@ impl Device {
             stop,
             lock: Arc::new(Mutex::new(Some(lock))),
             tasks,
+            env: Arc::new(Environment {
+                config: env.config.with_bound_port(http_addr),
+                ..env
+            }),
         })
     }
 

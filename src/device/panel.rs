@@ -13,17 +13,16 @@ use super::panel_notes::Note;
 use super::panel_view::{Facts, PanelEvent, PanelView};
 use super::shares::{ReceivedNotice, ShareRequest};
 use super::Device;
-use crate::config::Config;
+use super::Environment;
 use crate::contacts::{ContactChange, ContactStatus, ContactsError};
 use crate::hardware::buttons::{open_buttons, socket_path, Action, Button, ButtonEvent};
 use crate::hardware::display::open_display;
 use crate::hardware::display::screen::{Received, Screen};
 use crate::hardware::display::Thumbnail;
 use crate::hardware::led::open_led;
-use crate::hardware::{Board, HardwareError};
+use crate::hardware::HardwareError;
 use crate::privacy::PrivacyInput;
 use crate::share::ShareKind;
-use std::path::Path;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -32,16 +31,19 @@ impl Device {
     /// Opens the buttons, LED and screen `config` asks for (simulated ones on
     /// a laptop; `hearth press BUTTON` presses from another shell) and runs
     /// them until the device stops.
-    pub fn start_panel(&self, config: &Config, data_dir: &Path) -> Result<(), HardwareError> {
-        let board = Board::load(&config.board.profile)?;
-        let mut buttons = open_buttons(config, &board, &socket_path(data_dir))?;
-        let mut led = open_led(config, &board)?;
-        let mut display = open_display(config, &board, data_dir)?;
-        let device = self.handles();
+    pub fn start_panel(&self) -> Result<(), HardwareError> {
+        let Environment {
+            config,
+            data_dir,
+            board,
+        } = &*self.env;
+        let mut buttons = open_buttons(&config.buttons, board, &socket_path(data_dir))?;
+        let mut led = open_led(&config.led, board)?;
+        let mut display = open_display(&config.display, board, data_dir)?;
+        let device = self.clone();
         let mut stopped = self.stop.subscribe();
         let code = self.node.contact_code();
-        let config = config.with_bound_port(self.http_addr);
-        let pairing = super::panel_relay::pairing(&config, &code.name, &code.to_text());
+        let pairing = super::panel_relay::pairing(config, &code.name, &code.to_text());
         let note_time = Duration::from_secs(config.display.note_secs.max(1));
         let tasks = self.tasks.clone();
         tasks.spawn("panel", async move {
@@ -125,19 +127,6 @@ impl Device {
             }
         });
         Ok(())
-    }
-
-    fn handles(&self) -> Device {
-        Device {
-            node: self.node.clone(),
-            media: self.media.clone(),
-            http_addr: self.http_addr,
-            calls: self.calls.clone(),
-            control: self.control.clone(),
-            stop: self.stop.clone(),
-            lock: self.lock.clone(),
-            tasks: self.tasks.clone(),
-        }
     }
 
     /// What a button does. A snapshot that goes out shows its count through

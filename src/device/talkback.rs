@@ -10,16 +10,14 @@
 //! with its own decoder and jitter buffer. Privacy mode does not mute the speaker: it
 //! switches off what the device captures, not what it plays.
 
+use super::Environment;
 use crate::api::PeerConnection;
-use crate::config::Config;
 use crate::hardware::audio::{self, SpeakerOutput, TalkBack};
-use crate::hardware::Board;
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
 use crate::peer::AudioPacket;
 use crate::policy;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -55,13 +53,13 @@ pub(super) struct TalkBackHub {
 impl TalkBackHub {
     /// Opens the speaker `[audio] speaker` asks for. A speaker that cannot be opened
     /// is logged and talk-back stays off; the rest of the device runs on.
-    pub(super) fn open(config: &Config, data_dir: &Path, contacts: LiveContacts) -> Self {
-        let output = Board::load(&config.board.profile)
-            .and_then(|board| audio::open_speaker(config, &board, data_dir))
-            .and_then(SpeakerOutput::start);
+    pub(super) fn open(env: &Environment, contacts: LiveContacts) -> Self {
+        let audio = &env.config.audio;
+        let output =
+            audio::open_speaker(audio, &env.board, &env.data_dir).and_then(SpeakerOutput::start);
         let output = match output {
             Ok(output) => {
-                tracing::info!(speaker = %config.audio.speaker, "talk-back speaker ready");
+                tracing::info!(speaker = %audio.speaker, "talk-back speaker ready");
                 Some(output)
             }
             Err(e) => {

@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use crate::relay::limits::ConnectionCounter;
+use super::ConnectionCounter;
 
 /// At most one info line per cap this often, however fast connections are refused.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);

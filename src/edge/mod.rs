@@ -9,6 +9,7 @@
 //! `listener` (accept loop and counted streams), `serve` (HTTP/1.1 with the
 //! header timeout and graceful shutdown).
 
+mod counter;
 mod files;
 mod gate;
 mod listener;
@@ -16,6 +17,7 @@ mod serve;
 
 use std::time::Duration;
 
+pub use counter::ConnectionCounter;
 pub use files::{connection_budget, process_connection_budget, soft_file_limit};
 pub use gate::{address_key, Cap, Gate};
 pub use serve::serve;

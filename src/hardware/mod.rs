@@ -2,21 +2,22 @@
 //! speaker, buttons, LED and display.
 //!
 //! Every part is a small trait with one backend per implementation, one of which always
-//! needs no hardware, chosen from the [`Config`](crate::config::Config) and the
+//! needs no hardware, chosen from its own section of the config
+//! ([`config::hardware`](crate::config::hardware) and `[video]`/`[audio]`) and the
 //! [`Board`] profile. The real backends (V4L2, ALSA, GPIO, SPI/I2C panels) are behind
-//! feature `hardware`; without it everything builds and runs on a laptop.
+//! feature `hardware`; without it everything builds and runs on a laptop. Nothing here
+//! reads the whole config.
 //!
-//! The device loop calls, once at start (`config: &Config`, `board: &Board`):
-//! - [`Board::load`]`(&config.board.profile)`;
-//! - [`camera::open_camera`]`(config, board)` → `Box<dyn VideoCapture>`, then
-//!   [`encoder::open_encoder`]`(config, board, camera.format())` → `Box<dyn VideoEncoder>`;
-//! - [`audio::open_microphone`]`(config, board)` → `Box<dyn AudioCapture>`, and
-//!   [`audio::open_speaker`]`(config, board, data_dir)` → `Box<dyn Speaker>`, played by
+//! The device reads the board once ([`crate::device::Environment`]), then calls:
+//! - [`camera::open_camera`]`(&config.video, board)` → `Box<dyn VideoCapture>`, then
+//!   [`encoder::open_encoder`]`(&config.video, board, camera.format())` → `Box<dyn VideoEncoder>`;
+//! - [`audio::open_microphone`]`(&config.audio, board)` → `Box<dyn AudioCapture>`, and
+//!   [`audio::open_speaker`]`(&config.audio, board, data_dir)` → `Box<dyn Speaker>`, played by
 //!   an [`audio::SpeakerOutput`] that mixes one [`audio::TalkBack`] per caller;
-//! - [`buttons::open_buttons`]`(config, board, &buttons::socket_path(data_dir))` →
+//! - [`buttons::open_buttons`]`(&config.buttons, board, &buttons::socket_path(data_dir))` →
 //!   [`buttons::ButtonEvents`] (`recv().await`);
-//! - [`led::open_led`]`(config, board)` → [`led::LiveIndicator`] (`update(LiveState)`);
-//! - [`display::open_display`]`(config, board, data_dir)` → `Box<dyn Display>`
+//! - [`led::open_led`]`(&config.led, board)` → [`led::LiveIndicator`] (`update(LiveState)`);
+//! - [`display::open_display`]`(&config.display, board, data_dir)` → `Box<dyn Display>`
 //!   (`show(&Screen)`).
 //!
 //! Pure logic lives beside each backend and is tested without hardware: format

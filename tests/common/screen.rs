@@ -11,7 +11,7 @@ use std::time::Duration;
 /// The PNG bytes the panel of a device with `config` writes for `screen`.
 pub fn drawn(config: &Config, screen: &Screen) -> Vec<u8> {
     let board = Board::load(&config.board.profile).expect("board profile");
-    let size = simulated_size(config, &board).expect("display size");
+    let size = simulated_size(&config.display, &board).expect("display size");
     let scale = if size.width < 200 { 4 } else { 2 };
     let dir = tempfile::tempdir().unwrap();
     let mut display = PngDisplay::new(dir.path(), size, scale).unwrap();

@@ -93,7 +93,7 @@ impl Home {
             media,
         })
         .await?;
-        device.start_panel(&config, &dir)?;
+        device.start_panel()?;
         wait_until(
             "the device reaches its relay",
             Duration::from_secs(20),

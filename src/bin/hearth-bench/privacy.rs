@@ -257,7 +257,7 @@ async fn led_for_a_new_viewer(
 /// The PRIVATE home screen as the simulated display writes it (same size and scale).
 fn expected_private_screen(home: &Home) -> anyhow::Result<Vec<u8>> {
     let board = Board::load(&home.config.board.profile)?;
-    let size = simulated_size(&home.config, &board)?;
+    let size = simulated_size(&home.config.display, &board)?;
     let scale = if size.width < 200 { 4 } else { 2 };
     let screen = Screen::Home(HomeScreen {
         private: true,

@@ -22,7 +22,8 @@ pub use output::{MixerInput, SpeakerOutput};
 pub use talkback::TalkBack;
 pub use wav::{WavSpeaker, TALKBACK_WAV};
 
-use crate::config::Config;
+use crate::config::hardware::{AudioSource, TalkBackOutput};
+use crate::config::AudioConfig;
 use crate::hardware::{Board, HardwareError};
 use crate::media::{AudioCapture, ToneMicrophone};
 
@@ -82,26 +83,28 @@ impl Speaker for NoSpeaker {
 
 /// Opens the microphone `[audio] source` asks for.
 pub fn open_microphone(
-    config: &Config,
+    audio: &AudioConfig,
     board: &Board,
 ) -> Result<Box<dyn AudioCapture>, HardwareError> {
-    match config.audio.source.as_str() {
-        "alsa" => open_alsa_microphone(config, board),
-        _ => Ok(Box::new(ToneMicrophone::new())),
+    match audio.source {
+        AudioSource::Alsa => open_alsa_microphone(audio, board),
+        AudioSource::Simulated => Ok(Box::new(ToneMicrophone::new())),
     }
 }
 
 /// Opens the speaker `[audio] speaker` asks for; the simulated one writes
 /// [`TALKBACK_WAV`] in `data_dir`.
 pub fn open_speaker(
-    config: &Config,
+    audio: &AudioConfig,
     board: &Board,
     data_dir: &Path,
 ) -> Result<Box<dyn Speaker>, HardwareError> {
-    match config.audio.speaker.as_str() {
-        "alsa" => open_alsa_speaker(config, board),
-        "none" => Ok(Box::new(NoSpeaker)),
-        _ => Ok(Box::new(WavSpeaker::create(&data_dir.join(TALKBACK_WAV))?)),
+    match audio.speaker {
+        TalkBackOutput::Alsa => open_alsa_speaker(audio, board),
+        TalkBackOutput::None => Ok(Box::new(NoSpeaker)),
+        TalkBackOutput::Simulated => {
+            Ok(Box::new(WavSpeaker::create(&data_dir.join(TALKBACK_WAV))?))
+        }
     }
 }
 
@@ -116,33 +119,39 @@ fn device_name<'a>(wanted: &'a str, board_default: &'a str) -> &'a str {
 
 #[cfg(feature = "hardware")]
 fn open_alsa_microphone(
-    config: &Config,
+    audio: &AudioConfig,
     board: &Board,
 ) -> Result<Box<dyn AudioCapture>, HardwareError> {
-    let name = device_name(&config.audio.capture_device, &board.audio.capture);
+    let name = device_name(&audio.capture_device, &board.audio.capture);
     Ok(Box::new(alsa::AlsaMicrophone::open(name)?))
 }
 
 #[cfg(feature = "hardware")]
-fn open_alsa_speaker(config: &Config, board: &Board) -> Result<Box<dyn Speaker>, HardwareError> {
-    let name = device_name(&config.audio.playback_device, &board.audio.playback);
+fn open_alsa_speaker(
+    audio: &AudioConfig,
+    board: &Board,
+) -> Result<Box<dyn Speaker>, HardwareError> {
+    let name = device_name(&audio.playback_device, &board.audio.playback);
     Ok(Box::new(alsa::AlsaSpeaker::open(name)?))
 }
 
 #[cfg(not(feature = "hardware"))]
 fn open_alsa_microphone(
-    config: &Config,
+    audio: &AudioConfig,
     board: &Board,
 ) -> Result<Box<dyn AudioCapture>, HardwareError> {
-    let _ = device_name(&config.audio.capture_device, &board.audio.capture);
+    let _ = device_name(&audio.capture_device, &board.audio.capture);
     Err(HardwareError::NotBuilt {
         what: "`[audio] source = \"alsa\"`",
     })
 }
 
 #[cfg(not(feature = "hardware"))]
-fn open_alsa_speaker(config: &Config, board: &Board) -> Result<Box<dyn Speaker>, HardwareError> {
-    let _ = device_name(&config.audio.playback_device, &board.audio.playback);
+fn open_alsa_speaker(
+    audio: &AudioConfig,
+    board: &Board,
+) -> Result<Box<dyn Speaker>, HardwareError> {
+    let _ = device_name(&audio.playback_device, &board.audio.playback);
     Err(HardwareError::NotBuilt {
         what: "`[audio] speaker = \"alsa\"`",
     })

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 pub use debounce::{Action, ButtonMachine, Edge, Timing};
 pub use socket::{press, socket_path};
 
-use crate::config::Config;
+use crate::config::hardware::ButtonSettings;
 use crate::config::hardware::ButtonSource;
 use crate::hardware::{Board, HardwareError};
 
@@ -184,18 +184,18 @@ impl Default for ButtonEvents {
     }
 }
 
-/// Opens the buttons `config` asks for: GPIO pins from the board profile (feature
+/// Opens the buttons `buttons` asks for: GPIO pins from the board profile (feature
 /// `hardware`) or the terminal, plus the `hearth press` socket at `press_socket` (use
 /// [`socket::socket_path`] of the data directory) in every case.
 ///
 /// The terminal is only read when stdin is a terminal (not under systemd).
 pub fn open_buttons(
-    config: &Config,
+    buttons: &ButtonSettings,
     board: &Board,
     press_socket: &Path,
 ) -> Result<ButtonEvents, HardwareError> {
     let mut events = ButtonEvents::new();
-    match config.buttons.source {
+    match buttons.source {
         ButtonSource::Simulated => {
             if let Some(guard) = keyboard::spawn_if_terminal(board, events.sender()) {
                 events.keep(guard);
@@ -205,7 +205,7 @@ pub fn open_buttons(
             #[cfg(feature = "hardware")]
             events.keep(gpio::GpioButtons::open(
                 board,
-                timing(config),
+                timing(buttons),
                 events.sender(),
             )?);
             #[cfg(not(feature = "hardware"))]
@@ -222,10 +222,10 @@ pub fn open_buttons(
 }
 
 /// The debounce and long-press times of `[buttons]`.
-pub fn timing(config: &Config) -> Timing {
+pub fn timing(buttons: &ButtonSettings) -> Timing {
     Timing {
-        debounce: std::time::Duration::from_millis(config.buttons.debounce_ms),
-        long_press: std::time::Duration::from_millis(config.buttons.long_press_ms),
+        debounce: std::time::Duration::from_millis(buttons.debounce_ms),
+        long_press: std::time::Duration::from_millis(buttons.long_press_ms),
     }
 }
 

@@ -16,27 +16,31 @@ pub mod unavailable;
 #[cfg(feature = "hardware")]
 pub mod v4l2;
 
-use crate::config::Config;
+use crate::config::hardware::VideoSource;
+use crate::config::VideoConfig;
 use crate::hardware::{Board, HardwareError};
 use crate::media::{TestPatternCamera, VideoCapture, VideoFormat};
 
 /// The size and rate `[video]` asks for.
-pub fn wanted_format(config: &Config) -> VideoFormat {
+pub fn wanted_format(video: &VideoConfig) -> VideoFormat {
     VideoFormat {
-        width: config.video.width,
-        height: config.video.height,
-        fps: config.video.fps,
+        width: video.width,
+        height: video.height,
+        fps: video.fps,
     }
 }
 
-/// Opens the camera `config` asks for: the test pattern, or (feature `hardware`) a V4L2
+/// Opens the camera `video` asks for: the test pattern, or (feature `hardware`) a V4L2
 /// camera that survives unplugging. A missing camera is not an error (the placeholder
 /// shows until it appears); a permission problem or a CSI sensor without libcamerify is.
-pub fn open_camera(config: &Config, board: &Board) -> Result<Box<dyn VideoCapture>, HardwareError> {
-    let wanted = wanted_format(config);
-    match config.video.source.as_str() {
-        "camera" => open_v4l2(config, board, wanted),
-        _ => {
+pub fn open_camera(
+    video: &VideoConfig,
+    board: &Board,
+) -> Result<Box<dyn VideoCapture>, HardwareError> {
+    let wanted = wanted_format(video);
+    match video.source {
+        VideoSource::Camera => open_v4l2(video, board, wanted),
+        VideoSource::Simulated => {
             let camera =
                 TestPatternCamera::new(wanted.width, wanted.height, wanted.fps).map_err(|e| {
                     HardwareError::Config {
@@ -51,11 +55,11 @@ pub fn open_camera(config: &Config, board: &Board) -> Result<Box<dyn VideoCaptur
 
 #[cfg(feature = "hardware")]
 fn open_v4l2(
-    config: &Config,
+    video: &VideoConfig,
     board: &Board,
     wanted: VideoFormat,
 ) -> Result<Box<dyn VideoCapture>, HardwareError> {
-    let opener = v4l2::V4l2Opener::new(&config.video.device, wanted);
+    let opener = v4l2::V4l2Opener::new(&video.device, wanted);
     let _ = board;
     let camera = resilient::ResilientCamera::new(Box::new(opener), wanted, resilient::SystemClock)?;
     Ok(Box::new(camera))
@@ -63,7 +67,7 @@ fn open_v4l2(
 
 #[cfg(not(feature = "hardware"))]
 fn open_v4l2(
-    _config: &Config,
+    _video: &VideoConfig,
     _board: &Board,
     _wanted: VideoFormat,
 ) -> Result<Box<dyn VideoCapture>, HardwareError> {

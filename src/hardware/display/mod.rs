@@ -27,9 +27,9 @@ pub use photo::Thumbnail;
 pub use render::render;
 pub use screen::{Home, HomeState, Network, Received, Screen};
 
-use crate::config::Config;
-use crate::hardware::board::DisplayKind;
 use crate::config::hardware::DisplayOutput;
+use crate::config::hardware::DisplaySettings;
+use crate::hardware::board::DisplayKind;
 use crate::hardware::{Board, HardwareError};
 
 /// A screen Hearth can show [`Screen`]s on.
@@ -56,8 +56,8 @@ impl Display for NoDisplay {
 
 /// The size a simulated display imitates: `[display] size`, or `auto` for the board's
 /// panel (240x240 when it has none).
-pub fn simulated_size(config: &Config, board: &Board) -> Result<Size, HardwareError> {
-    match config.display.size.as_str() {
+pub fn simulated_size(display: &DisplaySettings, board: &Board) -> Result<Size, HardwareError> {
+    match display.size.as_str() {
         "auto" => {
             let (w, h) = board.display.kind.size().unwrap_or((240, 240));
             Ok(Size::new(w, h))
@@ -71,22 +71,22 @@ pub fn simulated_size(config: &Config, board: &Board) -> Result<Size, HardwareEr
     }
 }
 
-/// Opens the display `config` asks for. A simulated display writes `screen.png` into
+/// Opens the display `display` asks for. A simulated display writes `screen.png` into
 /// `[display] directory`, or `data_dir` when that is empty.
 pub fn open_display(
-    config: &Config,
+    display: &DisplaySettings,
     board: &Board,
     data_dir: &Path,
 ) -> Result<Box<dyn Display>, HardwareError> {
-    match config.display.output {
+    match display.output {
         DisplayOutput::None => Ok(Box::new(NoDisplay)),
         DisplayOutput::Simulated => {
-            let dir = if config.display.directory.as_os_str().is_empty() {
+            let dir = if display.directory.as_os_str().is_empty() {
                 data_dir
             } else {
-                config.display.directory.as_path()
+                display.directory.as_path()
             };
-            let size = simulated_size(config, board)?;
+            let size = simulated_size(display, board)?;
             let scale = if size.width < 200 { 4 } else { 2 };
             Ok(Box::new(png::PngDisplay::new(dir, size, scale)?))
         }

@@ -21,25 +21,20 @@ use tracing::info;
 
 pub use select::{select, M2mInfo, Selection};
 
-use crate::config::Config;
+use crate::config::VideoConfig;
 use crate::hardware::{Board, HardwareError};
 use crate::media::{H264Config, MediaError, OpenH264Encoder, VideoEncoder, VideoFormat};
 
 /// The encoder settings `[video]` asks for, at the camera's actual `format`.
-pub fn h264_config(config: &Config, format: VideoFormat) -> H264Config {
+pub fn h264_config(video: &VideoConfig, format: VideoFormat) -> H264Config {
     H264Config::new(format.width, format.height, format.fps)
-        .with_bitrate(config.video.bitrate_kbps.saturating_mul(1000))
-        .with_idr_interval(
-            config
-                .video
-                .keyframe_interval_secs
-                .saturating_mul(format.fps),
-        )
+        .with_bitrate(video.bitrate_kbps.saturating_mul(1000))
+        .with_idr_interval(video.keyframe_interval_secs.saturating_mul(format.fps))
 }
 
 /// The hardware encoder node: `[video] encoder_device`, or the board's when `auto`.
-pub fn encoder_device(config: &Config, board: &Board) -> Option<PathBuf> {
-    match config.video.encoder_device.as_str() {
+pub fn encoder_device(video: &VideoConfig, board: &Board) -> Option<PathBuf> {
+    match video.encoder_device.as_str() {
         "auto" => board.encoder.device.clone(),
         path => Some(PathBuf::from(path)),
     }
@@ -48,14 +43,14 @@ pub fn encoder_device(config: &Config, board: &Board) -> Option<PathBuf> {
 /// Opens the encoder for frames of `format` (take it from the camera, which may have
 /// negotiated another size than configured).
 pub fn open_encoder(
-    config: &Config,
+    video: &VideoConfig,
     board: &Board,
     format: VideoFormat,
 ) -> Result<Box<dyn VideoEncoder>, MediaError> {
-    let settings = h264_config(config, format);
-    let device = encoder_device(config, board);
+    let settings = h264_config(video, format);
+    let device = encoder_device(video, board);
     let selection = select(
-        config.video.encoder,
+        video.encoder,
         board.encoder.hardware,
         device.as_deref(),
         probe,

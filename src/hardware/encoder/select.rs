@@ -9,8 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::hardware::camera::format::PixelFormat;
 use crate::config::hardware::EncoderPreference;
+use crate::hardware::camera::format::PixelFormat;
 use crate::hardware::HardwareError;
 
 /// What a V4L2 M2M encoder node reports.

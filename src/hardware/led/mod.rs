@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use tracing::info;
 
-use crate::config::Config;
 use crate::config::hardware::LedOutput;
+use crate::config::hardware::LedSettings;
 use crate::hardware::{Board, HardwareError};
 
 /// A light that can be switched.
@@ -111,9 +111,9 @@ impl Led for NoLed {
     }
 }
 
-/// Opens the LED `config` asks for, wrapped in a [`LiveIndicator`] (light out).
-pub fn open_led(config: &Config, board: &Board) -> Result<LiveIndicator, HardwareError> {
-    let led: Box<dyn Led> = match config.led.output {
+/// Opens the LED `led` asks for, wrapped in a [`LiveIndicator`] (light out).
+pub fn open_led(led: &LedSettings, board: &Board) -> Result<LiveIndicator, HardwareError> {
+    let led: Box<dyn Led> = match led.output {
         LedOutput::Simulated => Box::new(SimulatedLed::new()),
         LedOutput::None => Box::new(NoLed),
         LedOutput::Gpio => {

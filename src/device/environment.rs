@@ -1,0 +1,32 @@
+//! What a device is built from, read once at start: its settings, its data
+//! directory and its board profile. Every part that needs one of them — the
+//! media, the talk-back speaker, the panel — takes it from here, so a board
+//! profile is read (and its errors reported) exactly once.
+
+use crate::config::Config;
+use crate::hardware::{Board, HardwareError};
+use std::path::PathBuf;
+
+/// The device's settings, data directory and board, loaded once.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// Settings. Once the web server is up, what derives from its address
+    /// names the port it got (see [`Config::with_bound_port`]).
+    pub config: Config,
+    /// Where identity, contacts, shares and the control socket live.
+    pub data_dir: PathBuf,
+    /// How this board is wired: pins, display, camera, encoder.
+    pub board: Board,
+}
+
+impl Environment {
+    /// Reads the board profile `config` names.
+    pub fn load(config: Config, data_dir: PathBuf) -> Result<Environment, HardwareError> {
+        let board = Board::load(&config.board.profile)?;
+        Ok(Environment {
+            config,
+            data_dir,
+            board,
+        })
+    }
+}
