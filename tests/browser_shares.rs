@@ -367,13 +367,13 @@ async fn a_contact_sends_photos_and_thoughts_only_with_talk_back() {
         assert_eq!(entry.share.body.kind, ShareKind::Photo);
         let jpeg = std::fs::read(entry.jpeg_path.as_ref().unwrap()).unwrap();
         assert!(entry.share.jpeg_ok(&jpeg), "the JPEG is the one signed");
-        let (width, height, _) = hearth::hardware::camera::mjpeg::decode_rgb(&jpeg).unwrap();
+        let (width, height, _) = hearth::media::jpeg::decode_rgb(&jpeg).unwrap();
         (jpeg.len(), width, height)
     };
     let (_, width, height) = photo_of(by_text("Our garden"));
     let (_, garden_width, garden_height, _) = {
         let jpeg = std::fs::read(&garden).unwrap();
-        let (w, h, rgb) = hearth::hardware::camera::mjpeg::decode_rgb(&jpeg).unwrap();
+        let (w, h, rgb) = hearth::media::jpeg::decode_rgb(&jpeg).unwrap();
         (jpeg.len(), w, h, rgb)
     };
     assert_eq!((width, height), (garden_width, garden_height));

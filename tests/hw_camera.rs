@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use hearth::hardware::camera::convert::{i420_to_i420, nv12_to_i420, yuyv_to_i420};
 use hearth::hardware::camera::format::{negotiate, Offer, PixelFormat, Wanted};
-use hearth::hardware::camera::mjpeg::mjpeg_to_i420;
 use hearth::hardware::camera::resilient::{CameraOpener, Clock, ResilientCamera};
 use hearth::hardware::camera::unavailable::unavailable_frame;
 use hearth::hardware::HardwareError;
+use hearth::media::jpeg::mjpeg_to_i420;
 use hearth::media::{I420Frame, MediaError, VideoCapture, VideoFormat};
 
 fn fixture(name: &str) -> Vec<u8> {

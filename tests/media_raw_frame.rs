@@ -7,11 +7,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use hearth::api::LocalMedia;
+use hearth::device::snapshot::capture;
 use hearth::media::{
     read_frame_number, H264Config, H264Decoder, I420Frame, MediaError, OpenH264Encoder,
     PipelineOptions, TestPattern, TestPatternCamera, VideoCapture, VideoFormat, VideoPipeline,
 };
-use hearth::share::snapshot::{capture, SnapshotSettings};
+use hearth::share::snapshot::SnapshotSettings;
 
 const W: u32 = 320;
 const H: u32 = 240;
@@ -168,7 +169,7 @@ async fn a_snapshot_is_a_jpeg_of_the_camera_and_privacy_refuses_it() {
         max_bytes: 1024 * 1024,
     };
     let jpeg = within(capture(&media, settings)).await.unwrap();
-    let (w, h, _) = hearth::hardware::camera::mjpeg::decode_rgb(&jpeg).unwrap();
+    let (w, h, _) = hearth::media::jpeg::decode_rgb(&jpeg).unwrap();
     assert_eq!((w, h), (640, 480), "the camera's full frame");
 
     media.privacy().set(true).unwrap();

@@ -260,6 +260,14 @@ export class PeerConnection extends EventTarget {
     this.onstatechange = null;
     this.onclose = null;
     this.onaccess = null;
+    // Leaving the page ends the session at once, with a goodbye the device
+    // hears (best effort: the page may be gone before it is sent; the
+    // device then ends it when the contact stays off its relay).
+    if (typeof window !== 'undefined') {
+      window.addEventListener('pagehide', () => {
+        if (this.session && !this.closedReason) this.close('the viewer left the page');
+      }, { once: true });
+    }
     /** Resolves with the reason once the session has ended. */
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
   }

@@ -18,7 +18,9 @@
 //! - An attempt that could not be sent (the relay connection was being made
 //!   again, as it is right after an address change) is made again as soon
 //!   as the relay is back, without waiting for the next retry.
-//! - The session ends after [`RecoveryConfig::give_up`] without a path.
+//! - The session ends after [`RecoveryConfig::give_up`] without a path, or
+//!   after [`RecoveryConfig::contact_gone`] of it when the relay says the
+//!   contact is not there (it closed its page): no restart can reach it.
 
 use crate::signal::RestartCause;
 use std::time::{Duration, Instant};
@@ -43,17 +45,23 @@ pub(crate) struct RecoveryConfig {
     pub min_gap: Duration,
     /// The session ends after this long without a path.
     pub give_up: Duration,
+    /// The session ends sooner when, all the while the path is down, the
+    /// contact has not been at the relay for this long: it left (a browser
+    /// tab closed), and without signalling no restart can reach it.
+    pub contact_gone: Duration,
 }
 
 impl Default for RecoveryConfig {
     /// Retries after 1 s, then every 2 s; at most one attempt a second; ends
-    /// after 60 s without a path (a 30 s outage keeps its session).
+    /// after 60 s without a path (a 30 s outage keeps its session), or after
+    /// 10 s of it when the contact has left the relay meanwhile.
     fn default() -> Self {
         RecoveryConfig {
             retry_first: Duration::from_secs(1),
             retry_max: Duration::from_secs(2),
             min_gap: Duration::from_secs(1),
             give_up: Duration::from_secs(60),
+            contact_gone: Duration::from_secs(10),
         }
     }
 }
@@ -74,6 +82,11 @@ pub(crate) enum Seen {
     RestartRequested(RestartCause),
     /// The last attempt could not be sent to the contact.
     NotSent,
+    /// The last attempt could not be sent: the contact is not at the relay
+    /// (also [`Seen::NotSent`]).
+    ContactOffline,
+    /// The last attempt reached the relay and the contact.
+    Sent,
     /// The signalling relay is connected (again).
     SignallingUp,
 }
@@ -106,6 +119,8 @@ pub(crate) struct Recovery {
     unsent: Option<RestartCause>,
     /// Why the last attempt was made.
     last_cause: Option<RestartCause>,
+    /// Since when the contact has not been at the relay, while the path is down.
+    offline_since: Option<Instant>,
 }
 
 impl Recovery {
@@ -120,6 +135,7 @@ impl Recovery {
             attempts: 0,
             unsent: None,
             last_cause: None,
+            offline_since: None,
         }
     }
 
@@ -131,10 +147,22 @@ impl Recovery {
                 self.due = None;
                 self.attempts = 0;
                 self.unsent = None;
+                self.offline_since = None;
                 return;
             }
             Seen::NotSent => {
                 self.unsent = self.last_cause;
+                return;
+            }
+            Seen::ContactOffline => {
+                self.unsent = self.last_cause;
+                if self.lost_since.is_some() {
+                    self.offline_since.get_or_insert(now);
+                }
+                return;
+            }
+            Seen::Sent => {
+                self.offline_since = None;
                 return;
             }
             Seen::SignallingUp => {
@@ -171,22 +199,31 @@ impl Recovery {
 
     /// When [`Recovery::poll`] next has something to do.
     pub(crate) fn next_wake(&self) -> Option<Instant> {
-        let give_up = self.lost_since.map(|since| since + self.config.give_up);
+        let give_up = self.give_up_at();
         match (self.due.map(|(at, _)| at), give_up) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
+    /// When the session ends if nothing changes: [`RecoveryConfig::give_up`]
+    /// after the path went down, sooner if the contact left the relay.
+    fn give_up_at(&self) -> Option<Instant> {
+        let lost = self.lost_since.map(|since| since + self.config.give_up)?;
+        let gone = self
+            .offline_since
+            .map(|since| since + self.config.contact_gone);
+        Some(gone.map_or(lost, |gone| gone.min(lost)))
+    }
+
     /// What to do at `now`, if anything.
     pub(crate) fn poll(&mut self, now: Instant) -> Option<Action> {
-        if let Some(since) = self.lost_since {
-            if now >= since + self.config.give_up {
-                // Said once: the session ends.
-                self.due = None;
-                self.lost_since = None;
-                return Some(Action::GiveUp);
-            }
+        if self.give_up_at().is_some_and(|at| now >= at) {
+            // Said once: the session ends.
+            self.due = None;
+            self.lost_since = None;
+            self.offline_since = None;
+            return Some(Action::GiveUp);
         }
         let (at, cause) = self.due?;
         if now < at {

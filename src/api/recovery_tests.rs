@@ -158,3 +158,34 @@ fn an_attempt_that_could_not_be_sent_goes_out_again_when_the_relay_is_back() {
     r.seen(Seen::SignallingUp, t(500));
     assert_eq!(r.next_wake(), None);
 }
+
+#[test]
+fn a_contact_that_left_the_relay_while_the_path_is_down_is_given_up_sooner() {
+    // A browser tab closed: its connection drops and its key leaves the
+    // relay, so every request to restart comes back "offline".
+    let t = clock();
+    let mut r = Recovery::new(Side::Callee, RecoveryConfig::default());
+    r.seen(Seen::Disconnected, t(0));
+    assert_eq!(
+        r.poll(t(0)),
+        Some(Action::AskRestart(RestartCause::Disconnected))
+    );
+    r.seen(Seen::ContactOffline, t(0));
+    let actions = run(&mut r, &t, 1, 60_000);
+    let (at, last) = *actions.last().expect("gave up");
+    assert_eq!(last, Action::GiveUp);
+    assert_eq!(at, 10_000, "10 s after the contact was first seen offline");
+}
+
+#[test]
+fn a_contact_that_comes_back_to_the_relay_gets_the_full_time() {
+    let t = clock();
+    let mut r = Recovery::new(Side::Callee, RecoveryConfig::default());
+    r.seen(Seen::Disconnected, t(0));
+    r.poll(t(0));
+    r.seen(Seen::ContactOffline, t(0));
+    // At 5 s a request reaches it: it is online again (its network is back).
+    r.seen(Seen::Sent, t(5_000));
+    let actions = run(&mut r, &t, 5_001, 70_000);
+    assert_eq!(actions.last(), Some(&(60_000, Action::GiveUp)));
+}

@@ -32,6 +32,9 @@ pub struct Ended {
 /// restart ICE, may take to recover before the session ends.
 const DISCONNECT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How often a connected session reads its selected candidate pair again.
+const PATH_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How a signalled session reaches the contact: to say goodbye, and to stop
 /// routing its messages once it ends.
 pub(super) struct SignalLink {
@@ -150,6 +153,10 @@ impl Session {
         let mut addresses = AddressWatch::new();
         let mut addresses_tick = tokio::time::interval(POLL_INTERVAL);
         addresses_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The controlling side may nominate a better pair after the first one
+        // (a direct path found after a relayed one): follow it.
+        let mut path_tick = tokio::time::interval(PATH_REFRESH);
+        path_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline =
                 give_up.unwrap_or_else(|| tokio::time::Instant::now() + DISCONNECT_GRACE);
@@ -166,10 +173,11 @@ impl Session {
                             self.close(EndCode::Failed, "the connection was lost and did not come back", true).await;
                             break;
                         }
-                        Some(action) if !self.recover(action).await => {
-                            recovery.seen(Seen::NotSent, std::time::Instant::now());
+                        Some(action) => {
+                            if let Some(outcome) = self.recover(action).await {
+                                recovery.seen(outcome, std::time::Instant::now());
+                            }
                         }
-                        Some(_) => {}
                         None => {}
                     }
                 }
@@ -185,6 +193,7 @@ impl Session {
                         }
                     }
                 }
+                _ = path_tick.tick(), if self.path.borrow().is_some() => self.follow_path().await,
                 event = events.recv() => match event {
                     None => { self.close_quietly(EndCode::HungUp, "the connection ended").await; break }
                     Some(PeerEvent::Message(message)) => {
@@ -271,9 +280,10 @@ impl Session {
     }
 
     /// Carries out a recovery action: the caller restarts ICE, the callee asks
-    /// it to. `false` if the message could not be sent (logged).
-    async fn recover(&self, action: Action) -> bool {
-        let Some(link) = &self.link else { return true };
+    /// it to. Returns whether the message reached the contact
+    /// ([`Seen::Sent`]), or why not (logged); `None` if nothing was sent.
+    async fn recover(&self, action: Action) -> Option<Seen> {
+        let link = self.link.as_ref()?;
         let signal = match action {
             Action::Restart(cause) => match self.peer.restart_offer().await {
                 Ok(sdp) => {
@@ -285,7 +295,7 @@ impl Session {
                 }
                 Err(e) => {
                     tracing::warn!(contact = %self.contact.short(), error = %e, "could not restart ICE");
-                    return true;
+                    return None;
                 }
             },
             Action::AskRestart(cause) => {
@@ -295,13 +305,17 @@ impl Session {
                     cause,
                 }
             }
-            Action::GiveUp => return true,
+            Action::GiveUp => return None,
         };
         match link.node.send_to(&link.recipient, &signal).await {
-            Ok(()) => true,
+            Ok(()) => Some(Seen::Sent),
+            Err(crate::node::NodeError::Offline(_)) => {
+                tracing::info!(contact = %self.contact.short(), kind = signal.kind(), "the contact is not at the relay; again when it is back");
+                Some(Seen::ContactOffline)
+            }
             Err(e) => {
                 tracing::info!(contact = %self.contact.short(), error = %e, kind = signal.kind(), "could not send; again when the relay is back");
-                false
+                Some(Seen::NotSent)
             }
         }
     }
@@ -372,6 +386,25 @@ impl Session {
             local = path.local.as_str(),
             remote = path.remote.as_str(),
             "connected: media travels {}",
+            path.kind().words()
+        );
+        self.path.send_replace(Some(path));
+    }
+
+    /// Reads the selected pair again; keeps and logs it if it changed.
+    async fn follow_path(&self) {
+        let Some(path) = self.peer.selected_path().await else {
+            return;
+        };
+        if self.path.borrow().as_ref() == Some(&path) {
+            return;
+        }
+        tracing::info!(
+            contact = %self.contact.short(),
+            path = %path.kind(),
+            local = path.local.as_str(),
+            remote = path.remote.as_str(),
+            "the media path changed: it travels {}",
             path.kind().words()
         );
         self.path.send_replace(Some(path));

@@ -17,6 +17,7 @@ mod panel_relay;
 mod panel_view;
 mod share_link;
 pub mod shares;
+pub mod snapshot;
 mod talkback;
 mod tasks;
 mod whep;

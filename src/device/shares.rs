@@ -140,7 +140,7 @@ impl Shares {
         let jpeg = match request.kind {
             ShareKind::Thought => None,
             ShareKind::Snapshot => {
-                Some(crate::share::snapshot::capture(&self.media, self.config.snapshot()).await?)
+                Some(super::snapshot::capture(&self.media, self.config.snapshot()).await?)
             }
             ShareKind::Photo => Some(decode_photo(request.photo, &self.config).await?),
         };

@@ -63,6 +63,10 @@ pub enum MediaError {
     #[error("Opus error: {0}; check that PCM frames are 960 samples (20 ms mono at 48 kHz)")]
     Opus(String),
 
+    /// A photo is not a JPEG that can be decoded.
+    #[error("photo: not a readable JPEG ({0}); ask the sender to send it again")]
+    Photo(String),
+
     /// The media pipeline thread could not be started.
     #[error("could not start the media thread: {0}; the system may be out of memory or threads")]
     Thread(String),

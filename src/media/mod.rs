@@ -14,6 +14,7 @@ pub mod fanout;
 pub mod frame;
 pub mod frame_number;
 pub mod h264;
+pub mod jpeg;
 pub mod opus;
 mod pacer;
 pub mod test_pattern;

@@ -195,7 +195,7 @@ impl Inbox {
                 jpeg.len()
             ));
         }
-        if let Err(e) = crate::hardware::camera::mjpeg::decode_rgb(&jpeg) {
+        if let Err(e) = crate::media::jpeg::decode_rgb(&jpeg) {
             return Some(format!("its photo {} cannot be shown: {e}", path.display()));
         }
         None

@@ -55,7 +55,7 @@ fn a_png_becomes_a_jpeg_of_at_most_2048_px_on_white() {
     assert!(jpeg.len() <= MAX_PHOTO_BYTES);
     let size = check_jpeg(&jpeg).unwrap();
     assert_eq!((size.width, size.height), (MAX_SIDE, 683));
-    let (w, _, rgb) = crate::hardware::camera::mjpeg::decode_rgb(&jpeg).unwrap();
+    let (w, _, rgb) = crate::media::jpeg::decode_rgb(&jpeg).unwrap();
     let at = |x: u32, y: u32| {
         let i = ((y * w + x) * 3) as usize;
         (rgb[i], rgb[i + 1], rgb[i + 2])

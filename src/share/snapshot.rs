@@ -1,11 +1,9 @@
-//! A snapshot: the camera's current frame as a JPEG, at the quality and size
-//! the `[share]` settings ask for. The frame is the camera pipeline's next capture,
-//! taken raw (before H.264) and encoded with a pure-Rust JPEG encoder.
+//! A snapshot's JPEG: a raw frame encoded with a pure-Rust JPEG encoder, at the
+//! quality and size the `[share]` settings ask for. Taking the frame from the
+//! camera is the device's job ([`crate::device::snapshot`]).
 
 use super::ShareError;
-use crate::api::LocalMedia;
 use crate::media::I420Frame;
-use std::time::Duration;
 
 /// How snapshots are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,39 +171,6 @@ fn scale_down(rgb: &[u8], width: u32, height: u32, max_width: u32) -> (Vec<u8>, 
     (out, nw, nh)
 }
 
-/// Takes a snapshot of the camera's current frame: the next frame it captures, before
-/// H.264 (so no encode–decode round trip, and none of its loss). Refused while privacy
-/// is on, including when privacy comes on while the frame is awaited.
-pub async fn capture(
-    media: &LocalMedia,
-    settings: SnapshotSettings,
-) -> Result<Vec<u8>, ShareError> {
-    let private = || {
-        ShareError::NotAllowed(
-            "privacy is on: the camera is off. Turn it off with `hearth privacy off` to take a snapshot".into(),
-        )
-    };
-    if media.is_private() {
-        return Err(private());
-    }
-    let video = media
-        .video()
-        .ok_or_else(|| ShareError::NotAllowed("this device has no camera configured".into()))?;
-    let frame = match tokio::time::timeout(Duration::from_secs(5), video.next_raw()).await {
-        Ok(Some(frame)) => frame,
-        Ok(None) if media.is_private() || video.is_paused() => return Err(private()),
-        Ok(None) => return Err(ShareError::NotAllowed("the camera has stopped".into())),
-        Err(_) => {
-            return Err(ShareError::NotAllowed(
-                "the camera gave no frame within 5 s".into(),
-            ))
-        }
-    };
-    tokio::task::spawn_blocking(move || jpeg_from_i420(&frame, &settings))
-        .await
-        .map_err(|e| ShareError::Malformed(format!("snapshot task: {e}")))?
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,7 +203,7 @@ mod tests {
         pu.fill(u);
         pv.fill(v);
         let jpeg = jpeg_from_i420(&frame, &SETTINGS).unwrap();
-        let (w, h, rgb) = crate::hardware::camera::mjpeg::decode_rgb(&jpeg).unwrap();
+        let (w, h, rgb) = crate::media::jpeg::decode_rgb(&jpeg).unwrap();
         assert_eq!((w, h), (64, 48), "not scaled: narrower than max_width");
         let at = (24 * 64 + 32) * 3;
         [rgb[at], rgb[at + 1], rgb[at + 2]]

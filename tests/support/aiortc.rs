@@ -21,6 +21,14 @@ pub fn python() -> PathBuf {
     if ready(&python) {
         return python;
     }
+    // Tests that run at once (threads of one binary, or several binaries)
+    // must not make the venv over each other: `--clear` under a running pip
+    // removes it. One makes it; the others wait, then find it ready.
+    let lock = std::fs::File::create(venv.with_extension("lock")).expect("venv lock file");
+    lock.lock().expect("lock the venv");
+    if ready(&python) {
+        return python;
+    }
     let made = Command::new("python3")
         .args(["-m", "venv", "--clear"])
         .arg(&venv)

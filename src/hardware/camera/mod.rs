@@ -2,7 +2,7 @@
 //! simulated test pattern as its twin.
 //!
 //! The pure parts are tested on fixture frames: [`format`](mod@format) negotiation, [`convert`]ing
-//! YUYV/NV12/I420 and [`mjpeg`] to I420, [`detect`]ing which node is a camera. The real
+//! YUYV/NV12/I420 and MJPEG ([`crate::media::jpeg`]) to I420, [`detect`]ing which node is a camera. The real
 //! backend (`v4l2`) is wrapped in a [`resilient::ResilientCamera`], so unplugging the
 //! camera shows a "camera unavailable" picture while sessions stay up, and replugging it
 //! resumes the picture.
@@ -10,7 +10,6 @@
 pub mod convert;
 pub mod detect;
 pub mod format;
-pub mod mjpeg;
 pub mod resilient;
 pub mod unavailable;
 #[cfg(feature = "hardware")]

@@ -15,11 +15,11 @@ use v4l::v4l_sys as sys;
 use super::convert::{i420_to_i420, nv12_to_i420, yuyv_to_i420};
 use super::detect::{self, classify, NodeInfo, NodeKind};
 use super::format::{describe, negotiate, Choice, Offer, PixelFormat, Wanted};
-use super::mjpeg::mjpeg_to_i420;
 use super::resilient::CameraOpener;
 use crate::hardware::error::DeviceKind;
 use crate::hardware::v4l2::{Device, FrameSizes, MmapQueue, CAPTURE};
 use crate::hardware::HardwareError;
+use crate::media::jpeg::mjpeg_to_i420;
 use crate::media::{I420Frame, MediaError, VideoCapture, VideoFormat};
 
 /// Buffers in the capture queue.

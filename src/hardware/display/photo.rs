@@ -33,7 +33,7 @@ impl Thumbnail {
 
     /// Decodes a JPEG and shrinks it to at most [`MAX_SIDE`] pixels a side.
     pub fn from_jpeg(jpeg: &[u8]) -> Result<Self, HardwareError> {
-        let (width, height, rgb) = crate::hardware::camera::mjpeg::decode_rgb(jpeg)?;
+        let (width, height, rgb) = crate::media::jpeg::decode_rgb(jpeg)?;
         let full = Thumbnail { width, height, rgb };
         Ok(full.shrink_to(MAX_SIDE))
     }

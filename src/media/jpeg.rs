@@ -1,4 +1,5 @@
-//! Motion-JPEG frames to I420, with a pure-Rust decoder (zune-jpeg).
+//! JPEG decoding with a pure-Rust decoder (zune-jpeg): Motion-JPEG camera
+//! frames to I420, and photos to RGB (for the screen and the photo checks).
 //!
 //! Some USB cameras offer their larger sizes only as MJPEG. Each frame is a JPEG, often
 //! without Huffman tables (the MJPEG convention; the decoder supplies the standard ones).
@@ -12,7 +13,6 @@ use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
-use crate::hardware::HardwareError;
 use crate::media::{I420Frame, MediaError};
 
 /// Largest JPEG side accepted (matches the encoders' limit).
@@ -30,12 +30,8 @@ fn decode(jpeg: &[u8], colorspace: ColorSpace) -> Result<(u32, u32, Vec<u8>), St
 }
 
 /// Decodes a JPEG into (width, height, RGB bytes), for photos shown on the screen.
-pub fn decode_rgb(jpeg: &[u8]) -> Result<(u32, u32, Vec<u8>), HardwareError> {
-    decode(jpeg, ColorSpace::RGB).map_err(|reason| HardwareError::Unsupported {
-        device: "photo".into(),
-        reason: format!("not a readable JPEG ({reason})"),
-        fix: "ask the sender to send it again".into(),
-    })
+pub fn decode_rgb(jpeg: &[u8]) -> Result<(u32, u32, Vec<u8>), MediaError> {
+    decode(jpeg, ColorSpace::RGB).map_err(MediaError::Photo)
 }
 
 /// Full-range luma to studio range.
