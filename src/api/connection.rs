@@ -3,10 +3,12 @@
 //! `add_stream` and `fetch_stream` can say first what the session carries.
 
 use super::session::{Ended, Session, SessionParts, SignalLink};
+use super::setup::{CallSetup, SetupInput, SetupSide};
+use super::setup_io::{run_setup, SetupFailed};
 use super::{Access, MediaStream, Message, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::node::Node;
-use crate::peer::{sdp_fingerprint, HearthPeer, IceCandidate, Role};
+use crate::peer::{HearthPeer, Role};
 use crate::policy::Grant;
 use crate::signal::{new_session_id, EndCode, Signal};
 use serde::Serialize;
@@ -241,87 +243,38 @@ impl PeerConnection {
             want_video: want,
             want_audio: want,
         };
-        let result = async {
-            inner.node.send_to(&recipient, &offer).await?;
-            let deadline = tokio::time::Instant::now() + inner.settings.answer_timeout;
-            let mut early_candidates = vec![];
-            let (sdp, granted) = loop {
-                let signal = tokio::time::timeout_at(deadline, signals.recv())
-                    .await
-                    .map_err(|_| RtcError::NoAnswer(inner.settings.answer_timeout))?;
-                match signal {
-                    Some(Signal::Answer {
-                        sdp,
-                        video,
-                        audio,
-                        denied,
-                        ..
-                    }) => {
-                        break (
-                            sdp,
-                            Grant {
-                                video: video && want,
-                                audio: audio && want,
-                                denied,
-                            },
-                        )
-                    }
-                    Some(Signal::Refused { reason, code, .. }) => {
-                        return Err(RtcError::Refused {
-                            code: code.unwrap_or(EndCode::Unknown),
-                            reason,
-                        })
-                    }
-                    Some(Signal::Bye { reason, code, .. }) => {
-                        return Err(RtcError::Refused {
-                            code: code.unwrap_or(EndCode::Unknown),
-                            reason: reason.unwrap_or_default(),
-                        })
-                    }
-                    Some(Signal::Candidate {
-                        candidate,
-                        sdp_mid,
-                        sdp_mline_index,
-                        ..
-                    }) => early_candidates.push(IceCandidate {
-                        candidate,
-                        sdp_mid,
-                        sdp_mline_index,
-                        username_fragment: None,
-                    }),
-                    Some(_) => {}
-                    None => return Err(RtcError::Closed("signalling stopped".into())),
-                }
-            };
-            peer.accept_answer(&sdp).await?;
-            for candidate in early_candidates.iter().filter(|c| !c.candidate.is_empty()) {
-                let _ = peer.add_remote_candidate(candidate).await;
-            }
-            let expected = sdp_fingerprint(&sdp).ok_or(RtcError::FingerprintMismatch)?;
-            peer.wait_connected(inner.settings.connect_timeout)
-                .await
-                .map_err(|e| RtcError::from_connect(e, inner.settings.has_turn()))?;
-            if peer.verify_remote_fingerprint(&expected).await.is_err() {
-                return Err(RtcError::FingerprintMismatch);
-            }
-            Ok((granted, expected))
+        let (mut setup, mut first) = CallSetup::start(
+            SetupSide::Caller { want },
+            inner.settings.setup_times(),
+            std::time::Instant::now(),
+        );
+        if let Err(e) = inner.node.send_to(&recipient, &offer).await {
+            first = setup.handle(SetupInput::Failed(e.into()));
         }
+        let result = run_setup(
+            &peer,
+            setup,
+            first,
+            Some(&mut signals),
+            None,
+            inner.settings.connect_timeout,
+        )
         .await;
         let (granted, remote_fingerprint) = match result {
             Ok(done) => done,
-            Err(e) => {
-                tracing::warn!(contact = %inner.contact.short(), error = %e, "could not open a session");
-                let bye = Signal::Bye {
-                    session: id.clone(),
-                    reason: Some(e.to_string()),
-                    code: Some(e.end_code()),
-                };
-                if !matches!(e, RtcError::Refused { .. }) {
+            Err(SetupFailed { error, tell }) => {
+                tracing::warn!(contact = %inner.contact.short(), %error, "could not open a session");
+                if tell {
+                    let bye = Signal::Bye {
+                        session: id.clone(),
+                        reason: Some(error.to_string()),
+                        code: Some(error.end_code()),
+                    };
                     let _ = inner.node.send_to(&recipient, &bye).await;
                 }
                 inner.node.close_session(&inner.contact, &id);
                 let _ = peer.close().await;
-                return Err(e);
+                return Err(error);
             }
         };
         let remote = RemoteStream::new(

@@ -3,10 +3,12 @@
 //! audio, then accepts or refuses.
 
 use super::session::{Session, SessionParts, SignalLink};
+use super::setup::{CallSetup, SetupSide};
+use super::setup_io::{run_setup, Answering, SetupFailed};
 use super::{MediaStream, PeerConnection, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::node::{IncomingOffer, Node};
-use crate::peer::{sdp_fingerprint, HearthPeer, IceCandidate, Role};
+use crate::peer::{HearthPeer, Role};
 use crate::policy::Grant;
 use crate::signal::{EndCode, Signal};
 use std::sync::Arc;
@@ -115,50 +117,47 @@ impl IncomingCall {
         options.recv_audio = receive_audio;
         let (peer, events) = HearthPeer::new(options).await?;
         let peer = Arc::new(peer);
-        let expected = sdp_fingerprint(&offer.sdp).unwrap_or_default();
-        let result = async {
-            if expected.is_empty() {
-                return Err(RtcError::FingerprintMismatch);
-            }
-            let answer = Signal::Answer {
-                session: offer.session.clone(),
-                sdp: peer.accept_offer(&offer.sdp).await?,
-                video: granted.video,
-                audio: granted.audio,
-                denied: granted.denied.clone(),
-            };
-            node.send_to(&offer.reply_to, &answer).await?;
-            connect_with_trickle(&peer, &mut offer.signals, settings.connect_timeout)
-                .await
-                .map_err(|e| match e {
-                    RtcError::Peer(e) => RtcError::from_connect(e, settings.has_turn()),
-                    // The caller found no path first: none from here either.
-                    RtcError::Refused {
-                        code: EndCode::NoPath,
-                        ..
-                    } => RtcError::NoPath {
-                        turn: settings.has_turn(),
-                    },
-                    other => other,
-                })?;
-            if peer.verify_remote_fingerprint(&expected).await.is_err() {
-                return Err(RtcError::FingerprintMismatch);
-            }
-            Ok(())
-        }
+        let (setup, first) = CallSetup::start(
+            SetupSide::Callee {
+                offer_sdp: offer.sdp.clone(),
+                granted: granted.clone(),
+            },
+            settings.setup_times(),
+            std::time::Instant::now(),
+        );
+        let answering = Answering {
+            node: &node,
+            reply_to: &offer.reply_to,
+            session: &offer.session,
+            offer_sdp: &offer.sdp,
+            granted: &granted,
+        };
+        let result = run_setup(
+            &peer,
+            setup,
+            first,
+            Some(&mut offer.signals),
+            Some(answering),
+            settings.connect_timeout,
+        )
         .await;
-        if let Err(e) = result {
-            tracing::warn!(from = %offer.from.short(), error = %e, "session failed to start");
-            let bye = Signal::Bye {
-                session: offer.session.clone(),
-                reason: Some(e.to_string()),
-                code: Some(e.end_code()),
-            };
-            let _ = node.send_to(&offer.reply_to, &bye).await;
-            node.close_session(&offer.from, &offer.session);
-            let _ = peer.close().await;
-            return Err(e);
-        }
+        let expected = match result {
+            Ok((_, fingerprint)) => fingerprint,
+            Err(SetupFailed { error, tell }) => {
+                tracing::warn!(from = %offer.from.short(), %error, "session failed to start");
+                if tell {
+                    let bye = Signal::Bye {
+                        session: offer.session.clone(),
+                        reason: Some(error.to_string()),
+                        code: Some(error.end_code()),
+                    };
+                    let _ = node.send_to(&offer.reply_to, &bye).await;
+                }
+                node.close_session(&offer.from, &offer.session);
+                let _ = peer.close().await;
+                return Err(error);
+            }
+        };
         let remote = RemoteStream::new(None, peer.take_remote_audio());
         let session = Session::start(SessionParts {
             peer,
@@ -200,39 +199,6 @@ pub(super) fn offer_sends_audio(sdp: &str) -> bool {
         }
     }
     in_audio && sends
-}
-
-/// Waits for the connection while applying candidates the caller trickles
-/// (browsers do) and noticing if it hangs up.
-async fn connect_with_trickle(
-    peer: &HearthPeer,
-    signals: &mut tokio::sync::mpsc::Receiver<Signal>,
-    limit: std::time::Duration,
-) -> Result<(), RtcError> {
-    let connected = peer.wait_connected(limit);
-    tokio::pin!(connected);
-    let mut signals_open = true;
-    loop {
-        tokio::select! {
-            result = &mut connected => return result.map_err(Into::into),
-            signal = signals.recv(), if signals_open => match signal {
-                Some(Signal::Candidate { candidate, sdp_mid, sdp_mline_index, .. }) if !candidate.is_empty() => {
-                    let candidate = IceCandidate { candidate, sdp_mid, sdp_mline_index, username_fragment: None };
-                    if let Err(e) = peer.add_remote_candidate(&candidate).await {
-                        tracing::debug!(error = %e, "ignored a remote candidate");
-                    }
-                }
-                Some(Signal::Bye { reason, code, .. }) => {
-                    return Err(RtcError::Refused {
-                        code: code.unwrap_or(EndCode::HungUp),
-                        reason: reason.unwrap_or_else(|| "the caller hung up".into()),
-                    })
-                }
-                Some(_) => {}
-                None => signals_open = false,
-            },
-        }
-    }
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ mod message;
 mod recovery;
 mod session;
 mod settings;
+pub mod setup;
+mod setup_io;
 mod stream;
 mod whep;
 

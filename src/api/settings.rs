@@ -69,6 +69,14 @@ impl RtcSettings {
         self.current_ice_servers().iter().any(is_turn)
     }
 
+    /// The timing a call's set-up follows ([`super::setup`]).
+    pub fn setup_times(&self) -> super::setup::SetupTimes {
+        super::setup::SetupTimes {
+            answer_timeout: self.answer_timeout,
+            has_turn: self.has_turn(),
+        }
+    }
+
     /// Only the loopback interface: for tests and single-machine demos.
     pub fn loopback() -> Self {
         RtcSettings {

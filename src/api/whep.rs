@@ -4,6 +4,8 @@
 //! carries the same encode-once media as a signalled session.
 
 use super::session::{Session, SessionParts};
+use super::setup::{CallSetup, SetupSide};
+use super::setup_io::run_setup;
 use super::{MediaStream, RemoteStream, RtcError, RtcSettings};
 use crate::keys::PeerKey;
 use crate::peer::{HearthPeer, IceMode, Role};
@@ -87,14 +89,21 @@ impl WhepSession {
             wanted_media: false,
             answered: true,
         });
+        let (setup, first) = CallSetup::start(
+            SetupSide::Whep {
+                granted: session.granted.clone(),
+            },
+            settings.setup_times(),
+            std::time::Instant::now(),
+        );
         let limit = settings.connect_timeout;
         let watched = session.clone();
         tokio::spawn(async move {
-            if let Err(e) = peer.wait_connected(limit).await {
+            if let Err(failed) = run_setup(&peer, setup, first, None, None, limit).await {
                 watched
                     .close(
                         crate::signal::EndCode::Failed,
-                        &format!("the player did not connect: {e}"),
+                        &format!("the player did not connect: {}", failed.error),
                         false,
                     )
                     .await;

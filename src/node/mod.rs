@@ -4,6 +4,7 @@
 //! owner, offers to whoever answers calls, answers and candidates to the
 //! session they belong to. Both the device and a viewer are nodes.
 
+mod route;
 mod routing;
 pub mod stranger_budget;
 

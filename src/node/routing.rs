@@ -1,14 +1,16 @@
-//! Opens envelopes from the relay and routes the signals inside them. Every
-//! refusal is logged with the sender's short key and the reason, never the
-//! content.
+//! Carries out what [`super::route::RouteCore`] decides for each relay
+//! event: seals and sends answers, hands offers over, stores pairing
+//! requests, forwards session signals and publishes events. Every refusal is
+//! logged (by the core) with the sender's short key and the reason, never
+//! the content.
 
-use super::stranger_budget::StrangerBudget;
+use super::route::{Now, Offer, RouteAction, RouteCore, RouteInput};
 use crate::contacts::ContactStatus;
-use crate::envelope::{self, Opened, Recipient, ReplayGuard};
+use crate::envelope::{self, Recipient};
 use crate::identity::{ContactCode, Identity};
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
-use crate::policy::{self, PairingStep, MAX_PENDING_REQUESTS};
+use crate::policy::MAX_PENDING_REQUESTS;
 use crate::relay::client::{RelayEvent, RelayHandle};
 use crate::signal::{SessionId, Signal};
 use std::collections::HashMap;
@@ -98,11 +100,7 @@ pub(super) struct Router {
     sessions: Mutex<HashMap<SessionKey, mpsc::Sender<Signal>>>,
     events: broadcast::Sender<NodeEvent>,
     status: watch::Sender<RelayStatus>,
-    /// The relay's URL as logs show it (no user info, no query).
-    relay_url: String,
-    /// Envelopes from keys not in the book opened, and answers sent to them.
-    opening: Mutex<StrangerBudget>,
-    answering: Mutex<StrangerBudget>,
+    core: Mutex<RouteCore>,
 }
 
 impl Router {
@@ -113,6 +111,11 @@ impl Router {
         relay_url: &str,
         offers: mpsc::Sender<IncomingOffer>,
     ) -> Self {
+        let core = RouteCore::new(
+            identity.clone(),
+            envelope::unix_ms_now(),
+            crate::relay::url::for_logs(relay_url),
+        );
         Router {
             identity,
             contacts,
@@ -121,9 +124,7 @@ impl Router {
             sessions: Mutex::new(HashMap::new()),
             events: broadcast::channel(64).0,
             status: watch::channel(RelayStatus::Connecting).0,
-            relay_url: crate::relay::url::for_logs(relay_url),
-            opening: Mutex::new(StrangerBudget::opening()),
-            answering: Mutex::new(StrangerBudget::answering()),
+            core: Mutex::new(core),
         }
     }
 
@@ -152,127 +153,46 @@ impl Router {
     }
 
     pub(super) async fn run(self: Arc<Self>, mut relay_events: mpsc::Receiver<RelayEvent>) {
-        let mut replay = ReplayGuard::starting_at(envelope::unix_ms_now());
         while let Some(event) = relay_events.recv().await {
-            match event {
-                RelayEvent::Connected => {
-                    let was = self.status.send_replace(RelayStatus::Connected);
-                    match was {
-                        RelayStatus::Unreachable => {
-                            tracing::info!(relay = %self.relay_url, "signalling relay reachable again; contacts can reach this device")
-                        }
-                        _ => tracing::info!(relay = %self.relay_url, "signalling relay connected"),
-                    }
-                    let _ = self.events.send(NodeEvent::RelayConnected);
-                }
-                RelayEvent::Disconnected {
-                    reason: crate::relay::RelayError::Stopped,
-                } => {
-                    self.status.send_replace(RelayStatus::Connecting);
-                    tracing::info!(relay = %self.relay_url, "left the signalling relay");
-                    let _ = self.events.send(NodeEvent::RelayDisconnected);
-                }
-                RelayEvent::Disconnected { reason } => {
-                    self.status.send_replace(RelayStatus::Connecting);
-                    tracing::warn!(relay = %self.relay_url, %reason, "signalling relay lost; reconnecting");
-                    let _ = self.events.send(NodeEvent::RelayDisconnected);
-                }
-                RelayEvent::Unreachable { reason } => {
-                    self.status.send_replace(RelayStatus::Unreachable);
-                    tracing::warn!(relay = %self.relay_url, %reason, "cannot reach the signalling relay; contacts cannot reach this device until it is back (still trying)");
-                    let _ = self.events.send(NodeEvent::RelayUnreachable);
-                }
-                RelayEvent::Delivered { from, data } => {
-                    let claimed = from;
-                    if !self.is_known(&claimed) && !self.may_open_from_stranger(&claimed) {
-                        continue;
-                    }
-                    let opened = envelope::open::<Signal>(
-                        &self.identity,
-                        &data,
-                        Some(&claimed),
-                        envelope::unix_ms_now(),
-                        &mut replay,
-                    );
-                    match opened {
-                        Ok(opened) => self.route(opened).await,
-                        Err(error) => {
-                            tracing::warn!(from = %claimed.short(), %error, "refused an envelope");
-                            let _ = self.events.send(NodeEvent::EnvelopeRefused {
-                                claimed_from: claimed,
-                                error,
-                            });
-                        }
-                    }
-                }
+            self.handle(RouteInput::Relay(event)).await;
+        }
+    }
+
+    /// Asks the core what to do, then does it (and whatever that leads to).
+    async fn handle(&self, input: RouteInput) {
+        let mut pending = std::collections::VecDeque::from(self.decide(input));
+        while let Some(action) = pending.pop_front() {
+            if let Some(input) = self.carry_out(action).await {
+                pending.extend(self.decide(input));
             }
         }
     }
 
-    async fn route(&self, opened: Opened<Signal>) {
-        let from = opened.from;
-        let reply_to = opened.reply_to();
-        tracing::debug!(from = %from.short(), kind = opened.body.kind(), "signal");
-        match opened.body {
-            Signal::PairRequest { code } => self.pair_request(from, &code).await,
-            Signal::PairApproved => {
-                if self.is_approved(&from) {
-                    let _ = self.events.send(NodeEvent::PairApproved { key: from });
-                }
+    fn decide(&self, input: RouteInput) -> Vec<RouteAction> {
+        let now = Now {
+            instant: std::time::Instant::now(),
+            unix_ms: envelope::unix_ms_now(),
+        };
+        let mut core = self.core.lock().expect("route core lock");
+        self.contacts.with(|book| core.handle(now, book, input))
+    }
+
+    async fn carry_out(&self, action: RouteAction) -> Option<RouteInput> {
+        match action {
+            RouteAction::Status(status) => {
+                self.status.send_replace(status);
             }
-            Signal::PairRefused { reason } => {
-                if self.is_known(&from) {
-                    let _ = self
-                        .events
-                        .send(NodeEvent::PairRefused { key: from, reason });
-                }
+            RouteAction::Emit(event) => {
+                let _ = self.events.send(event);
             }
-            Signal::Offer {
+            RouteAction::Send { to, signal } => self.send(&to, &signal).await,
+            RouteAction::Offer(offer) => return self.hand_over(offer),
+            RouteAction::CloseSession { from, session } => self.close_session(&from, &session),
+            RouteAction::Forward {
+                from,
                 session,
-                sdp,
-                want_video,
-                want_audio,
+                signal,
             } => {
-                if !self.is_approved(&from) {
-                    tracing::debug!(from = %from.short(), "refused a session offer from a key that is not an approved contact");
-                    let _ = self.events.send(NodeEvent::OfferRefused { key: from });
-                    let refusal = Signal::Refused {
-                        session,
-                        reason: "not an approved contact of this device".into(),
-                        code: Some(crate::signal::EndCode::NotApproved),
-                    };
-                    self.reply_to_stranger(&reply_to, &refusal).await;
-                    return;
-                }
-                let signals = self.open_session(from, session.clone());
-                let offer = IncomingOffer {
-                    from,
-                    reply_to,
-                    session: session.clone(),
-                    sdp,
-                    want_video,
-                    want_audio,
-                    signals,
-                };
-                if self.offers.try_send(offer).is_err() {
-                    self.close_session(&from, &session);
-                    tracing::warn!(from = %from.short(), "too many offers waiting; refusing one");
-                    let refusal = Signal::Refused {
-                        session,
-                        reason: "the device is busy; try again".into(),
-                        code: Some(crate::signal::EndCode::Busy),
-                    };
-                    self.reply(&reply_to, &refusal).await;
-                }
-            }
-            signal @ (Signal::Answer { .. }
-            | Signal::Candidate { .. }
-            | Signal::RestartOffer { .. }
-            | Signal::RestartAnswer { .. }
-            | Signal::RestartRequest { .. }
-            | Signal::Refused { .. }
-            | Signal::Bye { .. }) => {
-                let session = session_of(&signal).expect("session signal");
                 let sender = self
                     .sessions
                     .lock()
@@ -290,38 +210,40 @@ impl Router {
                     }
                 }
             }
+            RouteAction::StorePairRequest { code, making_room } => {
+                self.store_pair_request(code, making_room).await
+            }
+        }
+        None
+    }
+
+    /// Hands an offer to whoever answers calls, with its session's signals.
+    fn hand_over(&self, offer: Offer) -> Option<RouteInput> {
+        let signals = self.open_session(offer.from, offer.session.clone());
+        let incoming = IncomingOffer {
+            from: offer.from,
+            reply_to: offer.reply_to,
+            session: offer.session,
+            sdp: offer.sdp,
+            want_video: offer.want_video,
+            want_audio: offer.want_audio,
+            signals,
+        };
+        match self.offers.try_send(incoming) {
+            Ok(()) => None,
+            Err(e) => {
+                let offer = e.into_inner();
+                Some(RouteInput::OfferNotTaken {
+                    from: offer.from,
+                    reply_to: offer.reply_to,
+                    session: offer.session,
+                })
+            }
         }
     }
 
-    async fn pair_request(&self, from: PeerKey, code_text: &str) {
-        let code = match ContactCode::parse(code_text) {
-            Ok(code) if code.peer_key == from => code,
-            Ok(_) => {
-                tracing::warn!(from = %from.short(), "refused a pairing request carrying someone else's code");
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(from = %from.short(), error = %e, "refused a pairing request");
-                return;
-            }
-        };
-        let step = self.contacts.with(|book| policy::on_request(book, &code));
-        let making_room = match step {
-            PairingStep::AlreadyApproved => {
-                let to = Recipient {
-                    key: code.peer_key,
-                    seal_key: code.seal_key,
-                };
-                self.reply(&to, &Signal::PairApproved).await;
-                return;
-            }
-            PairingStep::Repeated => {
-                // Asked again while waiting: nothing to store, nobody to tell.
-                tracing::debug!(from = %from.short(), "pairing request repeated while waiting");
-                return;
-            }
-            PairingStep::Wait { making_room } => making_room,
-        };
+    async fn store_pair_request(&self, code: ContactCode, making_room: Option<PeerKey>) {
+        let from = code.peer_key;
         let stored = self
             .contacts
             .update(|book| {
@@ -351,68 +273,10 @@ impl Router {
             .send(NodeEvent::PairRequested { key: from, name });
     }
 
-    /// Whether an envelope from a key not in the book may be opened now
-    /// (the relay authenticated the key that sent it).
-    fn may_open_from_stranger(&self, from: &PeerKey) -> bool {
-        let mut budget = self.opening.lock().expect("budget lock");
-        let allowed = budget.allow(from, std::time::Instant::now());
-        if allowed {
-            let dropped = budget.take_withheld();
-            if dropped > 0 {
-                tracing::warn!(
-                    dropped,
-                    "envelopes from keys that are not contacts were dropped unread (too many)"
-                );
-            }
-        }
-        allowed
-    }
-
-    /// Answers a key that is not a contact, if the [`StrangerBudget`]
-    /// allows: strangers must not spend the relay allowance contacts need.
-    async fn reply_to_stranger(&self, to: &Recipient, signal: &Signal) {
-        let (allowed, withheld) = {
-            let mut budget = self.answering.lock().expect("budget lock");
-            let allowed = budget.allow(&to.key, std::time::Instant::now());
-            let withheld = if allowed { budget.take_withheld() } else { 0 };
-            (allowed, withheld)
-        };
-        if withheld > 0 {
-            tracing::warn!(
-                withheld,
-                "answers to keys that are not contacts were withheld (too many)"
-            );
-        }
-        if allowed {
-            self.reply(to, signal).await;
-        }
-    }
-
-    async fn reply(&self, to: &Recipient, signal: &Signal) {
+    async fn send(&self, to: &Recipient, signal: &Signal) {
         let wire = envelope::seal(&self.identity, to, signal, envelope::unix_ms_now());
         if let Err(e) = self.relay.send(to.key, wire).await {
             tracing::debug!(to = %to.key.short(), error = %e, "reply not sent");
         }
-    }
-
-    fn is_approved(&self, key: &PeerKey) -> bool {
-        self.contacts.with(|book| book.approved(key).is_some())
-    }
-
-    fn is_known(&self, key: &PeerKey) -> bool {
-        self.contacts.with(|book| book.get(key).is_some())
-    }
-}
-
-fn session_of(signal: &Signal) -> Option<SessionId> {
-    match signal {
-        Signal::Answer { session, .. }
-        | Signal::Candidate { session, .. }
-        | Signal::RestartOffer { session, .. }
-        | Signal::RestartAnswer { session, .. }
-        | Signal::RestartRequest { session, .. }
-        | Signal::Refused { session, .. }
-        | Signal::Bye { session, .. } => Some(session.clone()),
-        _ => None,
     }
 }
