@@ -376,35 +376,30 @@ impl Session {
     /// Reads the candidate pair ICE selected, keeps it, and logs how media
     /// travels (`path`: host, srflx or relay; `local`/`remote`: the pair's ends).
     async fn note_path(&self) {
-        let Some(path) = self.peer.selected_path().await else {
-            tracing::debug!(contact = %self.contact.short(), "connected, but no selected candidate pair in the stats");
-            return;
-        };
-        tracing::info!(
-            contact = %self.contact.short(),
-            path = %path.kind(),
-            local = path.local.as_str(),
-            remote = path.remote.as_str(),
-            "connected: media travels {}",
-            path.kind().words()
-        );
-        self.path.send_replace(Some(path));
+        match self.peer.selected_path().await {
+            Some(path) => self.keep_path(path, "connected: media travels"),
+            None => {
+                tracing::debug!(contact = %self.contact.short(), "connected, but no selected candidate pair in the stats")
+            }
+        }
     }
 
     /// Reads the selected pair again; keeps and logs it if it changed.
     async fn follow_path(&self) {
-        let Some(path) = self.peer.selected_path().await else {
-            return;
-        };
-        if self.path.borrow().as_ref() == Some(&path) {
-            return;
+        if let Some(path) = self.peer.selected_path().await {
+            if self.path.borrow().as_ref() != Some(&path) {
+                self.keep_path(path, "the media path changed: it travels");
+            }
         }
+    }
+
+    fn keep_path(&self, path: SelectedPath, saying: &str) {
         tracing::info!(
             contact = %self.contact.short(),
             path = %path.kind(),
             local = path.local.as_str(),
             remote = path.remote.as_str(),
-            "the media path changed: it travels {}",
+            "{saying} {}",
             path.kind().words()
         );
         self.path.send_replace(Some(path));

@@ -4,6 +4,7 @@
 //! the [`crate::api`] API.
 
 mod access;
+mod blocking;
 mod calls;
 pub mod control;
 pub mod deliveries;

@@ -9,6 +9,7 @@
 //! is lit while anyone receives the camera or microphone. A press made with
 //! `hearth press` is answered with what came of it (refused: why).
 
+use super::blocking::off_the_workers;
 use super::panel_notes::Note;
 use super::panel_view::{Facts, PanelEvent, PanelView};
 use super::shares::{ReceivedNotice, ShareRequest};
@@ -119,7 +120,8 @@ impl Device {
                     tracing::warn!(error = %e, "the LED could not be set");
                 }
                 if last.as_ref() != Some(&screen) {
-                    if let Err(e) = display.show(&screen) {
+                    // An SPI or I2C transfer: blocking.
+                    if let Err(e) = off_the_workers(|| display.show(&screen)) {
                         tracing::warn!(error = %e, "the screen could not be drawn");
                     }
                     last = Some(screen);

@@ -6,6 +6,7 @@
 //! the contact loses `snapshots` (or is removed), the share in flight stops
 //! before its next chunk and what waits for it leaves the outbox.
 
+use super::blocking::off_the_workers;
 use super::deliveries::Outgoing;
 use super::shares::{ReceivedNotice, Shares, WITHDRAWN};
 use crate::api::{Message, PeerConnection, RtcSettings};
@@ -73,11 +74,12 @@ impl Shares {
             tokio::select! {
                 message = connection.recv() => match message {
                     None => return,
-                    Some(Message::Binary(frame)) => session.handle_binary(&frame, &mut inbox),
+                    // Chunks and records go to disk with an fsync each.
+                    Some(Message::Binary(frame)) => off_the_workers(|| session.handle_binary(&frame, &mut inbox)),
                     Some(Message::Text(text)) => {
                         // The owner may have allowed or withdrawn `talk_back` since the session began.
                         session.set_rules(self.rules_for(&peer));
-                        if !session.handle_text(&text, Instant::now(), &mut inbox) {
+                        if !off_the_workers(|| session.handle_text(&text, Instant::now(), &mut inbox)) {
                             reply_ping(connection, &text).await;
                         }
                     }

@@ -1,9 +1,9 @@
 //! The hardware seam for cameras and microphones.
 //!
-//! Real backends (V4L2, libcamera, ALSA) are written later and elsewhere; the simulated
-//! ones ([`TestPatternCamera`](crate::media::TestPatternCamera),
+//! The real backends (V4L2, ALSA) are in [`crate::hardware`], behind feature
+//! `hardware`; the simulated ones ([`TestPatternCamera`](crate::media::TestPatternCamera),
 //! [`ToneMicrophone`](crate::media::ToneMicrophone)) let the whole product run on a
-//! laptop today. Both traits are blocking on purpose: capture runs on a dedicated
+//! laptop, and stand in wherever no hardware is configured. Both traits are blocking on purpose: capture runs on a dedicated
 //! thread owned by a pipeline (see [`fanout`](crate::media::fanout)), never on the async
 //! runtime.
 

@@ -258,7 +258,7 @@ async fn led_for_a_new_viewer(
 fn expected_private_screen(home: &Home) -> anyhow::Result<Vec<u8>> {
     let board = Board::load(&home.config.board.profile)?;
     let size = simulated_size(&home.config.display, &board)?;
-    let scale = if size.width < 200 { 4 } else { 2 };
+    let scale = hearth::hardware::display::png::viewing_scale(size);
     let screen = Screen::Home(HomeScreen {
         private: true,
         watchers: vec![],

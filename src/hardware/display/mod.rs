@@ -87,8 +87,11 @@ pub fn open_display(
                 display.directory.as_path()
             };
             let size = simulated_size(display, board)?;
-            let scale = if size.width < 200 { 4 } else { 2 };
-            Ok(Box::new(png::PngDisplay::new(dir, size, scale)?))
+            Ok(Box::new(png::PngDisplay::new(
+                dir,
+                size,
+                png::viewing_scale(size),
+            )?))
         }
         DisplayOutput::Board => open_panel(board),
     }

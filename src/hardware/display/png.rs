@@ -99,6 +99,16 @@ pub fn count_differences(
     )
 }
 
+/// How many times the simulated display scales a screen of `size` up for
+/// viewing: a 128x64 panel 4 times, a 240x240 one twice.
+pub fn viewing_scale(size: Size) -> u32 {
+    if size.width < 200 {
+        4
+    } else {
+        2
+    }
+}
+
 /// A display that writes every screen to `screen.png` in a directory.
 #[derive(Debug)]
 pub struct PngDisplay {

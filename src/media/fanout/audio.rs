@@ -6,13 +6,13 @@
 use std::ops::Deref;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Instant;
 
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use super::backoff::Backoff;
 use super::hub::Hub;
+use super::thread::PipelineThread;
 use super::{AudioControl, PipelineOptions};
 use crate::media::{AudioCapture, EncodedAudio, MediaError, OpusEncoder};
 
@@ -21,7 +21,7 @@ use crate::media::{AudioCapture, EncodedAudio, MediaError, OpusEncoder};
 /// feed.
 pub struct AudioPipeline {
     control: AudioControl,
-    thread: Option<JoinHandle<()>>,
+    _thread: PipelineThread<EncodedAudio>,
 }
 
 impl AudioPipeline {
@@ -38,15 +38,13 @@ impl AudioPipeline {
         options: PipelineOptions,
     ) -> Result<Self, MediaError> {
         let hub = Hub::new(options.channel_capacity);
-        let thread_hub = Arc::clone(&hub);
-        let thread = std::thread::Builder::new()
-            .name("hearth-audio".into())
-            .spawn(move || run(thread_hub, capture, encoder, options))
-            .map_err(|e| MediaError::Thread(e.to_string()))?;
+        let thread = PipelineThread::spawn("audio", &hub, move |hub| {
+            run(hub, capture, encoder, options)
+        })?;
         info!("audio pipeline started");
         Ok(Self {
             control: AudioControl::new(hub),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -66,34 +64,12 @@ impl Deref for AudioPipeline {
     }
 }
 
-impl Drop for AudioPipeline {
-    fn drop(&mut self) {
-        self.control.hub().stop();
-        if let Some(t) = self.thread.take() {
-            if t.join().is_err() {
-                error!("audio pipeline thread panicked");
-            }
-        }
-        info!("audio pipeline stopped");
-    }
-}
-
-/// Closes the feeds when the thread ends, even by panic.
-struct CloseOnExit(Arc<Hub<EncodedAudio>>);
-
-impl Drop for CloseOnExit {
-    fn drop(&mut self) {
-        self.0.close();
-    }
-}
-
 fn run(
     hub: Arc<Hub<EncodedAudio>>,
     mut capture: Box<dyn AudioCapture>,
     mut encoder: OpusEncoder,
     options: PipelineOptions,
 ) {
-    let _close = CloseOnExit(Arc::clone(&hub));
     let mut backoff = Backoff::new(options.initial_backoff, options.max_backoff);
     while hub.wait_until_wanted("audio") {
         let pcm = match capture.read_frame() {

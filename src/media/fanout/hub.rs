@@ -189,10 +189,6 @@ impl<T: MediaPacket> PipelineControl<T> {
         Self { hub }
     }
 
-    pub(crate) fn hub(&self) -> &Hub<T> {
-        &self.hub
-    }
-
     /// A new feed of packets. Asks for a keyframe, and the feed's first packet is one.
     /// If the pipeline has stopped, the feed is already closed.
     pub fn subscribe(&self) -> Subscriber<T> {

@@ -16,6 +16,7 @@
 mod audio;
 mod backoff;
 mod hub;
+mod thread;
 mod video;
 
 use std::time::{Duration, Instant};

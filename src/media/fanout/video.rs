@@ -7,13 +7,13 @@
 use std::ops::Deref;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Instant;
 
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use super::backoff::Backoff;
 use super::hub::Hub;
+use super::thread::PipelineThread;
 use super::{PipelineOptions, VideoControl};
 use crate::media::{EncodedVideo, MediaError, VideoCapture, VideoEncoder};
 
@@ -22,7 +22,7 @@ use crate::media::{EncodedVideo, MediaError, VideoCapture, VideoEncoder};
 /// it stops the thread (waiting for a capture in progress) and closes every feed.
 pub struct VideoPipeline {
     control: VideoControl,
-    thread: Option<JoinHandle<()>>,
+    _thread: PipelineThread<EncodedVideo>,
 }
 
 impl VideoPipeline {
@@ -42,16 +42,14 @@ impl VideoPipeline {
         options: PipelineOptions,
     ) -> Result<Self, MediaError> {
         let hub = Hub::new(options.channel_capacity);
-        let thread_hub = Arc::clone(&hub);
         let format = capture.format();
-        let thread = std::thread::Builder::new()
-            .name("hearth-video".into())
-            .spawn(move || run(thread_hub, capture, encoder, options))
-            .map_err(|e| MediaError::Thread(e.to_string()))?;
+        let thread = PipelineThread::spawn("video", &hub, move |hub| {
+            run(hub, capture, encoder, options)
+        })?;
         info!(?format, "video pipeline started");
         Ok(Self {
             control: VideoControl::new(hub),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -71,34 +69,12 @@ impl Deref for VideoPipeline {
     }
 }
 
-impl Drop for VideoPipeline {
-    fn drop(&mut self) {
-        self.control.hub().stop();
-        if let Some(t) = self.thread.take() {
-            if t.join().is_err() {
-                error!("video pipeline thread panicked");
-            }
-        }
-        info!("video pipeline stopped");
-    }
-}
-
-/// Closes the feeds when the thread ends, even by panic.
-struct CloseOnExit(Arc<Hub<EncodedVideo>>);
-
-impl Drop for CloseOnExit {
-    fn drop(&mut self) {
-        self.0.close();
-    }
-}
-
 fn run(
     hub: Arc<Hub<EncodedVideo>>,
     mut capture: Box<dyn VideoCapture>,
     mut encoder: Box<dyn VideoEncoder>,
     options: PipelineOptions,
 ) {
-    let _close = CloseOnExit(Arc::clone(&hub));
     let mut backoff = Backoff::new(options.initial_backoff, options.max_backoff);
     while hub.wait_until_wanted("video") {
         let frame = match capture.next_frame() {

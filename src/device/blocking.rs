@@ -1,0 +1,15 @@
+//! Blocking work inside the device's async tasks — an fsync per received
+//! chunk, an SPI transfer to the screen — done without holding up the other
+//! tasks: on a multi-threaded runtime the worker hands its other tasks over
+//! first ([`tokio::task::block_in_place`]); elsewhere (a single-threaded test
+//! runtime) it simply runs.
+
+use tokio::runtime::{Handle, RuntimeFlavor};
+
+/// Runs `work`, which blocks, off the async workers' way.
+pub(crate) fn off_the_workers<R>(work: impl FnOnce() -> R) -> R {
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
