@@ -6,16 +6,15 @@
 //! page's 30 s recheck. The clock starts when the command starts; measured
 //! times are printed.
 
-mod common;
 mod support;
 
-use common::screen::drawn;
-use common::*;
 use hearth::contacts::{ContactStatus, Permission};
 use hearth::hardware::display::screen::{Home, Network, Screen};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
+use support::harness::*;
+use support::screen::drawn;
 use support::viewer::{ask_to_watch, edit_contacts, keep_screenshot, link, text_of, visible};
 use support::watch_cli::{decoded_frame, owner_command, FamilyMember, Watch};
 

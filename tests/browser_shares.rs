@@ -5,10 +5,8 @@
 //! a thought and photos, which land verified in its inbox; without it the
 //! device refuses and the page says so in plain words.
 
-mod common;
 mod support;
 
-use common::*;
 use hearth::contacts::{ContactStatus, Permission};
 use hearth::device::shares::ShareRequest;
 use hearth::keys::from_b64;
@@ -18,6 +16,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
 use support::chromium::{Chromium, Page};
+use support::harness::*;
 use support::viewer::{ask_to_watch, edit_contacts, keep_screenshot, link, visible};
 
 /// The page's gallery: each share shown, newest first, and whether its picture decoded.

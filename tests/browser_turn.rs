@@ -3,18 +3,16 @@
 //! (`[webrtc] relay_only`); the family member ticks "Hide my address" on the
 //! page, and the picture then comes over a relay ↔ relay path through coturn.
 
-mod common;
 mod support;
-mod turn_support;
 
-use common::*;
 use hearth::contacts::{ContactStatus, Permission};
 use hearth::device::{Device, DeviceOptions};
 use serde_json::Value;
 use std::time::Duration;
 use support::chromium::Chromium;
+use support::coturn::Coturn;
+use support::harness::*;
 use support::viewer::{ask_to_watch, edit_contacts, link};
-use turn_support::Coturn;
 
 /// The page's connection: frames decoded, and the candidate types of the selected pair.
 const PATH: &str = "(async () => {

@@ -4,15 +4,14 @@
 //! When the relay restarts or the owner changes their mind, the page follows
 //! by itself. A refused request shows a clear message.
 
-mod common;
 mod support;
 
-use common::*;
 use hearth::contacts::{ContactBook, ContactStatus, Permission};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
+use support::harness::*;
 use support::viewer::{ask_to_watch, edit_contacts, keep_screenshot, link, text_of, visible};
 
 /// Inbound video frames decoded and audio samples received on the page's connection.

@@ -1,10 +1,10 @@
 //! The `hearth` binary as the owner uses it: identity, contacts, watching.
 
-mod common;
+mod support;
 
-use common::*;
 use std::path::Path;
 use std::process::{Command, Output};
+use support::harness::*;
 
 fn hearth(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hearth"))

@@ -3,10 +3,8 @@
 //! its buttons socket: what the command says matches what the device's
 //! screen says, photos are checked before they go, and a refused press fails.
 
-mod common;
+mod support;
 
-use common::screen::wait_for_screen;
-use common::*;
 use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
@@ -18,6 +16,8 @@ use hearth::share::photo_check::{check_jpeg, MAX_PHOTO_BYTES};
 use hearth::share::ShareKind;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use support::harness::*;
+use support::screen::wait_for_screen;
 
 async fn hearth(data_dir: &Path, args: &[&str]) -> Output {
     let (dir, args): (PathBuf, Vec<String>) = (
@@ -269,7 +269,7 @@ async fn photos_from_the_command_line_decode_in_full_and_a_png_becomes_a_jpeg() 
     assert!(jpeg.len() <= MAX_PHOTO_BYTES);
 
     // A JPEG cut short: refused by the command, with a sentence, never sent.
-    let whole = common::photo::small_jpeg(320, 240);
+    let whole = support::photo::small_jpeg(320, 240);
     let cut_path = dirs[0].path().join("cut.jpg");
     std::fs::write(&cut_path, &whole[..whole.len() * 2 / 3]).unwrap();
     let out = hearth(

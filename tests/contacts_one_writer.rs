@@ -3,9 +3,8 @@
 //! writes (a stranger asking to pair, over and over, makes them) and a command
 //! that returned has taken effect in memory and on disk.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::contacts::{ContactBook, ContactStatus, Permission};
 use hearth::envelope::Recipient;
 use hearth::identity::{ContactCode, Identity};
@@ -13,6 +12,7 @@ use hearth::node::Node;
 use hearth::signal::Signal;
 use std::path::Path;
 use std::time::Duration;
+use support::harness::*;
 use tokio::process::Command;
 
 /// Runs the `hearth` binary on `data_dir`; returns (success, stdout, stderr).

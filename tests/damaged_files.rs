@@ -5,9 +5,8 @@
 //! copy. Each time it either refuses with a message naming the file, or
 //! starts with everything else intact — and no file, no share, is ever gone.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::LocalMedia;
 use hearth::contacts::{ContactBook, ContactStatus, Permission};
 use hearth::device::shares::ShareRequest;
@@ -19,6 +18,7 @@ use hearth::share::ShareKind;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::harness::*;
 
 async fn start_kitchen(dir: &Path, relay: &str) -> Result<Device, hearth::device::DeviceError> {
     let mut config = device_config(relay);

@@ -3,9 +3,8 @@
 //! and blocks nothing; `hearth inbox` warns about a photo it cannot show;
 //! an empty config file is refused with its name.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::contacts::{ContactStatus, CONTACTS_FILE};
 use hearth::device::shares::ShareRequest;
 use hearth::device::{Device, DeviceOptions};
@@ -14,6 +13,7 @@ use hearth::share::ShareKind;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
+use support::harness::*;
 
 async fn start_kitchen(dir: &Path, relay: &str) -> Result<Device, hearth::device::DeviceError> {
     let mut config = device_config(relay);

@@ -8,10 +8,8 @@
 //! moves too: both sides gather again. (The 3 s goal is measured by `hearth-bench recovery`, not
 //! asserted here.)
 
-mod common;
 mod support;
 
-use common::*;
 use hearth::api::RtcSettings;
 use hearth::contacts::ContactStatus;
 use hearth::contacts::Permission;
@@ -20,6 +18,7 @@ use serde_json::{json, Value};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
+use support::harness::*;
 use support::moving_host::{in_private_net, FarHost};
 use support::viewer::{ask_to_watch, edit_contacts, link};
 use support::watch_cli::{decoded_frame, FamilyMember};

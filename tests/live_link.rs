@@ -1,14 +1,14 @@
 //! The live link end to end: a simulated device and viewer nodes over a real
 //! relay and real WebRTC on loopback. Media is decoded with openh264 and Opus.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::{PeerConnection, RtcError};
 use hearth::contacts::{ContactBook, Permission};
 use hearth::media::{read_frame_number, H264Decoder, OpusDecoder};
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::harness::*;
 use tokio::time::timeout;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

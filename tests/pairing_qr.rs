@@ -3,15 +3,15 @@
 //! listening on every interface hands out this machine's LAN address, in its
 //! contact code and in the code on its screen.
 
-mod common;
+mod support;
 
-use common::screen::wait_for_screen;
-use common::*;
 use hearth::config::reach::lan_address;
 use hearth::config::Config;
 use hearth::device::{Device, DeviceOptions};
 use hearth::hardware::display::Screen;
 use std::path::Path;
+use support::harness::*;
+use support::screen::wait_for_screen;
 
 /// A device configured with nothing but its name and its web server's
 /// address (so on its built-in relay), and a small picture.

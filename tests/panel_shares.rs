@@ -3,10 +3,8 @@
 //! picture; a photo that cannot be decoded is never sent), and after
 //! SNAPSHOT the screen counts the contacts that really have it.
 
-mod common;
+mod support;
 
-use common::screen::wait_for_screen;
-use common::*;
 use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
@@ -17,6 +15,8 @@ use hearth::hardware::display::{Received, Screen, Thumbnail};
 use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
 use std::path::Path;
+use support::harness::*;
+use support::screen::wait_for_screen;
 
 /// A device config whose notes stay up for the whole test, so what the test
 /// waits for cannot come and go unseen.

@@ -1,12 +1,11 @@
 //! Data channel over a real loopback connection: text and bytes both ways, then a bulk
 //! transfer that must complete in order under back-pressure.
 
-#[path = "peer_support/mod.rs"]
-mod common;
+mod support;
 
-use common::{data_only, negotiate, wait_for, STEP};
 use hearth::peer::{DataChannelState, DataMessage, IceMode, PeerError, PeerEvent};
 use std::time::Instant;
+use support::peer::{data_only, negotiate, wait_for, STEP};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_and_bytes_round_trip_both_ways() {

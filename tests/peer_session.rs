@@ -1,14 +1,13 @@
 //! Session-level behaviour over real loopback connections: DTLS fingerprint binding,
 //! remote close detection, trickle ICE, role errors, and connect-time measurements.
 
-#[path = "peer_support/mod.rs"]
-mod common;
+mod support;
 
-use common::{data_only, median, negotiate, wait_for, STEP};
 use hearth::peer::{
     fingerprints_match, sdp_fingerprint, IceMode, PeerError, PeerEvent, PeerOptions, PeerState,
 };
 use std::time::{Duration, Instant};
+use support::peer::{data_only, median, negotiate, wait_for, STEP};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_certificate_matches_the_sdp_fingerprint() {

@@ -3,15 +3,15 @@
 //! port, the banner, `hearth id` and the viewer link agree, and a viewer that
 //! knows only that code reaches the device through its relay and pairs.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::identity::ContactCode;
 use hearth::node::NodeEvent;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
+use support::harness::*;
 
 fn hearth(data_dir: &Path, config: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));

@@ -2,7 +2,7 @@
 //! must not lock anyone else out, and a WebSocket ping flood is cut without
 //! starving well-behaved clients. Real sockets on loopback only.
 
-mod relay_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
 use hearth::relay::{serve, RelayServerConfig};
-use relay_support::*;
+use support::raw_relay::*;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{timeout, timeout_at, Instant};

@@ -3,7 +3,7 @@
 //! back within 5 MiB of idle while a well-behaved client is still served.
 //! Its own test binary: the counting allocator sees only this test.
 
-mod relay_support;
+mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use hearth::relay::{serve, RelayServerConfig};
-use relay_support::*;
+use support::raw_relay::*;
 use tokio::net::TcpListener;
 use tokio::time::{sleep, Instant};
 use tokio_tungstenite::tungstenite::Message;

@@ -2,9 +2,8 @@
 //! names the relay (and nothing more than needed), and its screen, within
 //! 5 s of starting; and both say when the relay is back.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::config::Config;
 use hearth::device::{Device, DeviceOptions};
 use hearth::hardware::display::Screen;
@@ -13,6 +12,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use support::harness::*;
 use tokio::time::Instant;
 
 /// Everything this test binary logs at `info` and above, as text.
@@ -55,7 +55,7 @@ fn closed_addr() -> std::net::SocketAddr {
 
 /// Waits until the device on `dir` shows `screen`, at most until `deadline`.
 async fn screen_by(what: &str, deadline: Instant, dir: &Path, config: &Config, screen: &Screen) {
-    let expected = common::screen::drawn(config, screen);
+    let expected = support::screen::drawn(config, screen);
     let path = dir.join("screen.png");
     while std::fs::read(&path).ok().as_deref() != Some(&expected[..]) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -4,9 +4,8 @@
 //! reaches it and a watcher's frames stop; a device that holds the directory
 //! but does not answer makes `hearth privacy` fail instead of claiming success.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::PeerConnection;
 use hearth::contacts::ContactStatus;
 use hearth::identity::ContactCode;
@@ -14,6 +13,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
+use support::harness::*;
 use tokio::process::{Child, Command};
 use tokio::time::timeout;
 

@@ -2,9 +2,8 @@
 //! once to contacts that are online, kept for the offline one until it
 //! connects, and never sent to a contact outside the audience.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::LocalMedia;
 use hearth::contacts::{ContactStatus, Permission};
 use hearth::device::shares::ShareRequest;
@@ -14,6 +13,7 @@ use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
 use std::path::Path;
 use std::time::Duration;
+use support::harness::*;
 
 async fn start_sender(dir: &Path, relay: &str) -> Device {
     let mut config = device_config(relay);

@@ -4,10 +4,8 @@
 //! on the screen and by `hearth status`; once the owner removes a share with
 //! `hearth inbox --remove`, the waiting share arrives.
 
-mod common;
+mod support;
 
-use common::screen::wait_for_screen;
-use common::*;
 use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
@@ -18,6 +16,8 @@ use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
 use std::path::Path;
 use std::time::Duration;
+use support::harness::*;
+use support::screen::wait_for_screen;
 
 fn config(relay: &str, name: &str) -> Config {
     let mut config = device_config(relay);
@@ -39,7 +39,7 @@ async fn start(dir: &Path, config: Config) -> Device {
 }
 
 fn photo(len: usize, text: &str) -> ShareRequest {
-    let jpeg = common::photo::padded_jpeg(len);
+    let jpeg = support::photo::padded_jpeg(len);
     ShareRequest {
         kind: ShareKind::Photo,
         text: text.into(),

@@ -3,14 +3,13 @@
 //! device in another, joined by a veth pair. Token contacts are made with the
 //! CLI. Needs root and iproute2; without root it says why and returns.
 
-#[path = "support/netns.rs"]
-mod netns;
+mod support;
 
-use netns::{NetPair, DEVICE_IP};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::netns::{NetPair, DEVICE_IP};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hearth");
 const AIORTC: &str = "aiortc==1.16.0";
@@ -202,7 +201,7 @@ fn aiortc_watches_the_device_over_whep() {
         "a token was logged"
     );
     assert!(
-        !log.contains(netns::PLAYER_IP),
+        !log.contains(support::netns::PLAYER_IP),
         "the player's address was logged"
     );
 }

@@ -3,16 +3,16 @@
 //! Our own `HearthPeer` makes the offer; it never takes the answers, as a
 //! hostile or broken player would not.
 
-mod common;
+mod support;
 
-use common::http::{request, HttpResponse};
-use common::*;
 use futures_util::future::join_all;
 use hearth::contacts::{Contact, Permission};
 use hearth::device::Device;
 use hearth::peer::{HearthPeer, PeerOptions};
 use hearth::whep::{token, MAX_SESSIONS};
 use std::time::Duration;
+use support::harness::*;
+use support::http::{request, HttpResponse};
 use tokio::time::{sleep, Instant};
 
 async fn add_token(device: &Device, name: &str) -> String {

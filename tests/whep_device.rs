@@ -3,16 +3,16 @@
 //! 401 for unknown and revoked tokens, revocation ending sessions at once, and
 //! a 4xx with a reason for every kind of bad input.
 
-mod common;
+mod support;
 
-use common::http::{request, HttpResponse};
-use common::*;
 use hearth::contacts::{Contact, Permission};
 use hearth::device::Device;
 use hearth::media::H264Decoder;
 use hearth::peer::{HearthPeer, PeerOptions, PeerState};
 use hearth::whep::token;
 use std::time::Duration;
+use support::harness::*;
+use support::http::{request, HttpResponse};
 use tokio::time::timeout;
 
 /// Adds a token contact with `allow` to the running device; returns its token.

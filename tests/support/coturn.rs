@@ -1,7 +1,7 @@
 //! A real coturn (Debian `turnserver`) on loopback for the TURN tests, set
 //! up the way docs/relay.md deploys it: time-limited credentials checked with
-//! a shared secret (`use-auth-secret`), plus what loopback needs.
-#![allow(dead_code)]
+//! a shared secret (`use-auth-secret`), plus what loopback needs. For coturn
+//! inside a network namespace, see [`turn_server`](super::turn_server).
 
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,5 @@
-//! Helpers shared by the `peer_*` integration tests (included with `#[path]`): building a
-//! viewer/device pair on 127.0.0.1, exchanging SDP directly, relaying trickle candidates,
-//! and waiting for events.
-#![allow(dead_code)]
+//! For the `peer_*` tests: building a viewer/device pair on 127.0.0.1,
+//! exchanging SDP directly, relaying trickle candidates, and waiting for events.
 
 use hearth::peer::{HearthPeer, IceMode, PeerEvent, PeerOptions};
 use std::sync::Arc;

@@ -1,6 +1,5 @@
 //! A raw relay client for the exposure tests: WebSocket handshake, the
 //! challenge and auth, and `send` frames, on real loopback sockets.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::Duration;

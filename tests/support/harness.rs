@@ -1,12 +1,5 @@
-//! Shared harness for the end-to-end tests: a real relay on a loopback port,
-//! a simulated device, and viewer nodes, all in one process over real sockets.
-
-#![allow(dead_code)]
-
-pub mod evil_relay;
-pub mod http;
-pub mod photo;
-pub mod screen;
+//! The end-to-end harness: a real relay on a loopback port, a simulated
+//! device, and viewer nodes, all in one process over real sockets.
 
 use hearth::api::RtcSettings;
 use hearth::config::Config;
