@@ -2,28 +2,9 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+use support::cli::{self, hearth, stdout};
 use support::harness::*;
-
-fn hearth(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env("HEARTH_LOG", "warn")
-        .output()
-        .expect("hearth runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "hearth failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 #[test]
 fn owner_manages_contacts_from_the_command_line() {
@@ -166,18 +147,15 @@ fn systemd_is_told_ready_watchdog_and_stopping() {
         "[http]\nlisten = \"127.0.0.1:0\"\n[video]\nwidth = 320\nheight = 240\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", "400000")
-        .env("HEARTH_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = cli::command(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap(), "run"],
+    )
+    .env("NOTIFY_SOCKET", &socket_path)
+    .env("WATCHDOG_USEC", "400000")
+    .stdout(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
     let mut seen = Vec::new();
     let mut buf = [0u8; 512];
     let deadline = Instant::now() + Duration::from_secs(20);

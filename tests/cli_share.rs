@@ -14,49 +14,24 @@ use hearth::hardware::display::Screen;
 use hearth::share::inbox::Inbox;
 use hearth::share::photo_check::{check_jpeg, MAX_PHOTO_BYTES};
 use hearth::share::ShareKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
+use support::cli::{hearth_async, text};
 use support::harness::*;
 use support::screen::wait_for_screen;
-
-async fn hearth(data_dir: &Path, args: &[&str]) -> Output {
-    let (dir, args): (PathBuf, Vec<String>) = (
-        data_dir.into(),
-        args.iter().map(|a| a.to_string()).collect(),
-    );
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(args)
-            .env("HEARTH_LOG", "warn")
-            .output()
-            .expect("hearth runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_drives_privacy_and_shares_from_the_command_line() {
     init_logs();
     let dir = tempfile::tempdir().unwrap();
-    let out = hearth(dir.path(), &["share", "--text", "hi"]).await;
+    let out = hearth_async(dir.path(), &["share", "--text", "hi"]).await;
     assert!(!out.status.success());
     assert!(
         text(&out).contains("start it with `hearth run`"),
         "{}",
         text(&out)
     );
-    let out = hearth(dir.path(), &["privacy", "on"]).await;
+    let out = hearth_async(dir.path(), &["privacy", "on"]).await;
     assert!(
         text(&out).contains("not running; it starts this way"),
         "{}",
@@ -66,10 +41,10 @@ async fn the_owner_drives_privacy_and_shares_from_the_command_line() {
     let relay = TestRelay::start().await;
     let device = start_device(dir.path(), &relay.url()).await;
     assert!(device.status().private, "started private, as saved");
-    let out = hearth(dir.path(), &["status"]).await;
+    let out = hearth_async(dir.path(), &["status"]).await;
     assert!(text(&out).contains("privacy:   ON"), "{}", text(&out));
     assert!(text(&out).contains("outbox:    empty"), "{}", text(&out));
-    let out = hearth(dir.path(), &["privacy", "toggle"]).await;
+    let out = hearth_async(dir.path(), &["privacy", "toggle"]).await;
     assert!(
         out.status.success() && text(&out).contains("privacy off"),
         "{}",
@@ -77,20 +52,20 @@ async fn the_owner_drives_privacy_and_shares_from_the_command_line() {
     );
     assert!(!device.status().private);
 
-    let out = hearth(dir.path(), &["share", "--text", "hi"]).await;
+    let out = hearth_async(dir.path(), &["share", "--text", "hi"]).await;
     assert!(!out.status.success());
     assert!(
         text(&out).contains("contacts allow NAME snapshots"),
         "{}",
         text(&out)
     );
-    let out = hearth(dir.path(), &["share", "--photo", "/nonexistent.jpg"]).await;
+    let out = hearth_async(dir.path(), &["share", "--photo", "/nonexistent.jpg"]).await;
     assert!(
         text(&out).contains("cannot read /nonexistent.jpg"),
         "{}",
         text(&out)
     );
-    let out = hearth(dir.path(), &["inbox"]).await;
+    let out = hearth_async(dir.path(), &["inbox"]).await;
     assert!(
         text(&out).contains("no shares received yet"),
         "{}",
@@ -152,7 +127,7 @@ async fn a_share_from_the_command_line_is_counted_on_the_screen_and_in_the_termi
     tom.stop().await;
 
     // Nobody has it yet: neither the terminal nor the screen says "sent".
-    let out = hearth(
+    let out = hearth_async(
         dirs[0].path(),
         &["share", "--snapshot", "--to", "Tom", "--wait", "2"],
     )
@@ -176,7 +151,7 @@ async fn a_share_from_the_command_line_is_counted_on_the_screen_and_in_the_termi
     .await;
 
     // Gran is online and gets it; Tom will when he is back.
-    let out = hearth(dirs[0].path(), &["share", "--snapshot", "--wait", "20"]).await;
+    let out = hearth_async(dirs[0].path(), &["share", "--snapshot", "--wait", "20"]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         stdout(&out).contains("delivered to 1 of 2 (Gran); Tom gets it when they next connect"),
@@ -241,7 +216,7 @@ async fn photos_from_the_command_line_decode_in_full_and_a_png_becomes_a_jpeg() 
         writer.finish().unwrap();
     }
     std::fs::write(&png_path, &png_bytes).unwrap();
-    let out = hearth(
+    let out = hearth_async(
         dirs[0].path(),
         &[
             "share",
@@ -272,7 +247,7 @@ async fn photos_from_the_command_line_decode_in_full_and_a_png_becomes_a_jpeg() 
     let whole = support::photo::small_jpeg(320, 240);
     let cut_path = dirs[0].path().join("cut.jpg");
     std::fs::write(&cut_path, &whole[..whole.len() * 2 / 3]).unwrap();
-    let out = hearth(
+    let out = hearth_async(
         dirs[0].path(),
         &["share", "--photo", cut_path.to_str().unwrap()],
     )
@@ -310,7 +285,7 @@ async fn a_press_the_device_refuses_exits_non_zero_with_its_sentence() {
     let (kitchen, _) = start_with_panel(dir.path(), &relay.url(), "Kitchen").await;
 
     // Nobody may receive a snapshot yet.
-    let out = hearth(dir.path(), &["press", "snapshot"]).await;
+    let out = hearth_async(dir.path(), &["press", "snapshot"]).await;
     assert!(!out.status.success(), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
@@ -319,7 +294,7 @@ async fn a_press_the_device_refuses_exits_non_zero_with_its_sentence() {
         text(&out)
     );
     // No pairing request waits for YES.
-    let out = hearth(dir.path(), &["press", "yes"]).await;
+    let out = hearth_async(dir.path(), &["press", "yes"]).await;
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains("no pairing request is waiting"),
@@ -330,14 +305,14 @@ async fn a_press_the_device_refuses_exits_non_zero_with_its_sentence() {
     // Gran may receive snapshots, but privacy is on: the camera is off.
     let gran = start_viewer(gran_dir.path(), &relay.url(), "Gran");
     befriend(&kitchen.node, &gran, &[Permission::Snapshots]).await;
-    let out = hearth(dir.path(), &["press", "privacy"]).await;
+    let out = hearth_async(dir.path(), &["press", "privacy"]).await;
     assert!(
         out.status.success(),
         "a press carried out succeeds: {}",
         text(&out)
     );
     assert!(kitchen.status().private);
-    let out = hearth(dir.path(), &["press", "snapshot"]).await;
+    let out = hearth_async(dir.path(), &["press", "snapshot"]).await;
     assert!(!out.status.success(), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(

@@ -11,8 +11,8 @@ use hearth::device::{Device, DeviceOptions};
 use hearth::identity::Identity;
 use hearth::share::ShareKind;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
+use support::cli::{hearth_async, text};
 use support::harness::*;
 
 async fn start_kitchen(dir: &Path, relay: &str) -> Result<Device, hearth::device::DeviceError> {
@@ -25,32 +25,6 @@ async fn start_kitchen(dir: &Path, relay: &str) -> Result<Device, hearth::device
         media: None,
     })
     .await
-}
-
-async fn hearth(data_dir: &Path, args: &[&str]) -> Output {
-    let (dir, args): (PathBuf, Vec<String>) = (
-        data_dir.into(),
-        args.iter().map(|a| a.to_string()).collect(),
-    );
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(args)
-            .env("HEARTH_LOG", "warn")
-            .output()
-            .expect("hearth runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn thought(text: &str) -> ShareRequest {
@@ -118,7 +92,7 @@ async fn an_empty_contacts_file_stops_the_device_and_costs_no_share() {
     );
     assert_eq!(outbox_files(dir.path()), waiting, "the outbox is untouched");
     assert_eq!(std::fs::read(&contacts).unwrap(), b"", "left as it was");
-    let out = hearth(dir.path(), &["contacts", "list"]).await;
+    let out = hearth_async(dir.path(), &["contacts", "list"]).await;
     assert!(
         !out.status.success() && text(&out).contains("empty"),
         "{}",
@@ -183,7 +157,7 @@ async fn a_damaged_outbox_record_is_set_aside_and_blocks_nothing() {
         .expect("a new share is accepted");
     assert_eq!(kitchen.status().outbox, [("Ada".to_string(), 2)]);
 
-    let out = hearth(dir.path(), &["status"]).await;
+    let out = hearth_async(dir.path(), &["status"]).await;
     let said = text(&out);
     assert!(said.contains("Ada: 2 waiting"), "{said}");
     assert!(
@@ -226,12 +200,12 @@ async fn the_inbox_listing_warns_about_a_photo_it_cannot_show() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let photo = inbox_with_a_photo(dir.path(), &garden);
-    let out = hearth(dir.path(), &["inbox"]).await;
+    let out = hearth_async(dir.path(), &["inbox"]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains("WARNING"), "{}", text(&out));
 
     std::fs::write(&photo, "").unwrap();
-    let out = hearth(dir.path(), &["inbox"]).await;
+    let out = hearth_async(dir.path(), &["inbox"]).await;
     let said = text(&out);
     assert!(
         said.contains(&format!(
@@ -245,7 +219,7 @@ async fn the_inbox_listing_warns_about_a_photo_it_cannot_show() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = [&[0xFF, 0xD8, 0xFF][..], &[0x42; 500]].concat();
     let photo = inbox_with_a_photo(dir.path(), &garbage);
-    let out = hearth(dir.path(), &["inbox"]).await;
+    let out = hearth_async(dir.path(), &["inbox"]).await;
     let said = text(&out);
     assert!(
         said.contains(&format!("{} cannot be shown", photo.display())),
@@ -258,7 +232,7 @@ async fn an_empty_config_file_is_refused_with_its_name() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("empty.toml");
     std::fs::write(&config, "\n").unwrap();
-    let out = hearth(dir.path(), &["--config", config.to_str().unwrap(), "id"]).await;
+    let out = hearth_async(dir.path(), &["--config", config.to_str().unwrap(), "id"]).await;
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
     assert!(

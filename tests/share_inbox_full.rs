@@ -16,6 +16,7 @@ use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
 use std::path::Path;
 use std::time::Duration;
+use support::cli::{hearth_async, text_ok};
 use support::harness::*;
 use support::screen::wait_for_screen;
 
@@ -55,31 +56,6 @@ fn inbox_texts(dir: &Path) -> Vec<String> {
         .into_iter()
         .map(|e| e.share.body.text)
         .collect()
-}
-
-async fn hearth(data_dir: &Path, args: &[&str]) -> String {
-    let (dir, args): (std::path::PathBuf, Vec<String>) = (
-        data_dir.into(),
-        args.iter().map(|a| a.to_string()).collect(),
-    );
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(args)
-            .env("HEARTH_LOG", "warn")
-            .output()
-            .expect("hearth runs")
-    })
-    .await
-    .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -133,7 +109,7 @@ async fn a_full_inbox_refuses_new_shares_until_the_owner_makes_room() {
         },
     )
     .await;
-    let status = hearth(kitchen_dir.path(), &["status"]).await;
+    let status = text_ok(&hearth_async(kitchen_dir.path(), &["status"]).await);
     assert!(status.contains("INBOX FULL"), "{status}");
     assert!(status.contains("inbox is full"), "{status}");
     assert_eq!(
@@ -149,7 +125,8 @@ async fn a_full_inbox_refuses_new_shares_until_the_owner_makes_room() {
         "the sender keeps the share"
     );
 
-    let removed = hearth(kitchen_dir.path(), &["inbox", "--remove", &first_id[..12]]).await;
+    let removed =
+        text_ok(&hearth_async(kitchen_dir.path(), &["inbox", "--remove", &first_id[..12]]).await);
     assert!(
         removed.contains(&format!("removed {}", &first_id[..12])),
         "{removed}"

@@ -9,9 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::cli::{self, BIN};
 use support::netns::{NetPair, DEVICE_IP};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hearth");
 const AIORTC: &str = "aiortc==1.16.0";
 const PORT: u16 = 7600;
 
@@ -58,25 +58,12 @@ fn aiortc_python() -> PathBuf {
     python
 }
 
-/// Runs `hearth --data-dir DIR ARGS…` and returns its standard output.
-fn hearth(data_dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .expect("run hearth");
-    assert!(
-        out.status.success(),
-        "hearth {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Adds a token contact with the CLI; returns the token it printed once.
 fn add_token(data_dir: &Path, name: &str, allow: &str) -> String {
-    let out = hearth(data_dir, &["contacts", "add-token", name, "--allow", allow]);
+    let out = cli::run_ok(&mut cli::bare_command(
+        data_dir,
+        &["contacts", "add-token", name, "--allow", allow],
+    ));
     out.lines()
         .find_map(|l| l.trim().strip_prefix("token: "))
         .unwrap_or_else(|| panic!("no token printed:\n{out}"))
@@ -105,8 +92,11 @@ fn aiortc_watches_the_device_over_whep() {
     .unwrap();
     let token = add_token(&data, "TV", "live_video,live_audio");
     let spare = add_token(&data, "Spare", "live_video");
-    hearth(&data, &["contacts", "remove", "Spare"]);
-    let list = hearth(&data, &["contacts", "list"]);
+    cli::run_ok(&mut cli::bare_command(
+        &data,
+        &["contacts", "remove", "Spare"],
+    ));
+    let list = cli::run_ok(&mut cli::bare_command(&data, &["contacts", "list"]));
     assert!(
         list.contains("TV") && list.contains("token (WHEP)"),
         "{list}"

@@ -6,6 +6,8 @@
 //!   befriending, waiting, logs; with [`screen`] (the simulated screen),
 //!   [`photo`] (real JPEGs), [`http`] (a tiny HTTP client) and
 //!   [`evil_relay`] (a relay that tampers).
+//! - [`cli`]: the `hearth` binary run as the owner runs it, one command at a
+//!   time.
 //! - [`peer`]: two bare WebRTC peers negotiating directly.
 //! - [`raw_relay`]: a relay client speaking the wire protocol by hand.
 //! - [`coturn`]: coturn on loopback; [`turn_server`]: coturn inside a
@@ -20,6 +22,7 @@
 
 pub mod aiortc;
 pub mod chromium;
+pub mod cli;
 pub mod coturn;
 pub mod evil_relay;
 pub mod harness;
