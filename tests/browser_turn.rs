@@ -5,14 +5,14 @@
 
 mod support;
 
-use hearth::contacts::{ContactStatus, Permission};
+use hearth::contacts::Permission;
 use hearth::device::{Device, DeviceOptions};
 use serde_json::Value;
 use std::time::Duration;
 use support::chromium::Chromium;
 use support::coturn::Coturn;
 use support::harness::*;
-use support::viewer::{ask_to_watch, edit_contacts, link};
+use support::viewer::{approve, ask_to_watch, link};
 
 /// The page's connection: frames decoded, and the candidate types of the selected pair.
 const PATH: &str = "(async () => {
@@ -66,11 +66,7 @@ async fn hide_my_address_on_the_page_and_relay_only_on_the_device_go_through_cot
     let page = browser.new_page(900, 820).await;
     page.goto(&link(&device)).await;
     ask_to_watch(&page, device_dir.path(), "Gran").await;
-    edit_contacts(device_dir.path(), |book| {
-        let gran = book.find_mut("Gran").unwrap();
-        gran.status = ContactStatus::Approved;
-        gran.permissions.set(Permission::LiveVideo, true);
-    });
+    approve(device_dir.path(), "Gran", &[Permission::LiveVideo]);
 
     // The device hides its address: even before Gran ticks the box, its side is relayed.
     let first = page

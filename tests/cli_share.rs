@@ -9,7 +9,7 @@ use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::hardware::display::Screen;
 use hearth::share::inbox::Inbox;
 use hearth::share::photo_check::{check_jpeg, MAX_PHOTO_BYTES};
@@ -80,14 +80,7 @@ async fn start_with_panel(dir: &Path, relay: &str, name: &str) -> (Device, Confi
     config.name = name.into();
     config.display.note_secs = 3600;
     config.share.retry_secs = 1;
-    let device = Device::start(DeviceOptions {
-        config: config.clone(),
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
-    .expect("device starts");
+    let device = start_device_with(dir, config.clone(), None).await;
     device.start_panel().expect("simulated panel");
     (device, config)
 }
@@ -96,14 +89,7 @@ async fn start_with_panel(dir: &Path, relay: &str, name: &str) -> (Device, Confi
 async fn start_contact(dir: &Path, relay: &str, name: &str) -> Device {
     let mut config = device_config(relay);
     config.name = name.into();
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: Some(LocalMedia::none()),
-    })
-    .await
-    .expect("device starts")
+    start_device_with(dir, config, Some(LocalMedia::none())).await
 }
 
 fn stdout(output: &Output) -> String {

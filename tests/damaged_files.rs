@@ -10,7 +10,7 @@ mod support;
 use hearth::api::LocalMedia;
 use hearth::contacts::{ContactBook, ContactStatus, Permission};
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::identity::Identity;
 use hearth::keys::PeerKey;
 use hearth::share::inbox::Inbox;
@@ -23,27 +23,16 @@ use support::harness::*;
 async fn start_kitchen(dir: &Path, relay: &str) -> Result<Device, hearth::device::DeviceError> {
     let mut config = device_config(relay);
     config.share.retry_secs = 1;
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
+    try_start_device_with(dir, config, None).await
 }
 
 async fn start_family(dir: &Path, relay: &str, name: &str) -> Device {
     let mut config = device_config(relay);
     config.name = name.into();
     config.share.retry_secs = 1;
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: Some(LocalMedia::none()),
-    })
-    .await
-    .expect("family device starts")
+    try_start_device_with(dir, config, Some(LocalMedia::none()))
+        .await
+        .expect("family device starts")
 }
 
 /// Every regular file under `dir`, by path relative to it, with its bytes.

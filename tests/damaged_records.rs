@@ -7,7 +7,7 @@ mod support;
 
 use hearth::contacts::{ContactStatus, CONTACTS_FILE};
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::identity::Identity;
 use hearth::share::ShareKind;
 use std::path::{Path, PathBuf};
@@ -18,13 +18,7 @@ use support::harness::*;
 async fn start_kitchen(dir: &Path, relay: &str) -> Result<Device, hearth::device::DeviceError> {
     let mut config = device_config(relay);
     config.share.retry_secs = 1;
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
+    try_start_device_with(dir, config, None).await
 }
 
 fn thought(text: &str) -> ShareRequest {

@@ -7,7 +7,7 @@ mod support;
 
 use hearth::config::reach::lan_address;
 use hearth::config::Config;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::hardware::display::Screen;
 use std::path::Path;
 use support::harness::*;
@@ -24,14 +24,7 @@ fn own_relay_config(listen: &str) -> Config {
 }
 
 async fn start(dir: &Path, config: &Config) -> Device {
-    let device = Device::start(DeviceOptions {
-        config: config.clone(),
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
-    .expect("device starts");
+    let device = start_device_with(dir, config.clone(), None).await;
     device.start_panel().expect("simulated panel");
     device
 }

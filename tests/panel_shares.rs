@@ -9,7 +9,7 @@ use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::hardware::buttons::{press, socket_path, Action, Button};
 use hearth::hardware::display::{Received, Screen, Thumbnail};
 use hearth::share::inbox::Inbox;
@@ -29,14 +29,7 @@ fn panel_config(relay: &str, name: &str) -> Config {
 }
 
 async fn start(dir: &Path, config: &Config, media: Option<LocalMedia>) -> Device {
-    Device::start(DeviceOptions {
-        config: config.clone(),
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media,
-    })
-    .await
-    .expect("device starts")
+    start_device_with(dir, config.clone(), media).await
 }
 
 fn photo_request(jpeg: &[u8], text: &str) -> ShareRequest {

@@ -5,7 +5,6 @@
 mod support;
 
 use hearth::config::Config;
-use hearth::device::{Device, DeviceOptions};
 use hearth::hardware::display::Screen;
 use hearth::node::RelayStatus;
 use std::io::Write;
@@ -83,14 +82,7 @@ async fn an_unreachable_relay_is_logged_and_shown_within_5_s_and_so_is_its_retur
     let dir = tempfile::tempdir().unwrap();
     let config = device_config(&url);
     let started = Instant::now();
-    let device = Device::start(DeviceOptions {
-        config: config.clone(),
-        data_dir: dir.path().to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
-    .expect("device starts");
+    let device = start_device_with(dir.path(), config.clone(), None).await;
     device.start_panel().unwrap();
     let relay_shown = Screen::RelayUnreachable {
         relay: addr.to_string(),

@@ -7,7 +7,7 @@ mod support;
 use hearth::api::LocalMedia;
 use hearth::contacts::{ContactStatus, Permission};
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::identity::Identity;
 use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
@@ -18,28 +18,14 @@ use support::harness::*;
 async fn start_sender(dir: &Path, relay: &str) -> Device {
     let mut config = device_config(relay);
     config.share.retry_secs = 1;
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
-    .expect("device starts")
+    start_device_with(dir, config, None).await
 }
 
 /// A family member's device: no camera, only receives.
 async fn start_family(dir: &Path, relay: &str, name: &str) -> Device {
     let mut config = device_config(relay);
     config.name = name.into();
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: Some(LocalMedia::none()),
-    })
-    .await
-    .expect("device starts")
+    start_device_with(dir, config, Some(LocalMedia::none())).await
 }
 
 fn inbox_ids(dir: &Path) -> Vec<String> {

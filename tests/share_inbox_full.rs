@@ -10,7 +10,7 @@ use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::hardware::display::Screen;
 use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
@@ -29,14 +29,7 @@ fn config(relay: &str, name: &str) -> Config {
 }
 
 async fn start(dir: &Path, config: Config) -> Device {
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: Some(LocalMedia::none()),
-    })
-    .await
-    .expect("device starts")
+    start_device_with(dir, config, Some(LocalMedia::none())).await
 }
 
 fn photo(len: usize, text: &str) -> ShareRequest {

@@ -1,13 +1,15 @@
 //! The end-to-end harness: a real relay on a loopback port, a simulated
 //! device, and viewer nodes, all in one process over real sockets.
 
-use hearth::api::RtcSettings;
+use hearth::api::{LocalMedia, RtcSettings};
 use hearth::config::Config;
-use hearth::contacts::{ContactStatus, Permission};
-use hearth::device::{Device, DeviceOptions};
+use hearth::contacts::{Contact, ContactStatus, Permission};
+use hearth::device::{Device, DeviceError, DeviceOptions};
 use hearth::identity::Identity;
 use hearth::live_contacts::LiveContacts;
 use hearth::node::{Node, NodeOptions};
+use hearth::peer::{HearthPeer, PeerOptions};
+use hearth::whep::token;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -87,15 +89,60 @@ pub fn device_config(relay_url: &str) -> Config {
     config
 }
 
+/// Starts a device on `dir` with [`device_config`] for `relay_url`.
 pub async fn start_device(dir: &Path, relay_url: &str) -> Device {
+    start_device_with(dir, device_config(relay_url), None).await
+}
+
+/// Starts a device on `dir` with `config`, [`fast_settings`] and `media`
+/// (`None`: the camera and microphone the config names).
+pub async fn try_start_device_with(
+    dir: &Path,
+    config: Config,
+    media: Option<LocalMedia>,
+) -> Result<Device, DeviceError> {
     Device::start(DeviceOptions {
-        config: device_config(relay_url),
+        config,
         data_dir: dir.to_path_buf(),
         rtc: Some(fast_settings()),
-        media: None,
+        media,
     })
     .await
-    .expect("device starts")
+}
+
+/// [`try_start_device_with`], which must succeed.
+pub async fn start_device_with(dir: &Path, config: Config, media: Option<LocalMedia>) -> Device {
+    try_start_device_with(dir, config, media)
+        .await
+        .expect("device starts")
+}
+
+/// Adds a token contact (a WHEP player) allowed `allow` to the running
+/// device; returns its token.
+pub async fn add_token(device: &Device, name: &str, allow: &[Permission]) -> String {
+    let secret = token::generate();
+    let mut contact = Contact::token(name, token::hash(&secret));
+    for p in allow {
+        contact.permissions.set(*p, true);
+    }
+    device
+        .node
+        .contacts()
+        .update(move |book| book.add(contact).map(|_| ()))
+        .await
+        .unwrap()
+        .unwrap();
+    secret
+}
+
+/// A WHEP player: our own peer on loopback, receive-only, without a data
+/// channel (as players are).
+pub async fn whep_player() -> HearthPeer {
+    let options = PeerOptions {
+        data_channel: false,
+        ..PeerOptions::viewer().loopback_only()
+    };
+    HearthPeer::new(options).await.unwrap().0
 }
 
 /// Loopback-only WebRTC with short timeouts, so a refusal shows quickly.
