@@ -10,6 +10,7 @@ use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
@@ -51,10 +52,21 @@ pub async fn tcp_from(
     Ok(socket.connect(relay).await?)
 }
 
-/// Next protocol frame as JSON, or `None` once the relay closed the socket.
+/// Next protocol frame as JSON, or `None` once the relay closed the socket;
+/// an error if nothing comes within [`WAIT`].
 pub async fn recv(ws: &mut Ws) -> Result<Option<Value>> {
+    recv_within(ws, WAIT).await
+}
+
+/// Next protocol frame as JSON on any relay WebSocket (plain or from
+/// `connect_async`), or `None` once the relay closed the socket; an error if
+/// nothing comes within `wait`.
+pub async fn recv_within<S>(ws: &mut WebSocketStream<S>, wait: Duration) -> Result<Option<Value>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     loop {
-        match timeout(WAIT, ws.next())
+        match timeout(wait, ws.next())
             .await
             .context("relay sent nothing in time")?
         {
@@ -66,8 +78,11 @@ pub async fn recv(ws: &mut Ws) -> Result<Option<Value>> {
     }
 }
 
-/// Sends one JSON frame.
-pub async fn send(ws: &mut Ws, frame: Value) -> Result<()> {
+/// Sends one JSON frame on any relay WebSocket.
+pub async fn send<S>(ws: &mut WebSocketStream<S>, frame: Value) -> Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     Ok(ws.send(Message::text(frame.to_string())).await?)
 }
 
