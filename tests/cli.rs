@@ -2,6 +2,7 @@
 
 mod support;
 
+use hearth::contacts::Permission;
 use std::process::Command;
 use support::cli::{self, hearth, stdout};
 use support::harness::*;
@@ -78,17 +79,12 @@ async fn watch_shows_a_contacts_live_video_and_talks_back() {
     let device = start_device(device_dir.path(), &relay.url()).await;
     let gran_code = stdout(&hearth(gran_dir.path(), &["id", "--quiet"]));
     let gran = hearth::identity::ContactCode::parse(&gran_code).unwrap();
-    device
-        .node
-        .contacts()
-        .update(move |book| {
-            book.upsert(&gran, hearth::contacts::ContactStatus::Approved);
-            let gran = book.find_mut("Hearth").unwrap();
-            gran.permissions.live_video = true;
-            gran.permissions.talk_back = true;
-        })
-        .await
-        .unwrap();
+    approve_contact(
+        &device.node,
+        &gran,
+        &[Permission::LiveVideo, Permission::TalkBack],
+    )
+    .await;
     let device_code = device.node.contact_code().to_text();
     stdout(&hearth(gran_dir.path(), &["contacts", "add", &device_code]));
     let config = gran_dir.path().join("hearth.toml");

@@ -8,7 +8,7 @@
 mod support;
 
 use hearth::api::LocalMedia;
-use hearth::contacts::{ContactBook, ContactStatus, Permission};
+use hearth::contacts::{ContactBook, Permission};
 use hearth::device::shares::ShareRequest;
 use hearth::device::Device;
 use hearth::identity::Identity;
@@ -166,16 +166,7 @@ async fn populate(url: &str, gran_dir: &Path) -> Populated {
     let ada_code = Identity::load_or_create(ada_dir.path())
         .unwrap()
         .contact_code("Ada", &[url.to_string()]);
-    let code = ada_code.clone();
-    kitchen
-        .node
-        .contacts()
-        .update(move |book| {
-            book.upsert(&code, ContactStatus::Approved);
-            book.find_mut("Ada").unwrap().permissions.snapshots = true;
-        })
-        .await
-        .unwrap();
+    approve_contact(&kitchen.node, &ada_code, &[Permission::Snapshots]).await;
     wait_relay(&kitchen.node).await;
     wait_relay(&gran.node).await;
     kitchen

@@ -5,7 +5,7 @@
 
 mod support;
 
-use hearth::contacts::{ContactStatus, CONTACTS_FILE};
+use hearth::contacts::{Permission, CONTACTS_FILE};
 use hearth::device::shares::ShareRequest;
 use hearth::device::Device;
 use hearth::identity::Identity;
@@ -46,16 +46,7 @@ fn outbox_files(dir: &Path) -> Vec<String> {
 async fn kitchen_with_waiting_shares(dir: &Path, url: &str, n: usize) -> String {
     let kitchen = start_kitchen(dir, url).await.unwrap();
     let ada = Identity::generate().contact_code("Ada", &[url.to_string()]);
-    let code = ada.clone();
-    kitchen
-        .node
-        .contacts()
-        .update(move |book| {
-            book.upsert(&code, ContactStatus::Approved);
-            book.find_mut("Ada").unwrap().permissions.snapshots = true;
-        })
-        .await
-        .unwrap();
+    approve_contact(&kitchen.node, &ada, &[Permission::Snapshots]).await;
     for i in 0..n {
         kitchen
             .share(thought(&format!("thought {i}")))

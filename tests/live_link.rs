@@ -102,13 +102,7 @@ async fn strangers_and_contacts_without_permission_get_no_media() {
     let stranger_dir = tempfile::tempdir().unwrap();
     let stranger = start_viewer(stranger_dir.path(), &relay.url(), "Stranger");
     let device_code = device.node.contact_code();
-    stranger
-        .contacts()
-        .update(|book| {
-            book.upsert(&device_code, hearth::contacts::ContactStatus::Approved);
-        })
-        .await
-        .unwrap();
+    approve_contact(&stranger, &device_code, &[]).await;
     wait_relay(&stranger).await;
     let attempt = PeerConnection::with_settings(&stranger, device.node.peer_key(), fast_settings())
         .fetch_stream()

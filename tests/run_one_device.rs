@@ -7,7 +7,6 @@
 mod support;
 
 use hearth::api::PeerConnection;
-use hearth::contacts::ContactStatus;
 use hearth::identity::ContactCode;
 use std::os::unix::fs::MetadataExt;
 use std::process::Stdio;
@@ -80,12 +79,7 @@ async fn a_second_run_is_refused_and_the_first_keeps_serving() {
         .await,
     );
     assert!(ok, "{err}");
-    gran.contacts()
-        .update(move |book| {
-            book.upsert(&kitchen, ContactStatus::Approved);
-        })
-        .await
-        .unwrap();
+    approve_contact(&gran, &kitchen, &[]).await;
     wait_relay(&gran).await;
     let kitchen_key = ContactCode::parse(code.trim()).unwrap().peer_key;
     let watching = PeerConnection::with_settings(&gran, kitchen_key, fast_settings());

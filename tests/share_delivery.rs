@@ -5,7 +5,7 @@
 mod support;
 
 use hearth::api::LocalMedia;
-use hearth::contacts::{ContactStatus, Permission};
+use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
 use hearth::device::Device;
 use hearth::identity::Identity;
@@ -55,16 +55,7 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
     let ada_code = Identity::load_or_create(dirs[3].path())
         .unwrap()
         .contact_code("Ada", std::slice::from_ref(&url));
-    let code = ada_code.clone();
-    kitchen
-        .node
-        .contacts()
-        .update(move |book| {
-            book.upsert(&code, ContactStatus::Approved);
-            book.find_mut("Ada").unwrap().permissions.snapshots = true;
-        })
-        .await
-        .unwrap();
+    approve_contact(&kitchen.node, &ada_code, &[Permission::Snapshots]).await;
     for node in [&kitchen.node, &gran.node, &tom.node, &nosy.node] {
         wait_relay(node).await;
     }
@@ -116,14 +107,7 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
 
     // Ada's device comes online and approves the kitchen: the share follows.
     let ada = start_family(dirs[3].path(), &url, "Ada").await;
-    let kitchen_code = kitchen.node.contact_code();
-    ada.node
-        .contacts()
-        .update(move |book| {
-            book.upsert(&kitchen_code, ContactStatus::Approved);
-        })
-        .await
-        .unwrap();
+    approve_contact(&ada.node, &kitchen.node.contact_code(), &[]).await;
     wait_until(
         "Ada gets the share once connected",
         Duration::from_secs(30),

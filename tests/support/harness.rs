@@ -5,7 +5,7 @@ use hearth::api::{LocalMedia, RtcSettings};
 use hearth::config::Config;
 use hearth::contacts::{Contact, ContactStatus, Permission};
 use hearth::device::{Device, DeviceError, DeviceOptions};
-use hearth::identity::Identity;
+use hearth::identity::{ContactCode, Identity};
 use hearth::live_contacts::LiveContacts;
 use hearth::node::{Node, NodeOptions};
 use hearth::peer::{HearthPeer, PeerOptions};
@@ -168,22 +168,21 @@ pub fn start_viewer(dir: &Path, relay_url: &str, name: &str) -> Node {
 
 /// Makes `a` and `b` approved contacts of each other; `a` grants `b` the permissions.
 pub async fn befriend(a: &Node, b: &Node, grants: &[Permission]) {
-    let code_b = b.contact_code();
-    let grants = grants.to_vec();
-    a.contacts()
+    approve_contact(a, &b.contact_code(), grants).await;
+    approve_contact(b, &a.contact_code(), &[]).await;
+}
+
+/// Makes `code` an approved contact of `node` with `grants` on: one side of
+/// [`befriend`], for a contact whose device is off or does not exist.
+pub async fn approve_contact(node: &Node, code: &ContactCode, grants: &[Permission]) {
+    let (code, grants) = (code.clone(), grants.to_vec());
+    node.contacts()
         .update(move |book| {
-            book.upsert(&code_b, ContactStatus::Approved);
-            let entry = book.find_mut(&code_b.peer_key.to_string()).unwrap();
+            book.upsert(&code, ContactStatus::Approved);
+            let entry = book.find_mut(&code.peer_key.to_string()).unwrap();
             for p in grants {
                 entry.permissions.set(p, true);
             }
-        })
-        .await
-        .unwrap();
-    let code_a = a.contact_code();
-    b.contacts()
-        .update(move |book| {
-            book.upsert(&code_a, ContactStatus::Approved);
         })
         .await
         .unwrap();
