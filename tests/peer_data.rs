@@ -11,20 +11,8 @@ use support::peer::{data_only, negotiate, wait_for, STEP};
 async fn text_and_bytes_round_trip_both_ways() {
     let (v, d) = data_only(IceMode::default(), true);
     let mut pair = negotiate(v, d).await;
-    wait_for(
-        &mut pair.viewer.events,
-        STEP,
-        "viewer DataChannelOpen",
-        |e| *e == PeerEvent::DataChannelOpen,
-    )
-    .await;
-    wait_for(
-        &mut pair.device.events,
-        STEP,
-        "device DataChannelOpen",
-        |e| *e == PeerEvent::DataChannelOpen,
-    )
-    .await;
+    pair.viewer.wait_open("viewer").await;
+    pair.device.wait_open("device").await;
 
     pair.viewer.peer.send_text("hello device").await.unwrap();
     pair.viewer
@@ -73,13 +61,7 @@ async fn bulk_transfer_completes_in_order_with_backpressure() {
 
     let (v, d) = data_only(IceMode::default(), true);
     let mut pair = negotiate(v, d).await;
-    wait_for(
-        &mut pair.viewer.events,
-        STEP,
-        "viewer DataChannelOpen",
-        |e| *e == PeerEvent::DataChannelOpen,
-    )
-    .await;
+    pair.viewer.wait_open("viewer").await;
     assert!(matches!(
         pair.device.peer.data_channel_state(),
         DataChannelState::Open | DataChannelState::Pending

@@ -15,6 +15,19 @@ pub struct Side {
     pub events: mpsc::Receiver<(Instant, PeerEvent)>,
 }
 
+impl Side {
+    /// Waits at most [`STEP`] for this side's `DataChannelOpen`; `who`
+    /// ("viewer", "device") names the side if it never comes.
+    pub async fn wait_open(&mut self, who: &str) -> Instant {
+        let what = format!("{who} DataChannelOpen");
+        wait_for(&mut self.events, STEP, &what, |e| {
+            *e == PeerEvent::DataChannelOpen
+        })
+        .await
+        .0
+    }
+}
+
 /// A connected-or-connecting pair and the instant the offer was requested.
 pub struct Pair {
     pub viewer: Side,
