@@ -5,7 +5,6 @@
 
 mod support;
 
-use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
@@ -85,13 +84,6 @@ async fn start_with_panel(dir: &Path, relay: &str, name: &str) -> (Device, Confi
     (device, config)
 }
 
-/// A contact's device that receives shares (no camera).
-async fn start_contact(dir: &Path, relay: &str, name: &str) -> Device {
-    let mut config = device_config(relay);
-    config.name = name.into();
-    start_device_with(dir, config, Some(LocalMedia::none())).await
-}
-
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -103,8 +95,8 @@ async fn a_share_from_the_command_line_is_counted_on_the_screen_and_in_the_termi
     let url = relay.url();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let (kitchen, config) = start_with_panel(dirs[0].path(), &url, "Kitchen").await;
-    let gran = start_contact(dirs[1].path(), &url, "Gran").await;
-    let tom = start_contact(dirs[2].path(), &url, "Tom").await;
+    let gran = start_family_device(dirs[1].path(), &url, "Gran").await;
+    let tom = start_family_device(dirs[2].path(), &url, "Tom").await;
     befriend(&kitchen.node, &gran.node, &[Permission::Snapshots]).await;
     befriend(&kitchen.node, &tom.node, &[Permission::Snapshots]).await;
     wait_relay(&kitchen.node).await;
@@ -168,7 +160,7 @@ async fn photos_from_the_command_line_decode_in_full_and_a_png_becomes_a_jpeg() 
     let url = relay.url();
     let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
     let (kitchen, _) = start_with_panel(dirs[0].path(), &url, "Kitchen").await;
-    let gran = start_contact(dirs[1].path(), &url, "Gran").await;
+    let gran = start_family_device(dirs[1].path(), &url, "Gran").await;
     befriend(&kitchen.node, &gran.node, &[Permission::Snapshots]).await;
     // Gran takes photos from the kitchen (`talk_back`).
     gran.node

@@ -4,7 +4,6 @@
 
 mod support;
 
-use hearth::api::LocalMedia;
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
 use hearth::device::Device;
@@ -19,13 +18,6 @@ async fn start_sender(dir: &Path, relay: &str) -> Device {
     let mut config = device_config(relay);
     config.share.retry_secs = 1;
     start_device_with(dir, config, None).await
-}
-
-/// A family member's device: no camera, only receives.
-async fn start_family(dir: &Path, relay: &str, name: &str) -> Device {
-    let mut config = device_config(relay);
-    config.name = name.into();
-    start_device_with(dir, config, Some(LocalMedia::none())).await
 }
 
 fn inbox_ids(dir: &Path) -> Vec<String> {
@@ -44,9 +36,9 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
     let url = relay.url();
     let dirs: Vec<tempfile::TempDir> = (0..5).map(|_| tempfile::tempdir().unwrap()).collect();
     let kitchen = start_sender(dirs[0].path(), &url).await;
-    let gran = start_family(dirs[1].path(), &url, "Gran").await;
-    let tom = start_family(dirs[2].path(), &url, "Tom").await;
-    let nosy = start_family(dirs[4].path(), &url, "Nosy").await;
+    let gran = start_family_device(dirs[1].path(), &url, "Gran").await;
+    let tom = start_family_device(dirs[2].path(), &url, "Tom").await;
+    let nosy = start_family_device(dirs[4].path(), &url, "Nosy").await;
     befriend(&kitchen.node, &gran.node, &[Permission::Snapshots]).await;
     befriend(&kitchen.node, &tom.node, &[Permission::Snapshots]).await;
     // Nosy is an approved contact that may watch live, but not receive shares.
@@ -106,7 +98,7 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
     .await;
 
     // Ada's device comes online and approves the kitchen: the share follows.
-    let ada = start_family(dirs[3].path(), &url, "Ada").await;
+    let ada = start_family_device(dirs[3].path(), &url, "Ada").await;
     approve_contact(&ada.node, &kitchen.node.contact_code(), &[]).await;
     wait_until(
         "Ada gets the share once connected",

@@ -94,6 +94,14 @@ pub async fn start_device(dir: &Path, relay_url: &str) -> Device {
     start_device_with(dir, device_config(relay_url), None).await
 }
 
+/// A family member's device named `name` on `relay_url`: no camera or
+/// microphone, it only receives.
+pub async fn start_family_device(dir: &Path, relay_url: &str, name: &str) -> Device {
+    let mut config = device_config(relay_url);
+    config.name = name.into();
+    start_device_with(dir, config, Some(LocalMedia::none())).await
+}
+
 /// Starts a device on `dir` with `config`, [`fast_settings`] and `media`
 /// (`None`: the camera and microphone the config names).
 pub async fn try_start_device_with(

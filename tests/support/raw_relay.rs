@@ -11,10 +11,23 @@ use ed25519_dalek::{Signer, SigningKey};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{client_async, WebSocketStream};
+
+/// Starts a relay with the default limits on a loopback port, serving until
+/// the test ends; its address.
+pub async fn spawn_relay() -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(hearth::relay::serve(
+        listener,
+        hearth::relay::RelayServerConfig::default(),
+        std::future::pending(),
+    ));
+    Ok(addr)
+}
 
 /// A relay WebSocket over a plain TCP stream.
 pub type Ws = WebSocketStream<TcpStream>;
