@@ -18,16 +18,19 @@ use tokio::sync::oneshot;
 
 /// A relay running on loopback until dropped or stopped.
 pub struct TestRelay {
+    /// Where it listens.
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl TestRelay {
+    /// A relay with the default limits on a free loopback port.
     pub async fn start() -> TestRelay {
         Self::start_at("127.0.0.1:0".parse().unwrap()).await
     }
 
+    /// A relay with the default limits on `addr` (e.g. to restart one where it was).
     pub async fn start_at(addr: SocketAddr) -> TestRelay {
         Self::start_with(addr, hearth::relay::RelayServerConfig::default()).await
     }
@@ -58,10 +61,12 @@ impl TestRelay {
         }
     }
 
+    /// Its WebSocket URL, as devices and viewers are configured with it.
     pub fn url(&self) -> String {
         relay_url(self.addr)
     }
 
+    /// Stops it and waits until it has stopped.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -70,6 +75,7 @@ impl TestRelay {
     }
 }
 
+/// The WebSocket URL of a relay listening on `addr`.
 pub fn relay_url(addr: SocketAddr) -> String {
     format!("ws://{addr}/relay")
 }
@@ -161,6 +167,8 @@ pub fn fast_settings() -> RtcSettings {
     }
 }
 
+/// A viewer node called `name` with its identity and contacts on `dir`,
+/// using the relay at `relay_url`.
 pub fn start_viewer(dir: &Path, relay_url: &str, name: &str) -> Node {
     let identity = Arc::new(Identity::load_or_create(dir).unwrap());
     let contacts = LiveContacts::load(dir).unwrap();
@@ -196,6 +204,7 @@ pub async fn approve_contact(node: &Node, code: &ContactCode, grants: &[Permissi
         .unwrap();
 }
 
+/// Polls `check` every 20 ms until it holds; panics naming `what` after `limit`.
 pub async fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + limit;
     while !check() {
@@ -207,6 +216,7 @@ pub async fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> 
     }
 }
 
+/// Waits (at most 20 s) until `node` is connected to its relay.
 pub async fn wait_relay(node: &Node) {
     wait_until("relay connection", Duration::from_secs(20), || {
         node.relay_connected()
@@ -214,6 +224,7 @@ pub async fn wait_relay(node: &Node) {
     .await;
 }
 
+/// Sends logs to the test's output, filtered by `HEARTH_LOG` (default `warn`).
 pub fn init_logs() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
