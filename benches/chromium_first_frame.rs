@@ -12,10 +12,10 @@ mod support;
 
 use hearth::api::RtcSettings;
 use hearth::config::Config;
-use hearth::contacts::{Contact, Permission};
+use hearth::contacts::Permission;
 use hearth::device::{Device, DeviceOptions};
-use hearth::whep::token;
 use support::chromium::Chromium;
+use support::harness::add_token;
 
 const RUNS: usize = 20;
 
@@ -84,16 +84,7 @@ async fn main() {
     })
     .await
     .expect("device starts");
-    let secret = token::generate();
-    let mut contact = Contact::token("Chromium", token::hash(&secret));
-    contact.permissions.set(Permission::LiveVideo, true);
-    device
-        .node
-        .contacts()
-        .update(move |book| book.add(contact).map(|_| ()))
-        .await
-        .unwrap()
-        .unwrap();
+    let secret = add_token(&device, "Chromium", &[Permission::LiveVideo]).await;
     let addr = device.http_addr.unwrap();
     let browser = Chromium::launch().await;
     let page = browser.new_page(640, 480).await;

@@ -10,9 +10,10 @@ mod support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
+use support::cli::{self, BIN};
 use support::topology::{
     is_root, NatKind, Process, Topology, HOME_A_IP, HOME_B_IP, ROUTER_A_IP, SERVER_IP,
 };
@@ -20,7 +21,6 @@ use support::turn_server::{TurnAuth, TurnServer};
 use support::viewer::{ask_to_watch, keep_screenshot, text_of};
 use support::watch_cli::Watch;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hearth");
 /// Where `hearth relay` listens in the internet namespace.
 const RELAY_PORT: u16 = 7700;
 /// The device's web server (WHEP) in home A; router A forwards it.
@@ -65,22 +65,6 @@ fn relay_url() -> String {
 fn toml_list(items: &[String]) -> String {
     let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
     format!("[{}]", quoted.join(", "))
-}
-
-/// Runs `hearth ARGS…` here (the CLI reaches a running device through its
-/// control socket) and returns its standard output.
-fn hearth(args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("HEARTH_LOG", "warn")
-        .output()
-        .expect("run hearth");
-    assert!(
-        out.status.success(),
-        "hearth {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Waits until `host` listens on TCP `port` (the relay, whose log is `log`).
@@ -190,14 +174,9 @@ impl Scene {
 
     /// `hearth --data-dir KITCHEN --config … ARGS…`, as the owner types it.
     fn owner(&self, args: &[&str]) -> String {
-        let mut all = vec![
-            "--data-dir",
-            self.device_dir.to_str().unwrap(),
-            "--config",
-            self.device_config.to_str().unwrap(),
-        ];
+        let mut all = vec!["--config", self.device_config.to_str().unwrap()];
         all.extend_from_slice(args);
-        hearth(&all)
+        cli::owner(&self.device_dir, &all)
     }
 
     /// The device's log so far, without its colours.
@@ -237,7 +216,7 @@ impl Scene {
     /// uses the relay's); returns its data dir.
     fn family_member(&self, name: &str) -> PathBuf {
         let dir = self.dir.path().join(name);
-        let member = hearth(&["--data-dir", dir.to_str().unwrap(), "id", "--quiet"]);
+        let member = cli::owner(&dir, &["id", "--quiet"]);
         self.owner(&[
             "contacts",
             "add",
@@ -248,13 +227,7 @@ impl Scene {
             "live_video,live_audio",
         ]);
         let kitchen = self.owner(&["id", "--quiet"]);
-        hearth(&[
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "contacts",
-            "add",
-            kitchen.trim(),
-        ]);
+        cli::owner(&dir, &["contacts", "add", kitchen.trim()]);
         std::fs::write(
             dir.join("hearth.toml"),
             format!("[relay]\nembedded = false\n[webrtc]\nudp_addresses = [\"{HOME_B_IP}\"]\n"),

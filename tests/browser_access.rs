@@ -6,17 +6,16 @@
 //! page's 30 s recheck. The clock starts when the command starts; measured
 //! times are printed.
 
-mod common;
 mod support;
 
-use common::screen::drawn;
-use common::*;
-use hearth::contacts::{ContactStatus, Permission};
+use hearth::contacts::Permission;
 use hearth::hardware::display::screen::{Home, Network, Screen};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
-use support::viewer::{ask_to_watch, edit_contacts, keep_screenshot, link, text_of, visible};
+use support::harness::*;
+use support::screen::drawn;
+use support::viewer::{approve, ask_to_watch, keep_screenshot, link, text_of, visible};
 use support::watch_cli::{decoded_frame, owner_command, FamilyMember, Watch};
 
 /// What the issue promises: the words within 1 s, the picture within 2 s.
@@ -148,12 +147,11 @@ async fn privacy_reaches_the_page_and_hearth_watch_at_once() {
     let page = browser.new_page(900, 820).await;
     page.goto(&link(&device)).await;
     ask_to_watch(&page, device_dir.path(), "Gran").await;
-    edit_contacts(device_dir.path(), |book| {
-        let gran = book.find_mut("Gran").unwrap();
-        gran.status = ContactStatus::Approved;
-        gran.permissions.set(Permission::LiveVideo, true);
-        gran.permissions.set(Permission::LiveAudio, true);
-    });
+    approve(
+        device_dir.path(),
+        "Gran",
+        &[Permission::LiveVideo, Permission::LiveAudio],
+    );
     page.poll(
         "live video on the page",
         STATS,
@@ -262,9 +260,7 @@ async fn allowing_video_to_an_open_session_starts_the_picture_at_once() {
     page.goto(&link(&device)).await;
     ask_to_watch(&page, device_dir.path(), "Cousin").await;
     // `hearth contacts approve Cousin`, nothing allowed yet.
-    edit_contacts(device_dir.path(), |book| {
-        book.find_mut("Cousin").unwrap().status = ContactStatus::Approved;
-    });
+    approve(device_dir.path(), "Cousin", &[]);
     page.wait_for("the nothing-shared message", &visible("no-video"))
         .await;
     let grandpa = FamilyMember::pair(&device, "Grandpa", &[]).await;

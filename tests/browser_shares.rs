@@ -5,11 +5,9 @@
 //! a thought and photos, which land verified in its inbox; without it the
 //! device refuses and the page says so in plain words.
 
-mod common;
 mod support;
 
-use common::*;
-use hearth::contacts::{ContactStatus, Permission};
+use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
 use hearth::keys::from_b64;
 use hearth::share::inbox::Inbox;
@@ -18,7 +16,8 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
 use support::chromium::{Chromium, Page};
-use support::viewer::{ask_to_watch, edit_contacts, keep_screenshot, link, visible};
+use support::harness::*;
+use support::viewer::{approve, ask_to_watch, edit_contacts, keep_screenshot, link, visible};
 
 /// The page's gallery: each share shown, newest first, and whether its picture decoded.
 const GALLERY: &str = "[...document.querySelectorAll('#share-list li')].map((li) => {
@@ -54,13 +53,7 @@ const CONNECTED: &str =
 /// Pairs the page as `name` and lets the owner approve it with `allow`.
 async fn pair(page: &Page, device_dir: &Path, name: &str, allow: &[Permission]) {
     ask_to_watch(page, device_dir, name).await;
-    edit_contacts(device_dir, |book| {
-        let contact = book.find_mut(name).unwrap();
-        contact.status = ContactStatus::Approved;
-        for p in allow {
-            contact.permissions.set(*p, true);
-        }
-    });
+    approve(device_dir, name, allow);
     page.wait_for("the photos and notes area", &visible("shares"))
         .await;
     page.wait_for("a session with the device", CONNECTED).await;

@@ -3,18 +3,16 @@
 //! (`[webrtc] relay_only`); the family member ticks "Hide my address" on the
 //! page, and the picture then comes over a relay ↔ relay path through coturn.
 
-mod common;
 mod support;
-mod turn_support;
 
-use common::*;
-use hearth::contacts::{ContactStatus, Permission};
+use hearth::contacts::Permission;
 use hearth::device::{Device, DeviceOptions};
 use serde_json::Value;
 use std::time::Duration;
 use support::chromium::Chromium;
-use support::viewer::{ask_to_watch, edit_contacts, link};
-use turn_support::Coturn;
+use support::coturn::Coturn;
+use support::harness::*;
+use support::viewer::{approve, ask_to_watch, link};
 
 /// The page's connection: frames decoded, and the candidate types of the selected pair.
 const PATH: &str = "(async () => {
@@ -68,11 +66,7 @@ async fn hide_my_address_on_the_page_and_relay_only_on_the_device_go_through_cot
     let page = browser.new_page(900, 820).await;
     page.goto(&link(&device)).await;
     ask_to_watch(&page, device_dir.path(), "Gran").await;
-    edit_contacts(device_dir.path(), |book| {
-        let gran = book.find_mut("Gran").unwrap();
-        gran.status = ContactStatus::Approved;
-        gran.permissions.set(Permission::LiveVideo, true);
-    });
+    approve(device_dir.path(), "Gran", &[Permission::LiveVideo]);
 
     // The device hides its address: even before Gran ticks the box, its side is relayed.
     let first = page

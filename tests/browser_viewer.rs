@@ -4,16 +4,17 @@
 //! When the relay restarts or the owner changes their mind, the page follows
 //! by itself. A refused request shows a clear message.
 
-mod common;
 mod support;
 
-use common::*;
-use hearth::contacts::{ContactBook, ContactStatus, Permission};
+use hearth::contacts::{ContactBook, Permission};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
-use support::viewer::{ask_to_watch, edit_contacts, keep_screenshot, link, text_of, visible};
+use support::harness::*;
+use support::viewer::{
+    approve, ask_to_watch, edit_contacts, keep_screenshot, link, text_of, visible,
+};
 
 /// Inbound video frames decoded and audio samples received on the page's connection.
 const STATS: &str = "(async () => {
@@ -54,12 +55,11 @@ async fn a_family_member_pairs_in_the_browser_and_watches_live() {
     // The owner approves and lets Gran watch and listen:
     // `hearth contacts approve Gran` + `hearth contacts allow Gran live_video,live_audio`.
     let approved = Instant::now();
-    edit_contacts(device_dir.path(), |book| {
-        let gran = book.find_mut("Gran").unwrap();
-        gran.status = ContactStatus::Approved;
-        gran.permissions.set(Permission::LiveVideo, true);
-        gran.permissions.set(Permission::LiveAudio, true);
-    });
+    approve(
+        device_dir.path(),
+        "Gran",
+        &[Permission::LiveVideo, Permission::LiveAudio],
+    );
     let stats = wait_stats(
         &page,
         "60 decoded frames and audio samples",
@@ -225,9 +225,7 @@ async fn approved_but_nothing_shared_says_so_in_plain_words() {
 
     ask_to_watch(&page, device_dir.path(), "Cousin").await;
     // `hearth contacts approve Cousin`, and nothing allowed yet.
-    edit_contacts(device_dir.path(), |book| {
-        book.find_mut("Cousin").unwrap().status = ContactStatus::Approved;
-    });
+    approve(device_dir.path(), "Cousin", &[]);
     page.wait_for("the nothing-shared message", &visible("no-video"))
         .await;
     let text = page.eval(&text_of("no-video-text")).await;

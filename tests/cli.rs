@@ -1,29 +1,11 @@
 //! The `hearth` binary as the owner uses it: identity, contacts, watching.
 
-mod common;
+mod support;
 
-use common::*;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn hearth(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env("HEARTH_LOG", "warn")
-        .output()
-        .expect("hearth runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "hearth failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use hearth::contacts::Permission;
+use std::process::Command;
+use support::cli::{self, hearth, stdout};
+use support::harness::*;
 
 #[test]
 fn owner_manages_contacts_from_the_command_line() {
@@ -97,17 +79,12 @@ async fn watch_shows_a_contacts_live_video_and_talks_back() {
     let device = start_device(device_dir.path(), &relay.url()).await;
     let gran_code = stdout(&hearth(gran_dir.path(), &["id", "--quiet"]));
     let gran = hearth::identity::ContactCode::parse(&gran_code).unwrap();
-    device
-        .node
-        .contacts()
-        .update(move |book| {
-            book.upsert(&gran, hearth::contacts::ContactStatus::Approved);
-            let gran = book.find_mut("Hearth").unwrap();
-            gran.permissions.live_video = true;
-            gran.permissions.talk_back = true;
-        })
-        .await
-        .unwrap();
+    approve_contact(
+        &device.node,
+        &gran,
+        &[Permission::LiveVideo, Permission::TalkBack],
+    )
+    .await;
     let device_code = device.node.contact_code().to_text();
     stdout(&hearth(gran_dir.path(), &["contacts", "add", &device_code]));
     let config = gran_dir.path().join("hearth.toml");
@@ -166,18 +143,15 @@ fn systemd_is_told_ready_watchdog_and_stopping() {
         "[http]\nlisten = \"127.0.0.1:0\"\n[video]\nwidth = 320\nheight = 240\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", "400000")
-        .env("HEARTH_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = cli::command(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap(), "run"],
+    )
+    .env("NOTIFY_SOCKET", &socket_path)
+    .env("WATCHDOG_USEC", "400000")
+    .stdout(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
     let mut seen = Vec::new();
     let mut buf = [0u8; 512];
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -3,60 +3,34 @@
 //! its buttons socket: what the command says matches what the device's
 //! screen says, photos are checked before they go, and a refused press fails.
 
-mod common;
+mod support;
 
-use common::screen::wait_for_screen;
-use common::*;
-use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::hardware::display::Screen;
 use hearth::share::inbox::Inbox;
 use hearth::share::photo_check::{check_jpeg, MAX_PHOTO_BYTES};
 use hearth::share::ShareKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
-
-async fn hearth(data_dir: &Path, args: &[&str]) -> Output {
-    let (dir, args): (PathBuf, Vec<String>) = (
-        data_dir.into(),
-        args.iter().map(|a| a.to_string()).collect(),
-    );
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(args)
-            .env("HEARTH_LOG", "warn")
-            .output()
-            .expect("hearth runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use support::cli::{hearth_async, text};
+use support::harness::*;
+use support::screen::wait_for_screen;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_drives_privacy_and_shares_from_the_command_line() {
     init_logs();
     let dir = tempfile::tempdir().unwrap();
-    let out = hearth(dir.path(), &["share", "--text", "hi"]).await;
+    let out = hearth_async(dir.path(), &["share", "--text", "hi"]).await;
     assert!(!out.status.success());
     assert!(
         text(&out).contains("start it with `hearth run`"),
         "{}",
         text(&out)
     );
-    let out = hearth(dir.path(), &["privacy", "on"]).await;
+    let out = hearth_async(dir.path(), &["privacy", "on"]).await;
     assert!(
         text(&out).contains("not running; it starts this way"),
         "{}",
@@ -66,10 +40,10 @@ async fn the_owner_drives_privacy_and_shares_from_the_command_line() {
     let relay = TestRelay::start().await;
     let device = start_device(dir.path(), &relay.url()).await;
     assert!(device.status().private, "started private, as saved");
-    let out = hearth(dir.path(), &["status"]).await;
+    let out = hearth_async(dir.path(), &["status"]).await;
     assert!(text(&out).contains("privacy:   ON"), "{}", text(&out));
     assert!(text(&out).contains("outbox:    empty"), "{}", text(&out));
-    let out = hearth(dir.path(), &["privacy", "toggle"]).await;
+    let out = hearth_async(dir.path(), &["privacy", "toggle"]).await;
     assert!(
         out.status.success() && text(&out).contains("privacy off"),
         "{}",
@@ -77,20 +51,20 @@ async fn the_owner_drives_privacy_and_shares_from_the_command_line() {
     );
     assert!(!device.status().private);
 
-    let out = hearth(dir.path(), &["share", "--text", "hi"]).await;
+    let out = hearth_async(dir.path(), &["share", "--text", "hi"]).await;
     assert!(!out.status.success());
     assert!(
         text(&out).contains("contacts allow NAME snapshots"),
         "{}",
         text(&out)
     );
-    let out = hearth(dir.path(), &["share", "--photo", "/nonexistent.jpg"]).await;
+    let out = hearth_async(dir.path(), &["share", "--photo", "/nonexistent.jpg"]).await;
     assert!(
         text(&out).contains("cannot read /nonexistent.jpg"),
         "{}",
         text(&out)
     );
-    let out = hearth(dir.path(), &["inbox"]).await;
+    let out = hearth_async(dir.path(), &["inbox"]).await;
     assert!(
         text(&out).contains("no shares received yet"),
         "{}",
@@ -105,30 +79,9 @@ async fn start_with_panel(dir: &Path, relay: &str, name: &str) -> (Device, Confi
     config.name = name.into();
     config.display.note_secs = 3600;
     config.share.retry_secs = 1;
-    let device = Device::start(DeviceOptions {
-        config: config.clone(),
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
-    .expect("device starts");
+    let device = start_device_with(dir, config.clone(), None).await;
     device.start_panel().expect("simulated panel");
     (device, config)
-}
-
-/// A contact's device that receives shares (no camera).
-async fn start_contact(dir: &Path, relay: &str, name: &str) -> Device {
-    let mut config = device_config(relay);
-    config.name = name.into();
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: Some(LocalMedia::none()),
-    })
-    .await
-    .expect("device starts")
 }
 
 fn stdout(output: &Output) -> String {
@@ -142,8 +95,8 @@ async fn a_share_from_the_command_line_is_counted_on_the_screen_and_in_the_termi
     let url = relay.url();
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let (kitchen, config) = start_with_panel(dirs[0].path(), &url, "Kitchen").await;
-    let gran = start_contact(dirs[1].path(), &url, "Gran").await;
-    let tom = start_contact(dirs[2].path(), &url, "Tom").await;
+    let gran = start_family_device(dirs[1].path(), &url, "Gran").await;
+    let tom = start_family_device(dirs[2].path(), &url, "Tom").await;
     befriend(&kitchen.node, &gran.node, &[Permission::Snapshots]).await;
     befriend(&kitchen.node, &tom.node, &[Permission::Snapshots]).await;
     wait_relay(&kitchen.node).await;
@@ -152,7 +105,7 @@ async fn a_share_from_the_command_line_is_counted_on_the_screen_and_in_the_termi
     tom.stop().await;
 
     // Nobody has it yet: neither the terminal nor the screen says "sent".
-    let out = hearth(
+    let out = hearth_async(
         dirs[0].path(),
         &["share", "--snapshot", "--to", "Tom", "--wait", "2"],
     )
@@ -176,7 +129,7 @@ async fn a_share_from_the_command_line_is_counted_on_the_screen_and_in_the_termi
     .await;
 
     // Gran is online and gets it; Tom will when he is back.
-    let out = hearth(dirs[0].path(), &["share", "--snapshot", "--wait", "20"]).await;
+    let out = hearth_async(dirs[0].path(), &["share", "--snapshot", "--wait", "20"]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         stdout(&out).contains("delivered to 1 of 2 (Gran); Tom gets it when they next connect"),
@@ -207,7 +160,7 @@ async fn photos_from_the_command_line_decode_in_full_and_a_png_becomes_a_jpeg() 
     let url = relay.url();
     let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
     let (kitchen, _) = start_with_panel(dirs[0].path(), &url, "Kitchen").await;
-    let gran = start_contact(dirs[1].path(), &url, "Gran").await;
+    let gran = start_family_device(dirs[1].path(), &url, "Gran").await;
     befriend(&kitchen.node, &gran.node, &[Permission::Snapshots]).await;
     // Gran takes photos from the kitchen (`talk_back`).
     gran.node
@@ -241,7 +194,7 @@ async fn photos_from_the_command_line_decode_in_full_and_a_png_becomes_a_jpeg() 
         writer.finish().unwrap();
     }
     std::fs::write(&png_path, &png_bytes).unwrap();
-    let out = hearth(
+    let out = hearth_async(
         dirs[0].path(),
         &[
             "share",
@@ -269,10 +222,10 @@ async fn photos_from_the_command_line_decode_in_full_and_a_png_becomes_a_jpeg() 
     assert!(jpeg.len() <= MAX_PHOTO_BYTES);
 
     // A JPEG cut short: refused by the command, with a sentence, never sent.
-    let whole = common::photo::small_jpeg(320, 240);
+    let whole = support::photo::small_jpeg(320, 240);
     let cut_path = dirs[0].path().join("cut.jpg");
     std::fs::write(&cut_path, &whole[..whole.len() * 2 / 3]).unwrap();
-    let out = hearth(
+    let out = hearth_async(
         dirs[0].path(),
         &["share", "--photo", cut_path.to_str().unwrap()],
     )
@@ -310,7 +263,7 @@ async fn a_press_the_device_refuses_exits_non_zero_with_its_sentence() {
     let (kitchen, _) = start_with_panel(dir.path(), &relay.url(), "Kitchen").await;
 
     // Nobody may receive a snapshot yet.
-    let out = hearth(dir.path(), &["press", "snapshot"]).await;
+    let out = hearth_async(dir.path(), &["press", "snapshot"]).await;
     assert!(!out.status.success(), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
@@ -319,7 +272,7 @@ async fn a_press_the_device_refuses_exits_non_zero_with_its_sentence() {
         text(&out)
     );
     // No pairing request waits for YES.
-    let out = hearth(dir.path(), &["press", "yes"]).await;
+    let out = hearth_async(dir.path(), &["press", "yes"]).await;
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains("no pairing request is waiting"),
@@ -330,14 +283,14 @@ async fn a_press_the_device_refuses_exits_non_zero_with_its_sentence() {
     // Gran may receive snapshots, but privacy is on: the camera is off.
     let gran = start_viewer(gran_dir.path(), &relay.url(), "Gran");
     befriend(&kitchen.node, &gran, &[Permission::Snapshots]).await;
-    let out = hearth(dir.path(), &["press", "privacy"]).await;
+    let out = hearth_async(dir.path(), &["press", "privacy"]).await;
     assert!(
         out.status.success(),
         "a press carried out succeeds: {}",
         text(&out)
     );
     assert!(kitchen.status().private);
-    let out = hearth(dir.path(), &["press", "snapshot"]).await;
+    let out = hearth_async(dir.path(), &["press", "snapshot"]).await;
     assert!(!out.status.success(), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(

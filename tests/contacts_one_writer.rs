@@ -3,9 +3,8 @@
 //! writes (a stranger asking to pair, over and over, makes them) and a command
 //! that returned has taken effect in memory and on disk.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::contacts::{ContactBook, ContactStatus, Permission};
 use hearth::envelope::Recipient;
 use hearth::identity::{ContactCode, Identity};
@@ -13,30 +12,8 @@ use hearth::node::Node;
 use hearth::signal::Signal;
 use std::path::Path;
 use std::time::Duration;
-use tokio::process::Command;
-
-/// Runs the `hearth` binary on `data_dir`; returns (success, stdout, stderr).
-async fn hearth(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env("HEARTH_LOG", "warn")
-        .output()
-        .await
-        .expect("hearth runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-async fn owner(data_dir: &Path, args: &[&str]) -> String {
-    let (ok, stdout, stderr) = hearth(data_dir, args).await;
-    assert!(ok, "`hearth {}` failed: {stderr}", args.join(" "));
-    stdout
-}
+use support::cli::owner_async;
+use support::harness::*;
 
 /// A stranger that asks `device` to pair every 25 ms (40 a second) until dropped.
 fn keep_asking(stranger: Node, device: ContactCode) -> tokio::task::JoinHandle<()> {
@@ -83,7 +60,7 @@ async fn no_owner_change_is_lost_while_a_stranger_keeps_asking_to_pair() {
 
     // A real Gran first; then a stranger who calls itself "Gran" too.
     let gran = Identity::generate().contact_code("Gran", &[]);
-    owner(
+    owner_async(
         dir.path(),
         &["contacts", "add", &gran.to_text(), "--allow", "snapshots"],
     )
@@ -125,7 +102,7 @@ async fn no_owner_change_is_lost_while_a_stranger_keeps_asking_to_pair() {
         let family = Identity::generate().contact_code(&format!("Family{round}"), &[]);
         let name = format!("Family{round}");
         let key = family.peer_key;
-        owner(
+        owner_async(
             dir.path(),
             &[
                 "contacts",
@@ -141,21 +118,21 @@ async fn no_owner_change_is_lost_while_a_stranger_keeps_asking_to_pair() {
             key,
             Some(vec![Permission::LiveVideo]),
         );
-        owner(dir.path(), &["contacts", "deny", "Gran", "snapshots"]).await;
+        owner_async(dir.path(), &["contacts", "deny", "Gran", "snapshots"]).await;
         check(
             format!("deny Gran (round {round})"),
             gran.peer_key,
             Some(vec![]),
         );
-        owner(dir.path(), &["contacts", "deny", &name, "live_video"]).await;
+        owner_async(dir.path(), &["contacts", "deny", &name, "live_video"]).await;
         check(format!("deny {name}"), key, Some(vec![]));
-        owner(dir.path(), &["contacts", "allow", "Gran", "snapshots"]).await;
+        owner_async(dir.path(), &["contacts", "allow", "Gran", "snapshots"]).await;
         check(
             format!("allow Gran (round {round})"),
             gran.peer_key,
             Some(vec![Permission::Snapshots]),
         );
-        owner(dir.path(), &["contacts", "remove", &name]).await;
+        owner_async(dir.path(), &["contacts", "remove", &name]).await;
         check(format!("remove {name}"), key, None);
         // A stale copy written by the device a moment later would show here.
         tokio::time::sleep(Duration::from_millis(60)).await;
@@ -202,12 +179,12 @@ async fn allow_then_yes_keeps_the_permissions_and_allow_then_share_reaches_them(
     })
     .await;
 
-    owner(
+    owner_async(
         dir.path(),
         &["contacts", "allow", "Dad", "live_video,live_audio"],
     )
     .await;
-    owner(dir.path(), &["press", "yes"]).await;
+    owner_async(dir.path(), &["press", "yes"]).await;
     wait_until("Dad approved", Duration::from_secs(5), || {
         device
             .node
@@ -217,12 +194,12 @@ async fn allow_then_yes_keeps_the_permissions_and_allow_then_share_reaches_them(
     .await;
     let want = Some(vec![Permission::LiveVideo, Permission::LiveAudio]);
     assert_eq!(granted(dir.path(), &device, &dad_key), [want.clone(), want]);
-    let list = owner(dir.path(), &["contacts", "list"]).await;
+    let list = owner_async(dir.path(), &["contacts", "list"]).await;
     assert!(list.contains("allowed: live_video, live_audio"), "{list}");
     asking.abort();
 
-    owner(dir.path(), &["contacts", "allow", "Dad", "snapshots"]).await;
-    let shared = owner(dir.path(), &["share", "--snapshot"]).await;
+    owner_async(dir.path(), &["contacts", "allow", "Dad", "snapshots"]).await;
+    let shared = owner_async(dir.path(), &["share", "--snapshot"]).await;
     assert!(shared.contains("Dad"), "the snapshot goes to Dad: {shared}");
     let aborted = device.stop().await;
     assert!(

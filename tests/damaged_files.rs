@@ -5,13 +5,12 @@
 //! copy. Each time it either refuses with a message naming the file, or
 //! starts with everything else intact — and no file, no share, is ever gone.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::LocalMedia;
-use hearth::contacts::{ContactBook, ContactStatus, Permission};
+use hearth::contacts::{ContactBook, Permission};
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::identity::Identity;
 use hearth::keys::PeerKey;
 use hearth::share::inbox::Inbox;
@@ -19,31 +18,21 @@ use hearth::share::ShareKind;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::harness::*;
 
 async fn start_kitchen(dir: &Path, relay: &str) -> Result<Device, hearth::device::DeviceError> {
     let mut config = device_config(relay);
     config.share.retry_secs = 1;
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
+    try_start_device_with(dir, config, None).await
 }
 
 async fn start_family(dir: &Path, relay: &str, name: &str) -> Device {
     let mut config = device_config(relay);
     config.name = name.into();
     config.share.retry_secs = 1;
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: Some(LocalMedia::none()),
-    })
-    .await
-    .expect("family device starts")
+    try_start_device_with(dir, config, Some(LocalMedia::none()))
+        .await
+        .expect("family device starts")
 }
 
 /// Every regular file under `dir`, by path relative to it, with its bytes.
@@ -177,16 +166,7 @@ async fn populate(url: &str, gran_dir: &Path) -> Populated {
     let ada_code = Identity::load_or_create(ada_dir.path())
         .unwrap()
         .contact_code("Ada", &[url.to_string()]);
-    let code = ada_code.clone();
-    kitchen
-        .node
-        .contacts()
-        .update(move |book| {
-            book.upsert(&code, ContactStatus::Approved);
-            book.find_mut("Ada").unwrap().permissions.snapshots = true;
-        })
-        .await
-        .unwrap();
+    approve_contact(&kitchen.node, &ada_code, &[Permission::Snapshots]).await;
     wait_relay(&kitchen.node).await;
     wait_relay(&gran.node).await;
     kitchen

@@ -3,54 +3,22 @@
 //! and blocks nothing; `hearth inbox` warns about a photo it cannot show;
 //! an empty config file is refused with its name.
 
-mod common;
+mod support;
 
-use common::*;
-use hearth::contacts::{ContactStatus, CONTACTS_FILE};
+use hearth::contacts::{Permission, CONTACTS_FILE};
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::identity::Identity;
 use hearth::share::ShareKind;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
+use support::cli::{hearth_async, text};
+use support::harness::*;
 
 async fn start_kitchen(dir: &Path, relay: &str) -> Result<Device, hearth::device::DeviceError> {
     let mut config = device_config(relay);
     config.share.retry_secs = 1;
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
-}
-
-async fn hearth(data_dir: &Path, args: &[&str]) -> Output {
-    let (dir, args): (PathBuf, Vec<String>) = (
-        data_dir.into(),
-        args.iter().map(|a| a.to_string()).collect(),
-    );
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(args)
-            .env("HEARTH_LOG", "warn")
-            .output()
-            .expect("hearth runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    try_start_device_with(dir, config, None).await
 }
 
 fn thought(text: &str) -> ShareRequest {
@@ -78,16 +46,7 @@ fn outbox_files(dir: &Path) -> Vec<String> {
 async fn kitchen_with_waiting_shares(dir: &Path, url: &str, n: usize) -> String {
     let kitchen = start_kitchen(dir, url).await.unwrap();
     let ada = Identity::generate().contact_code("Ada", &[url.to_string()]);
-    let code = ada.clone();
-    kitchen
-        .node
-        .contacts()
-        .update(move |book| {
-            book.upsert(&code, ContactStatus::Approved);
-            book.find_mut("Ada").unwrap().permissions.snapshots = true;
-        })
-        .await
-        .unwrap();
+    approve_contact(&kitchen.node, &ada, &[Permission::Snapshots]).await;
     for i in 0..n {
         kitchen
             .share(thought(&format!("thought {i}")))
@@ -118,7 +77,7 @@ async fn an_empty_contacts_file_stops_the_device_and_costs_no_share() {
     );
     assert_eq!(outbox_files(dir.path()), waiting, "the outbox is untouched");
     assert_eq!(std::fs::read(&contacts).unwrap(), b"", "left as it was");
-    let out = hearth(dir.path(), &["contacts", "list"]).await;
+    let out = hearth_async(dir.path(), &["contacts", "list"]).await;
     assert!(
         !out.status.success() && text(&out).contains("empty"),
         "{}",
@@ -183,7 +142,7 @@ async fn a_damaged_outbox_record_is_set_aside_and_blocks_nothing() {
         .expect("a new share is accepted");
     assert_eq!(kitchen.status().outbox, [("Ada".to_string(), 2)]);
 
-    let out = hearth(dir.path(), &["status"]).await;
+    let out = hearth_async(dir.path(), &["status"]).await;
     let said = text(&out);
     assert!(said.contains("Ada: 2 waiting"), "{said}");
     assert!(
@@ -226,12 +185,12 @@ async fn the_inbox_listing_warns_about_a_photo_it_cannot_show() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let photo = inbox_with_a_photo(dir.path(), &garden);
-    let out = hearth(dir.path(), &["inbox"]).await;
+    let out = hearth_async(dir.path(), &["inbox"]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains("WARNING"), "{}", text(&out));
 
     std::fs::write(&photo, "").unwrap();
-    let out = hearth(dir.path(), &["inbox"]).await;
+    let out = hearth_async(dir.path(), &["inbox"]).await;
     let said = text(&out);
     assert!(
         said.contains(&format!(
@@ -245,7 +204,7 @@ async fn the_inbox_listing_warns_about_a_photo_it_cannot_show() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = [&[0xFF, 0xD8, 0xFF][..], &[0x42; 500]].concat();
     let photo = inbox_with_a_photo(dir.path(), &garbage);
-    let out = hearth(dir.path(), &["inbox"]).await;
+    let out = hearth_async(dir.path(), &["inbox"]).await;
     let said = text(&out);
     assert!(
         said.contains(&format!("{} cannot be shown", photo.display())),
@@ -258,7 +217,7 @@ async fn an_empty_config_file_is_refused_with_its_name() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("empty.toml");
     std::fs::write(&config, "\n").unwrap();
-    let out = hearth(dir.path(), &["--config", config.to_str().unwrap(), "id"]).await;
+    let out = hearth_async(dir.path(), &["--config", config.to_str().unwrap(), "id"]).await;
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
     assert!(

@@ -3,7 +3,7 @@
 //! connections from 127.0.0.1 keep 64 places, the rest are closed at once,
 //! the 64 after the header timeout, and 127.0.0.2 is served all along.
 
-mod relay_support;
+mod support;
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use anyhow::Result;
 use axum::routing::get;
 use axum::Router;
 use futures_util::future::join_all;
-use relay_support::tcp_from;
+use support::raw_relay::tcp_from;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout, timeout_at, Instant};

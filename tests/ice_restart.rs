@@ -8,20 +8,18 @@
 //! moves too: both sides gather again. (The 3 s goal is measured by `hearth-bench recovery`, not
 //! asserted here.)
 
-mod common;
 mod support;
 
-use common::*;
 use hearth::api::RtcSettings;
-use hearth::contacts::ContactStatus;
 use hearth::contacts::Permission;
 use hearth::device::{Device, DeviceOptions};
 use serde_json::{json, Value};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
+use support::harness::*;
 use support::moving_host::{in_private_net, FarHost};
-use support::viewer::{ask_to_watch, edit_contacts, link};
+use support::viewer::{approve, ask_to_watch, link};
 use support::watch_cli::{decoded_frame, FamilyMember};
 
 const HOME: &str = "10.98.0.1/24";
@@ -237,11 +235,7 @@ async fn moving_device_with_browser() {
     let page = browser.new_page(900, 820).await;
     page.goto(&link(&device)).await;
     ask_to_watch(&page, device_dir.path(), "Gran").await;
-    edit_contacts(device_dir.path(), |book| {
-        let gran = book.find_mut("Gran").unwrap();
-        gran.status = ContactStatus::Approved;
-        gran.permissions.set(Permission::LiveVideo, true);
-    });
+    approve(device_dir.path(), "Gran", &[Permission::LiveVideo]);
     let first = page
         .poll("30 decoded frames", PAGE, Duration::from_secs(60), |v| {
             v["frames"].as_u64().unwrap_or(0) >= 30

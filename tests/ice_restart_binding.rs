@@ -4,13 +4,13 @@
 //! the DTLS certificate. Here the caller is driven by hand (a `Node` and a
 //! `HearthPeer`), so the test can send what a real caller never would.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::contacts::Permission;
 use hearth::peer::{sdp_fingerprint, HearthPeer, PeerOptions, PeerState};
 use hearth::signal::{EndCode, Signal};
 use std::time::Duration;
+use support::harness::*;
 use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
 

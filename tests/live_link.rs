@@ -1,14 +1,14 @@
 //! The live link end to end: a simulated device and viewer nodes over a real
 //! relay and real WebRTC on loopback. Media is decoded with openh264 and Opus.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::{PeerConnection, RtcError};
 use hearth::contacts::{ContactBook, Permission};
 use hearth::media::{read_frame_number, H264Decoder, OpusDecoder};
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::harness::*;
 use tokio::time::timeout;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,13 +102,7 @@ async fn strangers_and_contacts_without_permission_get_no_media() {
     let stranger_dir = tempfile::tempdir().unwrap();
     let stranger = start_viewer(stranger_dir.path(), &relay.url(), "Stranger");
     let device_code = device.node.contact_code();
-    stranger
-        .contacts()
-        .update(|book| {
-            book.upsert(&device_code, hearth::contacts::ContactStatus::Approved);
-        })
-        .await
-        .unwrap();
+    approve_contact(&stranger, &device_code, &[]).await;
     wait_relay(&stranger).await;
     let attempt = PeerConnection::with_settings(&stranger, device.node.peer_key(), fast_settings())
         .fetch_stream()

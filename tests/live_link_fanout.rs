@@ -1,11 +1,11 @@
 //! Encode once, fan out: several viewers are fed by one encoder.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::PeerConnection;
 use hearth::contacts::Permission;
 use std::time::Duration;
+use support::harness::*;
 use tokio::time::timeout;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,13 +2,13 @@
 //! the owner approves or refuses with `hearth contacts …`, and the requester
 //! is told. A pending request gets nothing.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::RtcError;
 use hearth::contacts::{ContactBook, ContactStatus};
 use hearth::node::{Node, NodeEvent};
 use std::time::Duration;
+use support::harness::*;
 use tokio::sync::broadcast;
 use tokio::time::timeout;
 

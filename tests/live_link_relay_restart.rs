@@ -2,11 +2,11 @@
 //! their media (it flows peer to peer) and new sessions work again, without
 //! restarting the device.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::contacts::Permission;
 use std::time::Duration;
+use support::harness::*;
 use tokio::time::timeout;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,15 +1,15 @@
 //! A relay that alters, replays or re-addresses envelopes is caught: the
 //! envelope is refused with the reason, and no session comes of it.
 
-mod common;
+mod support;
 
-use common::evil_relay::{self, Tamper};
-use common::*;
 use hearth::api::RtcError;
 use hearth::contacts::Permission;
 use hearth::envelope::EnvelopeError;
 use hearth::node::NodeEvent;
 use std::time::Duration;
+use support::evil_relay::{self, Tamper};
+use support::harness::*;
 use tokio::sync::broadcast;
 use tokio::time::timeout;
 

@@ -3,15 +3,15 @@
 //! listening on every interface hands out this machine's LAN address, in its
 //! contact code and in the code on its screen.
 
-mod common;
+mod support;
 
-use common::screen::wait_for_screen;
-use common::*;
 use hearth::config::reach::lan_address;
 use hearth::config::Config;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::hardware::display::Screen;
 use std::path::Path;
+use support::harness::*;
+use support::screen::wait_for_screen;
 
 /// A device configured with nothing but its name and its web server's
 /// address (so on its built-in relay), and a small picture.
@@ -24,14 +24,7 @@ fn own_relay_config(listen: &str) -> Config {
 }
 
 async fn start(dir: &Path, config: &Config) -> Device {
-    let device = Device::start(DeviceOptions {
-        config: config.clone(),
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
-    .expect("device starts");
+    let device = start_device_with(dir, config.clone(), None).await;
     device.start_panel().expect("simulated panel");
     device
 }

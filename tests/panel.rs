@@ -2,11 +2,11 @@
 //! (what `hearth press` does), the simulated screen written to `screen.png`.
 //! PRIVACY toggles privacy; SNAPSHOT with nobody allowed says so on screen.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::hardware::buttons::{press, socket_path, Action, Button};
 use std::time::Duration;
+use support::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_privacy_button_toggles_privacy_and_the_screen_follows() {

@@ -3,20 +3,20 @@
 //! picture; a photo that cannot be decoded is never sent), and after
 //! SNAPSHOT the screen counts the contacts that really have it.
 
-mod common;
+mod support;
 
-use common::screen::wait_for_screen;
-use common::*;
 use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::hardware::buttons::{press, socket_path, Action, Button};
 use hearth::hardware::display::{Received, Screen, Thumbnail};
 use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
 use std::path::Path;
+use support::harness::*;
+use support::screen::wait_for_screen;
 
 /// A device config whose notes stay up for the whole test, so what the test
 /// waits for cannot come and go unseen.
@@ -29,14 +29,7 @@ fn panel_config(relay: &str, name: &str) -> Config {
 }
 
 async fn start(dir: &Path, config: &Config, media: Option<LocalMedia>) -> Device {
-    Device::start(DeviceOptions {
-        config: config.clone(),
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media,
-    })
-    .await
-    .expect("device starts")
+    start_device_with(dir, config.clone(), media).await
 }
 
 fn photo_request(jpeg: &[u8], text: &str) -> ShareRequest {

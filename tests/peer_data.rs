@@ -1,31 +1,18 @@
 //! Data channel over a real loopback connection: text and bytes both ways, then a bulk
 //! transfer that must complete in order under back-pressure.
 
-#[path = "peer_support/mod.rs"]
-mod common;
+mod support;
 
-use common::{data_only, negotiate, wait_for, STEP};
 use hearth::peer::{DataChannelState, DataMessage, IceMode, PeerError, PeerEvent};
 use std::time::Instant;
+use support::peer::{data_only, negotiate, wait_for, STEP};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_and_bytes_round_trip_both_ways() {
     let (v, d) = data_only(IceMode::default(), true);
     let mut pair = negotiate(v, d).await;
-    wait_for(
-        &mut pair.viewer.events,
-        STEP,
-        "viewer DataChannelOpen",
-        |e| *e == PeerEvent::DataChannelOpen,
-    )
-    .await;
-    wait_for(
-        &mut pair.device.events,
-        STEP,
-        "device DataChannelOpen",
-        |e| *e == PeerEvent::DataChannelOpen,
-    )
-    .await;
+    pair.viewer.wait_open("viewer").await;
+    pair.device.wait_open("device").await;
 
     pair.viewer.peer.send_text("hello device").await.unwrap();
     pair.viewer
@@ -74,13 +61,7 @@ async fn bulk_transfer_completes_in_order_with_backpressure() {
 
     let (v, d) = data_only(IceMode::default(), true);
     let mut pair = negotiate(v, d).await;
-    wait_for(
-        &mut pair.viewer.events,
-        STEP,
-        "viewer DataChannelOpen",
-        |e| *e == PeerEvent::DataChannelOpen,
-    )
-    .await;
+    pair.viewer.wait_open("viewer").await;
     assert!(matches!(
         pair.device.peer.data_channel_state(),
         DataChannelState::Open | DataChannelState::Pending

@@ -2,10 +2,8 @@
 //! receive-only, the device answers send-only. The device sends openh264-encoded H.264 and
 //! Opus-framed packets; the viewer reassembles access units and decodes them.
 
-#[path = "peer_support/mod.rs"]
-mod common;
+mod support;
 
-use common::{negotiate, wait_for, STEP};
 use hearth::peer::{PeerError, PeerEvent, PeerOptions, VideoFrame};
 use openh264::decoder::Decoder;
 use openh264::encoder::{Encoder, EncoderConfig};
@@ -14,6 +12,7 @@ use openh264::OpenH264API;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use support::peer::{negotiate, wait_for, STEP};
 
 const WIDTH: usize = 320;
 const HEIGHT: usize = 240;

@@ -1,14 +1,13 @@
 //! Session-level behaviour over real loopback connections: DTLS fingerprint binding,
 //! remote close detection, trickle ICE, role errors, and connect-time measurements.
 
-#[path = "peer_support/mod.rs"]
-mod common;
+mod support;
 
-use common::{data_only, median, negotiate, wait_for, STEP};
 use hearth::peer::{
     fingerprints_match, sdp_fingerprint, IceMode, PeerError, PeerEvent, PeerOptions, PeerState,
 };
 use std::time::{Duration, Instant};
+use support::peer::{data_only, median, negotiate, wait_for, STEP};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_certificate_matches_the_sdp_fingerprint() {
@@ -105,20 +104,8 @@ async fn fingerprint_works_without_a_data_channel() {
 async fn closing_one_side_is_noticed_by_the_other() {
     let (v, d) = data_only(IceMode::default(), true);
     let mut pair = negotiate(v, d).await;
-    wait_for(
-        &mut pair.device.events,
-        STEP,
-        "device DataChannelOpen",
-        |e| *e == PeerEvent::DataChannelOpen,
-    )
-    .await;
-    wait_for(
-        &mut pair.viewer.events,
-        STEP,
-        "viewer DataChannelOpen",
-        |e| *e == PeerEvent::DataChannelOpen,
-    )
-    .await;
+    pair.device.wait_open("device").await;
+    pair.viewer.wait_open("viewer").await;
 
     let closed_at = Instant::now();
     pair.viewer.peer.close().await.unwrap();
@@ -157,13 +144,7 @@ async fn trickle_mode_connects() {
         !pair.offer.contains("a=candidate"),
         "trickle SDP carries no candidates"
     );
-    wait_for(
-        &mut pair.viewer.events,
-        STEP,
-        "viewer DataChannelOpen",
-        |e| *e == PeerEvent::DataChannelOpen,
-    )
-    .await;
+    pair.viewer.wait_open("viewer").await;
     pair.viewer.peer.close().await.unwrap();
     pair.device.peer.close().await.unwrap();
 }
@@ -221,13 +202,7 @@ async fn connect_times() {
             connected.push(c - pair.started);
             open.push(o - pair.started);
             // Fast start switches itself off once connected with the channel open.
-            wait_for(
-                &mut pair.device.events,
-                STEP,
-                "device DataChannelOpen",
-                |e| *e == PeerEvent::DataChannelOpen,
-            )
-            .await;
+            pair.device.wait_open("device").await;
             assert!(!pair.viewer.peer.fast_start_active());
             assert!(!pair.device.peer.fast_start_active());
             pair.viewer.peer.close().await.unwrap();

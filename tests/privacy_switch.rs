@@ -2,14 +2,14 @@
 //! on across a restart, the control socket (what `hearth privacy` uses) turns
 //! it off again, and frames come back.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::RemoteStream;
 use hearth::contacts::Permission;
 use hearth::control::{request, Request, Response};
 use hearth::privacy::PrivacyInput;
 use std::time::Duration;
+use support::harness::*;
 
 /// Waits for frames in flight to drain, then whether any frame arrives within `quiet`.
 async fn frames_after_settling(remote: &mut RemoteStream, quiet: Duration) -> bool {

@@ -3,35 +3,16 @@
 //! port, the banner, `hearth id` and the viewer link agree, and a viewer that
 //! knows only that code reaches the device through its relay and pairs.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::identity::ContactCode;
 use hearth::node::NodeEvent;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
-
-fn hearth(data_dir: &Path, config: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
-    command
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--config")
-        .arg(config)
-        .env("HEARTH_LOG", "warn");
-    command
-}
-
-fn stdout(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "hearth failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use support::cli::{self, hearth, stdout};
+use support::harness::*;
 
 /// A loopback port nobody listens on now.
 fn free_port() -> u16 {
@@ -51,8 +32,7 @@ impl Drop for Running {
 
 /// Starts `hearth run` and returns it with the banner it printed.
 fn run_device(data_dir: &Path, config: &Path) -> (Running, Vec<String>) {
-    let mut child = hearth(data_dir, config)
-        .arg("run")
+    let mut child = cli::command(data_dir, &["--config", config.to_str().unwrap(), "run"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -121,19 +101,13 @@ async fn a_new_port_alone_moves_the_relay_in_the_code_and_the_device_is_reachabl
         format!("http://localhost:{port}/#c={code_line}"),
         "the viewer link is served at the new port and carries the code"
     );
-    let id_quiet = stdout(
-        hearth(device_dir.path(), &config)
-            .args(["id", "--quiet"])
-            .output()
-            .unwrap(),
-    );
+    let cfg = config.to_str().unwrap();
+    let id_quiet = stdout(&hearth(
+        device_dir.path(),
+        &["--config", cfg, "id", "--quiet"],
+    ));
     assert_eq!(id_quiet.trim(), code_line, "`hearth id --quiet`");
-    let id = stdout(
-        hearth(device_dir.path(), &config)
-            .arg("id")
-            .output()
-            .unwrap(),
-    );
+    let id = stdout(&hearth(device_dir.path(), &["--config", cfg, "id"]));
     assert!(
         id.lines().any(|line| line.trim() == viewer_link),
         "`hearth id` prints the same viewer link:\n{id}"
@@ -161,10 +135,16 @@ async fn a_new_port_alone_moves_the_relay_in_the_code_and_the_device_is_reachabl
     let approve = tokio::task::spawn_blocking(move || {
         // The request may still be on its way to the contacts file.
         for _ in 0..100 {
-            let output = hearth(&dir, &file)
-                .args(["contacts", "approve", "Gran"])
-                .output()
-                .unwrap();
+            let output = hearth(
+                &dir,
+                &[
+                    "--config",
+                    file.to_str().unwrap(),
+                    "contacts",
+                    "approve",
+                    "Gran",
+                ],
+            );
             if output.status.success() {
                 return;
             }

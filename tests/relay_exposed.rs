@@ -2,7 +2,7 @@
 //! must not lock anyone else out, and a WebSocket ping flood is cut without
 //! starving well-behaved clients. Real sockets on loopback only.
 
-mod relay_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -11,10 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
-use hearth::relay::{serve, RelayServerConfig};
-use relay_support::*;
+use support::raw_relay::*;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::time::{timeout, timeout_at, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -153,13 +152,7 @@ async fn idle_tcp_flood_from_one_address_does_not_lock_out_others() -> Result<()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_flood_is_cut_and_does_not_starve_others() -> Result<()> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(serve(
-        listener,
-        RelayServerConfig::default(),
-        std::future::pending(),
-    ));
+    let addr = spawn_relay().await?;
 
     let (alice, bob) = (signer(1), signer(2));
     let mut a = authed(addr, &alice).await?;

@@ -3,14 +3,14 @@
 //! too often is refused with `ice_rate_limited` while the connection keeps
 //! serving.
 
-mod common;
+mod support;
 
-use common::*;
 use futures_util::{SinkExt, StreamExt};
 use hearth::relay::ice::IceConfig;
 use hearth::relay::{ClientConfig, RelayClient, RelayIce, RelayServerConfig};
 use serde_json::Value;
 use std::time::Duration;
+use support::harness::*;
 use tokio_tungstenite::tungstenite::Message;
 
 fn ice_config(ttl: u64, burst: u32) -> RelayServerConfig {

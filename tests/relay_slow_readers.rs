@@ -3,7 +3,7 @@
 //! back within 5 MiB of idle while a well-behaved client is still served.
 //! Its own test binary: the counting allocator sees only this test.
 
-mod relay_support;
+mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
-use hearth::relay::{serve, RelayServerConfig};
-use relay_support::*;
-use tokio::net::TcpListener;
+use support::raw_relay::*;
 use tokio::time::{sleep, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -65,13 +63,7 @@ async fn clients_that_never_read_are_dropped_and_their_memory_freed() -> Result<
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(serve(
-        listener,
-        RelayServerConfig::default(),
-        std::future::pending(),
-    ));
+    let addr = spawn_relay().await?;
 
     // A well-behaved receiver that reads everything.
     let good_key = signer(200);

@@ -2,17 +2,16 @@
 //! names the relay (and nothing more than needed), and its screen, within
 //! 5 s of starting; and both say when the relay is back.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::config::Config;
-use hearth::device::{Device, DeviceOptions};
 use hearth::hardware::display::Screen;
 use hearth::node::RelayStatus;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use support::harness::*;
 use tokio::time::Instant;
 
 /// Everything this test binary logs at `info` and above, as text.
@@ -55,7 +54,7 @@ fn closed_addr() -> std::net::SocketAddr {
 
 /// Waits until the device on `dir` shows `screen`, at most until `deadline`.
 async fn screen_by(what: &str, deadline: Instant, dir: &Path, config: &Config, screen: &Screen) {
-    let expected = common::screen::drawn(config, screen);
+    let expected = support::screen::drawn(config, screen);
     let path = dir.join("screen.png");
     while std::fs::read(&path).ok().as_deref() != Some(&expected[..]) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -83,14 +82,7 @@ async fn an_unreachable_relay_is_logged_and_shown_within_5_s_and_so_is_its_retur
     let dir = tempfile::tempdir().unwrap();
     let config = device_config(&url);
     let started = Instant::now();
-    let device = Device::start(DeviceOptions {
-        config: config.clone(),
-        data_dir: dir.path().to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
-    .expect("device starts");
+    let device = start_device_with(dir.path(), config.clone(), None).await;
     device.start_panel().unwrap();
     let relay_shown = Screen::RelayUnreachable {
         relay: addr.to_string(),

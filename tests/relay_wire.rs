@@ -1,19 +1,22 @@
 //! Wire-level tests of the relay server: a raw WebSocket client on a real
 //! socket checks auth, error codes, limits and liveness frame by frame.
 
+mod support;
+
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use hearth::relay::{serve, RelayError, RelayServerConfig};
 use serde_json::{json, Value};
+use support::raw_relay::{pubkey, recv_within, send, send_frame, signer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 
@@ -41,35 +44,13 @@ async fn start(config: RelayServerConfig) -> Result<Relay> {
     })
 }
 
-fn signer(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(&[seed; 32])
-}
-
-fn pubkey(key: &SigningKey) -> String {
-    hearth::keys::PeerKey(key.verifying_key().to_bytes()).to_string()
-}
-
 /// Next protocol frame as JSON, or `None` once the relay closed the socket.
 async fn recv(ws: &mut Raw) -> Result<Option<Value>> {
-    loop {
-        match timeout(WAIT, ws.next())
-            .await
-            .context("relay sent nothing in time")?
-        {
-            Some(Ok(Message::Text(text))) => return Ok(Some(serde_json::from_str(text.as_str())?)),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(None),
-            Some(Ok(other)) => bail!("unexpected message {other:?}"),
-        }
-    }
+    recv_within(ws, WAIT).await
 }
 
 async fn expect(ws: &mut Raw) -> Result<Value> {
     recv(ws).await?.context("relay closed the connection")
-}
-
-async fn send(ws: &mut Raw, frame: Value) -> Result<()> {
-    Ok(ws.send(Message::text(frame.to_string())).await?)
 }
 
 async fn expect_error(ws: &mut Raw, code: &str, id: Option<u64>) -> Result<()> {
@@ -105,10 +86,6 @@ async fn authed(url: &str, key: &SigningKey) -> Result<Raw> {
     send(&mut ws, auth_frame(key, &nonce)).await?;
     assert_eq!(expect(&mut ws).await?, json!({"t": "ready"}));
     Ok(ws)
-}
-
-fn send_frame(id: u64, to: &SigningKey, data: &[u8]) -> Value {
-    json!({"t": "send", "id": id, "to": pubkey(to), "data": URL_SAFE_NO_PAD.encode(data)})
 }
 
 #[tokio::test]

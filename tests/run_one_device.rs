@@ -4,43 +4,17 @@
 //! reaches it and a watcher's frames stop; a device that holds the directory
 //! but does not answer makes `hearth privacy` fail instead of claiming success.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::PeerConnection;
-use hearth::contacts::ContactStatus;
 use hearth::identity::ContactCode;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
+use support::cli::{self, hearth_async, outcome};
+use support::harness::*;
 use tokio::process::{Child, Command};
 use tokio::time::timeout;
-
-fn command(data_dir: &Path, config: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
-    command
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("HEARTH_LOG", "warn")
-        .kill_on_drop(true);
-    command
-}
-
-async fn hearth(data_dir: &Path, config: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = command(data_dir, config, args)
-        .output()
-        .await
-        .expect("hearth runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 async fn signal(child: &Child, name: &str) {
     let pid = child.id().expect("running").to_string();
@@ -67,13 +41,15 @@ async fn a_second_run_is_refused_and_the_first_keeps_serving() {
         ),
     )
     .unwrap();
-    let first = command(dir.path(), &config, &["run"])
+    let cfg = config.to_str().unwrap();
+    let first = Command::from(cli::command(dir.path(), &["--config", cfg, "run"]))
+        .kill_on_drop(true)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !hearth(dir.path(), &config, &["status"]).await.0 {
+    while !outcome(&hearth_async(dir.path(), &["--config", cfg, "status"]).await).0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the device never answered"
@@ -82,23 +58,28 @@ async fn a_second_run_is_refused_and_the_first_keeps_serving() {
     }
 
     // Gran watches the kitchen.
-    let (_, code, _) = hearth(dir.path(), &config, &["id", "--quiet"]).await;
+    let (_, code, _) =
+        outcome(&hearth_async(dir.path(), &["--config", cfg, "id", "--quiet"]).await);
     let kitchen = ContactCode::parse(code.trim()).expect("the device's code");
     let gran = start_viewer(gran_dir.path(), &relay.url(), "Gran");
     let gran_code = gran.contact_code().to_text();
-    let (ok, _, err) = hearth(
-        dir.path(),
-        &config,
-        &["contacts", "add", &gran_code, "--allow", "live_video"],
-    )
-    .await;
+    let (ok, _, err) = outcome(
+        &hearth_async(
+            dir.path(),
+            &[
+                "--config",
+                cfg,
+                "contacts",
+                "add",
+                &gran_code,
+                "--allow",
+                "live_video",
+            ],
+        )
+        .await,
+    );
     assert!(ok, "{err}");
-    gran.contacts()
-        .update(move |book| {
-            book.upsert(&kitchen, ContactStatus::Approved);
-        })
-        .await
-        .unwrap();
+    approve_contact(&gran, &kitchen, &[]).await;
     wait_relay(&gran).await;
     let kitchen_key = ContactCode::parse(code.trim()).unwrap().peer_key;
     let watching = PeerConnection::with_settings(&gran, kitchen_key, fast_settings());
@@ -111,12 +92,14 @@ async fn a_second_run_is_refused_and_the_first_keeps_serving() {
     // A second device on the same directory is refused, saying who holds it.
     let socket = dir.path().join("control.sock");
     let inode = std::fs::metadata(&socket).unwrap().ino();
-    let second = timeout(
-        Duration::from_secs(30),
-        hearth(dir.path(), &config, &["run"]),
-    )
-    .await
-    .expect("the second device gives up at once");
+    let second = outcome(
+        &timeout(
+            Duration::from_secs(30),
+            hearth_async(dir.path(), &["--config", cfg, "run"]),
+        )
+        .await
+        .expect("the second device gives up at once"),
+    );
     assert!(!second.0, "a second device started: {}", second.1);
     let pid = first.id().unwrap().to_string();
     assert!(
@@ -129,7 +112,7 @@ async fn a_second_run_is_refused_and_the_first_keeps_serving() {
         Some(inode),
         "the first device's control socket is untouched"
     );
-    let (ok, status, err) = hearth(dir.path(), &config, &["status"]).await;
+    let (ok, status, err) = outcome(&hearth_async(dir.path(), &["--config", cfg, "status"]).await);
     assert!(ok && status.contains("Gran"), "status: {status}{err}");
 
     // Its relay session is untouched too: a new call is answered at once.
@@ -145,7 +128,8 @@ async fn a_second_run_is_refused_and_the_first_keeps_serving() {
     again.close().await;
 
     // Privacy reaches the running device, and Gran's picture stops.
-    let (ok, said, err) = hearth(dir.path(), &config, &["privacy", "on"]).await;
+    let (ok, said, err) =
+        outcome(&hearth_async(dir.path(), &["--config", cfg, "privacy", "on"]).await);
     assert!(ok, "{err}");
     assert!(
         said.contains("privacy ON") && !said.contains("not running"),
@@ -161,7 +145,8 @@ async fn a_second_run_is_refused_and_the_first_keeps_serving() {
 
     // A device that holds the directory but does not answer: an error, no claim.
     signal(&first, "-STOP").await;
-    let (ok, said, err) = hearth(dir.path(), &config, &["privacy", "off"]).await;
+    let (ok, said, err) =
+        outcome(&hearth_async(dir.path(), &["--config", cfg, "privacy", "off"]).await);
     signal(&first, "-CONT").await;
     assert!(!ok, "privacy off claimed with a stuck device: {said}");
     assert!(err.contains("does not answer"), "{err}");
@@ -181,7 +166,9 @@ async fn privacy_with_no_device_running_is_saved_for_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hearth.toml");
     std::fs::write(&config, "name = \"Kitchen\"\n").unwrap();
-    let (ok, said, err) = hearth(dir.path(), &config, &["privacy", "on"]).await;
+    let cfg = config.to_str().unwrap();
+    let (ok, said, err) =
+        outcome(&hearth_async(dir.path(), &["--config", cfg, "privacy", "on"]).await);
     assert!(ok, "{err}");
     assert!(said.contains("not running"), "{said}");
 }

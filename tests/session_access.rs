@@ -2,13 +2,13 @@
 //! once, with a machine-readable code, when privacy goes on and off; a session
 //! the owner ends, or a call it refuses, says why with a code beside the words.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::{AccessCode, EndCode, RtcError};
 use hearth::contacts::Permission;
 use hearth::privacy::PrivacyInput;
 use std::time::{Duration, Instant};
+use support::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_are_told_what_changed_with_codes() {

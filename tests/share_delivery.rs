@@ -2,44 +2,22 @@
 //! once to contacts that are online, kept for the offline one until it
 //! connects, and never sent to a contact outside the audience.
 
-mod common;
+mod support;
 
-use common::*;
-use hearth::api::LocalMedia;
-use hearth::contacts::{ContactStatus, Permission};
+use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::identity::Identity;
 use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
 use std::path::Path;
 use std::time::Duration;
+use support::harness::*;
 
 async fn start_sender(dir: &Path, relay: &str) -> Device {
     let mut config = device_config(relay);
     config.share.retry_secs = 1;
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: None,
-    })
-    .await
-    .expect("device starts")
-}
-
-/// A family member's device: no camera, only receives.
-async fn start_family(dir: &Path, relay: &str, name: &str) -> Device {
-    let mut config = device_config(relay);
-    config.name = name.into();
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: Some(LocalMedia::none()),
-    })
-    .await
-    .expect("device starts")
+    start_device_with(dir, config, None).await
 }
 
 fn inbox_ids(dir: &Path) -> Vec<String> {
@@ -58,9 +36,9 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
     let url = relay.url();
     let dirs: Vec<tempfile::TempDir> = (0..5).map(|_| tempfile::tempdir().unwrap()).collect();
     let kitchen = start_sender(dirs[0].path(), &url).await;
-    let gran = start_family(dirs[1].path(), &url, "Gran").await;
-    let tom = start_family(dirs[2].path(), &url, "Tom").await;
-    let nosy = start_family(dirs[4].path(), &url, "Nosy").await;
+    let gran = start_family_device(dirs[1].path(), &url, "Gran").await;
+    let tom = start_family_device(dirs[2].path(), &url, "Tom").await;
+    let nosy = start_family_device(dirs[4].path(), &url, "Nosy").await;
     befriend(&kitchen.node, &gran.node, &[Permission::Snapshots]).await;
     befriend(&kitchen.node, &tom.node, &[Permission::Snapshots]).await;
     // Nosy is an approved contact that may watch live, but not receive shares.
@@ -69,16 +47,7 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
     let ada_code = Identity::load_or_create(dirs[3].path())
         .unwrap()
         .contact_code("Ada", std::slice::from_ref(&url));
-    let code = ada_code.clone();
-    kitchen
-        .node
-        .contacts()
-        .update(move |book| {
-            book.upsert(&code, ContactStatus::Approved);
-            book.find_mut("Ada").unwrap().permissions.snapshots = true;
-        })
-        .await
-        .unwrap();
+    approve_contact(&kitchen.node, &ada_code, &[Permission::Snapshots]).await;
     for node in [&kitchen.node, &gran.node, &tom.node, &nosy.node] {
         wait_relay(node).await;
     }
@@ -129,15 +98,8 @@ async fn a_share_reaches_online_contacts_at_once_and_an_offline_one_when_it_conn
     .await;
 
     // Ada's device comes online and approves the kitchen: the share follows.
-    let ada = start_family(dirs[3].path(), &url, "Ada").await;
-    let kitchen_code = kitchen.node.contact_code();
-    ada.node
-        .contacts()
-        .update(move |book| {
-            book.upsert(&kitchen_code, ContactStatus::Approved);
-        })
-        .await
-        .unwrap();
+    let ada = start_family_device(dirs[3].path(), &url, "Ada").await;
+    approve_contact(&ada.node, &kitchen.node.contact_code(), &[]).await;
     wait_until(
         "Ada gets the share once connected",
         Duration::from_secs(30),

@@ -4,20 +4,21 @@
 //! on the screen and by `hearth status`; once the owner removes a share with
 //! `hearth inbox --remove`, the waiting share arrives.
 
-mod common;
+mod support;
 
-use common::screen::wait_for_screen;
-use common::*;
 use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
-use hearth::device::{Device, DeviceOptions};
+use hearth::device::Device;
 use hearth::hardware::display::Screen;
 use hearth::share::inbox::Inbox;
 use hearth::share::ShareKind;
 use std::path::Path;
 use std::time::Duration;
+use support::cli::{hearth_async, text_ok};
+use support::harness::*;
+use support::screen::wait_for_screen;
 
 fn config(relay: &str, name: &str) -> Config {
     let mut config = device_config(relay);
@@ -28,18 +29,11 @@ fn config(relay: &str, name: &str) -> Config {
 }
 
 async fn start(dir: &Path, config: Config) -> Device {
-    Device::start(DeviceOptions {
-        config,
-        data_dir: dir.to_path_buf(),
-        rtc: Some(fast_settings()),
-        media: Some(LocalMedia::none()),
-    })
-    .await
-    .expect("device starts")
+    start_device_with(dir, config, Some(LocalMedia::none())).await
 }
 
 fn photo(len: usize, text: &str) -> ShareRequest {
-    let jpeg = common::photo::padded_jpeg(len);
+    let jpeg = support::photo::padded_jpeg(len);
     ShareRequest {
         kind: ShareKind::Photo,
         text: text.into(),
@@ -55,31 +49,6 @@ fn inbox_texts(dir: &Path) -> Vec<String> {
         .into_iter()
         .map(|e| e.share.body.text)
         .collect()
-}
-
-async fn hearth(data_dir: &Path, args: &[&str]) -> String {
-    let (dir, args): (std::path::PathBuf, Vec<String>) = (
-        data_dir.into(),
-        args.iter().map(|a| a.to_string()).collect(),
-    );
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(args)
-            .env("HEARTH_LOG", "warn")
-            .output()
-            .expect("hearth runs")
-    })
-    .await
-    .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -133,7 +102,7 @@ async fn a_full_inbox_refuses_new_shares_until_the_owner_makes_room() {
         },
     )
     .await;
-    let status = hearth(kitchen_dir.path(), &["status"]).await;
+    let status = text_ok(&hearth_async(kitchen_dir.path(), &["status"]).await);
     assert!(status.contains("INBOX FULL"), "{status}");
     assert!(status.contains("inbox is full"), "{status}");
     assert_eq!(
@@ -149,7 +118,8 @@ async fn a_full_inbox_refuses_new_shares_until_the_owner_makes_room() {
         "the sender keeps the share"
     );
 
-    let removed = hearth(kitchen_dir.path(), &["inbox", "--remove", &first_id[..12]]).await;
+    let removed =
+        text_ok(&hearth_async(kitchen_dir.path(), &["inbox", "--remove", &first_id[..12]]).await);
     assert!(
         removed.contains(&format!("removed {}", &first_id[..12])),
         "{removed}"

@@ -3,9 +3,8 @@
 //! needs `talk_back`, a photo that does not decode is refused with its code,
 //! and a good one is stored once in the inbox.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::PeerConnection;
 use hearth::contacts::Permission;
 use hearth::identity::Identity;
@@ -15,6 +14,7 @@ use hearth::share::wire::encode_chunk;
 use hearth::share::{Manifest, ShareBody, ShareKind, CHUNK_SIZE};
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::harness::*;
 
 async fn reply(call: &PeerConnection) -> Value {
     let message = tokio::time::timeout(Duration::from_secs(20), call.recv())
@@ -139,7 +139,7 @@ async fn a_photo_that_does_not_decode_is_refused_on_arrival_and_not_kept() {
     let gran = Identity::load_or_create(home.viewer_dir.path()).unwrap();
     // Gran's photo was cut short on her side before she shared it: every
     // chunk and the whole match the signed hashes, but it is not a picture.
-    let whole = common::photo::small_jpeg(320, 240);
+    let whole = support::photo::small_jpeg(320, 240);
     let cut = &whole[..whole.len() * 2 / 3];
     let body = ShareBody {
         v: 1,

@@ -3,15 +3,15 @@
 //! accepts it only after losing the permission, and no chunk of it follows —
 //! the device says `share_cancel` instead, and the share leaves its outbox.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::{Message, PeerConnection};
 use hearth::contacts::Permission;
 use hearth::device::shares::ShareRequest;
 use hearth::share::ShareKind;
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::harness::*;
 
 async fn next(call: &PeerConnection) -> Message {
     tokio::time::timeout(Duration::from_secs(30), call.recv())
@@ -33,7 +33,7 @@ async fn losing_snapshots_cuts_the_transfer_in_flight() {
     .await;
 
     // A 1 MiB photo: 22 chunks.
-    let jpeg = common::photo::padded_jpeg((1 << 20) + 4);
+    let jpeg = support::photo::padded_jpeg((1 << 20) + 4);
     let receipt = home
         .device
         .share(ShareRequest {

@@ -3,9 +3,8 @@
 //! device's relay allowance by flooding it with offers, or crowd out a real
 //! family member's pairing request.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::PeerConnection;
 use hearth::contacts::{ContactChange, ContactStatus, Permission};
 use hearth::envelope::{self, EnvelopeError, Recipient};
@@ -14,6 +13,7 @@ use hearth::node::{NodeEvent, MAX_PENDING_REQUESTS};
 use hearth::relay::client::{RelayClient, RelayEvent, RelayHandle, SendOutcome};
 use hearth::signal::Signal;
 use std::time::Duration;
+use support::harness::*;
 use tokio::time::timeout;
 
 /// A bare relay connection for `identity`, connected; its events are drained.

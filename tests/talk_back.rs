@@ -5,9 +5,8 @@
 //! one without, silence from the moment `talk_back` is taken away, and both voices when
 //! two contacts talk at once.
 
-mod common;
+mod support;
 
-use common::*;
 use hearth::api::{AudioStream, LocalMedia, PeerConnection};
 use hearth::contacts::Permission;
 use hearth::device::Device;
@@ -20,6 +19,7 @@ use hearth::media::{
 };
 use std::path::Path;
 use std::time::Duration;
+use support::harness::*;
 
 const SECOND: usize = AUDIO_SAMPLE_RATE as usize;
 

@@ -4,10 +4,8 @@
 //! both use relay candidates only connect through coturn, and
 //! `hearth relay --check` says whether the secret matches.
 
-mod common;
-mod turn_support;
+mod support;
 
-use common::*;
 use futures_util::{SinkExt, StreamExt};
 use hearth::api::{PeerConnection, RtcSettings};
 use hearth::contacts::Permission;
@@ -21,8 +19,9 @@ use hearth::relay::{ClientConfig, RelayClient, RelayIce, RelayServerConfig};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use support::coturn::{unix_now, Coturn};
+use support::harness::*;
 use tokio_tungstenite::tungstenite::Message;
-use turn_support::{unix_now, Coturn};
 
 const SECRET: &str = "kitchen-table-secret";
 
@@ -245,7 +244,7 @@ async fn a_call_relayed_before_its_credentials_expire_keeps_its_allocation() {
     // the credentials it started with (refreshing only matters for new calls).
     let coturn = Coturn::start(SECRET).await;
     let soon = mint(SECRET, "gran", unix_now() + 2);
-    let mut turn = turn_support::RawTurn::new(&coturn, &soon.username, &soon.credential).await;
+    let mut turn = support::coturn::RawTurn::new(&coturn, &soon.username, &soon.credential).await;
     let relayed = turn.allocate().await;
     assert!(turn.permit(relayed, "127.0.0.1:9".parse().unwrap()).await);
     tokio::time::sleep(Duration::from_secs(4)).await;

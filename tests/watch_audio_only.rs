@@ -2,11 +2,10 @@
 //! `live_video`): it hears the sound on one session, says video is not
 //! allowed, and does not reconnect in a loop.
 
-mod common;
 mod support;
 
-use common::*;
 use hearth::contacts::Permission;
+use support::harness::*;
 use support::watch_cli::FamilyMember;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,9 +2,9 @@
 //! with their types and a strict Content Security Policy, nothing else — no
 //! directory listing, no file outside the table.
 
-mod common;
+mod support;
 
-use common::*;
+use support::harness::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends one HTTP/1.1 GET and returns the status line, the headers (lower-cased names) and the body.

@@ -3,81 +3,24 @@
 //! device in another, joined by a veth pair. Token contacts are made with the
 //! CLI. Needs root and iproute2; without root it says why and returns.
 
-#[path = "support/netns.rs"]
-mod netns;
+mod support;
 
-use netns::{NetPair, DEVICE_IP};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use support::cli::{self, BIN};
+use support::netns::{NetPair, DEVICE_IP};
+use support::topology::is_root;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hearth");
-const AIORTC: &str = "aiortc==1.16.0";
 const PORT: u16 = 7600;
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-/// A venv with aiortc, under the target directory; made once, then reused.
-fn aiortc_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("aiortc-venv");
-    let python = venv.join("bin/python");
-    let ready = |python: &Path| {
-        Command::new(python)
-            .args(["-c", "import aiortc"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if ready(&python) {
-        return python;
-    }
-    let made = Command::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&venv)
-        .status()
-        .expect("run python3 (apt-get install python3 python3-venv)");
-    assert!(
-        made.success(),
-        "python3 -m venv failed: apt-get install python3-venv"
-    );
-    let pip = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", AIORTC])
-        .status()
-        .expect("run pip");
-    assert!(pip.success(), "pip install {AIORTC} failed");
-    assert!(ready(&python), "aiortc installed but does not import");
-    python
-}
-
-/// Runs `hearth --data-dir DIR ARGS…` and returns its standard output.
-fn hearth(data_dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .expect("run hearth");
-    assert!(
-        out.status.success(),
-        "hearth {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// Adds a token contact with the CLI; returns the token it printed once.
 fn add_token(data_dir: &Path, name: &str, allow: &str) -> String {
-    let out = hearth(data_dir, &["contacts", "add-token", name, "--allow", allow]);
+    let out = cli::run_ok(&mut cli::bare_command(
+        data_dir,
+        &["contacts", "add-token", name, "--allow", allow],
+    ));
     out.lines()
         .find_map(|l| l.trim().strip_prefix("token: "))
         .unwrap_or_else(|| panic!("no token printed:\n{out}"))
@@ -90,7 +33,7 @@ fn aiortc_watches_the_device_over_whep() {
         eprintln!("skipped: network namespaces need root (CI runs as root)");
         return;
     }
-    let python = aiortc_python();
+    let python = support::aiortc::python();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let config = dir.path().join("hearth.toml");
@@ -106,8 +49,11 @@ fn aiortc_watches_the_device_over_whep() {
     .unwrap();
     let token = add_token(&data, "TV", "live_video,live_audio");
     let spare = add_token(&data, "Spare", "live_video");
-    hearth(&data, &["contacts", "remove", "Spare"]);
-    let list = hearth(&data, &["contacts", "list"]);
+    cli::run_ok(&mut cli::bare_command(
+        &data,
+        &["contacts", "remove", "Spare"],
+    ));
+    let list = cli::run_ok(&mut cli::bare_command(&data, &["contacts", "list"]));
     assert!(
         list.contains("TV") && list.contains("token (WHEP)"),
         "{list}"
@@ -202,7 +148,7 @@ fn aiortc_watches_the_device_over_whep() {
         "a token was logged"
     );
     assert!(
-        !log.contains(netns::PLAYER_IP),
+        !log.contains(support::netns::PLAYER_IP),
         "the player's address was logged"
     );
 }

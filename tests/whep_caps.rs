@@ -3,39 +3,20 @@
 //! Our own `HearthPeer` makes the offer; it never takes the answers, as a
 //! hostile or broken player would not.
 
-mod common;
+mod support;
 
-use common::http::{request, HttpResponse};
-use common::*;
 use futures_util::future::join_all;
-use hearth::contacts::{Contact, Permission};
+use hearth::contacts::Permission;
 use hearth::device::Device;
-use hearth::peer::{HearthPeer, PeerOptions};
-use hearth::whep::{token, MAX_SESSIONS};
+use hearth::whep::MAX_SESSIONS;
 use std::time::Duration;
+use support::harness::*;
+use support::http::{request, HttpResponse};
 use tokio::time::{sleep, Instant};
-
-async fn add_token(device: &Device, name: &str) -> String {
-    let secret = token::generate();
-    let mut contact = Contact::token(name, token::hash(&secret));
-    contact.permissions.set(Permission::LiveVideo, true);
-    device
-        .node
-        .contacts()
-        .update(move |book| book.add(contact).map(|_| ()))
-        .await
-        .unwrap()
-        .unwrap();
-    secret
-}
 
 /// An offer from a real player that will never take the answer.
 async fn offer() -> String {
-    let options = PeerOptions {
-        data_channel: false,
-        ..PeerOptions::viewer().loopback_only()
-    };
-    let (peer, _) = HearthPeer::new(options).await.unwrap();
+    let peer = whep_player().await;
     let offer = peer.create_offer().await.unwrap();
     drop(peer);
     offer
@@ -63,7 +44,7 @@ async fn forty_concurrent_posts_create_at_most_sixteen_sessions() {
     let relay = TestRelay::start().await;
     let dir = tempfile::tempdir().unwrap();
     let device = start_device(dir.path(), &relay.url()).await;
-    let tv = add_token(&device, "TV").await;
+    let tv = add_token(&device, "TV", &[Permission::LiveVideo]).await;
     let offer = offer().await;
 
     let posts = (0..40).map(|_| post(&device, &tv, &offer));
@@ -87,7 +68,7 @@ async fn players_that_never_connect_give_their_slots_back() {
     let relay = TestRelay::start().await;
     let dir = tempfile::tempdir().unwrap();
     let device = start_device(dir.path(), &relay.url()).await;
-    let tv = add_token(&device, "TV").await;
+    let tv = add_token(&device, "TV", &[Permission::LiveVideo]).await;
     let offer = offer().await;
 
     let mut locations = Vec::new();

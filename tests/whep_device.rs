@@ -3,43 +3,17 @@
 //! 401 for unknown and revoked tokens, revocation ending sessions at once, and
 //! a 4xx with a reason for every kind of bad input.
 
-mod common;
+mod support;
 
-use common::http::{request, HttpResponse};
-use common::*;
-use hearth::contacts::{Contact, Permission};
+use hearth::contacts::Permission;
 use hearth::device::Device;
 use hearth::media::H264Decoder;
-use hearth::peer::{HearthPeer, PeerOptions, PeerState};
+use hearth::peer::{HearthPeer, PeerState};
 use hearth::whep::token;
 use std::time::Duration;
+use support::harness::*;
+use support::http::{request, HttpResponse};
 use tokio::time::timeout;
-
-/// Adds a token contact with `allow` to the running device; returns its token.
-async fn add_token(device: &Device, name: &str, allow: &[Permission]) -> String {
-    let secret = token::generate();
-    let mut contact = Contact::token(name, token::hash(&secret));
-    for p in allow {
-        contact.permissions.set(*p, true);
-    }
-    device
-        .node
-        .contacts()
-        .update(move |book| book.add(contact).map(|_| ()))
-        .await
-        .unwrap()
-        .unwrap();
-    secret
-}
-
-/// A WHEP player: our peer, receive-only, without a data channel (as players are).
-async fn player() -> HearthPeer {
-    let options = PeerOptions {
-        data_channel: false,
-        ..PeerOptions::viewer().loopback_only()
-    };
-    HearthPeer::new(options).await.unwrap().0
-}
 
 async fn post_offer(device: &Device, token: &str, content_type: &str, body: &str) -> HttpResponse {
     let auth = format!("Bearer {token}");
@@ -64,7 +38,7 @@ async fn delete(device: &Device, token: &str, location: &str) -> u16 {
 /// Starts a session for `token`; returns the player, its Location, and
 /// asserts that it decodes `frames` video frames and hears audio.
 async fn watch(device: &Device, token: &str, frames: usize) -> (HearthPeer, String) {
-    let peer = player().await;
+    let peer = whep_player().await;
     let offer = peer.create_offer().await.unwrap();
     let created = post_offer(device, token, "application/sdp", &offer).await;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -138,7 +112,7 @@ async fn whep_sessions_start_end_and_are_revoked() {
     })
     .await;
     assert_eq!(delete(&device, &tablet, &tablet_session).await, 401);
-    let offer = player().await.create_offer().await.unwrap();
+    let offer = whep_player().await.create_offer().await.unwrap();
     let refused = post_offer(&device, &tablet, "application/sdp", &offer).await;
     assert_eq!(
         (refused.status, refused.body.as_str()),
@@ -171,7 +145,7 @@ async fn bad_requests_get_a_reason_and_nothing_starts() {
     let device = start_device(dir.path(), &relay.url()).await;
     let tv = add_token(&device, "TV", &[Permission::LiveVideo]).await;
     let nothing = add_token(&device, "Idle", &[]).await;
-    let offer = player().await.create_offer().await.unwrap();
+    let offer = whep_player().await.create_offer().await.unwrap();
     let addr = device.http_addr.unwrap();
 
     let no_auth = request(
@@ -271,7 +245,7 @@ async fn bad_requests_get_a_reason_and_nothing_starts() {
     assert!(device.watchers().is_empty());
 
     // A video-only token still gets its session from an offer asking for both.
-    let peer = player().await;
+    let peer = whep_player().await;
     let created = post_offer(
         &device,
         &tv,

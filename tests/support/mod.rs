@@ -1,14 +1,38 @@
-//! Support for the browser and network tests: a Chrome DevTools Protocol
-//! client that drives Debian's headless Chromium, helpers for the viewer
-//! page, the `hearth` binary run as a family member and an owner would,
-//! aiortc in a venv, and a small internet of network namespaces with NATs
-//! ([`topology`]) and coturn ([`turn_server`]). Not a test target itself.
+//! The one support module of the integration tests (and of the Chromium
+//! benchmark, which includes it with `#[path]`); every test says `mod support;`.
+//! Not a test target itself.
+//!
+//! - [`harness`]: a relay on loopback, simulated devices and viewer nodes,
+//!   befriending, waiting, logs; with [`screen`] (the simulated screen),
+//!   [`photo`] (real JPEGs), [`http`] (a tiny HTTP client) and
+//!   [`evil_relay`] (a relay that tampers).
+//! - [`cli`]: the `hearth` binary run as the owner runs it, one command at a
+//!   time.
+//! - [`peer`]: two bare WebRTC peers negotiating directly.
+//! - [`raw_relay`]: a relay client speaking the wire protocol by hand.
+//! - [`coturn`]: coturn on loopback; [`turn_server`]: coturn inside a
+//!   [`topology`], a small internet of network namespaces with NATs.
+//! - [`netns`]: two namespaces joined by a veth pair; [`moving_host`]: a
+//!   host whose address changes under a running test.
+//! - [`chromium`] (headless Chromium over the DevTools protocol),
+//!   [`viewer`] (the viewer page in it), [`watch_cli`] (`hearth watch` as a
+//!   family member runs it) and [`aiortc`] (aiortc in a venv).
 
 #![allow(dead_code)]
 
 pub mod aiortc;
 pub mod chromium;
+pub mod cli;
+pub mod coturn;
+pub mod evil_relay;
+pub mod harness;
+pub mod http;
 pub mod moving_host;
+pub mod netns;
+pub mod peer;
+pub mod photo;
+pub mod raw_relay;
+pub mod screen;
 pub mod topology;
 pub mod turn_server;
 pub mod viewer;

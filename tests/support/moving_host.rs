@@ -6,6 +6,7 @@
 //! veth. Nothing is visible outside the test: the private namespace ends
 //! with its thread, and the named one is deleted on drop.
 
+use super::netns::{ip, rand_suffix};
 use std::process::Command;
 
 /// Runs `body` on a new thread in a fresh network namespace (loopback up),
@@ -35,20 +36,6 @@ pub fn in_private_net<T: Send + 'static>(
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
-/// Runs `ip ARGS…` in the calling thread's namespace, checking it succeeded.
-pub fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .expect("run `ip` (apt-get install iproute2)");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The far host: a named namespace joined to this thread's by a veth pair.
 pub struct FarHost {
     /// The namespace's name (unique to this run).
@@ -61,7 +48,7 @@ impl FarHost {
     /// Creates the far namespace, with `far_cidr` on its end, and puts
     /// `home_cidr` on the home end. Call from inside [`in_private_net`].
     pub fn join(home_cidr: &str, far_cidr: &str) -> FarHost {
-        let tag = format!("{}x{}", std::process::id() % 100_000, suffix());
+        let tag = format!("{}x{}", std::process::id() % 100_000, rand_suffix());
         let host = FarHost {
             ns: format!("hfar{tag}"),
             home_if: format!("vh{tag}"),
@@ -109,11 +96,4 @@ impl Drop for FarHost {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
     }
-}
-
-fn suffix() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(0);
-    (h.finish() % 1000) as u32
 }

@@ -16,7 +16,8 @@ pub struct NetPair {
     children: Vec<Child>,
 }
 
-fn ip(args: &[&str]) {
+/// Runs `ip ARGS…` in the calling thread's namespace, checking it succeeded.
+pub fn ip(args: &[&str]) {
     let out = Command::new("ip")
         .args(args)
         .output()
@@ -83,7 +84,8 @@ impl NetPair {
     }
 }
 
-fn rand_suffix() -> u32 {
+/// A number below 1000 that differs from run to run, for unique names.
+pub fn rand_suffix() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u8(0);

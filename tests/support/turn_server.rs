@@ -3,6 +3,7 @@
 //! [`SERVER_IP`](super::topology::SERVER_IP):3478 and relays from the same
 //! address; its log is kept beside the test's files.
 
+use super::coturn::BASE_ARGS;
 use super::topology::{Host, Process, SERVER_IP};
 use std::path::Path;
 use std::process::Stdio;
@@ -36,19 +37,12 @@ impl TurnServer {
     pub fn start(internet: &Host, auth: TurnAuth, dir: &Path) -> TurnServer {
         let log = std::fs::File::create(dir.join("turnserver.log")).unwrap();
         let mut command = internet.command("turnserver");
-        command.args([
-            "-n",
+        command.args(BASE_ARGS).args([
             &format!("--listening-ip={SERVER_IP}"),
             &format!("--relay-ip={SERVER_IP}"),
             &format!("--listening-port={TURN_PORT}"),
             "--min-port=49160",
             "--max-port=49400",
-            "--no-tls",
-            "--no-dtls",
-            "--no-cli",
-            "--log-file=stdout",
-            "--simple-log",
-            "--realm=hearth",
             "--verbose",
             // As a public TURN server should (systemd/turnserver.conf.example):
             // private networks are not relayed to. Without this, coturn 4.6.1 here

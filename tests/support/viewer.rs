@@ -2,7 +2,7 @@
 //! owner's edits to the contacts file, asking to watch, and reading the page.
 
 use super::chromium::Page;
-use hearth::contacts::{ContactBook, ContactStatus};
+use hearth::contacts::{ContactBook, ContactStatus, Permission};
 use hearth::device::Device;
 use serde_json::json;
 use std::path::Path;
@@ -32,6 +32,18 @@ pub fn edit_contacts(dir: &Path, change: impl FnOnce(&mut ContactBook)) {
     let mut book = ContactBook::load(dir).unwrap();
     change(&mut book);
     book.save(dir).unwrap();
+}
+
+/// Approves `name` in the contact book on `dir` and allows it `allow`, as
+/// `hearth contacts approve NAME` and `hearth contacts allow NAME …` do.
+pub fn approve(dir: &Path, name: &str, allow: &[Permission]) {
+    edit_contacts(dir, |book| {
+        let contact = book.find_mut(name).unwrap();
+        contact.status = ContactStatus::Approved;
+        for p in allow {
+            contact.permissions.set(*p, true);
+        }
+    });
 }
 
 /// Keeps a screenshot of the page under the test target's temporary directory.

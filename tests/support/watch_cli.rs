@@ -15,19 +15,10 @@ use std::time::{Duration, Instant};
 /// Runs `hearth --data-dir DIR ARGS…` to completion (off the async runtime);
 /// returns when it was started and its output, after checking it succeeded.
 pub async fn owner_command(dir: &Path, args: &[&str]) -> (Instant, Output) {
-    let (dir, args) = (
-        dir.to_path_buf(),
-        args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-    );
+    let mut command = super::cli::command(dir, args);
     let (started, output) = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
-        let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--data-dir")
-            .arg(&dir)
-            .args(&args)
-            .env("HEARTH_LOG", "warn")
-            .output()
-            .expect("hearth runs");
+        let output = command.output().expect("hearth runs");
         (started, output)
     })
     .await
@@ -80,7 +71,7 @@ impl FamilyMember {
 
     /// Starts `hearth watch WHO` for at most `seconds`.
     pub fn watch(&self, who: &str, seconds: u64) -> Watch {
-        self.watch_with(Command::new(env!("CARGO_BIN_EXE_hearth")), who, seconds)
+        self.watch_with(Command::new(super::cli::BIN), who, seconds)
     }
 
     /// Like [`FamilyMember::watch`], run by `command` (the `hearth` binary,

@@ -1,20 +1,15 @@
-//! Shared harness for the end-to-end tests: a real relay on a loopback port,
-//! a simulated device, and viewer nodes, all in one process over real sockets.
+//! The end-to-end harness: a real relay on a loopback port, a simulated
+//! device, and viewer nodes, all in one process over real sockets.
 
-#![allow(dead_code)]
-
-pub mod evil_relay;
-pub mod http;
-pub mod photo;
-pub mod screen;
-
-use hearth::api::RtcSettings;
+use hearth::api::{LocalMedia, RtcSettings};
 use hearth::config::Config;
-use hearth::contacts::{ContactStatus, Permission};
-use hearth::device::{Device, DeviceOptions};
-use hearth::identity::Identity;
+use hearth::contacts::{Contact, ContactStatus, Permission};
+use hearth::device::{Device, DeviceError, DeviceOptions};
+use hearth::identity::{ContactCode, Identity};
 use hearth::live_contacts::LiveContacts;
 use hearth::node::{Node, NodeOptions};
+use hearth::peer::{HearthPeer, PeerOptions};
+use hearth::whep::token;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -23,16 +18,19 @@ use tokio::sync::oneshot;
 
 /// A relay running on loopback until dropped or stopped.
 pub struct TestRelay {
+    /// Where it listens.
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl TestRelay {
+    /// A relay with the default limits on a free loopback port.
     pub async fn start() -> TestRelay {
         Self::start_at("127.0.0.1:0".parse().unwrap()).await
     }
 
+    /// A relay with the default limits on `addr` (e.g. to restart one where it was).
     pub async fn start_at(addr: SocketAddr) -> TestRelay {
         Self::start_with(addr, hearth::relay::RelayServerConfig::default()).await
     }
@@ -63,10 +61,12 @@ impl TestRelay {
         }
     }
 
+    /// Its WebSocket URL, as devices and viewers are configured with it.
     pub fn url(&self) -> String {
         relay_url(self.addr)
     }
 
+    /// Stops it and waits until it has stopped.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -75,6 +75,7 @@ impl TestRelay {
     }
 }
 
+/// The WebSocket URL of a relay listening on `addr`.
 pub fn relay_url(addr: SocketAddr) -> String {
     format!("ws://{addr}/relay")
 }
@@ -94,15 +95,68 @@ pub fn device_config(relay_url: &str) -> Config {
     config
 }
 
+/// Starts a device on `dir` with [`device_config`] for `relay_url`.
 pub async fn start_device(dir: &Path, relay_url: &str) -> Device {
+    start_device_with(dir, device_config(relay_url), None).await
+}
+
+/// A family member's device named `name` on `relay_url`: no camera or
+/// microphone, it only receives.
+pub async fn start_family_device(dir: &Path, relay_url: &str, name: &str) -> Device {
+    let mut config = device_config(relay_url);
+    config.name = name.into();
+    start_device_with(dir, config, Some(LocalMedia::none())).await
+}
+
+/// Starts a device on `dir` with `config`, [`fast_settings`] and `media`
+/// (`None`: the camera and microphone the config names).
+pub async fn try_start_device_with(
+    dir: &Path,
+    config: Config,
+    media: Option<LocalMedia>,
+) -> Result<Device, DeviceError> {
     Device::start(DeviceOptions {
-        config: device_config(relay_url),
+        config,
         data_dir: dir.to_path_buf(),
         rtc: Some(fast_settings()),
-        media: None,
+        media,
     })
     .await
-    .expect("device starts")
+}
+
+/// [`try_start_device_with`], which must succeed.
+pub async fn start_device_with(dir: &Path, config: Config, media: Option<LocalMedia>) -> Device {
+    try_start_device_with(dir, config, media)
+        .await
+        .expect("device starts")
+}
+
+/// Adds a token contact (a WHEP player) allowed `allow` to the running
+/// device; returns its token.
+pub async fn add_token(device: &Device, name: &str, allow: &[Permission]) -> String {
+    let secret = token::generate();
+    let mut contact = Contact::token(name, token::hash(&secret));
+    for p in allow {
+        contact.permissions.set(*p, true);
+    }
+    device
+        .node
+        .contacts()
+        .update(move |book| book.add(contact).map(|_| ()))
+        .await
+        .unwrap()
+        .unwrap();
+    secret
+}
+
+/// A WHEP player: our own peer on loopback, receive-only, without a data
+/// channel (as players are).
+pub async fn whep_player() -> HearthPeer {
+    let options = PeerOptions {
+        data_channel: false,
+        ..PeerOptions::viewer().loopback_only()
+    };
+    HearthPeer::new(options).await.unwrap().0
 }
 
 /// Loopback-only WebRTC with short timeouts, so a refusal shows quickly.
@@ -113,6 +167,8 @@ pub fn fast_settings() -> RtcSettings {
     }
 }
 
+/// A viewer node called `name` with its identity and contacts on `dir`,
+/// using the relay at `relay_url`.
 pub fn start_viewer(dir: &Path, relay_url: &str, name: &str) -> Node {
     let identity = Arc::new(Identity::load_or_create(dir).unwrap());
     let contacts = LiveContacts::load(dir).unwrap();
@@ -128,27 +184,27 @@ pub fn start_viewer(dir: &Path, relay_url: &str, name: &str) -> Node {
 
 /// Makes `a` and `b` approved contacts of each other; `a` grants `b` the permissions.
 pub async fn befriend(a: &Node, b: &Node, grants: &[Permission]) {
-    let code_b = b.contact_code();
-    let grants = grants.to_vec();
-    a.contacts()
+    approve_contact(a, &b.contact_code(), grants).await;
+    approve_contact(b, &a.contact_code(), &[]).await;
+}
+
+/// Makes `code` an approved contact of `node` with `grants` on: one side of
+/// [`befriend`], for a contact whose device is off or does not exist.
+pub async fn approve_contact(node: &Node, code: &ContactCode, grants: &[Permission]) {
+    let (code, grants) = (code.clone(), grants.to_vec());
+    node.contacts()
         .update(move |book| {
-            book.upsert(&code_b, ContactStatus::Approved);
-            let entry = book.find_mut(&code_b.peer_key.to_string()).unwrap();
+            book.upsert(&code, ContactStatus::Approved);
+            let entry = book.find_mut(&code.peer_key.to_string()).unwrap();
             for p in grants {
                 entry.permissions.set(p, true);
             }
         })
         .await
         .unwrap();
-    let code_a = a.contact_code();
-    b.contacts()
-        .update(move |book| {
-            book.upsert(&code_a, ContactStatus::Approved);
-        })
-        .await
-        .unwrap();
 }
 
+/// Polls `check` every 20 ms until it holds; panics naming `what` after `limit`.
 pub async fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + limit;
     while !check() {
@@ -160,6 +216,7 @@ pub async fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> 
     }
 }
 
+/// Waits (at most 20 s) until `node` is connected to its relay.
 pub async fn wait_relay(node: &Node) {
     wait_until("relay connection", Duration::from_secs(20), || {
         node.relay_connected()
@@ -167,6 +224,7 @@ pub async fn wait_relay(node: &Node) {
     .await;
 }
 
+/// Sends logs to the test's output, filtered by `HEARTH_LOG` (default `warn`).
 pub fn init_logs() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(

@@ -1,7 +1,5 @@
-//! Helpers shared by the `peer_*` integration tests (included with `#[path]`): building a
-//! viewer/device pair on 127.0.0.1, exchanging SDP directly, relaying trickle candidates,
-//! and waiting for events.
-#![allow(dead_code)]
+//! For the `peer_*` tests: building a viewer/device pair on 127.0.0.1,
+//! exchanging SDP directly, relaying trickle candidates, and waiting for events.
 
 use hearth::peer::{HearthPeer, IceMode, PeerEvent, PeerOptions};
 use std::sync::Arc;
@@ -15,6 +13,19 @@ pub const STEP: Duration = Duration::from_secs(10);
 pub struct Side {
     pub peer: Arc<HearthPeer>,
     pub events: mpsc::Receiver<(Instant, PeerEvent)>,
+}
+
+impl Side {
+    /// Waits at most [`STEP`] for this side's `DataChannelOpen`; `who`
+    /// ("viewer", "device") names the side if it never comes.
+    pub async fn wait_open(&mut self, who: &str) -> Instant {
+        let what = format!("{who} DataChannelOpen");
+        wait_for(&mut self.events, STEP, &what, |e| {
+            *e == PeerEvent::DataChannelOpen
+        })
+        .await
+        .0
+    }
 }
 
 /// A connected-or-connecting pair and the instant the offer was requested.

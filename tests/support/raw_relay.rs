@@ -1,6 +1,5 @@
 //! A raw relay client for the exposure tests: WebSocket handshake, the
 //! challenge and auth, and `send` frames, on real loopback sockets.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,10 +10,24 @@ use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{client_async, WebSocketStream};
+
+/// Starts a relay with the default limits on a loopback port, serving until
+/// the test ends; its address.
+pub async fn spawn_relay() -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(hearth::relay::serve(
+        listener,
+        hearth::relay::RelayServerConfig::default(),
+        std::future::pending(),
+    ));
+    Ok(addr)
+}
 
 /// A relay WebSocket over a plain TCP stream.
 pub type Ws = WebSocketStream<TcpStream>;
@@ -52,10 +65,21 @@ pub async fn tcp_from(
     Ok(socket.connect(relay).await?)
 }
 
-/// Next protocol frame as JSON, or `None` once the relay closed the socket.
+/// Next protocol frame as JSON, or `None` once the relay closed the socket;
+/// an error if nothing comes within [`WAIT`].
 pub async fn recv(ws: &mut Ws) -> Result<Option<Value>> {
+    recv_within(ws, WAIT).await
+}
+
+/// Next protocol frame as JSON on any relay WebSocket (plain or from
+/// `connect_async`), or `None` once the relay closed the socket; an error if
+/// nothing comes within `wait`.
+pub async fn recv_within<S>(ws: &mut WebSocketStream<S>, wait: Duration) -> Result<Option<Value>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     loop {
-        match timeout(WAIT, ws.next())
+        match timeout(wait, ws.next())
             .await
             .context("relay sent nothing in time")?
         {
@@ -67,8 +91,11 @@ pub async fn recv(ws: &mut Ws) -> Result<Option<Value>> {
     }
 }
 
-/// Sends one JSON frame.
-pub async fn send(ws: &mut Ws, frame: Value) -> Result<()> {
+/// Sends one JSON frame on any relay WebSocket.
+pub async fn send<S>(ws: &mut WebSocketStream<S>, frame: Value) -> Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     Ok(ws.send(Message::text(frame.to_string())).await?)
 }
 

@@ -1,7 +1,7 @@
 //! A real coturn (Debian `turnserver`) on loopback for the TURN tests, set
 //! up the way docs/relay.md deploys it: time-limited credentials checked with
-//! a shared secret (`use-auth-secret`), plus what loopback needs.
-#![allow(dead_code)]
+//! a shared secret (`use-auth-secret`), plus what loopback needs. For coturn
+//! inside a network namespace, see [`turn_server`](super::turn_server).
 
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
@@ -9,6 +9,19 @@ use std::time::Duration;
 
 use hearth::relay::ice::{mint, IceConfig};
 use hearth::relay::turn_check::allocate;
+
+/// The flags every coturn of the tests runs with, here and in a
+/// [`turn_server`](super::turn_server): in the foreground, without TLS, DTLS
+/// or its admin CLI, logging plainly to stdout, in the realm `hearth`.
+pub const BASE_ARGS: [&str; 7] = [
+    "-n",
+    "--no-tls",
+    "--no-dtls",
+    "--no-cli",
+    "--log-file=stdout",
+    "--simple-log",
+    "--realm=hearth",
+];
 
 /// A running `turnserver`, killed when dropped.
 pub struct Coturn {
@@ -28,19 +41,13 @@ impl Coturn {
         let min = 20_000 + (port % 400) * 100;
         let dir = tempfile::tempdir().unwrap();
         let child = Command::new("turnserver")
+            .args(BASE_ARGS)
             .args([
-                "-n",
                 "--listening-ip=127.0.0.1",
                 "--relay-ip=127.0.0.1",
                 &format!("--listening-port={port}"),
                 &format!("--min-port={min}"),
                 &format!("--max-port={}", min + 99),
-                "--no-tls",
-                "--no-dtls",
-                "--no-cli",
-                "--log-file=stdout",
-                "--simple-log",
-                "--realm=hearth",
                 "--use-auth-secret",
                 &format!("--static-auth-secret={secret}"),
                 "--allow-loopback-peers",

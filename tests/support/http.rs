@@ -13,6 +13,7 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// The value of header `name` (any case), if the response has it.
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
         self.headers

@@ -23,7 +23,7 @@ pub fn drawn(config: &Config, screen: &Screen) -> Vec<u8> {
 pub async fn wait_for_screen(what: &str, data_dir: &Path, config: &Config, screen: &Screen) {
     let expected = drawn(config, screen);
     let path = data_dir.join("screen.png");
-    super::wait_until(what, Duration::from_secs(60), || {
+    super::harness::wait_until(what, Duration::from_secs(60), || {
         std::fs::read(&path).is_ok_and(|now| now == expected)
     })
     .await;
