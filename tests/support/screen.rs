@@ -2,7 +2,7 @@
 //! directory), compared with what a given [`Screen`] looks like when drawn.
 
 use hearth::config::Config;
-use hearth::hardware::display::png::PngDisplay;
+use hearth::hardware::display::png::{viewing_scale, PngDisplay};
 use hearth::hardware::display::{simulated_size, Display, Screen};
 use hearth::hardware::Board;
 use std::path::Path;
@@ -12,9 +12,8 @@ use std::time::Duration;
 pub fn drawn(config: &Config, screen: &Screen) -> Vec<u8> {
     let board = Board::load(&config.board.profile).expect("board profile");
     let size = simulated_size(&config.display, &board).expect("display size");
-    let scale = if size.width < 200 { 4 } else { 2 };
     let dir = tempfile::tempdir().unwrap();
-    let mut display = PngDisplay::new(dir.path(), size, scale).unwrap();
+    let mut display = PngDisplay::new(dir.path(), size, viewing_scale(size)).unwrap();
     display.show(screen).unwrap();
     std::fs::read(display.path()).unwrap()
 }
