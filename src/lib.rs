@@ -7,7 +7,8 @@
 //! Layers, bottom up (each may use the ones above it in this list, never one
 //! below; `ARCHITECTURE.md` says what each owns):
 //! - [`keys`], [`identity`], [`contacts`], [`envelope`], [`signal`]: who is who
-//!   and the sealed messages they exchange (pure, no I/O but their files).
+//!   and the sealed messages they exchange (pure, no I/O but their files);
+//!   [`live_contacts`]: the contact book as a running node shares it.
 //! - [`peer`]: one WebRTC connection (a thin wrapper around the `webrtc` crate).
 //! - [`config`]: every setting, read once (hardware sections in [`config::hardware`]);
 //!   the one exception to the order: it composes the `[share]` and relay sections
@@ -23,9 +24,9 @@
 //!   approved contacts, their sessions and recovery.
 //! - [`share`], [`whep`]: snapshots, photos and thoughts pushed to contacts;
 //!   standard players over WHEP.
-//! - [`device`]: the device itself, built from all of the above; [`control`] is
-//!   its local socket, [`live_contacts`] its shared contact book.
 //! - [`web`]: the family viewer page (JavaScript), embedded and served.
+//! - [`device`]: the device itself, built from all of the above (its local
+//!   control socket in [`device::socket`]).
 //! - [`systemd_notify`], [`atomic_file`], [`data_dir_lock`]: small services to
 //!   the rest.
 
@@ -35,7 +36,6 @@ pub mod api;
 pub mod atomic_file;
 pub mod config;
 pub mod contacts;
-pub mod control;
 pub mod data_dir_lock;
 pub mod device;
 pub mod edge;

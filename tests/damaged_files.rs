@@ -244,7 +244,7 @@ fn waiting(device: &Device) -> BTreeMap<String, usize> {
 }
 
 /// What the device reports as set aside.
-fn set_aside(status: &hearth::control::Status) -> Vec<String> {
+fn set_aside(status: &hearth::device::socket::Status) -> Vec<String> {
     status.damaged.clone()
 }
 

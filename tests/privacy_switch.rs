@@ -6,7 +6,7 @@ mod support;
 
 use hearth::api::RemoteStream;
 use hearth::contacts::Permission;
-use hearth::control::{request, Request, Response};
+use hearth::device::socket::{request, Request, Response};
 use hearth::privacy::PrivacyInput;
 use std::time::Duration;
 use support::harness::*;

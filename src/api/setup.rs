@@ -1,7 +1,7 @@
 //! Setting up a call, as a sans-IO state machine with the shape of the
 //! relay's hub: [`CallSetup::handle`] takes what happened (a signal, the
 //! connection's outcome, the certificate check, the time) and returns what to
-//! do. The async code in [`super::setup_io`] only carries the actions out, for
+//! do. The async code in `setup_io.rs` only carries the actions out, for
 //! the caller ([`super::PeerConnection`], `hearth watch`), the answering side
 //! ([`super::IncomingCall`], the device) and WHEP players alike.
 //!

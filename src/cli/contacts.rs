@@ -7,7 +7,7 @@ use super::Context;
 use hearth::contacts::{
     describe, ChangeOutcome, ContactBook, ContactChange, ContactStatus, Permission,
 };
-use hearth::control::{request_or_lock, Reached, Request, Response};
+use hearth::device::socket::{request_or_lock, Reached, Request, Response};
 use hearth::identity::Identity;
 use hearth::whep::token;
 

@@ -4,7 +4,7 @@
 //! lock); a device that holds the directory but does not answer is an error.
 
 use super::Context;
-use hearth::control::{request, request_or_lock, Reached, Request, Response};
+use hearth::device::socket::{request, request_or_lock, Reached, Request, Response};
 use hearth::privacy::PrivacyState;
 
 /// The privacy switch.

@@ -4,8 +4,8 @@
 
 use super::Context;
 use anyhow::Context as _;
-use hearth::control::{request, Request, Response, MAX_DELIVERY_WAIT_SECS};
 use hearth::device::shares::ShareRequest;
+use hearth::device::socket::{request, Request, Response, MAX_DELIVERY_WAIT_SECS};
 use hearth::share::inbox::Inbox;
 use hearth::share::photo_check::prepare_photo;
 use hearth::share::ShareKind;

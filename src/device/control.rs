@@ -1,10 +1,10 @@
-//! The device side of the control socket ([`crate::control`]): the privacy
+//! The device side of the control socket ([`crate::device::socket`]): the privacy
 //! switch, the status, new shares and contact changes.
 
 use super::calls::Calls;
 use super::shares::Shares;
 use crate::contacts::{ChangeOutcome, ContactChange, ContactsError};
-use crate::control::{
+use crate::device::socket::{
     socket_path, Request, Response, Status, MAX_DELIVERY_WAIT_SECS, MAX_REQUEST_BYTES,
 };
 use crate::keys::PeerKey;

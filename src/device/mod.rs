@@ -19,6 +19,7 @@ mod panel_view;
 mod share_link;
 pub mod shares;
 pub mod snapshot;
+pub mod socket;
 mod talkback;
 mod tasks;
 mod whep;
@@ -270,7 +271,7 @@ impl Device {
     }
 
     /// Privacy, connected contacts, live viewers and the outbox.
-    pub fn status(&self) -> crate::control::Status {
+    pub fn status(&self) -> crate::device::socket::Status {
         self.control.status()
     }
 
