@@ -67,6 +67,12 @@ impl FarHost {
             "netns",
             &host.ns,
         ]);
+        // No IPv6 link-local addresses: their duplicate-address detection
+        // ends a second or two after the link comes up, and a browser started
+        // meanwhile takes that for a network change (ERR_NETWORK_CHANGED)
+        // and drops the page it was loading.
+        ip(&["link", "set", &host.home_if, "addrgenmode", "none"]);
+        ip(&["-n", &host.ns, "link", "set", &far_if, "addrgenmode", "none"]);
         ip(&["addr", "add", home_cidr, "dev", &host.home_if]);
         ip(&["link", "set", &host.home_if, "up"]);
         ip(&["-n", &host.ns, "addr", "add", far_cidr, "dev", &far_if]);

@@ -345,6 +345,9 @@ fn link(name: &str, a: (&Host, &str, &str), b: (&Host, &str, &str)) {
     for (ifname, (host, inner, addr)) in [(name, a), (peer.as_str(), b)] {
         ip(&["link", "set", ifname, "netns", &host.ns]);
         ip(&["-n", &host.ns, "link", "set", ifname, "name", inner]);
+        // IPv4 only: no IPv6 link-local address whose late duplicate-address
+        // detection a browser would take for a network change.
+        ip(&["-n", &host.ns, "link", "set", inner, "addrgenmode", "none"]);
         ip(&["-n", &host.ns, "addr", "add", addr, "dev", inner]);
         ip(&["-n", &host.ns, "link", "set", inner, "up"]);
     }
