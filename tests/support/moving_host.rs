@@ -72,7 +72,15 @@ impl FarHost {
         // meanwhile takes that for a network change (ERR_NETWORK_CHANGED)
         // and drops the page it was loading.
         ip(&["link", "set", &host.home_if, "addrgenmode", "none"]);
-        ip(&["-n", &host.ns, "link", "set", &far_if, "addrgenmode", "none"]);
+        ip(&[
+            "-n",
+            &host.ns,
+            "link",
+            "set",
+            &far_if,
+            "addrgenmode",
+            "none",
+        ]);
         ip(&["addr", "add", home_cidr, "dev", &host.home_if]);
         ip(&["link", "set", &host.home_if, "up"]);
         ip(&["-n", &host.ns, "addr", "add", far_cidr, "dev", &far_if]);
