@@ -91,7 +91,7 @@ impl IncomingCall {
     pub async fn accept(self, denied: Vec<String>) -> Result<PeerConnection, RtcError> {
         let IncomingCall {
             node,
-            mut offer,
+            offer: IncomingOffer { offer, mut signals },
             local,
             settings,
             receive_audio,
@@ -136,7 +136,7 @@ impl IncomingCall {
             &peer,
             setup,
             first,
-            Some(&mut offer.signals),
+            Some(&mut signals),
             Some(answering),
             settings.connect_timeout,
         )
@@ -170,7 +170,7 @@ impl IncomingCall {
                     id: offer.session,
                     remote_fingerprint: expected,
                 },
-                offer.signals,
+                signals,
             )),
             local,
             remote,

@@ -9,6 +9,7 @@ mod routing;
 pub mod stranger_budget;
 
 pub use crate::policy::MAX_PENDING_REQUESTS;
+pub use route::Offer;
 pub use routing::{IncomingOffer, NodeEvent, RelayStatus};
 
 use crate::envelope::{self, Recipient};

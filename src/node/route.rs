@@ -50,7 +50,7 @@ pub(crate) enum RouteInput {
 
 /// An approved contact's session offer, for the application to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Offer {
+pub struct Offer {
     /// Who calls.
     pub from: PeerKey,
     /// Where to send the answer.

@@ -71,23 +71,21 @@ pub enum RelayStatus {
     Unreachable,
 }
 
-/// A session offer from an approved contact, waiting to be answered.
+/// A session offer from an approved contact, waiting to be answered, with
+/// the later signals of its session (candidates, bye). Reads as its [`Offer`].
 #[derive(Debug)]
 pub struct IncomingOffer {
-    /// Who calls.
-    pub from: PeerKey,
-    /// Where to send the answer.
-    pub reply_to: Recipient,
-    /// The session id the caller chose.
-    pub session: SessionId,
-    /// The caller's SDP offer.
-    pub sdp: String,
-    /// The caller wants live video.
-    pub want_video: bool,
-    /// The caller wants live audio.
-    pub want_audio: bool,
-    /// Later signals of this session (candidates, bye).
+    /// Who offers what.
+    pub offer: Offer,
+    /// Later signals of this session.
     pub signals: mpsc::Receiver<Signal>,
+}
+
+impl std::ops::Deref for IncomingOffer {
+    type Target = Offer;
+    fn deref(&self) -> &Offer {
+        &self.offer
+    }
 }
 
 type SessionKey = (PeerKey, SessionId);
@@ -220,19 +218,10 @@ impl Router {
     /// Hands an offer to whoever answers calls, with its session's signals.
     fn hand_over(&self, offer: Offer) -> Option<RouteInput> {
         let signals = self.open_session(offer.from, offer.session.clone());
-        let incoming = IncomingOffer {
-            from: offer.from,
-            reply_to: offer.reply_to,
-            session: offer.session,
-            sdp: offer.sdp,
-            want_video: offer.want_video,
-            want_audio: offer.want_audio,
-            signals,
-        };
-        match self.offers.try_send(incoming) {
+        match self.offers.try_send(IncomingOffer { offer, signals }) {
             Ok(()) => None,
             Err(e) => {
-                let offer = e.into_inner();
+                let offer = e.into_inner().offer;
                 Some(RouteInput::OfferNotTaken {
                     from: offer.from,
                     reply_to: offer.reply_to,
