@@ -54,14 +54,15 @@ pub(crate) struct RecoveryConfig {
 impl Default for RecoveryConfig {
     /// Retries after 1 s, then every 2 s; at most one attempt a second; ends
     /// after 60 s without a path (a 30 s outage keeps its session), or after
-    /// 10 s of it when the contact has left the relay meanwhile.
+    /// 20 s of it when the contact has left the relay meanwhile (a closed
+    /// page says goodbye first; a phone changing networks is back sooner).
     fn default() -> Self {
         RecoveryConfig {
             retry_first: Duration::from_secs(1),
             retry_max: Duration::from_secs(2),
             min_gap: Duration::from_secs(1),
             give_up: Duration::from_secs(60),
-            contact_gone: Duration::from_secs(10),
+            contact_gone: Duration::from_secs(20),
         }
     }
 }

@@ -174,7 +174,7 @@ fn a_contact_that_left_the_relay_while_the_path_is_down_is_given_up_sooner() {
     let actions = run(&mut r, &t, 1, 60_000);
     let (at, last) = *actions.last().expect("gave up");
     assert_eq!(last, Action::GiveUp);
-    assert_eq!(at, 10_000, "10 s after the contact was first seen offline");
+    assert_eq!(at, 20_000, "20 s after the contact was first seen offline");
 }
 
 #[test]
