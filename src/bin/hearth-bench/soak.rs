@@ -287,12 +287,13 @@ async fn soak_here(minutes: u64, far: &str, family: &Family) -> anyhow::Result<(
         .map(|s| s.id.clone())
         .collect();
     let drained_from = Instant::now();
-    let _ = wait_until("every viewer has every share", DRAIN_WITHIN, || {
-        viewers.iter().all(|v| v.received().is_superset(&sent_ids))
-    })
-    .await;
+    while drained_from.elapsed() < DRAIN_WITHIN
+        && !viewers.iter().all(|v| v.received().is_superset(&sent_ids))
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let drain_secs = drained_from.elapsed().as_secs_f64();
-    let outbox_left = home.device.status().outbox.len();
+    let outbox_left: usize = home.device.status().outbox.iter().map(|(_, n)| n).sum();
 
     stop_viewers.send_replace(true);
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -747,7 +748,7 @@ fn print_report(
          \n  - frames received per viewer (until the end, before the wait for shares): {frames:?}\n\
          \n  - shares sent: {} ({snapshots} snapshots, {} thoughts; {refused} refused by the device); \
          received by each viewer: {received:?}; not received (share × viewer): {lost}, \
-         {waited}; left in the device's outbox: {outbox_left}{missing}\n\
+         {waited}; still waiting in the device's outbox (share × contact): {outbox_left}{missing}\n\
          \n  - privacy toggles: {} (on for {} s each; frames received while on, after a {} ms \
          grace: {}); frames back at every viewer after privacy off: {}\n\
          \n  - relay restarts: {} (down {} s each); the device back on the relay: {}\n\
