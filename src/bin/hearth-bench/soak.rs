@@ -463,7 +463,7 @@ async fn share_now_and_then(
         if Instant::now() >= deadline {
             return;
         }
-        let kind = if n % 2 == 0 && !device.status().private {
+        let kind = if n.is_multiple_of(2) && !device.status().private {
             ShareKind::Snapshot
         } else {
             ShareKind::Thought
@@ -511,7 +511,7 @@ async fn sample(
             continue;
         };
         samples.lock().expect("samples").push(s);
-        if (s.at.round() as u64) % 60 == 0 {
+        if (s.at.round() as u64).is_multiple_of(60) {
             let frames: Vec<u64> = viewers.iter().map(|v| v.frames()).collect();
             eprintln!(
                 "soak: {:.0} min: RSS {:.1} MiB, {} fds, {} threads; frames {frames:?}",
@@ -651,6 +651,10 @@ fn trend_per_10_min(points: &[(f64, f64)]) -> f64 {
     sxy / sxx * 600.0
 }
 
+/// A row of the report's table: name, what it reads from a sample, the verdict's
+/// bound, decimals.
+type Row = (&'static str, fn(&Sample) -> f64, f64, usize);
+
 fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
@@ -689,7 +693,7 @@ fn print_report(
         "\n\n  | whole bench process | after warm-up (1 min) | end | max | trend per 10 min | last minute − first minute (medians) | flat if within |\n  |---|---|---|---|---|---|---|\n",
     );
     let mut flat = true;
-    let rows: [(&str, fn(&Sample) -> f64, f64, usize); 3] = [
+    let rows: [Row; 3] = [
         ("RSS (MiB)", |s| s.rss_mib, FLAT_RSS_MIB, 1),
         ("open file descriptors", |s| s.fds, FLAT_FDS, 0),
         ("threads", |s| s.threads, FLAT_THREADS, 0),
