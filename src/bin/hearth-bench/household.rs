@@ -6,17 +6,24 @@
 //! The family members run on a tokio runtime of their own ([`Family`]): in life they
 //! are other machines, so their work (e.g. writing received shares to disk, which
 //! blocks) must not hold up the device's tasks. They still share this machine's CPU.
+//!
+//! Everything sits on loopback unless a [`Network`] says otherwise (the soak puts the
+//! device and its family on two network namespaces, to cut the link between them).
 
-use hearth::api::{LocalMedia, PeerConnection, RtcSettings};
+use hearth::api::{LocalMedia, Message, PeerConnection, RtcSettings};
 use hearth::config::Config;
 use hearth::contacts::{ContactStatus, Permission};
 use hearth::device::{Device, DeviceOptions};
 use hearth::hardware::buttons::{press, socket_path, Action, Button};
 use hearth::identity::Identity;
+use hearth::keys::PeerKey;
 use hearth::live_contacts::LiveContacts;
 use hearth::node::{Node, NodeOptions};
+use hearth::share::inbox::Inbox;
+use hearth::share::{Limits, Output, ReceiveRules, ShareSession};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -34,32 +41,86 @@ pub fn scratch_dir(what: &str) -> anyhow::Result<PathBuf> {
 /// Opens the device's camera and microphone from its config (instead of the default).
 pub type OpenMedia = Box<dyn FnOnce(&Config) -> anyhow::Result<LocalMedia>>;
 
-/// The device, its relay and its data directory.
-pub struct Home {
-    /// The running device (panel started).
-    pub device: Device,
-    /// Its data directory.
-    pub dir: PathBuf,
-    /// Its settings.
-    pub config: Config,
-    /// The relay's WebSocket URL.
-    pub relay_url: String,
-    relay_stop: Option<oneshot::Sender<()>>,
-    relay_task: tokio::task::JoinHandle<()>,
+/// Where a household's parts sit on the network.
+#[derive(Clone)]
+pub struct Network {
+    /// Where the relay listens (port 0: any free one).
+    pub relay: SocketAddr,
+    /// The device's WebRTC settings.
+    pub device: RtcSettings,
+    /// The family members' WebRTC settings.
+    pub members: RtcSettings,
 }
 
-impl Home {
-    /// Starts a relay and a device called "Kitchen" on loopback with simulated camera
-    /// and microphone at the defaults, changed by `adjust`, and its panel. `media`
-    /// replaces the camera and microphone the config would open.
-    pub async fn start(
-        adjust: impl FnOnce(&mut Config),
-        media: Option<OpenMedia>,
-    ) -> anyhow::Result<Home> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let relay_url = format!("ws://{}/relay", listener.local_addr()?);
+impl Network {
+    /// Everything on loopback.
+    pub fn loopback() -> Network {
+        Network {
+            relay: SocketAddr::from(([127, 0, 0, 1], 0)),
+            device: RtcSettings::loopback(),
+            members: RtcSettings::loopback(),
+        }
+    }
+}
+
+/// A relay serving on the runtime it was started on, which can be stopped and started
+/// again on the same address (as a restarted `hearth relay` would be).
+pub struct Relay {
+    addr: SocketAddr,
+    runtime: tokio::runtime::Handle,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Relay {
+    /// Starts a relay on `addr` (port 0: any free one), served on `runtime` (whose
+    /// threads decide the network namespace it listens in).
+    pub async fn start(addr: SocketAddr, runtime: tokio::runtime::Handle) -> anyhow::Result<Relay> {
+        let mut relay = Relay {
+            addr,
+            runtime,
+            stop: None,
+            task: None,
+        };
+        relay.start_again().await?;
+        Ok(relay)
+    }
+
+    /// The relay's WebSocket URL.
+    pub fn url(&self) -> String {
+        format!("ws://{}/relay", self.addr)
+    }
+
+    /// Stops the relay: it closes every WebSocket and stops listening.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Starts the relay (again) on its address, retrying for a few seconds while the
+    /// port is still taken.
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.task.is_none(), "the relay is running");
+        let (bound_tx, bound) = oneshot::channel::<std::io::Result<SocketAddr>>();
         let (relay_stop, stopped) = oneshot::channel::<()>();
-        let relay_task = tokio::spawn(async move {
+        let addr = self.addr;
+        let task = self.runtime.spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let listener = loop {
+                match tokio::net::TcpListener::bind(addr).await {
+                    Ok(listener) => break listener,
+                    Err(e) if Instant::now() >= deadline => {
+                        let _ = bound_tx.send(Err(e));
+                        return;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            };
+            let _ = bound_tx.send(listener.local_addr());
             let shutdown = async move {
                 let _ = stopped.await;
             };
@@ -73,6 +134,51 @@ impl Home {
                 eprintln!("relay stopped: {e}");
             }
         });
+        self.addr = bound.await??;
+        self.stop = Some(relay_stop);
+        self.task = Some(task);
+        Ok(())
+    }
+}
+
+/// The device, its relay and its data directory.
+pub struct Home {
+    /// The running device (panel started).
+    pub device: Device,
+    /// Its data directory.
+    pub dir: PathBuf,
+    /// Its settings.
+    pub config: Config,
+    /// The relay's WebSocket URL.
+    pub relay_url: String,
+    /// The relay.
+    pub relay: Relay,
+    /// The family members' WebRTC settings.
+    members_rtc: RtcSettings,
+}
+
+impl Home {
+    /// Starts a relay and a device called "Kitchen" on loopback with simulated camera
+    /// and microphone at the defaults, changed by `adjust`, and its panel. `media`
+    /// replaces the camera and microphone the config would open.
+    pub async fn start(
+        adjust: impl FnOnce(&mut Config),
+        media: Option<OpenMedia>,
+    ) -> anyhow::Result<Home> {
+        let here = tokio::runtime::Handle::current();
+        Home::start_on(Network::loopback(), here, adjust, media).await
+    }
+
+    /// Like [`Home::start`], with the parts where `network` says; the relay is served
+    /// on `relay_runtime`, the device on the current runtime.
+    pub async fn start_on(
+        network: Network,
+        relay_runtime: tokio::runtime::Handle,
+        adjust: impl FnOnce(&mut Config),
+        media: Option<OpenMedia>,
+    ) -> anyhow::Result<Home> {
+        let relay = Relay::start(network.relay, relay_runtime).await?;
+        let relay_url = relay.url();
         let dir = scratch_dir("home")?;
         let mut config = Config {
             name: "Kitchen".into(),
@@ -89,7 +195,7 @@ impl Home {
         let device = Device::start(DeviceOptions {
             config: config.clone(),
             data_dir: dir.clone(),
-            rtc: Some(RtcSettings::loopback()),
+            rtc: Some(network.device.clone()),
             media,
         })
         .await?;
@@ -105,8 +211,8 @@ impl Home {
             dir,
             config,
             relay_url,
-            relay_stop: Some(relay_stop),
-            relay_task,
+            relay,
+            members_rtc: network.members,
         })
     }
 
@@ -179,17 +285,14 @@ impl Home {
         PeerConnection::with_settings(
             &member.node,
             self.device.node.peer_key(),
-            RtcSettings::loopback(),
+            self.members_rtc.clone(),
         )
     }
 
     /// Stops the device and the relay and removes the data directory.
     pub async fn stop(mut self) {
         self.device.stop().await;
-        if let Some(stop) = self.relay_stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.relay_task).await;
+        self.relay.stop().await;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -226,7 +329,8 @@ impl Family {
         self.handle().spawn(task);
     }
 
-    fn handle(&self) -> &tokio::runtime::Handle {
+    /// The family's runtime.
+    pub fn handle(&self) -> &tokio::runtime::Handle {
         self.runtime.as_ref().expect("running").handle()
     }
 }
@@ -251,6 +355,74 @@ impl Member {
     /// Removes the member's data directory.
     pub fn remove(&self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A share a contact stored: its id, JPEG size, when it was offered and stored.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The share's id.
+    pub id: String,
+    /// Its JPEG's size (0 for a thought).
+    pub jpeg_bytes: u64,
+    /// When the device offered it.
+    pub offered: Instant,
+    /// When it was stored.
+    pub at: Instant,
+}
+
+/// The shares a contact stored, in order.
+pub type StoredLog = Arc<Mutex<Vec<Stored>>>;
+
+/// The receiving side of a contact: takes what the device pushes (what `rules`
+/// accept), stores it in the contact's inbox and acknowledges it — the same
+/// `ShareSession` and `Inbox` a Hearth device runs — until the connection ends.
+pub async fn receive_shares(
+    connection: PeerConnection,
+    member: PeerKey,
+    mut inbox: Inbox,
+    rules: ReceiveRules,
+    log: StoredLog,
+) {
+    let device = connection.contact();
+    let mut session = ShareSession::new(member, device, rules, Limits::default());
+    let mut offered = Instant::now();
+    while let Some(message) = connection.recv().await {
+        let arrived = Instant::now();
+        match message {
+            Message::Text(text) => {
+                session.handle_text(&text, Instant::now(), &mut inbox);
+            }
+            Message::Binary(frame) => session.handle_binary(&frame, &mut inbox),
+        }
+        while let Some(output) = session.poll_output() {
+            let sent = match output {
+                Output::SendText(text) => {
+                    if text.contains("\"share_have\"") {
+                        offered = arrived;
+                    }
+                    connection.send(&text).await
+                }
+                Output::SendBinary(frame) => connection.send_bytes(&frame).await,
+                Output::Received(share) => {
+                    log.lock().expect("log").push(Stored {
+                        id: share.id.clone(),
+                        jpeg_bytes: share.body.jpeg.as_ref().map_or(0, |j| j.len),
+                        offered,
+                        at: Instant::now(),
+                    });
+                    Ok(())
+                }
+                Output::Refused(e) => {
+                    eprintln!("a contact refused a share: {e}");
+                    Ok(())
+                }
+                _ => Ok(()),
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
     }
 }
 

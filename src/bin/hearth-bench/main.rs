@@ -16,6 +16,7 @@ mod privacy;
 mod recovery;
 mod relay;
 mod snapshot;
+mod soak;
 mod stats;
 mod world;
 
@@ -136,6 +137,13 @@ enum Bench {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// N minutes of a device with 4 viewers, shares, privacy toggled, the relay
+    /// restarted and the link cut: RSS, open files and threads must stay flat, no
+    /// share lost. Two network namespaces; needs root.
+    Soak {
+        #[arg(long, default_value_t = 30)]
+        minutes: u64,
+    },
     /// openh264 against x264 (ffmpeg) on the same raw frames.
     Encode {
         #[arg(long, default_value = "640x480")]
@@ -193,6 +201,7 @@ fn main() -> anyhow::Result<()> {
                 noisy,
             } => snapshot::snapshot(size, contacts, runs, noisy).await,
             Bench::Privacy { viewers, runs } => privacy::privacy(viewers, runs).await,
+            Bench::Soak { minutes } => soak::soak(minutes).await,
             Bench::Encode { .. } => unreachable!("handled above"),
         }
     })

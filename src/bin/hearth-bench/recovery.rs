@@ -22,16 +22,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-const HOME: &str = "10.98.0.1/24";
+/// The home host's address on the veth pair (the device's side).
+pub const HOME: &str = "10.98.0.1/24";
 const MOVED: [&str; 2] = ["10.98.0.3/24", "10.98.0.1/24"];
-const FAR_IP: &str = "10.98.0.2";
+/// The far host's address on the veth pair (the viewers' and the relay's side).
+pub const FAR_IP: &str = "10.98.0.2";
 const RELAY: &str = "10.98.0.2:7811";
+/// The home host's end of the veth pair.
+pub const HOME_LINK: &str = "hbhome";
 
 fn ip(args: &[&str]) -> anyhow::Result<()> {
     run("ip", args)
 }
 
-fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
+/// Runs `program` with `args` (in the calling thread's network namespace); its
+/// standard error is the error if it fails.
+pub fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     let out = Command::new(program).args(args).output()?;
     if !out.status.success() {
         bail!(
@@ -68,8 +74,56 @@ impl Drop for TempDir {
     }
 }
 
-/// Deletes the named namespace however the bench ends.
-struct Far(String);
+/// A named network namespace (the far host), deleted however the bench ends.
+pub struct Far(pub String);
+
+impl Far {
+    /// Creates the namespace `hb{what}{pid}`. Needs root.
+    pub fn create(what: &str) -> anyhow::Result<Far> {
+        let far = Far(format!("hb{what}{}", std::process::id()));
+        ip(&["netns", "add", &far.0])?;
+        Ok(far)
+    }
+}
+
+/// Moves the calling thread (and the threads it starts later) into the named
+/// network namespace `name`.
+pub fn enter_netns(name: &str) -> anyhow::Result<()> {
+    let file = std::fs::File::open(format!("/run/netns/{name}"))?;
+    // SAFETY: moves only this thread (and what it starts) to the namespace.
+    if unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) } != 0 {
+        bail!("setns: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Moves the calling thread (and the threads it starts later) into a new network
+/// namespace, the home host ([`HOME`] on [`HOME_LINK`], loopback up), joined to the
+/// named namespace `far` ([`FAR_IP`]) by a veth pair. Needs root.
+pub fn join_home_to(far: &str) -> anyhow::Result<()> {
+    // SAFETY: moves only this thread (and what it starts) to a new namespace.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        bail!("unshare (needs root): {}", std::io::Error::last_os_error());
+    }
+    ip(&["link", "set", "lo", "up"])?;
+    ip(&[
+        "link", "add", HOME_LINK, "type", "veth", "peer", "name", "hbfar", "netns", far,
+    ])?;
+    ip(&["addr", "add", HOME, "dev", HOME_LINK])?;
+    ip(&["link", "set", HOME_LINK, "up"])?;
+    ip(&[
+        "-n",
+        far,
+        "addr",
+        "add",
+        &format!("{FAR_IP}/24"),
+        "dev",
+        "hbfar",
+    ])?;
+    ip(&["-n", far, "link", "set", "hbfar", "up"])?;
+    ip(&["-n", far, "link", "set", "lo", "up"])?;
+    Ok(())
+}
 
 impl Drop for Far {
     fn drop(&mut self) {
@@ -106,19 +160,14 @@ fn measure(
     runs: usize,
     calls_seen: Arc<AtomicUsize>,
 ) -> anyhow::Result<Vec<Duration>> {
-    let far = Far(format!("hbfar{}", std::process::id()));
+    let far = Far::create("far")?;
     let far_name = far.0.clone();
     let (frames_tx, frames_rx) = mpsc::channel::<Instant>();
     let (device_key_tx, device_key_rx) = mpsc::channel();
     let (viewer_code_tx, viewer_code_rx) = mpsc::channel();
-    ip(&["netns", "add", &far.0])?;
     // The viewer and the relay, on the far host.
     let viewer = std::thread::spawn(move || -> anyhow::Result<()> {
-        let file = std::fs::File::open(format!("/run/netns/{far_name}"))?;
-        // SAFETY: moves only this thread (and what it starts) to the far namespace.
-        if unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) } != 0 {
-            bail!("setns: {}", std::io::Error::last_os_error());
-        }
+        enter_netns(&far_name)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -200,27 +249,7 @@ fn measure(
     // The device, on the home host.
     let cut = cut.to_string();
     let home = std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
-        // SAFETY: moves only this thread (and what it starts) to a new namespace.
-        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-            bail!("unshare (needs root): {}", std::io::Error::last_os_error());
-        }
-        ip(&["link", "set", "lo", "up"])?;
-        ip(&[
-            "link", "add", "hbhome", "type", "veth", "peer", "name", "hbfar", "netns", &far.0,
-        ])?;
-        ip(&["addr", "add", HOME, "dev", "hbhome"])?;
-        ip(&["link", "set", "hbhome", "up"])?;
-        ip(&[
-            "-n",
-            &far.0,
-            "addr",
-            "add",
-            &format!("{FAR_IP}/24"),
-            "dev",
-            "hbfar",
-        ])?;
-        ip(&["-n", &far.0, "link", "set", "hbfar", "up"])?;
-        ip(&["-n", &far.0, "link", "set", "lo", "up"])?;
+        join_home_to(&far.0)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

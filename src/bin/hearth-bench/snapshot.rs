@@ -15,84 +15,20 @@
 //! the outbox), and when each contact had stored it.
 
 use crate::hooks::{self, ms_between};
-use crate::household::{jpeg_size, wait_until, Family, Home, Member, NoisyCamera, OpenMedia};
+use crate::household::{
+    jpeg_size, receive_shares, wait_until, Family, Home, Member, NoisyCamera, OpenMedia, Stored,
+    StoredLog,
+};
 use crate::stats::{report, Summary};
 use crate::Size;
-use hearth::api::{LocalMedia, Message, PeerConnection};
+use hearth::api::LocalMedia;
 use hearth::config::Config;
 use hearth::contacts::Permission;
 use hearth::hardware::buttons::Button;
-use hearth::keys::PeerKey;
 use hearth::media::{H264Config, OpenH264Encoder, VideoPipeline};
 use hearth::share::inbox::Inbox;
-use hearth::share::{Limits, Output, ReceiveRules, ShareSession};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// A share a contact stored: its id, JPEG size, when it was offered and stored.
-#[derive(Debug, Clone)]
-struct Stored {
-    id: String,
-    jpeg_bytes: u64,
-    offered: Instant,
-    at: Instant,
-}
-
-type StoredLog = Arc<Mutex<Vec<Stored>>>;
-
-/// The receiving side of a contact: takes what the device pushes, stores it in the
-/// contact's inbox and acknowledges it, until the connection ends.
-async fn receive_shares(
-    connection: PeerConnection,
-    member: PeerKey,
-    mut inbox: Inbox,
-    log: StoredLog,
-) {
-    let device = connection.contact();
-    let rules = ReceiveRules {
-        snapshots: true,
-        photos_and_thoughts: false,
-    };
-    let mut session = ShareSession::new(member, device, rules, Limits::default());
-    let mut offered = Instant::now();
-    while let Some(message) = connection.recv().await {
-        let arrived = Instant::now();
-        match message {
-            Message::Text(text) => {
-                session.handle_text(&text, Instant::now(), &mut inbox);
-            }
-            Message::Binary(frame) => session.handle_binary(&frame, &mut inbox),
-        }
-        while let Some(output) = session.poll_output() {
-            let sent = match output {
-                Output::SendText(text) => {
-                    if text.contains("\"share_have\"") {
-                        offered = arrived;
-                    }
-                    connection.send(&text).await
-                }
-                Output::SendBinary(frame) => connection.send_bytes(&frame).await,
-                Output::Received(share) => {
-                    log.lock().expect("log").push(Stored {
-                        id: share.id.clone(),
-                        jpeg_bytes: share.body.jpeg.as_ref().map_or(0, |j| j.len),
-                        offered,
-                        at: Instant::now(),
-                    });
-                    Ok(())
-                }
-                Output::Refused(e) => {
-                    eprintln!("a contact refused a share: {e}");
-                    Ok(())
-                }
-                _ => Ok(()),
-            };
-            if sent.is_err() {
-                return;
-            }
-        }
-    }
-}
+use hearth::share::ReceiveRules;
+use std::time::Duration;
 
 /// One timed SHARE.
 struct Run {
@@ -155,6 +91,10 @@ pub async fn snapshot(size: Size, contacts: usize, runs: usize, noisy: bool) -> 
             connection.clone(),
             member.node.peer_key(),
             Inbox::new(&member.dir),
+            ReceiveRules {
+                snapshots: true,
+                photos_and_thoughts: false,
+            },
             log.clone(),
         ));
         connections.push(connection);
