@@ -19,7 +19,7 @@ use support::topology::{
 };
 use support::turn_server::{TurnAuth, TurnServer};
 use support::viewer::{ask_to_watch, keep_screenshot, text_of};
-use support::watch_cli::Watch;
+use support::watch_cli::{second_line, Watch};
 
 /// Where `hearth relay` listens in the internet namespace.
 const RELAY_PORT: u16 = 7700;
@@ -390,17 +390,8 @@ async fn page_frames_over_ten_seconds(page: &Page) -> (u64, u64, String) {
 fn per_second(lines: &[String]) -> Vec<(u64, u64)> {
     lines
         .iter()
-        .filter_map(|line| {
-            let rest = line.trim().strip_prefix("video ")?;
-            let decoded = rest.split('(').nth(1)?.split(' ').next()?.parse().ok()?;
-            let number = rest.split("frame #").nth(1)?;
-            let number = number
-                .split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse()
-                .ok()?;
-            Some((decoded, number))
-        })
+        .filter(|line| line.trim().starts_with("video "))
+        .filter_map(|line| second_line(line))
         .collect()
 }
 

@@ -20,7 +20,7 @@ use support::chromium::{Chromium, Page};
 use support::harness::*;
 use support::moving_host::{in_private_net, FarHost};
 use support::viewer::{approve, ask_to_watch, link};
-use support::watch_cli::{decoded_frame, FamilyMember};
+use support::watch_cli::{decoded_frame, second_line, FamilyMember};
 
 const HOME: &str = "10.98.0.1/24";
 const MOVED: &str = "10.98.0.3/24";
@@ -40,27 +40,6 @@ impl Drop for Killed {
 /// Whether a `hearth watch` line says frames were decoded.
 fn video_line(line: &str) -> bool {
     decoded_frame(line).is_some()
-}
-
-/// A once-a-second line's frames decoded and the last test-pattern frame
-/// number: `  video 30 fps (30 decoded, frame #29), …`.
-fn second_line(line: &str) -> Option<(u64, u64)> {
-    let decoded = line
-        .split(" decoded")
-        .next()?
-        .rsplit('(')
-        .next()?
-        .trim()
-        .parse()
-        .ok()?;
-    let number = line
-        .split("frame #")
-        .nth(1)?
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()?;
-    Some((decoded, number))
 }
 
 /// Frames the camera made that were never decoded, from once-a-second lines

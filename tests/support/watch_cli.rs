@@ -188,19 +188,35 @@ impl Drop for Watch {
     }
 }
 
+/// The test-pattern frame number a `hearth watch` line names (`frame #N`).
+fn frame_number(line: &str) -> Option<u64> {
+    line.split("frame #")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A once-a-second line's frames decoded and the last test-pattern frame
+/// number: `  video 30 fps (30 decoded, frame #29), …`.
+pub fn second_line(line: &str) -> Option<(u64, u64)> {
+    let decoded = line
+        .split(" decoded")
+        .next()?
+        .rsplit('(')
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((decoded, frame_number(line)?))
+}
+
 /// A decoded frame in one of `hearth watch`'s lines, and its test-pattern
 /// number when it has one: the immediate "Picture from …" line, or a
 /// once-a-second line with more than zero frames decoded.
 pub fn decoded_frame(line: &str) -> Option<Option<u64>> {
-    let number = line
-        .split("frame #")
-        .nth(1)
-        .and_then(|rest| {
-            rest.split(|c: char| !c.is_ascii_digit())
-                .next()
-                .map(str::to_string)
-        })
-        .and_then(|n| n.parse().ok());
+    let number = frame_number(line);
     if line.starts_with("Picture from ") {
         return Some(number);
     }
