@@ -45,7 +45,8 @@ impl Shares {
         let me = self.identity.peer_key();
         let mut session = ShareSession::new(me, peer, self.rules_for(&peer), self.config.limits());
         let mut inbox = self.inbox.clone();
-        let mut pushed = HashSet::new();
+        let mut offered = Offered::default();
+        let retry = Duration::from_secs(self.config.retry_secs.max(1));
         let mut queued = self.queued.subscribe();
         queued.mark_changed();
         let mut book = self.contacts.subscribe();
@@ -54,14 +55,21 @@ impl Shares {
                 queued.borrow_and_update();
                 if self.may_send_to(&peer) {
                     for (share, jpeg) in self.pending_for(&peer).await {
-                        if pushed.insert(share.id.clone()) {
+                        if offered.pushed.insert(share.id.clone()) {
                             session.push(share, jpeg, Instant::now());
                         }
                     }
                 }
             }
             if !self
-                .drain(&mut session, connection, &peer, &mut book, until_sent)
+                .drain(
+                    &mut session,
+                    connection,
+                    &peer,
+                    &mut book,
+                    until_sent,
+                    &mut offered,
+                )
                 .await
             {
                 return;
@@ -69,8 +77,12 @@ impl Shares {
             if until_sent && !session.is_sending() {
                 return;
             }
+            if offered.deferred && offered.recheck.is_none() {
+                offered.recheck = Some(tokio::time::Instant::now() + retry);
+            }
             let deadline = session.poll_timeout();
             let sleep = deadline.map(tokio::time::Instant::from_std);
+            let recheck = offered.recheck;
             tokio::select! {
                 message = connection.recv() => match message {
                     None => return,
@@ -86,6 +98,12 @@ impl Shares {
                 },
                 _ = async { tokio::time::sleep_until(sleep.expect("guarded")).await }, if sleep.is_some() => {
                     session.handle_timeout(Instant::now());
+                }
+                _ = async { tokio::time::sleep_until(recheck.expect("guarded")).await }, if recheck.is_some() => {
+                    // Shares the peer had no room for: offer them again.
+                    offered.recheck = None;
+                    offered.deferred = false;
+                    queued.mark_changed();
                 }
                 _ = queued.changed() => queued.mark_changed(),
                 changed = book.changed() => {
@@ -134,6 +152,7 @@ impl Shares {
         peer: &PeerKey,
         book: &mut watch::Receiver<ContactBook>,
         own_call: bool,
+        offered: &mut Offered,
     ) -> bool {
         loop {
             // The owner may revoke while chunks go out: look before each one.
@@ -153,8 +172,10 @@ impl Shares {
                     self.announce(Outgoing::Delivered { id, to: *peer });
                     Ok(())
                 }
-                Output::Deferred { reason, .. } => {
+                Output::Deferred { id, reason } => {
                     tracing::info!(contact = %peer.short(), %reason, "the contact has no room for a share now; it stays queued and is offered again later");
+                    offered.pushed.remove(&id);
+                    offered.deferred = true;
                     Ok(())
                 }
                 Output::Rejected { id, reason } => {
@@ -191,8 +212,8 @@ impl Shares {
                     tracing::warn!(contact = %peer.short(), code = error.code(), %error, "refused a share from a contact");
                     Ok(())
                 }
-                Output::TimedOut => {
-                    tracing::info!(contact = %peer.short(), "the contact does not answer share offers; shares stay queued");
+                Output::TimedOut { .. } => {
+                    tracing::info!(contact = %peer.short(), "the contact did not answer a share offer in time; it stays queued and is offered again");
                     if own_call {
                         return false;
                     }
@@ -269,6 +290,18 @@ impl Shares {
             }
         }
     }
+}
+
+/// Which of the outbox's shares a session has taken, and when to look again
+/// at those the peer had no room for.
+#[derive(Default)]
+struct Offered {
+    /// Ids given to the session (it offers them, again after a timeout).
+    pushed: HashSet<String>,
+    /// The peer deferred a share: offer it again after `retry_secs`.
+    deferred: bool,
+    /// When to look at the outbox again for deferred shares.
+    recheck: Option<tokio::time::Instant>,
 }
 
 async fn reply_ping(connection: &PeerConnection, text: &str) {

@@ -63,8 +63,14 @@ pub enum Output {
     Received(Box<VerifiedShare>),
     /// We refused something the peer sent.
     Refused(ShareError),
-    /// The peer stopped answering; end the session and try again later.
-    TimedOut,
+    /// The peer did not answer one of our shares within the response
+    /// timeout. The share stays with the session: it is offered again after
+    /// a pause, and a late answer still counts. A call made only to deliver
+    /// shares may end here and try again later.
+    TimedOut {
+        /// The share id.
+        id: String,
+    },
 }
 
 struct Outgoing {
@@ -72,7 +78,14 @@ struct Outgoing {
     jpeg: Option<Vec<u8>>,
     /// Chunk indices still to send (filled by the peer's `share_have`).
     todo: VecDeque<u32>,
+    /// How many times the peer let an offer of it time out.
+    timeouts: u32,
+    /// Not offered again before this (after a timeout).
+    not_before: Option<Instant>,
 }
+
+/// The longest pause before a timed-out share is offered again.
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(600);
 
 /// The share transfer with one peer.
 pub struct ShareSession {
@@ -126,6 +139,8 @@ impl ShareSession {
             share,
             jpeg,
             todo: VecDeque::new(),
+            timeouts: 0,
+            not_before: None,
         });
         self.next_offer(now);
     }
@@ -188,19 +203,44 @@ impl ShareSession {
         None
     }
 
-    /// When [`ShareSession::handle_timeout`] should next be called.
+    /// When [`ShareSession::handle_timeout`] should next be called: the
+    /// deadline of the share in flight, or when a timed-out share may be
+    /// offered again.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.current
-            .as_ref()
-            .map(|(_, at)| *at + self.response_timeout)
+        match &self.current {
+            Some((_, at)) => Some(*at + self.response_timeout),
+            None => self.queue.iter().filter_map(|q| q.not_before).min(),
+        }
     }
 
-    /// Lets time pass.
+    /// Lets time pass. A share whose peer did not answer in time goes back
+    /// to the queue, to be offered again after a pause that grows with each
+    /// timeout (one response timeout more each time, at most ten minutes);
+    /// the next queued share is offered meanwhile.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
-            self.current = None;
-            self.out.push_back(Output::TimedOut);
+        let expired = self
+            .current
+            .as_ref()
+            .is_some_and(|(_, at)| now >= *at + self.response_timeout);
+        if expired {
+            let (mut timed_out, _) = self.current.take().expect("checked");
+            timed_out.timeouts += 1;
+            timed_out.todo.clear();
+            let pause = (self.response_timeout * timed_out.timeouts).min(MAX_RETRY_PAUSE);
+            timed_out.not_before = Some(now + pause);
+            self.out.push_back(Output::TimedOut {
+                id: timed_out.share.id.clone(),
+            });
+            self.queue.push_back(timed_out);
         }
+        self.next_offer(now);
+    }
+
+    /// Takes a share of ours out of the queue (one that timed out, whose
+    /// answer came late).
+    fn take_queued(&mut self, id: &str) -> Option<Outgoing> {
+        let at = self.queue.iter().position(|q| q.share.id == id)?;
+        self.queue.remove(at)
     }
 
     /// A text message from the peer. Returns `false` when it is not a share
@@ -250,6 +290,15 @@ impl ShareSession {
                 self.try_finish(&id, store);
             }
             Control::ShareHave { id, have } => {
+                // A late answer to an offer that timed out resumes it at once
+                // when nothing else is in flight (else it is offered next).
+                if self.current.is_none() {
+                    if let Some(late) = self.take_queued(&id) {
+                        self.current = Some((late, now));
+                    }
+                } else if let Some(late) = self.queue.iter_mut().find(|q| q.share.id == id) {
+                    late.not_before = None;
+                }
                 let Some((current, at)) = self.current.as_mut().filter(|(c, _)| c.share.id == id)
                 else {
                     return;
@@ -265,13 +314,19 @@ impl ShareSession {
                     self.current = None;
                     self.out.push_back(Output::Delivered(id));
                     self.next_offer(now);
+                } else if self.take_queued(&id).is_some() {
+                    // The answer to an offer that had timed out.
+                    self.out.push_back(Output::Delivered(id));
                 }
             }
             Control::ShareRefused {
                 id, reason, retry, ..
             } => {
-                if self.current.as_ref().is_some_and(|(c, _)| c.share.id == id) {
-                    self.current = None;
+                let in_flight = self.current.as_ref().is_some_and(|(c, _)| c.share.id == id);
+                if in_flight || self.take_queued(&id).is_some() {
+                    if in_flight {
+                        self.current = None;
+                    }
                     self.out.push_back(match retry {
                         true => Output::Deferred { id, reason },
                         false => Output::Rejected { id, reason },
@@ -393,11 +448,16 @@ impl ShareSession {
         Ok(())
     }
 
+    /// Offers the first queued share that may go now, if none is in flight.
     fn next_offer(&mut self, now: Instant) {
         if self.current.is_some() {
             return;
         }
-        if let Some(next) = self.queue.pop_front() {
+        let ready = self
+            .queue
+            .iter()
+            .position(|q| q.not_before.is_none_or(|at| at <= now));
+        if let Some(next) = ready.and_then(|at| self.queue.remove(at)) {
             let offer = Control::ShareOffer {
                 manifest: next.share.manifest.clone(),
             };

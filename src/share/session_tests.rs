@@ -552,7 +552,7 @@ fn a_silent_peer_times_out_on_the_fake_clock() {
     assert!(a.poll_output().is_none());
     assert_eq!(a.poll_timeout(), Some(start + Duration::from_secs(30)));
     a.handle_timeout(start + Duration::from_secs(30));
-    assert!(matches!(a.poll_output(), Some(Output::TimedOut)));
+    assert!(matches!(a.poll_output(), Some(Output::TimedOut { .. })));
 }
 
 /// Moves the text messages waiting in `from` to `to`, stopping after
@@ -737,4 +737,124 @@ fn an_inbox_that_fills_mid_transfer_keeps_the_chunks_and_resumes_later() {
     assert!(matches!(&pa.events[..], [Output::Delivered(_)]));
     assert!(matches!(&pb.events[..], [Output::Received(_)]));
     assert_eq!(store.stored[&share.id].as_deref(), Some(&jpeg[..]));
+}
+
+/// Everything `session` wants done now, in order.
+fn drain(session: &mut ShareSession) -> Vec<Output> {
+    std::iter::from_fn(|| session.poll_output()).collect()
+}
+
+/// The texts among `outputs`.
+fn texts(outputs: &[Output]) -> Vec<String> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::SendText(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A session whose peer went silent for longer than the response timeout (a
+/// cut link) offers the share again on the same session: it is not left in
+/// the outbox until the next call, which may be days away.
+#[test]
+fn a_share_that_timed_out_is_offered_again_on_the_same_session() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let share = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    let start = Instant::now();
+    a.push(share.clone(), None, start);
+    // The offer is lost on the cut link.
+    assert_eq!(texts(&drain(&mut a)).len(), 1);
+    let timeout = start + Duration::from_secs(30);
+    a.handle_timeout(timeout);
+    assert!(drain(&mut a)
+        .iter()
+        .any(|o| matches!(o, Output::TimedOut { .. })));
+    assert_eq!(
+        a.outgoing(),
+        std::slice::from_ref(&share.id),
+        "still ours to send"
+    );
+    let again = a.poll_timeout().expect("a time to offer it again");
+    assert!(again > timeout && again <= timeout + Duration::from_secs(30));
+    a.handle_timeout(again);
+    let mut store = MemStore::default();
+    let (pa, pb) = pump(&mut a, &mut b, &mut store, again, None);
+    assert!(matches!(&pa.events[..], [Output::Delivered(id)] if *id == share.id));
+    assert!(matches!(&pb.events[..], [Output::Received(_)]));
+}
+
+/// A timed-out share does not hold up the shares queued behind it.
+#[test]
+fn the_next_share_is_offered_when_one_times_out() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let first = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    let mut second_body = first.body.clone();
+    second_body.text = "second".into();
+    let second = Manifest::sign(&alice, &second_body).unwrap();
+    let (mut a, _) = pair(&alice, &bob, ALL);
+    let start = Instant::now();
+    a.push(first.clone(), None, start);
+    a.push(second.clone(), None, start);
+    drain(&mut a);
+    a.handle_timeout(start + Duration::from_secs(30));
+    let offers = texts(&drain(&mut a));
+    assert_eq!(offers.len(), 1, "{offers:?}");
+    let offered = match super::wire::Control::parse(&offers[0]) {
+        Ok(Some(super::wire::Control::ShareOffer { manifest })) => {
+            manifest.verify(&Limits::default()).unwrap().id
+        }
+        other => panic!("expected an offer, got {other:?}"),
+    };
+    assert_eq!(offered, second.id);
+}
+
+/// The peer's answer to an offer that had timed out (it was in a data
+/// channel's retransmission back-off) still counts: an acknowledgement makes
+/// the share delivered, a `share_have` resumes the transfer at once.
+#[test]
+fn a_late_answer_to_a_timed_out_offer_still_counts() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let start = Instant::now();
+    let late = start + Duration::from_secs(31);
+
+    // A thought: Bob stores it and acknowledges, but the ack comes late.
+    let thought = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    let mut store = MemStore::default();
+    a.push(thought.clone(), None, start);
+    texts_across(&mut a, &mut b, &mut store, start, 0);
+    let ack = texts(&drain(&mut b));
+    a.handle_timeout(start + Duration::from_secs(30));
+    drain(&mut a);
+    for text in &ack {
+        a.handle_text(text, late, &mut MemStore::default());
+    }
+    assert!(
+        drain(&mut a)
+            .iter()
+            .any(|o| matches!(o, Output::Delivered(id) if *id == thought.id)),
+        "the late acknowledgement counts"
+    );
+    assert!(!a.is_sending());
+
+    // A photo: Bob's `share_have` comes late; the chunks go at once.
+    let jpeg = jpeg_of(5_000);
+    let photo = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
+    let (mut a, mut b) = pair(&alice, &bob, ALL);
+    let mut store = MemStore::default();
+    a.push(photo.clone(), Some(jpeg.clone()), start);
+    texts_across(&mut a, &mut b, &mut store, start, 0);
+    let have = texts(&drain(&mut b));
+    a.handle_timeout(start + Duration::from_secs(30));
+    drain(&mut a);
+    for text in &have {
+        a.handle_text(text, late, &mut MemStore::default());
+    }
+    let (pa, pb) = pump(&mut a, &mut b, &mut store, late, None);
+    assert_eq!(pa.chunks, 5);
+    assert!(matches!(&pa.events[..], [Output::Delivered(id)] if *id == photo.id));
+    assert!(matches!(&pb.events[..], [Output::Received(_)]));
 }
