@@ -155,8 +155,10 @@ impl Session {
         addresses_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The controlling side may nominate a better pair after the first one
         // (a direct path found after a relayed one): follow it.
+        // Only while connected: during a restart the selected pair is stale.
         let mut path_tick = tokio::time::interval(PATH_REFRESH);
         path_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut connected = false;
         loop {
             let deadline =
                 give_up.unwrap_or_else(|| tokio::time::Instant::now() + DISCONNECT_GRACE);
@@ -193,7 +195,7 @@ impl Session {
                         }
                     }
                 }
-                _ = path_tick.tick(), if self.path.borrow().is_some() => self.follow_path().await,
+                _ = path_tick.tick(), if connected => self.follow_path().await,
                 event = events.recv() => match event {
                     None => { self.close_quietly(EndCode::HungUp, "the connection ended").await; break }
                     Some(PeerEvent::Message(message)) => {
@@ -214,6 +216,7 @@ impl Session {
                     Some(PeerEvent::Closed) => { self.close_quietly(EndCode::HungUp, "the connection closed").await; break }
                     Some(event @ (PeerEvent::Failed | PeerEvent::Disconnected)) => {
                         let failed = event == PeerEvent::Failed;
+                        connected = false;
                         match recovery.as_mut() {
                             Some(recovery) => {
                                 tracing::info!(contact = %self.contact.short(), failed, "connection interrupted; restarting ICE");
@@ -236,6 +239,7 @@ impl Session {
                         if let Some(recovery) = recovery.as_mut() {
                             recovery.seen(Seen::Connected, std::time::Instant::now());
                         }
+                        connected = true;
                         self.note_path().await;
                     }
                     Some(other) => tracing::trace!(?other, "peer event"),
