@@ -129,7 +129,6 @@ impl IncomingCall {
             node: &node,
             reply_to: &offer.reply_to,
             session: &offer.session,
-            offer_sdp: &offer.sdp,
             granted: &granted,
         };
         let result = run_setup(

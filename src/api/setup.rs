@@ -17,6 +17,17 @@ use crate::policy::Grant;
 use crate::signal::{EndCode, Signal};
 use std::time::{Duration, Instant};
 
+/// How long the answering side holds relay (TURN) candidates back — its own
+/// and the caller's — so that a direct path found meanwhile wins. The device
+/// answers calls, so ICE makes it the controlled side, and the controlled
+/// side of this ICE stack keeps the first pair the caller nominates; a
+/// browser nominates the first pair that works (a relay pair between two
+/// TURN allocations counts as working at once) and moves to a direct one
+/// later, which the device would not follow: its media would go through TURN
+/// for the whole session although a direct path works. Without a direct
+/// path the relay candidates go after this and connect as before.
+pub const RELAY_HOLD: Duration = Duration::from_secs(1);
+
 /// Which side of a call this is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetupSide {
@@ -72,11 +83,19 @@ pub enum SetupInput {
 pub enum SetupAction {
     /// Apply the contact's answer (caller).
     ApplyAnswer(String),
-    /// Apply the caller's offer and send this side's answer (answering side);
-    /// then report [`SetupInput::AnswerSent`].
-    SendAnswer,
+    /// Apply the caller's offer (this SDP: the offer without the candidates
+    /// held back) and send this side's answer, passed through
+    /// [`CallSetup::answer_to_send`] (answering side); then report
+    /// [`SetupInput::AnswerSent`].
+    SendAnswer {
+        /// The offer to apply.
+        offer_sdp: String,
+    },
     /// Add a candidate the contact trickled.
     AddCandidate(IceCandidate),
+    /// Send the contact one of this side's candidates (answering side: one
+    /// held back from the answer).
+    SendCandidate(IceCandidate),
     /// Wait for the connection (within the connect timeout); then report
     /// [`SetupInput::Connected`].
     Connect,
@@ -122,6 +141,12 @@ pub struct CallSetup {
     deadline: Option<Instant>,
     /// Candidates that came before the answer (caller).
     early: Vec<IceCandidate>,
+    /// Relay candidates held back until `relay_release` (answering side):
+    /// this side's, and the contact's.
+    held_local: Vec<IceCandidate>,
+    held_remote: Vec<IceCandidate>,
+    /// When the held relay candidates go; `None`: none are held.
+    relay_release: Option<Instant>,
     granted: Option<Grant>,
     fingerprint: String,
 }
@@ -139,6 +164,9 @@ impl CallSetup {
             phase: Phase::Over,
             deadline: None,
             early: vec![],
+            held_local: vec![],
+            held_remote: vec![],
+            relay_release: None,
             granted: None,
             fingerprint: String::new(),
         };
@@ -153,7 +181,10 @@ impl CallSetup {
                     setup.fingerprint = fingerprint;
                     setup.granted = Some(granted.clone());
                     setup.phase = Phase::Answering;
-                    vec![SetupAction::SendAnswer]
+                    setup.relay_release = Some(now + RELAY_HOLD);
+                    let (offer_sdp, held) = without_relay_candidates(offer_sdp);
+                    setup.held_remote = held;
+                    vec![SetupAction::SendAnswer { offer_sdp }]
                 }
                 None => setup.fail(RtcError::FingerprintMismatch, true),
             },
@@ -168,7 +199,23 @@ impl CallSetup {
 
     /// When [`CallSetup::timed_out`] should be called, if ever.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        match (self.deadline, self.relay_release) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The answer SDP to send, made from the one this side's peer wrote:
+    /// its relay candidates are held back (see [`RELAY_HOLD`]) when it has
+    /// others to try first.
+    pub fn answer_to_send(&mut self, sdp: &str, now: Instant) -> String {
+        let (direct, held) = without_relay_candidates(sdp);
+        if held.is_empty() || !direct.contains("a=candidate:") {
+            return sdp.to_string();
+        }
+        self.held_local = held;
+        self.relay_release.get_or_insert(now + RELAY_HOLD);
+        direct
     }
 
     /// Whether the set-up is over (ready or failed).
@@ -176,8 +223,17 @@ impl CallSetup {
         self.phase == Phase::Over
     }
 
-    /// Time has passed: gives up waiting for an answer once the deadline is reached.
+    /// Time has passed: the held relay candidates go once their moment is
+    /// over; a caller gives up waiting for an answer once the deadline is reached.
     pub fn timed_out(&mut self, now: Instant) -> Vec<SetupAction> {
+        if self.relay_release.is_some_and(|at| now >= at) {
+            self.relay_release = None;
+            if self.phase != Phase::Over {
+                let send = self.held_local.drain(..).map(SetupAction::SendCandidate);
+                let add = self.held_remote.drain(..).map(SetupAction::AddCandidate);
+                return send.chain(add).collect();
+            }
+        }
         match self.deadline {
             Some(deadline) if now >= deadline && self.phase == Phase::AwaitingAnswer => {
                 self.fail(RtcError::NoAnswer(self.times.answer_timeout), true)
@@ -271,7 +327,10 @@ impl CallSetup {
                     sdp_mline_index,
                     username_fragment: None,
                 };
-                if phase == Phase::Connecting {
+                if self.relay_release.is_some() && is_relay(&candidate.candidate) {
+                    self.held_remote.push(candidate);
+                    vec![]
+                } else if phase == Phase::Connecting {
                     vec![SetupAction::AddCandidate(candidate)]
                 } else {
                     self.early.push(candidate);
@@ -309,6 +368,8 @@ impl CallSetup {
     fn ready(&mut self) -> Vec<SetupAction> {
         self.phase = Phase::Over;
         self.deadline = None;
+        // Connected without them: the held relay candidates are not needed.
+        self.relay_release = None;
         vec![SetupAction::Ready {
             granted: self.granted.take().unwrap_or_default(),
             fingerprint: std::mem::take(&mut self.fingerprint),
@@ -318,10 +379,59 @@ impl CallSetup {
     fn fail(&mut self, error: RtcError, tell: bool) -> Vec<SetupAction> {
         self.phase = Phase::Over;
         self.deadline = None;
+        self.relay_release = None;
         // A WHEP player has no signalling to be told on.
         let tell = tell && !matches!(self.side, SetupSide::Whep { .. });
         vec![SetupAction::Fail { error, tell }]
     }
+}
+
+/// Whether a `candidate:` line is a relay (TURN) candidate.
+fn is_relay(candidate: &str) -> bool {
+    candidate
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w == ["typ", "relay"])
+}
+
+/// The SDP without its relay candidates, and those candidates, each with its
+/// media section's `mid` and index.
+fn without_relay_candidates(sdp: &str) -> (String, Vec<IceCandidate>) {
+    let mut kept = String::with_capacity(sdp.len());
+    let mut held = vec![];
+    // Per media section: where its held candidates start, to name its `mid` once known.
+    let (mut section, mut section_start, mut mid): (Option<u16>, usize, Option<String>) =
+        (None, 0, None);
+    let name_section = |held: &mut Vec<IceCandidate>, from: usize, mid: &Option<String>| {
+        for c in &mut held[from..] {
+            c.sdp_mid = mid.clone();
+        }
+    };
+    for line in sdp.split_inclusive('\n') {
+        let text = line.trim_end_matches(['\r', '\n']);
+        if text.starts_with("m=") {
+            name_section(&mut held, section_start, &mid);
+            section = Some(section.map_or(0, |n| n + 1));
+            section_start = held.len();
+            mid = None;
+        } else if let Some(value) = text.strip_prefix("a=mid:") {
+            mid = Some(value.to_string());
+        } else if let Some(candidate) = text.strip_prefix("a=") {
+            if candidate.starts_with("candidate:") && is_relay(candidate) {
+                held.push(IceCandidate {
+                    candidate: candidate.to_string(),
+                    sdp_mid: None,
+                    sdp_mline_index: Some(section.unwrap_or(0)),
+                    username_fragment: None,
+                });
+                continue;
+            }
+        }
+        kept.push_str(line);
+    }
+    name_section(&mut held, section_start, &mid);
+    (kept, held)
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ pub(super) struct Answering<'a> {
     pub node: &'a Node,
     pub reply_to: &'a Recipient,
     pub session: &'a SessionId,
-    pub offer_sdp: &'a str,
     pub granted: &'a Grant,
 }
 
@@ -51,16 +50,32 @@ pub(super) async fn run_setup(
                     .await
                     .err()
                     .map(|e| SetupInput::Failed(e.into())),
-                SetupAction::SendAnswer => Some(match &answering {
-                    Some(answering) => match send_answer(peer, answering).await {
-                        Ok(()) => SetupInput::AnswerSent,
-                        Err(e) => SetupInput::Failed(e),
-                    },
+                SetupAction::SendAnswer { offer_sdp } => Some(match &answering {
+                    Some(answering) => {
+                        match send_answer(peer, &mut setup, answering, &offer_sdp).await {
+                            Ok(()) => SetupInput::AnswerSent,
+                            Err(e) => SetupInput::Failed(e),
+                        }
+                    }
                     None => SetupInput::Failed(RtcError::Closed("nothing to answer".into())),
                 }),
                 SetupAction::AddCandidate(candidate) => {
                     if let Err(e) = peer.add_remote_candidate(&candidate).await {
                         tracing::debug!(error = %e, "ignored a remote candidate");
+                    }
+                    None
+                }
+                SetupAction::SendCandidate(candidate) => {
+                    if let Some(answering) = &answering {
+                        let signal = Signal::Candidate {
+                            session: answering.session.clone(),
+                            candidate: candidate.candidate,
+                            sdp_mid: candidate.sdp_mid,
+                            sdp_mline_index: candidate.sdp_mline_index,
+                        };
+                        if let Err(e) = answering.node.send_to(answering.reply_to, &signal).await {
+                            tracing::debug!(error = %e, "could not send a relay candidate");
+                        }
                     }
                     None
                 }
@@ -104,11 +119,18 @@ pub(super) async fn run_setup(
     }
 }
 
-/// Applies the caller's offer and sends this side's answer.
-async fn send_answer(peer: &HearthPeer, answering: &Answering<'_>) -> Result<(), RtcError> {
+/// Applies the caller's offer and sends this side's answer, as the set-up
+/// says (it may hold some candidates back).
+async fn send_answer(
+    peer: &HearthPeer,
+    setup: &mut CallSetup,
+    answering: &Answering<'_>,
+    offer_sdp: &str,
+) -> Result<(), RtcError> {
+    let sdp = peer.accept_offer(offer_sdp).await?;
     let answer = Signal::Answer {
         session: answering.session.clone(),
-        sdp: peer.accept_offer(answering.offer_sdp).await?,
+        sdp: setup.answer_to_send(&sdp, std::time::Instant::now()),
         video: answering.granted.video,
         audio: answering.granted.audio,
         denied: answering.granted.denied.clone(),

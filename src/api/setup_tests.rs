@@ -64,7 +64,7 @@ fn callee() -> CallSetup {
         granted,
     };
     let (mut setup, first) = CallSetup::start(side, times(), Instant::now());
-    assert!(matches!(first[..], [SetupAction::SendAnswer]));
+    assert!(matches!(first[..], [SetupAction::SendAnswer { .. }]));
     assert!(matches!(
         setup.handle(SetupInput::AnswerSent)[..],
         [SetupAction::Connect]
@@ -328,4 +328,120 @@ fn a_whep_player_connects_without_signalling_or_certificate_check() {
     let (error, tell) = failure(setup.handle(SetupInput::Connected(Err(timeout))));
     assert!(matches!(error, RtcError::Peer(_)));
     assert!(!tell, "a WHEP player has no signalling to be told on");
+}
+
+const HOST: &str = "candidate:1 1 udp 2130706431 192.168.1.20 50000 typ host";
+const SRFLX: &str =
+    "candidate:2 1 udp 1694498815 198.51.100.7 40000 typ srflx raddr 192.168.1.20 rport 50000";
+const RELAY: &str =
+    "candidate:3 1 udp 16777215 203.0.113.10 49152 typ relay raddr 198.51.100.7 rport 40000";
+
+/// An SDP with one media section (`mid` 0) carrying these candidates.
+fn sdp_with(candidates: &[&str]) -> String {
+    let mut sdp = format!("v=0\r\na=fingerprint:{FINGERPRINT}\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n");
+    for c in candidates {
+        sdp.push_str(&format!("a={c}\r\n"));
+    }
+    sdp
+}
+
+/// A callee for an offer carrying `offer_candidates`, answered with an SDP
+/// carrying `answer_candidates`: the offer it applies, the answer it sends,
+/// and when it started.
+fn callee_with(
+    offer_candidates: &[&str],
+    answer_candidates: &[&str],
+) -> (CallSetup, String, String, Instant) {
+    let side = SetupSide::Callee {
+        offer_sdp: sdp_with(offer_candidates),
+        granted: Grant::default(),
+    };
+    let now = Instant::now();
+    let (mut setup, first) = CallSetup::start(side, times(), now);
+    let offer = match &first[..] {
+        [SetupAction::SendAnswer { offer_sdp }] => offer_sdp.clone(),
+        other => panic!("expected the answer, got {other:?}"),
+    };
+    let answer = setup.answer_to_send(&sdp_with(answer_candidates), now);
+    assert!(matches!(
+        setup.handle(SetupInput::AnswerSent)[..],
+        [SetupAction::Connect]
+    ));
+    (setup, offer, answer, now)
+}
+
+/// The device answers a browser's call, so ICE makes it the controlled side:
+/// it keeps the first pair the browser nominates, and a browser nominates the
+/// first pair that works — through TURN when a relay pair answers first,
+/// though a direct one works too. So relay candidates, both sides', wait a
+/// moment: a direct path found meanwhile wins; without one, they go.
+#[test]
+fn the_answering_side_holds_relay_candidates_back_for_a_moment() {
+    let (mut setup, offer, answer, start) = callee_with(&[HOST, RELAY], &[HOST, SRFLX, RELAY]);
+    assert!(
+        offer.contains("typ host") && !offer.contains("typ relay"),
+        "{offer}"
+    );
+    assert!(
+        answer.contains("typ srflx") && !answer.contains("typ relay"),
+        "{answer}"
+    );
+    assert!(answer.contains(&format!("a=fingerprint:{FINGERPRINT}")));
+    // Trickled: a direct candidate is added at once, a relay one waits.
+    assert!(matches!(
+        setup.handle(SetupInput::Signal(candidate(SRFLX)))[..],
+        [SetupAction::AddCandidate(_)]
+    ));
+    assert!(setup
+        .handle(SetupInput::Signal(candidate(RELAY)))
+        .is_empty());
+    assert_eq!(setup.deadline(), Some(start + RELAY_HOLD));
+    assert!(setup
+        .timed_out(start + RELAY_HOLD - Duration::from_millis(1))
+        .is_empty());
+
+    let released = setup.timed_out(start + RELAY_HOLD);
+    let sent: Vec<&IceCandidate> = released
+        .iter()
+        .filter_map(|a| match a {
+            SetupAction::SendCandidate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let added: Vec<&IceCandidate> = released
+        .iter()
+        .filter_map(|a| match a {
+            SetupAction::AddCandidate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(released.len(), 3, "{released:?}");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].candidate, RELAY);
+    assert_eq!(sent[0].sdp_mid.as_deref(), Some("0"));
+    assert_eq!(sent[0].sdp_mline_index, Some(0));
+    assert_eq!(added.len(), 2, "the offer's and the trickled one");
+    assert!(added.iter().all(|c| c.candidate == RELAY));
+    assert_eq!(setup.deadline(), None);
+    // From now on relay candidates go at once.
+    assert!(matches!(
+        setup.handle(SetupInput::Signal(candidate(RELAY)))[..],
+        [SetupAction::AddCandidate(_)]
+    ));
+}
+
+#[test]
+fn a_direct_path_found_first_never_sends_the_relay_candidates() {
+    let (mut setup, _, _, start) = callee_with(&[HOST, RELAY], &[HOST, RELAY]);
+    connect_and_verify(&mut setup);
+    assert!(setup.timed_out(start + RELAY_HOLD).is_empty());
+    assert_eq!(setup.deadline(), None);
+}
+
+/// With relay candidates only ("hide my address"), there is nothing to
+/// prefer: this side's go at once.
+#[test]
+fn an_answer_with_only_relay_candidates_keeps_them() {
+    let (_, _, answer, _) = callee_with(&[HOST], &[RELAY]);
+    assert!(answer.contains("typ relay"), "{answer}");
 }
