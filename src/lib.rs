@@ -27,13 +27,14 @@
 //! - [`web`]: the family viewer page (JavaScript), embedded and served.
 //! - [`device`]: the device itself, built from all of the above (its local
 //!   control socket in [`device::socket`]).
-//! - [`systemd_notify`], [`atomic_file`], [`data_dir_lock`]: small services to
-//!   the rest.
+//! - [`systemd_notify`], [`atomic_file`], [`data_dir_lock`], [`clock`]: small
+//!   services to the rest.
 
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod atomic_file;
+pub mod clock;
 pub mod config;
 pub mod contacts;
 pub mod data_dir_lock;

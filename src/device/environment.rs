@@ -1,8 +1,10 @@
 //! What a device is built from, read once at start: its settings, its data
-//! directory and its board profile. Every part that needs one of them — the
-//! media, the talk-back speaker, the panel — takes it from here, so a board
-//! profile is read (and its errors reported) exactly once.
+//! directory, its board profile and its clock. Every part that needs one of
+//! them — the media, the talk-back speaker, the panel — takes it from here,
+//! so a board profile is read (and its errors reported) exactly once, and a
+//! test can hand the device a manual clock.
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::hardware::{Board, HardwareError};
 use std::path::PathBuf;
@@ -17,16 +19,23 @@ pub struct Environment {
     pub data_dir: PathBuf,
     /// How this board is wired: pins, display, camera, encoder.
     pub board: Board,
+    /// The time the device's timing rules read (the panel's notes).
+    pub clock: Clock,
 }
 
 impl Environment {
-    /// Reads the board profile `config` names.
-    pub fn load(config: Config, data_dir: PathBuf) -> Result<Environment, HardwareError> {
+    /// Reads the board profile `config` names; time runs on `clock`.
+    pub fn load(
+        config: Config,
+        data_dir: PathBuf,
+        clock: Clock,
+    ) -> Result<Environment, HardwareError> {
         let board = Board::load(&config.board.profile)?;
         Ok(Environment {
             config,
             data_dir,
             board,
+            clock,
         })
     }
 }

@@ -28,6 +28,7 @@ pub use environment::Environment;
 pub use talkback::TalkBackStats;
 
 use crate::api::{LocalMedia, RtcSettings};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::data_dir_lock::DataDirLock;
 use crate::identity::{Identity, IdentityError};
@@ -105,6 +106,15 @@ pub struct Device {
 impl Device {
     /// Starts the device and returns once it is running.
     pub async fn start(options: DeviceOptions) -> Result<Device, DeviceError> {
+        Device::start_with_clock(options, Clock::system()).await
+    }
+
+    /// Starts the device with its timing rules on `clock` (a test's manual
+    /// clock); returns once it is running.
+    pub async fn start_with_clock(
+        options: DeviceOptions,
+        clock: Clock,
+    ) -> Result<Device, DeviceError> {
         let config = options.config;
         // Before anything else: a second device on this directory must not
         // touch the first one's files, sockets or relay session.
@@ -113,7 +123,7 @@ impl Device {
         let contacts = LiveContacts::load_owned(&lock)?;
         let (stop, stopped) = watch::channel(false);
         let tasks = Arc::new(tasks::Tasks::default());
-        let env = Environment::load(config, options.data_dir)?;
+        let env = Environment::load(config, options.data_dir, clock)?;
         let config = &env.config;
         let media = match options.media {
             Some(media) => media,

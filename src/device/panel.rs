@@ -26,7 +26,6 @@ use crate::privacy::PrivacyInput;
 use crate::share::ShareKind;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::time::Instant;
 
 impl Device {
     /// Opens the buttons, LED and screen `config` asks for (simulated ones on
@@ -37,6 +36,7 @@ impl Device {
             config,
             data_dir,
             board,
+            clock,
         } = &*self.env;
         let mut buttons = open_buttons(&config.buttons, board, &socket_path(data_dir))?;
         let mut led = open_led(&config.led, board)?;
@@ -47,6 +47,7 @@ impl Device {
         let pairing = super::panel_relay::pairing(config, &code.name, &code.to_text());
         let note_time = Duration::from_secs(config.display.note_secs.max(1));
         let tasks = self.tasks.clone();
+        let clock = clock.clone();
         tasks.spawn("panel", async move {
             let mut privacy = device.privacy_changes();
             let mut sessions = device.calls.sessions_changed();
@@ -115,7 +116,7 @@ impl Device {
                     // Contacts (a pairing request) are read once a second.
                     _ = tick.tick() => PanelEvent::Facts(device.panel_facts()),
                 };
-                let (live, screen) = view.handle(event, Instant::now());
+                let (live, screen) = view.handle(event, clock.now());
                 if let Err(e) = led.update(live) {
                     tracing::warn!(error = %e, "the LED could not be set");
                 }

@@ -2,6 +2,7 @@
 //! device, and viewer nodes, all in one process over real sockets.
 
 use hearth::api::{LocalMedia, RtcSettings};
+use hearth::clock::Clock;
 use hearth::config::Config;
 use hearth::contacts::{Contact, ContactStatus, Permission};
 use hearth::device::{Device, DeviceError, DeviceOptions};
@@ -122,6 +123,19 @@ pub async fn try_start_device_with(
         media,
     })
     .await
+}
+
+/// [`start_device_with`], its timing rules on `clock` (a manual one).
+pub async fn start_device_on_clock(dir: &Path, config: Config, clock: Clock) -> Device {
+    let options = DeviceOptions {
+        config,
+        data_dir: dir.to_path_buf(),
+        rtc: Some(fast_settings()),
+        media: None,
+    };
+    Device::start_with_clock(options, clock)
+        .await
+        .expect("device starts")
 }
 
 /// [`try_start_device_with`], which must succeed.
