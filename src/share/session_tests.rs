@@ -5,7 +5,7 @@
 
 use super::manifest::{describe_jpeg, Manifest, ShareBody, VerifiedShare};
 use super::session::{Output, ReceiveRules, ShareSession};
-use super::store::{ShareLookup, ShareStore};
+use super::store::{ShareLookup, ShareStore, StoreWrite, WriteDone};
 use super::{Limits, ShareError, ShareKind};
 use crate::identity::Identity;
 use crate::keys::PeerKey;
@@ -886,4 +886,179 @@ fn a_late_answer_to_a_timed_out_offer_still_counts() {
     assert_eq!(pa.chunks, 5);
     assert!(matches!(&pa.events[..], [Output::Delivered(id)] if *id == photo.id));
     assert!(matches!(&pb.events[..], [Output::Received(_)]));
+}
+
+/// An offer of `share` as the peer sends it.
+fn offer_of(share: &VerifiedShare) -> String {
+    serde_json::json!({"type": "share_offer", "manifest": share.manifest}).to_string()
+}
+
+/// The texts in `outputs` parsed, and the writes, in order.
+fn sent_and_written(outputs: Vec<Output>) -> (Vec<serde_json::Value>, Vec<StoreWrite>) {
+    let (mut sent, mut written) = (vec![], vec![]);
+    for output in outputs {
+        match output {
+            Output::SendText(t) => sent.push(serde_json::from_str(&t).unwrap()),
+            Output::Write(w) => written.push(w),
+            _ => {}
+        }
+    }
+    (sent, written)
+}
+
+/// The session writes nothing itself: a chunk comes out as a write, and the
+/// share is acknowledged only after the driver reports it stored whole.
+#[test]
+fn the_ack_waits_for_the_reported_write_of_the_whole_share() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(1_500);
+    let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
+    let mut b = ShareSession::new(bob.peer_key(), alice.peer_key(), ALL, Limits::default());
+    let mut store = MemStore::default();
+    let now = Instant::now();
+    b.handle_text(&offer_of(&share), now, &store);
+    let (sent, written) = sent_and_written(drain(&mut b));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["type"], "share_have");
+    assert!(written.is_empty());
+
+    for (index, data) in jpeg.chunks(1000).enumerate() {
+        b.handle_binary(&super::wire::encode_chunk(&share.id, index as u32, data).unwrap());
+    }
+    let outputs = drain(&mut b);
+    assert!(
+        matches!(
+            &outputs[..],
+            [
+                Output::Write(StoreWrite::PutChunk { index: 0, .. }),
+                Output::Write(StoreWrite::PutChunk { index: 1, .. })
+            ]
+        ),
+        "{outputs:?}"
+    );
+    assert!(store.chunks.is_empty(), "the session wrote nothing itself");
+    for output in outputs {
+        let Output::Write(write) = output else {
+            unreachable!()
+        };
+        b.handle_written(write.carry_out(&mut store));
+    }
+    let finish = match drain(&mut b).pop() {
+        Some(Output::Write(finish @ StoreWrite::Finish { .. })) => finish,
+        other => panic!("expected the share to be stored, got {other:?}"),
+    };
+    assert!(b.poll_output().is_none(), "no ack before it is stored");
+    let done = finish.carry_out(&mut store);
+    assert_eq!(store.stored[&share.id].as_deref(), Some(&jpeg[..]));
+    assert!(
+        b.poll_output().is_none(),
+        "no ack before the write is reported"
+    );
+    b.handle_written(done);
+    let outputs = drain(&mut b);
+    assert!(
+        matches!(&outputs[..], [Output::SendText(t), Output::Received(s)]
+            if t.contains("share_ack") && s.id == share.id),
+        "{outputs:?}"
+    );
+}
+
+/// A write the driver reports failed refuses the share with the same codes as
+/// before: a full inbox for now (the chunks kept stay, the rest of its chunk
+/// writes are taken back), a failure to store it whole for good (its chunks
+/// are dropped). No ack goes either way, and late outcomes are dropped quietly.
+#[test]
+fn a_reported_write_failure_refuses_the_share() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(3_000);
+    let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
+    let now = Instant::now();
+    let store = MemStore::default();
+    let frames: Vec<Vec<u8>> = jpeg
+        .chunks(1000)
+        .enumerate()
+        .map(|(index, data)| super::wire::encode_chunk(&share.id, index as u32, data).unwrap())
+        .collect();
+
+    // A chunk that finds the inbox full: refused for now, nothing dropped.
+    let mut b = ShareSession::new(bob.peer_key(), alice.peer_key(), ALL, Limits::default());
+    b.handle_text(&offer_of(&share), now, &store);
+    drain(&mut b);
+    b.handle_binary(&frames[0]);
+    b.handle_binary(&frames[1]);
+    assert!(matches!(
+        b.poll_output(),
+        Some(Output::Write(StoreWrite::PutChunk { index: 0, .. }))
+    ));
+    b.handle_written(WriteDone::Chunk {
+        id: share.id.clone(),
+        index: 0,
+        result: Err(ShareError::InboxFull("full".into())),
+    });
+    let outputs = drain(&mut b);
+    assert!(
+        matches!(
+            &outputs[..],
+            [
+                Output::SendText(_),
+                Output::Refused(ShareError::InboxFull(_))
+            ]
+        ),
+        "no write of it is left, no discard: {outputs:?}"
+    );
+    let (sent, _) = sent_and_written(outputs);
+    assert_eq!(sent[0]["type"], "share_refused");
+    assert_eq!(sent[0]["code"], "inbox_full");
+    assert_eq!(sent[0]["retry"], true);
+    b.handle_written(WriteDone::Chunk {
+        id: share.id.clone(),
+        index: 1,
+        result: Ok(()),
+    });
+    b.handle_binary(&frames[2]);
+    assert!(b.poll_output().is_none(), "late outcomes and chunks: quiet");
+
+    // The whole share cannot be stored: refused for good, its chunks dropped.
+    let mut b = ShareSession::new(bob.peer_key(), alice.peer_key(), ALL, Limits::default());
+    b.handle_text(&offer_of(&share), now, &store);
+    drain(&mut b);
+    for (index, frame) in frames.iter().enumerate() {
+        b.handle_binary(frame);
+        b.poll_output();
+        b.handle_written(WriteDone::Chunk {
+            id: share.id.clone(),
+            index: index as u32,
+            result: Ok(()),
+        });
+    }
+    assert!(matches!(
+        b.poll_output(),
+        Some(Output::Write(StoreWrite::Finish { .. }))
+    ));
+    b.handle_written(WriteDone::Finished {
+        id: share.id.clone(),
+        result: Err(ShareError::Io {
+            path: "inbox/share.jpg".into(),
+            source: std::io::Error::other("the disk went away"),
+        }),
+    });
+    let outputs = drain(&mut b);
+    assert!(
+        outputs
+            .iter()
+            .all(|o| !matches!(o, Output::Received(_) | Output::Delivered(_))),
+        "{outputs:?}"
+    );
+    assert!(outputs
+        .iter()
+        .any(|o| matches!(o, Output::Refused(ShareError::Io { .. }))));
+    let (sent, written) = sent_and_written(outputs);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["type"], "share_refused");
+    assert_eq!(sent[0]["code"], "storage");
+    assert_eq!(sent[0].get("retry"), None, "for good (absent means false)");
+    assert!(
+        matches!(&written[..], [StoreWrite::Discard { id }] if *id == share.id),
+        "{written:?}"
+    );
 }
