@@ -38,7 +38,6 @@ pub trait ShareStore: ShareLookup {
 }
 
 /// A write a session asks its driver to carry out.
-#[derive(Debug)]
 pub enum StoreWrite {
     /// Keep one chunk, already checked against its hash.
     PutChunk {
@@ -89,6 +88,24 @@ pub enum WriteDone {
         /// Whether the chunks are gone.
         result: Result<(), ShareError>,
     },
+}
+
+/// Names the write without its bytes (a chunk is up to 48 KiB).
+impl std::fmt::Debug for StoreWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreWrite::PutChunk { id, index, data } => f
+                .debug_struct("PutChunk")
+                .field("id", id)
+                .field("index", index)
+                .field("bytes", &data.len())
+                .finish(),
+            StoreWrite::Finish { share } => {
+                f.debug_struct("Finish").field("id", &share.id).finish()
+            }
+            StoreWrite::Discard { id } => f.debug_struct("Discard").field("id", id).finish(),
+        }
+    }
 }
 
 impl StoreWrite {
