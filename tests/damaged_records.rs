@@ -155,8 +155,10 @@ async fn a_damaged_outbox_record_is_set_aside_and_blocks_nothing() {
     kitchen.stop().await;
 }
 
-/// An inbox with one photo from Gran, stored as a running device stores it.
-/// Returns the photo's path.
+/// An inbox with one photo from Gran, written by the inbox's own last step
+/// of storing a share (`ShareStore::store`, which a running device reaches
+/// through `StoreWrite::Finish`), without the checks that come before it — so
+/// a photo that is no picture can be planted. Returns the photo's path.
 fn inbox_with_a_photo(dir: &Path, jpeg: &[u8]) -> PathBuf {
     use hearth::share::inbox::Inbox;
     use hearth::share::manifest::describe_jpeg;

@@ -5,6 +5,11 @@
 //! share and every `retry_secs`. Each session follows the contact book: when
 //! the contact loses `snapshots` (or is removed), the share in flight stops
 //! before its next chunk and what waits for it leaves the outbox.
+//!
+//! The session decides and this layer only executes: the inbox writes it asks
+//! for ([`Output::Write`]) are carried out one at a time, in order, on a
+//! blocking thread ([`tokio::task::spawn_blocking`]; each chunk and record is
+//! fsynced, a photo decoded in full), and their outcomes given back to it.
 
 use super::blocking::off_the_workers;
 use super::deliveries::Outgoing;
@@ -13,7 +18,7 @@ use crate::api::{Message, PeerConnection, RtcSettings};
 use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
 use crate::node::Node;
-use crate::share::{Output, ShareError, ShareSession};
+use crate::share::{Output, ShareError, ShareSession, StoreWrite, WriteDone};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,7 +49,6 @@ impl Shares {
     async fn run(&self, connection: &PeerConnection, peer: PeerKey, until_sent: bool) {
         let me = self.identity.peer_key();
         let mut session = ShareSession::new(me, peer, self.rules_for(&peer), self.config.limits());
-        let mut inbox = self.inbox.clone();
         let mut offered = Offered::default();
         let retry = Duration::from_secs(self.config.retry_secs.max(1));
         let mut queued = self.queued.subscribe();
@@ -86,12 +90,13 @@ impl Shares {
             tokio::select! {
                 message = connection.recv() => match message {
                     None => return,
-                    // Chunks and records go to disk with an fsync each.
-                    Some(Message::Binary(frame)) => off_the_workers(|| session.handle_binary(&frame, &mut inbox)),
+                    // A chunk is checked here; its write comes out of the session.
+                    Some(Message::Binary(frame)) => session.handle_binary(&frame),
                     Some(Message::Text(text)) => {
                         // The owner may have allowed or withdrawn `talk_back` since the session began.
                         session.set_rules(self.rules_for(&peer));
-                        if !off_the_workers(|| session.handle_text(&text, Instant::now(), &mut inbox)) {
+                        // An offer reads the inbox (what it holds, how full it is).
+                        if !off_the_workers(|| session.handle_text(&text, Instant::now(), &self.inbox)) {
                             reply_ping(connection, &text).await;
                         }
                     }
@@ -166,6 +171,13 @@ impl Shares {
             let sent = match output {
                 Output::SendText(text) => connection.send(&text).await,
                 Output::SendBinary(frame) => connection.send_bytes(&frame).await,
+                Output::Write(write) => {
+                    let Some(done) = self.write_to_inbox(write).await else {
+                        return false;
+                    };
+                    session.handle_written(done);
+                    Ok(())
+                }
                 Output::Delivered(id) => {
                     tracing::info!(contact = %peer.short(), "share delivered");
                     self.done(&id, peer).await;
@@ -222,6 +234,21 @@ impl Shares {
             };
             if sent.is_err() {
                 return false;
+            }
+        }
+    }
+
+    /// Carries out a write the session asked for on the inbox, on a blocking
+    /// thread. `None` when the runtime is shutting down; a write that
+    /// panicked panics here too.
+    async fn write_to_inbox(&self, write: StoreWrite) -> Option<WriteDone> {
+        let mut inbox = self.inbox.clone();
+        match tokio::task::spawn_blocking(move || write.carry_out(&mut inbox)).await {
+            Ok(done) => Some(done),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => {
+                tracing::debug!(error = %e, "an inbox write was cancelled: the device is stopping");
+                None
             }
         }
     }

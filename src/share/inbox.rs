@@ -23,7 +23,7 @@
 
 use super::damaged;
 use super::manifest::{Manifest, VerifiedShare};
-use super::session::ShareStore;
+use super::store::{ShareLookup, ShareStore};
 use super::{Limits, ShareError};
 use crate::atomic_file::write_atomic;
 use serde::{Deserialize, Serialize};
@@ -386,7 +386,7 @@ fn record_id(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-impl ShareStore for Inbox {
+impl ShareLookup for Inbox {
     fn is_stored(&self, id: &str) -> bool {
         self.record_path(id).exists()
     }
@@ -407,7 +407,9 @@ impl ShareStore for Inbox {
         let _guard = self.writing.lock().expect("inbox lock");
         self.check_room(whole.saturating_sub(held))
     }
+}
 
+impl ShareStore for Inbox {
     fn put_chunk(&mut self, id: &str, index: u32, data: &[u8]) -> Result<(), ShareError> {
         let path = self.partial_dir(id).join(format!("{index}.chunk"));
         let _guard = self.writing.lock().expect("inbox lock");

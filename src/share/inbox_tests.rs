@@ -4,7 +4,7 @@
 
 use super::inbox::Inbox;
 use super::manifest::{describe_jpeg, Manifest, ShareBody, VerifiedShare};
-use super::session::ShareStore;
+use super::store::{ShareLookup, ShareStore};
 use super::{ShareError, ShareKind};
 use crate::identity::Identity;
 use std::fs;

@@ -4,6 +4,8 @@
 //! - [`manifest`]: the signed share format and its checks.
 //! - [`wire`]: the data-channel vocabulary (JSON control + binary chunks).
 //! - [`session`]: the transfer as a sans-IO state machine.
+//! - [`store`]: what the session reads from the store, the writes it asks
+//!   its driver for, and how a write is carried out.
 //! - [`outbox`]: shares waiting for contacts that are not online, on disk.
 //! - [`inbox`]: shares received from contacts, on disk.
 //! - [`snapshot`]: the camera's current frame as a JPEG.
@@ -21,6 +23,7 @@ pub mod photo_check;
 pub mod session;
 pub mod settings;
 pub mod snapshot;
+pub mod store;
 pub mod wire;
 
 #[cfg(test)]
@@ -33,8 +36,9 @@ mod photo_check_tests;
 mod session_tests;
 
 pub use manifest::{share_id, JpegInfo, Manifest, ShareBody, ShareKind, VerifiedShare};
-pub use session::{Output, ReceiveRules, ShareSession, ShareStore};
+pub use session::{Output, ReceiveRules, ShareSession};
 pub use settings::ShareConfig;
+pub use store::{ShareLookup, ShareStore, StoreWrite, WriteDone};
 
 /// Bytes of JPEG per chunk frame (a frame stays under 64 KiB with its header).
 pub const CHUNK_SIZE: u32 = 48 * 1024;

@@ -3,37 +3,27 @@
 //! and the time ([`ShareSession::handle_timeout`]); take what it wants sent and
 //! what happened from [`ShareSession::poll_output`]. Both directions run at
 //! once: shares this side pushes, one at a time, and shares the peer pushes.
-//! The receiving side writes through a [`ShareStore`] (the inbox, or memory in tests).
+//!
+//! The session never writes. To decide on an offer it reads the store through
+//! a [`ShareLookup`]; every write it needs (a chunk, a finished share, the
+//! chunks of a share that will never complete) comes out of
+//! [`ShareSession::poll_output`] as [`Output::Write`]. The driver carries each
+//! out on a [`super::ShareStore`] off the async workers
+//! ([`StoreWrite::carry_out`]), in order, and gives the outcome back with
+//! [`ShareSession::handle_written`]: a share is acknowledged only once it is
+//! stored whole, and a write that failed refuses it.
 //!
 //! Chunks are made one at a time, as [`ShareSession::poll_output`] is called,
 //! so [`ShareSession::cancel`] stops a transfer between any two chunks.
 
 use super::manifest::VerifiedShare;
+use super::store::{ShareLookup, StoreWrite, WriteDone};
 use super::wire::{decode_chunk, encode_chunk, Control};
 use super::{Limits, ShareError, ShareKind};
 use crate::keys::PeerKey;
 pub use crate::policy::ReceiveRules;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
-
-/// Where received shares and their partial chunks are kept.
-pub trait ShareStore {
-    /// Whether a share with this id is already stored whole.
-    fn is_stored(&self, id: &str) -> bool;
-    /// Chunks of an unfinished share already held (from an earlier, cut session).
-    fn chunks_held(&self, id: &str) -> BTreeSet<u32>;
-    /// Whether there is room for the rest of this share; refused with
-    /// [`ShareError::InboxFull`] when there is not.
-    fn room_for(&self, share: &VerifiedShare) -> Result<(), ShareError>;
-    /// Keeps one verified chunk.
-    fn put_chunk(&mut self, id: &str, index: u32, data: &[u8]) -> Result<(), ShareError>;
-    /// The JPEG put together from every held chunk.
-    fn assemble(&self, share: &VerifiedShare) -> Result<Vec<u8>, ShareError>;
-    /// Stores a verified share (and its JPEG) and drops its partial chunks.
-    fn store(&mut self, share: &VerifiedShare, jpeg: Option<&[u8]>) -> Result<(), ShareError>;
-    /// Drops the partial chunks of a share that will never complete.
-    fn discard(&mut self, id: &str) -> Result<(), ShareError>;
-}
 
 /// Something the session wants done or reports.
 #[derive(Debug)]
@@ -42,6 +32,10 @@ pub enum Output {
     SendText(String),
     /// Send these bytes on the data channel.
     SendBinary(Vec<u8>),
+    /// Carry out this write on the store, off the async workers and in the
+    /// order they come, then give its outcome to
+    /// [`ShareSession::handle_written`].
+    Write(StoreWrite),
     /// The peer acknowledged one of our shares: it is delivered.
     Delivered(String),
     /// The peer refused one of our shares; it will not be offered to it again.
@@ -95,7 +89,10 @@ pub struct ShareSession {
     limits: Limits,
     queue: VecDeque<Outgoing>,
     current: Option<(Outgoing, Instant)>,
+    /// Incoming shares being received, and the chunks the store holds of each.
     incoming: HashMap<String, (VerifiedShare, BTreeSet<u32>)>,
+    /// Incoming shares held whole, being stored ([`StoreWrite::Finish`] asked for).
+    finishing: HashMap<String, VerifiedShare>,
     /// Incoming shares refused or withdrawn in this session: their late chunks are dropped quietly.
     dropped: HashSet<String>,
     out: VecDeque<Output>,
@@ -113,6 +110,7 @@ impl ShareSession {
             queue: VecDeque::new(),
             current: None,
             incoming: HashMap::new(),
+            finishing: HashMap::new(),
             dropped: HashSet::new(),
             out: VecDeque::new(),
             response_timeout: Duration::from_secs(30),
@@ -245,7 +243,8 @@ impl ShareSession {
 
     /// A text message from the peer. Returns `false` when it is not a share
     /// message, so other data-channel protocols can share the channel.
-    pub fn handle_text(&mut self, text: &str, now: Instant, store: &mut dyn ShareStore) -> bool {
+    /// The store is only read (to decide on an offer).
+    pub fn handle_text(&mut self, text: &str, now: Instant, store: &dyn ShareLookup) -> bool {
         match Control::parse(text) {
             Ok(None) => false,
             Ok(Some(control)) => {
@@ -262,7 +261,7 @@ impl ShareSession {
         }
     }
 
-    fn handle_control(&mut self, control: Control, now: Instant, store: &mut dyn ShareStore) {
+    fn handle_control(&mut self, control: Control, now: Instant, store: &dyn ShareLookup) {
         match control {
             Control::ShareOffer { manifest } => {
                 let share = match manifest.verify(&self.limits) {
@@ -274,6 +273,10 @@ impl ShareSession {
                 }
                 if store.is_stored(&share.id) {
                     return self.send(&Control::ShareAck { id: share.id });
+                }
+                if self.finishing.contains_key(&share.id) {
+                    // Offered again while it is being stored: the answer follows.
+                    return;
                 }
                 if let Err(e) = store.room_for(&share) {
                     return self.refuse(&share.id, e);
@@ -287,7 +290,7 @@ impl ShareSession {
                     id: id.clone(),
                     have,
                 });
-                self.try_finish(&id, store);
+                self.try_finish(&id);
             }
             Control::ShareHave { id, have } => {
                 // A late answer to an offer that timed out resumes it at once
@@ -337,16 +340,16 @@ impl ShareSession {
             Control::ShareCancel { id } => {
                 if self.incoming.remove(&id).is_some() {
                     self.dropped.insert(id.clone());
-                    if let Err(e) = store.discard(&id) {
-                        self.out.push_back(Output::Refused(e));
-                    }
+                    self.withdraw_writes(&id);
+                    self.write(StoreWrite::Discard { id });
                 }
             }
         }
     }
 
-    /// A binary message: a chunk of a share the peer offered.
-    pub fn handle_binary(&mut self, frame: &[u8], store: &mut dyn ShareStore) {
+    /// A binary message: a chunk of a share the peer offered. A chunk that
+    /// matches its hash comes out as a [`StoreWrite::PutChunk`].
+    pub fn handle_binary(&mut self, frame: &[u8]) {
         let chunk = match decode_chunk(frame) {
             Ok(chunk) => chunk,
             Err(e) => return self.out.push_back(Output::Refused(e)),
@@ -355,27 +358,67 @@ impl ShareSession {
         if self.dropped.contains(&id) {
             return;
         }
-        let Some((share, held)) = self.incoming.get_mut(&id) else {
+        let Some((share, _)) = self.incoming.get(&id) else {
             return self.out.push_back(Output::Refused(ShareError::Malformed(
                 "a chunk of a share that was not offered".into(),
             )));
         };
         if !share.chunk_ok(chunk.index, chunk.data) {
             let e = ShareError::Corrupt(format!("chunk {} does not match its hash", chunk.index));
-            return self.refuse_incoming(&id, e, store);
+            return self.refuse_incoming(&id, e);
         }
-        if let Err(e) = store.put_chunk(&id, chunk.index, chunk.data) {
-            if e.is_temporary() {
-                return self.refuse_incoming(&id, e, store);
-            }
-            self.incoming.remove(&id);
-            return self.out.push_back(Output::Refused(e));
-        }
-        held.insert(chunk.index);
-        self.try_finish(&id, store);
+        self.write(StoreWrite::PutChunk {
+            id,
+            index: chunk.index,
+            data: chunk.data.to_vec(),
+        });
     }
 
-    fn try_finish(&mut self, id: &str, store: &mut dyn ShareStore) {
+    /// The outcome of a write the session asked for ([`Output::Write`]). A
+    /// share is acknowledged once it is stored whole; a write that failed
+    /// refuses it. The outcome of a write for a share refused or withdrawn
+    /// meanwhile is dropped quietly.
+    pub fn handle_written(&mut self, done: WriteDone) {
+        match done {
+            WriteDone::Chunk { id, index, result } => {
+                let Some((_, held)) = self.incoming.get_mut(&id) else {
+                    return;
+                };
+                match result {
+                    Ok(()) => {
+                        held.insert(index);
+                        self.try_finish(&id);
+                    }
+                    Err(e) if e.is_temporary() => self.refuse_incoming(&id, e),
+                    Err(e) => {
+                        self.incoming.remove(&id);
+                        self.withdraw_writes(&id);
+                        self.out.push_back(Output::Refused(e));
+                    }
+                }
+            }
+            WriteDone::Finished { id, result } => {
+                let Some(share) = self.finishing.remove(&id) else {
+                    return;
+                };
+                match result {
+                    Ok(()) => {
+                        self.send(&Control::ShareAck { id });
+                        self.out.push_back(Output::Received(Box::new(share)));
+                    }
+                    Err(e) => self.refuse_incoming(&id, e),
+                }
+            }
+            WriteDone::Discarded { result, .. } => {
+                if let Err(e) = result {
+                    self.out.push_back(Output::Refused(e));
+                }
+            }
+        }
+    }
+
+    /// Asks for the share to be stored once the store holds every chunk.
+    fn try_finish(&mut self, id: &str) {
         let Some((share, held)) = self.incoming.get(id) else {
             return;
         };
@@ -383,41 +426,36 @@ impl ShareSession {
             return;
         }
         let (share, _) = self.incoming.remove(id).expect("present");
-        let result = match share.body.jpeg {
-            None => store.store(&share, None),
-            // The JPEG must be the one signed, and a picture that decodes in
-            // full: a damaged photo is refused, never kept as a broken image.
-            Some(_) => store.assemble(&share).and_then(|jpeg| {
-                if !share.jpeg_ok(&jpeg) {
-                    return Err(ShareError::Corrupt(
-                        "the whole JPEG does not match its hash".into(),
-                    ));
-                }
-                super::photo_check::check_jpeg(&jpeg)?;
-                store.store(&share, Some(&jpeg))
-            }),
-        };
-        match result {
-            Ok(()) => {
-                self.send(&Control::ShareAck { id: id.to_string() });
-                self.out.push_back(Output::Received(Box::new(share)));
-            }
-            Err(e) => self.refuse_incoming(id, e, store),
-        }
+        self.finishing.insert(id.to_string(), share.clone());
+        self.write(StoreWrite::Finish {
+            share: Box::new(share),
+        });
     }
 
-    /// Refuses a share the peer is sending. Its late chunks are ignored; its
-    /// kept chunks stay for a refusal for now (the transfer resumes later)
-    /// and are dropped for a refusal for good (it can never complete).
-    fn refuse_incoming(&mut self, id: &str, error: ShareError, store: &mut dyn ShareStore) {
+    /// Refuses a share the peer is sending. Its late chunks are ignored, and
+    /// so are its chunk writes not yet carried out; its kept chunks stay for
+    /// a refusal for now (the transfer resumes later) and are dropped for a
+    /// refusal for good (it can never complete).
+    fn refuse_incoming(&mut self, id: &str, error: ShareError) {
         self.incoming.remove(id);
+        self.finishing.remove(id);
         self.dropped.insert(id.to_string());
+        self.withdraw_writes(id);
         if !error.is_temporary() {
-            if let Err(e) = store.discard(id) {
-                self.out.push_back(Output::Refused(e));
-            }
+            self.write(StoreWrite::Discard { id: id.to_string() });
         }
         self.refuse(id, error);
+    }
+
+    /// Takes back the chunk writes of share `id` not yet handed to the driver.
+    fn withdraw_writes(&mut self, id: &str) {
+        self.out.retain(
+            |o| !matches!(o, Output::Write(StoreWrite::PutChunk { id: of, .. }) if of == id),
+        );
+    }
+
+    fn write(&mut self, write: StoreWrite) {
+        self.out.push_back(Output::Write(write));
     }
 
     fn may_receive(&self, share: &VerifiedShare) -> Result<(), ShareError> {

@@ -1,8 +1,11 @@
 //! Two [`ShareSession`]s wired together in memory on a fake clock: delivery,
-//! resuming a cut transfer, duplicates, and every refusal.
+//! resuming a cut transfer, duplicates, and every refusal. The tests carry
+//! out the writes a session asks for ([`Output::Write`]) on a store and give
+//! their outcomes back, as the device's driver does.
 
 use super::manifest::{describe_jpeg, Manifest, ShareBody, VerifiedShare};
-use super::session::{Output, ReceiveRules, ShareSession, ShareStore};
+use super::session::{Output, ReceiveRules, ShareSession};
+use super::store::{ShareLookup, ShareStore, StoreWrite, WriteDone};
 use super::{Limits, ShareError, ShareKind};
 use crate::identity::Identity;
 use crate::keys::PeerKey;
@@ -41,7 +44,7 @@ impl MemStore {
     }
 }
 
-impl ShareStore for MemStore {
+impl ShareLookup for MemStore {
     fn room_for(&self, share: &VerifiedShare) -> Result<(), ShareError> {
         let held: usize = self
             .chunks
@@ -49,10 +52,6 @@ impl ShareStore for MemStore {
             .map_or(0, |c| c.values().map(Vec::len).sum());
         let len = share.body.jpeg.as_ref().map_or(0, |j| j.len);
         self.check(len.saturating_sub(held as u64))
-    }
-    fn discard(&mut self, id: &str) -> Result<(), ShareError> {
-        self.chunks.remove(id);
-        Ok(())
     }
     fn is_stored(&self, id: &str) -> bool {
         self.stored.contains_key(id)
@@ -62,6 +61,13 @@ impl ShareStore for MemStore {
             .get(id)
             .map(|c| c.keys().copied().collect())
             .unwrap_or_default()
+    }
+}
+
+impl ShareStore for MemStore {
+    fn discard(&mut self, id: &str) -> Result<(), ShareError> {
+        self.chunks.remove(id);
+        Ok(())
     }
     fn put_chunk(&mut self, id: &str, index: u32, data: &[u8]) -> Result<(), ShareError> {
         self.check(data.len() as u64)?;
@@ -113,7 +119,8 @@ struct Pumped {
     events: Vec<Output>,
 }
 
-/// Moves messages from `a` to `b` and back until both are quiet; the first
+/// Moves messages from `a` to `b` and back until both are quiet, carrying out
+/// each side's writes on its store (`b_store` for `b`) as they come; the first
 /// `cut_after` chunk frames from `a` arrive and the rest are lost (a cut link).
 fn pump(
     a: &mut ShareSession,
@@ -131,7 +138,7 @@ fn pump(
             moved = true;
             match out {
                 Output::SendText(t) if !cut => {
-                    b.handle_text(&t, now, b_store);
+                    b.handle_text(&t, now, &*b_store);
                 }
                 Output::SendBinary(f) if !cut => {
                     if cut_after == Some(pa.chunks) {
@@ -139,9 +146,10 @@ fn pump(
                         continue;
                     }
                     pa.chunks += 1;
-                    b.handle_binary(&f, b_store);
+                    b.handle_binary(&f);
                 }
                 Output::SendText(_) | Output::SendBinary(_) => {}
+                Output::Write(w) => a.handle_written(w.carry_out(&mut a_store)),
                 other => pa.events.push(other),
             }
         }
@@ -149,10 +157,11 @@ fn pump(
             moved = true;
             match out {
                 Output::SendText(t) if !cut => {
-                    a.handle_text(&t, now, &mut a_store);
+                    a.handle_text(&t, now, &a_store);
                 }
-                Output::SendBinary(f) if !cut => a.handle_binary(&f, &mut a_store),
+                Output::SendBinary(f) if !cut => a.handle_binary(&f),
                 Output::SendText(_) | Output::SendBinary(_) => {}
+                Output::Write(w) => b.handle_written(w.carry_out(b_store)),
                 other => pb.events.push(other),
             }
         }
@@ -160,6 +169,19 @@ fn pump(
             return (pa, pb);
         }
     }
+}
+
+/// Everything `session` wants done now, in order, but its writes: those are
+/// carried out on `store` as they come and their outcomes given back.
+fn settle(session: &mut ShareSession, store: &mut dyn ShareStore) -> Vec<Output> {
+    let mut outputs = vec![];
+    while let Some(output) = session.poll_output() {
+        match output {
+            Output::Write(w) => session.handle_written(w.carry_out(store)),
+            other => outputs.push(other),
+        }
+    }
+    outputs
 }
 
 fn pair(alice: &Identity, bob: &Identity, rules: ReceiveRules) -> (ShareSession, ShareSession) {
@@ -356,8 +378,8 @@ fn oversized_and_malformed_shares_are_refused() {
     );
     let mut store = MemStore::default();
     let offer = serde_json::json!({"type": "share_offer", "manifest": share.manifest}).to_string();
-    b.handle_text(&offer, Instant::now(), &mut store);
-    let outputs: Vec<Output> = std::iter::from_fn(|| b.poll_output()).collect();
+    b.handle_text(&offer, Instant::now(), &store);
+    let outputs = settle(&mut b, &mut store);
     assert!(
         outputs
             .iter()
@@ -367,20 +389,20 @@ fn oversized_and_malformed_shares_are_refused() {
     assert!(b.handle_text(
         r#"{"type":"share_offer","manifest":7}"#,
         Instant::now(),
-        &mut store
+        &store
     ));
     assert!(matches!(b.poll_output(), Some(Output::SendText(t)) if t.contains("share_refused")));
     assert!(matches!(
         b.poll_output(),
         Some(Output::Refused(ShareError::Malformed(_)))
     ));
-    b.handle_binary(b"garbage", &mut store);
+    b.handle_binary(b"garbage");
     assert!(matches!(
         b.poll_output(),
         Some(Output::Refused(ShareError::Malformed(_)))
     ));
     assert!(
-        !b.handle_text(r#"{"type":"ping","id":1}"#, Instant::now(), &mut store),
+        !b.handle_text(r#"{"type":"ping","id":1}"#, Instant::now(), &store),
         "not ours"
     );
 }
@@ -393,11 +415,15 @@ fn a_damaged_chunk_is_refused() {
     let mut b = ShareSession::new(bob.peer_key(), alice.peer_key(), ALL, Limits::default());
     let mut store = MemStore::default();
     let offer = serde_json::json!({"type": "share_offer", "manifest": share.manifest}).to_string();
-    b.handle_text(&offer, Instant::now(), &mut store);
+    b.handle_text(&offer, Instant::now(), &store);
     while b.poll_output().is_some() {}
     let frame = super::wire::encode_chunk(&share.id, 0, &[9u8; 1000]).unwrap();
-    b.handle_binary(&frame, &mut store);
-    let outputs: Vec<Output> = std::iter::from_fn(|| b.poll_output()).collect();
+    b.handle_binary(&frame);
+    let outputs = settle(&mut b, &mut store);
+    assert!(
+        !outputs.iter().any(|o| matches!(o, Output::Write(_))),
+        "nothing of it is written"
+    );
     assert!(
         outputs
             .iter()
@@ -424,9 +450,9 @@ fn a_photo_that_does_not_decode_is_refused_with_its_code_and_not_kept() {
         while let Some(out) = a.poll_output() {
             match out {
                 Output::SendText(t) => {
-                    b.handle_text(&t, Instant::now(), &mut store);
+                    b.handle_text(&t, Instant::now(), &store);
                 }
-                Output::SendBinary(f) => b.handle_binary(&f, &mut store),
+                Output::SendBinary(f) => b.handle_binary(&f),
                 other => events.push(other),
             }
         }
@@ -436,8 +462,9 @@ fn a_photo_that_does_not_decode_is_refused_with_its_code_and_not_kept() {
                     if t.contains("share_refused") {
                         refusal = Some(t.clone());
                     }
-                    a.handle_text(&t, Instant::now(), &mut MemStore::default());
+                    a.handle_text(&t, Instant::now(), &MemStore::default());
                 }
+                Output::Write(w) => b.handle_written(w.carry_out(&mut store)),
                 Output::Received(_) => panic!("a damaged photo was kept"),
                 other => events.push(other),
             }
@@ -492,7 +519,7 @@ fn nobody_outside_the_audience_gets_a_share() {
     // Bob refuses to take it from Carol: shares are never passed on.
     let mut b = ShareSession::new(bob.peer_key(), carol.peer_key(), ALL, Limits::default());
     let offer = serde_json::json!({"type": "share_offer", "manifest": share.manifest}).to_string();
-    b.handle_text(&offer, Instant::now(), &mut MemStore::default());
+    b.handle_text(&offer, Instant::now(), &MemStore::default());
     assert!(
         matches!(b.poll_output(), Some(Output::SendText(t)) if t.contains("only from its author"))
     );
@@ -560,7 +587,7 @@ fn a_silent_peer_times_out_on_the_fake_clock() {
 fn texts_across(
     from: &mut ShareSession,
     to: &mut ShareSession,
-    store: &mut dyn ShareStore,
+    store: &dyn ShareLookup,
     now: Instant,
     max_chunks: usize,
 ) -> (Vec<Vec<u8>>, Vec<Output>) {
@@ -589,20 +616,21 @@ fn cancelling_the_share_in_flight_stops_its_chunks_at_once() {
     let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
     let next = make_share(&alice, ShareKind::Thought, None, vec![bob.peer_key()]);
     let (mut a, mut b) = pair(&alice, &bob, ALL);
-    let (mut a_store, mut b_store) = (MemStore::default(), MemStore::default());
+    let (a_store, mut b_store) = (MemStore::default(), MemStore::default());
     let now = Instant::now();
     a.push(share.clone(), Some(jpeg.clone()), now);
     a.push(next.clone(), None, now);
     assert_eq!(a.outgoing(), [share.id.clone(), next.id.clone()]);
     // The offer goes over and Bob's `share_have` comes back.
-    texts_across(&mut a, &mut b, &mut b_store, now, 0);
-    texts_across(&mut b, &mut a, &mut a_store, now, 0);
+    texts_across(&mut a, &mut b, &b_store, now, 0);
+    texts_across(&mut b, &mut a, &a_store, now, 0);
     // Two of the ten chunks go out and arrive, the third is on its way.
-    let (frames, _) = texts_across(&mut a, &mut b, &mut b_store, now, 3);
+    let (frames, _) = texts_across(&mut a, &mut b, &b_store, now, 3);
     assert_eq!(frames.len(), 3);
     for frame in &frames[..2] {
-        b.handle_binary(frame, &mut b_store);
+        b.handle_binary(frame);
     }
+    assert!(settle(&mut b, &mut b_store).is_empty());
     assert_eq!(b_store.chunks_held(&share.id).len(), 2);
 
     assert!(a.cancel(&share.id, now), "the share in flight is withdrawn");
@@ -627,18 +655,19 @@ fn cancelling_the_share_in_flight_stops_its_chunks_at_once() {
     assert!(!a.cancel(&share.id, now), "already gone");
 
     // Bob drops what he kept, and the chunk still on its way is ignored quietly.
-    b.handle_text(&texts[0], now, &mut b_store);
+    b.handle_text(&texts[0], now, &b_store);
+    let mut outputs = settle(&mut b, &mut b_store);
     assert!(b_store.chunks_held(&share.id).is_empty());
-    b.handle_binary(&frames[2], &mut b_store);
+    b.handle_binary(&frames[2]);
+    outputs.extend(settle(&mut b, &mut b_store));
     assert!(b_store.chunks_held(&share.id).is_empty());
-    let outputs: Vec<Output> = std::iter::from_fn(|| b.poll_output()).collect();
     assert!(
         outputs
             .iter()
             .all(|o| !matches!(o, Output::Refused(_) | Output::Received(_))),
         "{outputs:?}"
     );
-    b.handle_text(&texts[1], now, &mut b_store);
+    b.handle_text(&texts[1], now, &b_store);
     let (pa, pb) = pump(&mut a, &mut b, &mut b_store, now, None);
     assert!(matches!(&pa.events[..], [Output::Delivered(id)] if *id == next.id));
     assert!(matches!(&pb.events[..], [Output::Received(s)] if s.id == next.id));
@@ -670,13 +699,13 @@ fn a_full_inbox_refuses_for_now_and_the_sender_keeps_the_share() {
     let jpeg = jpeg_of(5_000);
     let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
     let now = Instant::now();
-    let mut store = MemStore {
+    let store = MemStore {
         room: Some(4_000),
         ..MemStore::default()
     };
     let (mut a, mut b) = pair(&alice, &bob, ALL);
     a.push(share.clone(), Some(jpeg.clone()), now);
-    texts_across(&mut a, &mut b, &mut store, now, 0);
+    texts_across(&mut a, &mut b, &store, now, 0);
     let refusal = match b.poll_output() {
         Some(Output::SendText(t)) => t,
         other => panic!("expected a refusal, got {other:?}"),
@@ -693,7 +722,7 @@ fn a_full_inbox_refuses_for_now_and_the_sender_keeps_the_share() {
         ),
         "the owner's side hears of it"
     );
-    a.handle_text(&refusal.to_string(), now, &mut MemStore::default());
+    a.handle_text(&refusal.to_string(), now, &MemStore::default());
     assert!(
         matches!(a.poll_output(), Some(Output::Deferred { id, .. }) if id == share.id),
         "kept for later, not rejected for good"
@@ -711,8 +740,8 @@ fn an_inbox_that_fills_mid_transfer_keeps_the_chunks_and_resumes_later() {
     let mut store = MemStore::default();
     let (mut a, mut b) = pair(&alice, &bob, ALL);
     a.push(share.clone(), Some(jpeg.clone()), now);
-    texts_across(&mut a, &mut b, &mut store, now, 0);
-    texts_across(&mut b, &mut a, &mut MemStore::default(), now, 0);
+    texts_across(&mut a, &mut b, &store, now, 0);
+    texts_across(&mut b, &mut a, &MemStore::default(), now, 0);
     // Room runs out after two chunks (another transfer took the rest).
     store.room = Some(2_000);
     let (pa, pb) = pump(&mut a, &mut b, &mut store, now, None);
@@ -825,12 +854,12 @@ fn a_late_answer_to_a_timed_out_offer_still_counts() {
     let (mut a, mut b) = pair(&alice, &bob, ALL);
     let mut store = MemStore::default();
     a.push(thought.clone(), None, start);
-    texts_across(&mut a, &mut b, &mut store, start, 0);
-    let ack = texts(&drain(&mut b));
+    texts_across(&mut a, &mut b, &store, start, 0);
+    let ack = texts(&settle(&mut b, &mut store));
     a.handle_timeout(start + Duration::from_secs(30));
     drain(&mut a);
     for text in &ack {
-        a.handle_text(text, late, &mut MemStore::default());
+        a.handle_text(text, late, &MemStore::default());
     }
     assert!(
         drain(&mut a)
@@ -846,15 +875,190 @@ fn a_late_answer_to_a_timed_out_offer_still_counts() {
     let (mut a, mut b) = pair(&alice, &bob, ALL);
     let mut store = MemStore::default();
     a.push(photo.clone(), Some(jpeg.clone()), start);
-    texts_across(&mut a, &mut b, &mut store, start, 0);
-    let have = texts(&drain(&mut b));
+    texts_across(&mut a, &mut b, &store, start, 0);
+    let have = texts(&settle(&mut b, &mut store));
     a.handle_timeout(start + Duration::from_secs(30));
     drain(&mut a);
     for text in &have {
-        a.handle_text(text, late, &mut MemStore::default());
+        a.handle_text(text, late, &MemStore::default());
     }
     let (pa, pb) = pump(&mut a, &mut b, &mut store, late, None);
     assert_eq!(pa.chunks, 5);
     assert!(matches!(&pa.events[..], [Output::Delivered(id)] if *id == photo.id));
     assert!(matches!(&pb.events[..], [Output::Received(_)]));
+}
+
+/// An offer of `share` as the peer sends it.
+fn offer_of(share: &VerifiedShare) -> String {
+    serde_json::json!({"type": "share_offer", "manifest": share.manifest}).to_string()
+}
+
+/// The texts in `outputs` parsed, and the writes, in order.
+fn sent_and_written(outputs: Vec<Output>) -> (Vec<serde_json::Value>, Vec<StoreWrite>) {
+    let (mut sent, mut written) = (vec![], vec![]);
+    for output in outputs {
+        match output {
+            Output::SendText(t) => sent.push(serde_json::from_str(&t).unwrap()),
+            Output::Write(w) => written.push(w),
+            _ => {}
+        }
+    }
+    (sent, written)
+}
+
+/// The session writes nothing itself: a chunk comes out as a write, and the
+/// share is acknowledged only after the driver reports it stored whole.
+#[test]
+fn the_ack_waits_for_the_reported_write_of_the_whole_share() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(1_500);
+    let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
+    let mut b = ShareSession::new(bob.peer_key(), alice.peer_key(), ALL, Limits::default());
+    let mut store = MemStore::default();
+    let now = Instant::now();
+    b.handle_text(&offer_of(&share), now, &store);
+    let (sent, written) = sent_and_written(drain(&mut b));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["type"], "share_have");
+    assert!(written.is_empty());
+
+    for (index, data) in jpeg.chunks(1000).enumerate() {
+        b.handle_binary(&super::wire::encode_chunk(&share.id, index as u32, data).unwrap());
+    }
+    let outputs = drain(&mut b);
+    assert!(
+        matches!(
+            &outputs[..],
+            [
+                Output::Write(StoreWrite::PutChunk { index: 0, .. }),
+                Output::Write(StoreWrite::PutChunk { index: 1, .. })
+            ]
+        ),
+        "{outputs:?}"
+    );
+    assert!(store.chunks.is_empty(), "the session wrote nothing itself");
+    for output in outputs {
+        let Output::Write(write) = output else {
+            unreachable!()
+        };
+        b.handle_written(write.carry_out(&mut store));
+    }
+    let finish = match drain(&mut b).pop() {
+        Some(Output::Write(finish @ StoreWrite::Finish { .. })) => finish,
+        other => panic!("expected the share to be stored, got {other:?}"),
+    };
+    assert!(b.poll_output().is_none(), "no ack before it is stored");
+    let done = finish.carry_out(&mut store);
+    assert_eq!(store.stored[&share.id].as_deref(), Some(&jpeg[..]));
+    assert!(
+        b.poll_output().is_none(),
+        "no ack before the write is reported"
+    );
+    b.handle_written(done);
+    let outputs = drain(&mut b);
+    assert!(
+        matches!(&outputs[..], [Output::SendText(t), Output::Received(s)]
+            if t.contains("share_ack") && s.id == share.id),
+        "{outputs:?}"
+    );
+}
+
+/// A write the driver reports failed refuses the share with the same codes as
+/// before: a full inbox for now (the chunks kept stay, the rest of its chunk
+/// writes are taken back), a failure to store it whole for good (its chunks
+/// are dropped). No ack goes either way, and late outcomes are dropped quietly.
+#[test]
+fn a_reported_write_failure_refuses_the_share() {
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let jpeg = jpeg_of(3_000);
+    let share = make_share(&alice, ShareKind::Photo, Some(&jpeg), vec![bob.peer_key()]);
+    let now = Instant::now();
+    let store = MemStore::default();
+    let frames: Vec<Vec<u8>> = jpeg
+        .chunks(1000)
+        .enumerate()
+        .map(|(index, data)| super::wire::encode_chunk(&share.id, index as u32, data).unwrap())
+        .collect();
+
+    // A chunk that finds the inbox full: refused for now, nothing dropped.
+    let mut b = ShareSession::new(bob.peer_key(), alice.peer_key(), ALL, Limits::default());
+    b.handle_text(&offer_of(&share), now, &store);
+    drain(&mut b);
+    b.handle_binary(&frames[0]);
+    b.handle_binary(&frames[1]);
+    assert!(matches!(
+        b.poll_output(),
+        Some(Output::Write(StoreWrite::PutChunk { index: 0, .. }))
+    ));
+    b.handle_written(WriteDone::Chunk {
+        id: share.id.clone(),
+        index: 0,
+        result: Err(ShareError::InboxFull("full".into())),
+    });
+    let outputs = drain(&mut b);
+    assert!(
+        matches!(
+            &outputs[..],
+            [
+                Output::SendText(_),
+                Output::Refused(ShareError::InboxFull(_))
+            ]
+        ),
+        "no write of it is left, no discard: {outputs:?}"
+    );
+    let (sent, _) = sent_and_written(outputs);
+    assert_eq!(sent[0]["type"], "share_refused");
+    assert_eq!(sent[0]["code"], "inbox_full");
+    assert_eq!(sent[0]["retry"], true);
+    b.handle_written(WriteDone::Chunk {
+        id: share.id.clone(),
+        index: 1,
+        result: Ok(()),
+    });
+    b.handle_binary(&frames[2]);
+    assert!(b.poll_output().is_none(), "late outcomes and chunks: quiet");
+
+    // The whole share cannot be stored: refused for good, its chunks dropped.
+    let mut b = ShareSession::new(bob.peer_key(), alice.peer_key(), ALL, Limits::default());
+    b.handle_text(&offer_of(&share), now, &store);
+    drain(&mut b);
+    for (index, frame) in frames.iter().enumerate() {
+        b.handle_binary(frame);
+        b.poll_output();
+        b.handle_written(WriteDone::Chunk {
+            id: share.id.clone(),
+            index: index as u32,
+            result: Ok(()),
+        });
+    }
+    assert!(matches!(
+        b.poll_output(),
+        Some(Output::Write(StoreWrite::Finish { .. }))
+    ));
+    b.handle_written(WriteDone::Finished {
+        id: share.id.clone(),
+        result: Err(ShareError::Io {
+            path: "inbox/share.jpg".into(),
+            source: std::io::Error::other("the disk went away"),
+        }),
+    });
+    let outputs = drain(&mut b);
+    assert!(
+        outputs
+            .iter()
+            .all(|o| !matches!(o, Output::Received(_) | Output::Delivered(_))),
+        "{outputs:?}"
+    );
+    assert!(outputs
+        .iter()
+        .any(|o| matches!(o, Output::Refused(ShareError::Io { .. }))));
+    let (sent, written) = sent_and_written(outputs);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["type"], "share_refused");
+    assert_eq!(sent[0]["code"], "storage");
+    assert_eq!(sent[0].get("retry"), None, "for good (absent means false)");
+    assert!(
+        matches!(&written[..], [StoreWrite::Discard { id }] if *id == share.id),
+        "{written:?}"
+    );
 }

@@ -376,11 +376,12 @@ pub type StoredLog = Arc<Mutex<Vec<Stored>>>;
 
 /// The receiving side of a contact: takes what the device pushes (what `rules`
 /// accept), stores it in the contact's inbox and acknowledges it — the same
-/// `ShareSession` and `Inbox` a Hearth device runs — until the connection ends.
+/// `ShareSession` and `Inbox` a Hearth device runs, the inbox writes carried
+/// out on a blocking thread as the device does — until the connection ends.
 pub async fn receive_shares(
     connection: PeerConnection,
     member: PeerKey,
-    mut inbox: Inbox,
+    inbox: Inbox,
     rules: ReceiveRules,
     log: StoredLog,
 ) {
@@ -391,9 +392,9 @@ pub async fn receive_shares(
         let arrived = Instant::now();
         match message {
             Message::Text(text) => {
-                session.handle_text(&text, Instant::now(), &mut inbox);
+                session.handle_text(&text, Instant::now(), &inbox);
             }
-            Message::Binary(frame) => session.handle_binary(&frame, &mut inbox),
+            Message::Binary(frame) => session.handle_binary(&frame),
         }
         while let Some(output) = session.poll_output() {
             let sent = match output {
@@ -404,6 +405,17 @@ pub async fn receive_shares(
                     connection.send(&text).await
                 }
                 Output::SendBinary(frame) => connection.send_bytes(&frame).await,
+                Output::Write(write) => {
+                    let mut inbox = inbox.clone();
+                    match tokio::task::spawn_blocking(move || write.carry_out(&mut inbox)).await {
+                        Ok(done) => session.handle_written(done),
+                        Err(e) => {
+                            eprintln!("an inbox write did not finish: {e}");
+                            return;
+                        }
+                    }
+                    Ok(())
+                }
                 Output::Received(share) => {
                     log.lock().expect("log").push(Stored {
                         id: share.id.clone(),
