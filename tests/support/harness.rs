@@ -1,21 +1,23 @@
 //! The end-to-end harness: a real relay on a loopback port, a simulated
-//! device, and viewer nodes, all in one process over real sockets.
+//! device, and viewer nodes, all in one process over real sockets. The
+//! set-ups the `hearth-bench` binary needs too live in [`super::setup`]; this
+//! re-exports or wraps them (panicking where they fail).
 
+use super::setup;
 use hearth::api::{LocalMedia, RtcSettings};
 use hearth::clock::Clock;
 use hearth::config::Config;
-use hearth::contacts::{Contact, ContactStatus, Permission};
+use hearth::contacts::Permission;
 use hearth::device::{Device, DeviceError, DeviceOptions};
-use hearth::identity::{ContactCode, Identity};
-use hearth::live_contacts::LiveContacts;
-use hearth::node::{Node, NodeOptions};
+use hearth::identity::ContactCode;
+use hearth::node::Node;
 use hearth::peer::{HearthPeer, PeerOptions};
-use hearth::whep::token;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
+
+pub use setup::relay_url;
 
 /// A relay running on loopback until dropped or stopped.
 pub struct TestRelay {
@@ -76,20 +78,10 @@ impl TestRelay {
     }
 }
 
-/// The WebSocket URL of a relay listening on `addr`.
-pub fn relay_url(addr: SocketAddr) -> String {
-    format!("ws://{addr}/relay")
-}
-
-/// A device config for tests: small video, no embedded relay.
+/// A device config for tests: [`setup::base_device_config`] on `relay_url`,
+/// small video.
 pub fn device_config(relay_url: &str) -> Config {
-    let mut config = Config {
-        name: "Kitchen".into(),
-        ..Config::default()
-    };
-    config.relay.urls = vec![relay_url.to_string()];
-    config.relay.embedded = false;
-    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    let mut config = setup::base_device_config(&[relay_url.to_string()]);
     config.video.width = 320;
     config.video.height = 240;
     config.video.bitrate_kbps = 400;
@@ -148,19 +140,7 @@ pub async fn start_device_with(dir: &Path, config: Config, media: Option<LocalMe
 /// Adds a token contact (a WHEP player) allowed `allow` to the running
 /// device; returns its token.
 pub async fn add_token(device: &Device, name: &str, allow: &[Permission]) -> String {
-    let secret = token::generate();
-    let mut contact = Contact::token(name, token::hash(&secret));
-    for p in allow {
-        contact.permissions.set(*p, true);
-    }
-    device
-        .node
-        .contacts()
-        .update(move |book| book.add(contact).map(|_| ()))
-        .await
-        .unwrap()
-        .unwrap();
-    secret
+    setup::add_token(device, name, allow).await.unwrap()
 }
 
 /// A WHEP player: our own peer on loopback, receive-only, without a data
@@ -184,38 +164,18 @@ pub fn fast_settings() -> RtcSettings {
 /// A viewer node called `name` with its identity and contacts on `dir`,
 /// using the relay at `relay_url`.
 pub fn start_viewer(dir: &Path, relay_url: &str, name: &str) -> Node {
-    let identity = Arc::new(Identity::load_or_create(dir).unwrap());
-    let contacts = LiveContacts::load(dir).unwrap();
-    Node::start(
-        identity,
-        contacts,
-        NodeOptions {
-            name: name.into(),
-            relays: vec![relay_url.to_string()],
-        },
-    )
+    setup::start_node(dir, relay_url, name).unwrap()
 }
 
 /// Makes `a` and `b` approved contacts of each other; `a` grants `b` the permissions.
 pub async fn befriend(a: &Node, b: &Node, grants: &[Permission]) {
-    approve_contact(a, &b.contact_code(), grants).await;
-    approve_contact(b, &a.contact_code(), &[]).await;
+    setup::befriend(a, b, grants).await.unwrap()
 }
 
 /// Makes `code` an approved contact of `node` with `grants` on: one side of
 /// [`befriend`], for a contact whose device is off or does not exist.
 pub async fn approve_contact(node: &Node, code: &ContactCode, grants: &[Permission]) {
-    let (code, grants) = (code.clone(), grants.to_vec());
-    node.contacts()
-        .update(move |book| {
-            book.upsert(&code, ContactStatus::Approved);
-            let entry = book.find_mut(&code.peer_key.to_string()).unwrap();
-            for p in grants {
-                entry.permissions.set(p, true);
-            }
-        })
-        .await
-        .unwrap();
+    setup::approve_contact(node, code, grants).await.unwrap()
 }
 
 /// Polls `check` every 20 ms until it holds; panics naming `what` after `limit`.

@@ -1,7 +1,10 @@
-//! The one support module of the integration tests (and of the Chromium
-//! benchmark, which includes it with `#[path]`); every test says `mod support;`.
-//! Not a test target itself.
+//! The one support module of the integration tests and the benchmarks; every
+//! test says `mod support;`, the Chromium benchmark includes it with `#[path]`,
+//! and the `hearth-bench` binary includes [`setup`] alone with `#[path]` (a
+//! `[[bin]]` cannot use dev-dependencies). Not a test target itself.
 //!
+//! - [`setup`]: what the tests and `hearth-bench` both set up: a device config
+//!   without an embedded relay, nodes, approved contacts, WHEP token contacts.
 //! - [`harness`]: a relay on loopback, simulated devices and viewer nodes,
 //!   befriending, waiting, logs; with [`screen`] (the simulated screen),
 //!   [`photo`] (real JPEGs), [`http`] (a tiny HTTP client) and
@@ -33,6 +36,7 @@ pub mod peer;
 pub mod photo;
 pub mod raw_relay;
 pub mod screen;
+pub mod setup;
 pub mod topology;
 pub mod turn_server;
 pub mod viewer;
