@@ -10,15 +10,14 @@
 //! Everything sits on loopback unless a [`Network`] says otherwise (the soak puts the
 //! device and its family on two network namespaces, to cut the link between them).
 
+use crate::setup;
 use hearth::api::{LocalMedia, Message, PeerConnection, RtcSettings};
 use hearth::config::Config;
-use hearth::contacts::{ContactStatus, Permission};
+use hearth::contacts::Permission;
 use hearth::device::{Device, DeviceOptions};
 use hearth::hardware::buttons::{press, socket_path, Action, Button};
-use hearth::identity::Identity;
 use hearth::keys::PeerKey;
-use hearth::live_contacts::LiveContacts;
-use hearth::node::{Node, NodeOptions};
+use hearth::node::Node;
 use hearth::share::inbox::Inbox;
 use hearth::share::{Limits, Output, ReceiveRules, ShareSession};
 use std::net::SocketAddr;
@@ -88,7 +87,7 @@ impl Relay {
 
     /// The relay's WebSocket URL.
     pub fn url(&self) -> String {
-        format!("ws://{}/relay", self.addr)
+        setup::relay_url(self.addr)
     }
 
     /// Stops the relay: it closes every WebSocket and stops listening.
@@ -180,13 +179,7 @@ impl Home {
         let relay = Relay::start(network.relay, relay_runtime).await?;
         let relay_url = relay.url();
         let dir = scratch_dir("home")?;
-        let mut config = Config {
-            name: "Kitchen".into(),
-            ..Config::default()
-        };
-        config.relay.urls = vec![relay_url.clone()];
-        config.relay.embedded = false;
-        config.http.listen = "127.0.0.1:0".parse()?;
+        let mut config = setup::base_device_config(std::slice::from_ref(&relay_url));
         adjust(&mut config);
         let media = match media {
             Some(open) => Some(open(&config)?),
@@ -238,39 +231,11 @@ impl Home {
         grants: &[Permission],
     ) -> anyhow::Result<Member> {
         let dir = scratch_dir("member")?;
-        let identity = Arc::new(Identity::load_or_create(&dir)?);
-        let contacts = LiveContacts::load(&dir)?;
         let node = {
             let _runtime = family.handle().enter();
-            Node::start(
-                identity,
-                contacts,
-                NodeOptions {
-                    name: name.into(),
-                    relays: vec![self.relay_url.clone()],
-                },
-            )
+            setup::start_node(&dir, &self.relay_url, name)?
         };
-        let code = node.contact_code();
-        let grants = grants.to_vec();
-        self.device
-            .node
-            .contacts()
-            .update(move |book| {
-                book.upsert(&code, ContactStatus::Approved);
-                let entry = book.find_mut(&code.peer_key.to_string())?;
-                for p in grants {
-                    entry.permissions.set(p, true);
-                }
-                Ok::<_, hearth::contacts::ContactsError>(())
-            })
-            .await??;
-        let device_code = self.device.node.contact_code();
-        node.contacts()
-            .update(move |book| {
-                book.upsert(&device_code, ContactStatus::Approved);
-            })
-            .await?;
+        setup::befriend(&self.device.node, &node, grants).await?;
         wait_until(
             "a family member reaches the relay",
             Duration::from_secs(20),

@@ -15,6 +15,12 @@ mod latency;
 mod privacy;
 mod recovery;
 mod relay;
+// The set-ups the integration tests use too (a `[[bin]]` cannot use the tests'
+// dev-dependencies, so this one file of `tests/support` is shared alone); not
+// every helper in it is used here.
+#[allow(dead_code)]
+#[path = "../../../tests/support/setup.rs"]
+mod setup;
 mod snapshot;
 mod soak;
 mod stats;

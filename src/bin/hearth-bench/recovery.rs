@@ -8,15 +8,12 @@
 //! from the address change, or from the moment the path is back, to the
 //! first video frame the viewer receives after it. Needs root.
 
+use crate::setup;
 use crate::stats::{report, Summary};
 use anyhow::{bail, Context as _};
 use hearth::api::{PeerConnection, RtcSettings};
-use hearth::config::Config;
-use hearth::contacts::{ContactStatus, Permission};
+use hearth::contacts::Permission;
 use hearth::device::{Device, DeviceOptions};
-use hearth::identity::Identity;
-use hearth::live_contacts::LiveContacts;
-use hearth::node::{Node, NodeOptions};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
@@ -186,22 +183,11 @@ fn measure(
                 std::future::pending(),
             ));
             let dir = TempDir::new("viewer")?;
-            let node = Node::start(
-                Arc::new(Identity::load_or_create(dir.path())?),
-                LiveContacts::load(dir.path())?,
-                NodeOptions {
-                    name: "Gran".into(),
-                    relays: vec![format!("ws://{RELAY}/relay")],
-                },
-            );
+            let node = setup::start_node(dir.path(), &setup::relay_url(RELAY), "Gran")?;
             viewer_code_tx.send(node.contact_code())?;
             let device_code: hearth::identity::ContactCode = device_key_rx.recv()?;
             let device_key = device_code.peer_key;
-            node.contacts()
-                .update(move |book| {
-                    book.upsert(&device_code, ContactStatus::Approved);
-                })
-                .await?;
+            setup::approve_contact(&node, &device_code, &[]).await?;
             while !node.relay_connected() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -256,32 +242,15 @@ fn measure(
             .build()?;
         let result = runtime.block_on(async move {
             let dir = TempDir::new("device")?;
-            let mut config = Config {
-                name: "Kitchen".into(),
-                ..Config::default()
-            };
-            config.relay.urls = vec![format!("ws://{RELAY}/relay")];
-            config.relay.embedded = false;
-            config.http.listen = "127.0.0.1:0".parse()?;
             let device = Device::start(DeviceOptions {
-                config,
+                config: setup::base_device_config(&[setup::relay_url(RELAY)]),
                 data_dir: dir.path().to_path_buf(),
                 rtc: Some(RtcSettings::default()),
                 media: None,
             })
             .await?;
             let viewer_code: hearth::identity::ContactCode = viewer_code_rx.recv()?;
-            device
-                .node
-                .contacts()
-                .update(move |book| {
-                    book.upsert(&viewer_code, ContactStatus::Approved);
-                    let entry = book
-                        .find_mut(&viewer_code.peer_key.to_string())
-                        .expect("just added");
-                    entry.permissions.set(Permission::LiveVideo, true);
-                })
-                .await?;
+            setup::approve_contact(&device.node, &viewer_code, &[Permission::LiveVideo]).await?;
             device_key_tx.send(device.node.contact_code())?;
             let next_frame = |after: Instant, limit: Duration| -> anyhow::Result<Instant> {
                 let deadline = Instant::now() + limit;

@@ -2,17 +2,15 @@
 //! `Device`, with a camera that notes when each numbered frame was captured)
 //! answering WHEP on loopback, and a Hearth WHEP player.
 
-use crate::http;
+use crate::{http, setup};
 use hearth::api::{LocalMedia, RtcSettings};
-use hearth::config::Config;
-use hearth::contacts::{Contact, Permission};
+use hearth::contacts::Permission;
 use hearth::device::{Device, DeviceOptions};
 use hearth::media::{
     H264Config, I420Frame, MediaError, OpenH264Encoder, TestPatternCamera, VideoCapture,
     VideoFormat, VideoPipeline,
 };
 use hearth::peer::{HearthPeer, PeerOptions, VideoFrame};
-use hearth::whep::token;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -77,13 +75,8 @@ impl BenchDevice {
         };
         let encoder = OpenH264Encoder::new(H264Config::new(width, height, fps))?;
         let video = VideoPipeline::start(Box::new(camera), Box::new(encoder))?;
-        let mut config = Config {
-            name: "Bench".into(),
-            ..Config::default()
-        };
-        config.relay.urls = vec![];
-        config.relay.embedded = false;
-        config.http.listen = "127.0.0.1:0".parse()?;
+        let mut config = setup::base_device_config(&[]);
+        config.name = "Bench".into();
         let device = Device::start(DeviceOptions {
             config,
             data_dir: dir.clone(),
@@ -95,17 +88,10 @@ impl BenchDevice {
             media: Some(LocalMedia::new(Some(video), None)),
         })
         .await?;
-        let secret = token::generate();
-        let mut contact = Contact::token("Bench player", token::hash(&secret));
-        contact.permissions.set(Permission::LiveVideo, true);
-        device
-            .node
-            .contacts()
-            .update(move |book| book.add(contact).map(|_| ()))
-            .await??;
+        let token = setup::add_token(&device, "Bench player", &[Permission::LiveVideo]).await?;
         Ok(BenchDevice {
             device,
-            token: secret,
+            token,
             captured,
             dir,
         })
