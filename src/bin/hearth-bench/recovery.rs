@@ -8,6 +8,7 @@
 //! from the address change, or from the moment the path is back, to the
 //! first video frame the viewer receives after it. Needs root.
 
+use crate::household::scratch_dir;
 use crate::setup;
 use crate::stats::{report, Summary};
 use anyhow::{bail, Context as _};
@@ -51,13 +52,7 @@ struct TempDir(std::path::PathBuf);
 
 impl TempDir {
     fn new(what: &str) -> anyhow::Result<TempDir> {
-        let path = std::env::temp_dir().join(format!(
-            "hearth-bench-{what}-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir_all(&path)?;
-        Ok(TempDir(path))
+        Ok(TempDir(scratch_dir(what)?))
     }
 
     fn path(&self) -> &std::path::Path {

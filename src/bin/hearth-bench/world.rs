@@ -2,6 +2,7 @@
 //! `Device`, with a camera that notes when each numbered frame was captured)
 //! answering WHEP on loopback, and a Hearth WHEP player.
 
+use crate::household::scratch_dir;
 use crate::{http, setup};
 use hearth::api::{LocalMedia, RtcSettings};
 use hearth::contacts::Permission;
@@ -62,12 +63,7 @@ impl BenchDevice {
         fps: u32,
         loopback: bool,
     ) -> anyhow::Result<BenchDevice> {
-        let dir = std::env::temp_dir().join(format!(
-            "hearth-bench-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir_all(&dir)?;
+        let dir = scratch_dir("device")?;
         let captured = CaptureLog::default();
         let camera = RecordingCamera {
             inner: TestPatternCamera::new(width, height, fps)?,
