@@ -2,8 +2,8 @@
 //! decide on a share offer, an SPI transfer to the screen — done without
 //! holding up the other tasks: on a multi-threaded runtime the worker hands
 //! its other tasks over first ([`tokio::task::block_in_place`]); elsewhere (a
-//! single-threaded test runtime) it simply runs. (The inbox's writes go to a
-//! blocking thread instead: `share_link.rs`.)
+//! single-threaded test runtime) it simply runs. The share session's inbox
+//! writes go the same way (`share_link.rs`).
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 

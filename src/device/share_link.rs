@@ -7,9 +7,9 @@
 //! before its next chunk and what waits for it leaves the outbox.
 //!
 //! The session decides and this layer only executes: the inbox writes it asks
-//! for ([`Output::Write`]) are carried out one at a time, in order, on a
-//! blocking thread ([`tokio::task::spawn_blocking`]; each chunk and record is
-//! fsynced, a photo decoded in full), and their outcomes given back to it.
+//! for ([`Output::Write`]) are carried out one at a time, in order, off the
+//! async workers ([`off_the_workers`]; each chunk and record is fsynced, a
+//! photo decoded in full), and their outcomes given back to it.
 
 use super::blocking::off_the_workers;
 use super::deliveries::Outgoing;
@@ -18,7 +18,7 @@ use crate::api::{Message, PeerConnection, RtcSettings};
 use crate::contacts::ContactBook;
 use crate::keys::PeerKey;
 use crate::node::Node;
-use crate::share::{Output, ShareError, ShareSession, StoreWrite, WriteDone};
+use crate::share::{Output, ShareError, ShareSession};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,8 +49,11 @@ impl Shares {
     async fn run(&self, connection: &PeerConnection, peer: PeerKey, until_sent: bool) {
         let me = self.identity.peer_key();
         let mut session = ShareSession::new(me, peer, self.rules_for(&peer), self.config.limits());
-        let mut offered = Offered::default();
-        let retry = Duration::from_secs(self.config.retry_secs.max(1));
+        let mut offered = Offered {
+            pushed: HashSet::new(),
+            retry: Duration::from_secs(self.config.retry_secs.max(1)),
+            recheck: None,
+        };
         let mut queued = self.queued.subscribe();
         queued.mark_changed();
         let mut book = self.contacts.subscribe();
@@ -81,9 +84,6 @@ impl Shares {
             if until_sent && !session.is_sending() {
                 return;
             }
-            if offered.deferred && offered.recheck.is_none() {
-                offered.recheck = Some(tokio::time::Instant::now() + retry);
-            }
             let deadline = session.poll_timeout();
             let sleep = deadline.map(tokio::time::Instant::from_std);
             let recheck = offered.recheck;
@@ -107,7 +107,6 @@ impl Shares {
                 _ = async { tokio::time::sleep_until(recheck.expect("guarded")).await }, if recheck.is_some() => {
                     // Shares the peer had no room for: offer them again.
                     offered.recheck = None;
-                    offered.deferred = false;
                     queued.mark_changed();
                 }
                 _ = queued.changed() => queued.mark_changed(),
@@ -172,10 +171,8 @@ impl Shares {
                 Output::SendText(text) => connection.send(&text).await,
                 Output::SendBinary(frame) => connection.send_bytes(&frame).await,
                 Output::Write(write) => {
-                    let Some(done) = self.write_to_inbox(write).await else {
-                        return false;
-                    };
-                    session.handle_written(done);
+                    let mut inbox = self.inbox.clone();
+                    session.handle_written(off_the_workers(|| write.carry_out(&mut inbox)));
                     Ok(())
                 }
                 Output::Delivered(id) => {
@@ -187,7 +184,10 @@ impl Shares {
                 Output::Deferred { id, reason } => {
                     tracing::info!(contact = %peer.short(), %reason, "the contact has no room for a share now; it stays queued and is offered again later");
                     offered.pushed.remove(&id);
-                    offered.deferred = true;
+                    let retry = offered.retry;
+                    offered
+                        .recheck
+                        .get_or_insert_with(|| tokio::time::Instant::now() + retry);
                     Ok(())
                 }
                 Output::Rejected { id, reason } => {
@@ -234,21 +234,6 @@ impl Shares {
             };
             if sent.is_err() {
                 return false;
-            }
-        }
-    }
-
-    /// Carries out a write the session asked for on the inbox, on a blocking
-    /// thread. `None` when the runtime is shutting down; a write that
-    /// panicked panics here too.
-    async fn write_to_inbox(&self, write: StoreWrite) -> Option<WriteDone> {
-        let mut inbox = self.inbox.clone();
-        match tokio::task::spawn_blocking(move || write.carry_out(&mut inbox)).await {
-            Ok(done) => Some(done),
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => {
-                tracing::debug!(error = %e, "an inbox write was cancelled: the device is stopping");
-                None
             }
         }
     }
@@ -321,12 +306,11 @@ impl Shares {
 
 /// Which of the outbox's shares a session has taken, and when to look again
 /// at those the peer had no room for.
-#[derive(Default)]
 struct Offered {
     /// Ids given to the session (it offers them, again after a timeout).
     pushed: HashSet<String>,
-    /// The peer deferred a share: offer it again after `retry_secs`.
-    deferred: bool,
+    /// How long a share the peer deferred waits (`retry_secs`).
+    retry: Duration,
     /// When to look at the outbox again for deferred shares.
     recheck: Option<tokio::time::Instant>,
 }
