@@ -388,11 +388,8 @@ impl CallSetup {
 
 /// Whether a `candidate:` line is a relay (TURN) candidate.
 fn is_relay(candidate: &str) -> bool {
-    candidate
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .windows(2)
-        .any(|w| w == ["typ", "relay"])
+    let mut words = candidate.split_whitespace();
+    words.any(|w| w == "typ") && words.next() == Some("relay")
 }
 
 /// The SDP without its relay candidates, and those candidates, each with its

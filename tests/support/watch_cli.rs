@@ -201,15 +201,18 @@ fn frame_number(line: &str) -> Option<u64> {
 /// A once-a-second line's frames decoded and the last test-pattern frame
 /// number: `  video 30 fps (30 decoded, frame #29), …`.
 pub fn second_line(line: &str) -> Option<(u64, u64)> {
-    let decoded = line
-        .split(" decoded")
+    Some((decoded_count(line)?, frame_number(line)?))
+}
+
+/// The `(N decoded` count of a once-a-second line.
+fn decoded_count(line: &str) -> Option<u64> {
+    line.split(" decoded")
         .next()?
         .rsplit('(')
         .next()?
         .trim()
         .parse()
-        .ok()?;
-    Some((decoded, frame_number(line)?))
+        .ok()
 }
 
 /// A decoded frame in one of `hearth watch`'s lines, and its test-pattern
@@ -220,13 +223,5 @@ pub fn decoded_frame(line: &str) -> Option<Option<u64>> {
     if line.starts_with("Picture from ") {
         return Some(number);
     }
-    let decoded: u64 = line
-        .split(" decoded")
-        .next()?
-        .rsplit('(')
-        .next()?
-        .trim()
-        .parse()
-        .ok()?;
-    (decoded > 0).then_some(number)
+    (decoded_count(line)? > 0).then_some(number)
 }
