@@ -179,6 +179,7 @@ struct FakeCamera {
     format: VideoFormat,
     left: u32,
     level: u8,
+    taken: Option<std::time::Instant>,
 }
 
 impl VideoCapture for FakeCamera {
@@ -190,9 +191,13 @@ impl VideoCapture for FakeCamera {
             return Err(MediaError::Capture("ENODEV".into()));
         }
         self.left -= 1;
+        self.taken = Some(std::time::Instant::now());
         let mut f = I420Frame::black(self.format.width, self.format.height)?;
         f.y_mut().fill(self.level);
         Ok(f)
+    }
+    fn last_capture_time(&self) -> Option<std::time::Instant> {
+        self.taken
     }
 }
 
@@ -213,6 +218,7 @@ impl CameraOpener for Script {
             },
             left,
             level,
+            taken: None,
         }))
     }
 }
@@ -269,6 +275,19 @@ fn an_unplugged_camera_shows_a_placeholder_then_comes_back() {
         *clock.slept.lock().unwrap() > Duration::ZERO,
         "placeholders are paced"
     );
+}
+
+#[test]
+fn the_cameras_capture_times_pass_through_and_the_placeholder_has_none() {
+    let script = Script(vec![Ok((64, 48, 2, 100))]);
+    let mut cam = ResilientCamera::new(Box::new(script), VGA, FakeClock::default()).unwrap();
+    let mut times = vec![];
+    for _ in 0..3 {
+        cam.next_frame().unwrap();
+        times.push(cam.last_capture_time());
+    }
+    assert!(times[0].is_some() && times[1] > times[0], "{times:?}");
+    assert_eq!(times[2], None, "the placeholder was not captured");
 }
 
 #[test]

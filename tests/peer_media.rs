@@ -57,7 +57,7 @@ async fn viewer_receives_and_decodes_device_video_and_audio() {
     assert!(matches!(
         viewer
             .media_sender()
-            .write_h264(&[0, 0, 0, 1, 0x65], FRAME_TIME)
+            .write_h264(&[0, 0, 0, 1, 0x65], std::time::Instant::now(), FRAME_TIME)
             .await,
         Err(PeerError::NotSending("video"))
     ));
@@ -87,7 +87,7 @@ async fn viewer_receives_and_decodes_device_video_and_audio() {
             }
             let annexb = encoder.encode(&frame(n)).expect("encode").to_vec();
             sender
-                .write_h264(&annexb, FRAME_TIME)
+                .write_h264(&annexb, std::time::Instant::now(), FRAME_TIME)
                 .await
                 .expect("write_h264");
         }
@@ -101,7 +101,11 @@ async fn viewer_receives_and_decodes_device_video_and_audio() {
             // A CELT 20 ms stereo TOC byte followed by arbitrary "frame" bytes.
             let packet = [0xFC, n as u8, 0xAA, 0x55, 0x01];
             audio_sender
-                .write_opus(&packet, Duration::from_millis(20))
+                .write_opus(
+                    &packet,
+                    std::time::Instant::now(),
+                    Duration::from_millis(20),
+                )
                 .await
                 .expect("write_opus");
         }

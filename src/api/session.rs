@@ -529,7 +529,7 @@ impl Outgoing for crate::media::EncodedVideo {
         &'a self,
         sender: &'a MediaSender,
     ) -> impl std::future::Future<Output = Result<(), crate::peer::PeerError>> + Send + 'a {
-        sender.write_h264(&self.data, self.duration)
+        sender.write_h264(&self.data, self.captured_at, self.duration)
     }
 }
 
@@ -539,7 +539,7 @@ impl Outgoing for crate::media::EncodedAudio {
         &'a self,
         sender: &'a MediaSender,
     ) -> impl std::future::Future<Output = Result<(), crate::peer::PeerError>> + Send + 'a {
-        sender.write_opus(&self.data, self.duration)
+        sender.write_opus(&self.data, self.captured_at, self.duration)
     }
 }
 

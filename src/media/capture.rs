@@ -7,7 +7,7 @@
 //! thread owned by a pipeline (see [`fanout`](crate::media::fanout)), never on the async
 //! runtime.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::media::{I420Frame, MediaError};
 
@@ -56,6 +56,13 @@ pub trait VideoCapture: Send {
 
     /// Blocks until the next frame is available and returns it.
     fn next_frame(&mut self) -> Result<I420Frame, MediaError>;
+
+    /// When the frame [`VideoCapture::next_frame`] last returned was taken,
+    /// by the camera's own clock, if it keeps one; `None`: the pipeline uses
+    /// the time the frame arrived. RTP time follows it.
+    fn last_capture_time(&self) -> Option<Instant> {
+        None
+    }
 }
 
 /// A microphone: anything that yields 20 ms frames of 48 kHz mono PCM.
@@ -73,6 +80,9 @@ impl<T: VideoCapture + ?Sized> VideoCapture for Box<T> {
     }
     fn next_frame(&mut self) -> Result<I420Frame, MediaError> {
         (**self).next_frame()
+    }
+    fn last_capture_time(&self) -> Option<Instant> {
+        (**self).last_capture_time()
     }
 }
 

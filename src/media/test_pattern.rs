@@ -126,6 +126,8 @@ pub struct TestPatternCamera {
     format: VideoFormat,
     pacer: Pacer,
     next: u32,
+    /// The pacer's tick of the last frame.
+    taken_at: Option<std::time::Instant>,
 }
 
 impl TestPatternCamera {
@@ -143,6 +145,7 @@ impl TestPatternCamera {
             pacer: Pacer::new(format.frame_period()),
             format,
             next: 0,
+            taken_at: None,
         })
     }
 
@@ -164,10 +167,15 @@ impl VideoCapture for TestPatternCamera {
 
     /// Sleeps until the next frame deadline, then renders the next frame.
     fn next_frame(&mut self) -> Result<I420Frame, MediaError> {
-        self.pacer.wait();
+        self.taken_at = Some(self.pacer.wait());
         let frame = self.pattern.frame(self.next);
         self.next = self.next.wrapping_add(1);
         Ok(frame)
+    }
+
+    /// The pacer's tick the last frame was made for: this camera's clock.
+    fn last_capture_time(&self) -> Option<std::time::Instant> {
+        self.taken_at
     }
 }
 

@@ -5,14 +5,17 @@
 //! Media written before [`PeerEvent::Connected`] is packetized but dropped by the stack (no
 //! SRTP keys yet), so a sender should (re)start with a keyframe on every `Connected`.
 
-use crate::peer::codecs::{h264_codec, opus_codec, H264_MIME, OPUS_MIME};
+use crate::peer::codecs::{
+    h264_codec, opus_codec, H264_MIME, OPUS_CLOCK_RATE, OPUS_MIME, VIDEO_CLOCK_RATE,
+};
 use crate::peer::error::{PeerError, PeerResult};
 use crate::peer::events::{PeerEvent, PeerState};
 use crate::peer::fast_start::Milestone;
 use crate::peer::keyframe::is_keyframe_request;
+use crate::peer::rtp_clock::RtpClock;
 use crate::peer::shared::Shared;
 use bytes::Bytes;
-use rtc::media::Sample;
+use rtc::rtp::packetizer::Packetizer;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
@@ -21,13 +24,15 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::rtp_transceiver::RtpSender;
 
 /// Media stream id shared by Hearth's audio and video (so receivers lip-sync them).
 const STREAM_ID: &str = "hearth";
+/// The largest RTP packet we send (what the stack's own sample track uses).
+const RTP_MTU: usize = 1200;
 /// Marker for "payload type not resolved yet".
 const PT_UNKNOWN: u16 = u16::MAX;
 
@@ -45,22 +50,57 @@ fn random_ssrc() -> u32 {
 
 /// One local track and what is needed to write to it.
 pub(crate) struct LocalTrack {
-    pub track: Arc<TrackLocalStaticSample>,
-    ssrc: u32,
+    pub track: Arc<TrackLocalStaticRTP>,
+    /// Cuts samples into RTP packets at their time, under one lock so that
+    /// concurrent writes cannot interleave a timestamp's move and its cut.
+    cutter: std::sync::Mutex<Cutter>,
     kind: &'static str,
     mime: &'static str,
     payload_type: AtomicU16,
     sender: OnceCell<Arc<dyn RtpSender>>,
 }
 
+/// A track's packetizer and its RTP time.
+struct Cutter {
+    /// Cuts samples into RTP packets; its timestamp is moved to each
+    /// sample's time before the sample is cut (`rtp_clock.rs`).
+    packetizer: Box<dyn Packetizer>,
+    /// The track's RTP time, from its samples' capture times.
+    clock: RtpClock,
+}
+
 impl LocalTrack {
     /// A new H.264 (video) or Opus (audio) track.
     pub fn new(kind: RtpCodecKind) -> PeerResult<Arc<Self>> {
-        let (codec, name, mime): (RTCRtpCodec, _, _) = match kind {
-            RtpCodecKind::Video => (h264_codec(), "video", H264_MIME),
-            _ => (opus_codec(), "audio", OPUS_MIME),
+        let (codec, name, mime, rate, clock): (RTCRtpCodec, _, _, _, _) = match kind {
+            RtpCodecKind::Video => (
+                h264_codec(),
+                "video",
+                H264_MIME,
+                VIDEO_CLOCK_RATE,
+                RtpClock::stamped(VIDEO_CLOCK_RATE),
+            ),
+            _ => (
+                opus_codec(),
+                "audio",
+                OPUS_MIME,
+                OPUS_CLOCK_RATE,
+                RtpClock::counted(OPUS_CLOCK_RATE),
+            ),
         };
         let ssrc = random_ssrc();
+        let payloader = codec
+            .payloader()
+            .map_err(PeerError::webrtc("making the track's payloader"))?;
+        let packetizer = rtc::rtp::packetizer::new_packetizer(
+            Instant::now(),
+            RTP_MTU,
+            0, // set on each packet, once negotiated
+            ssrc,
+            payloader,
+            Box::new(rtc::rtp::sequence::new_random_sequencer()),
+            rate,
+        );
         let track = MediaStreamTrack::new(
             STREAM_ID.to_owned(),
             format!("hearth-{name}"),
@@ -75,11 +115,12 @@ impl LocalTrack {
                 ..Default::default()
             }],
         );
-        let track = TrackLocalStaticSample::new(Instant::now(), track)
-            .map_err(PeerError::webrtc("creating a local media track"))?;
         Ok(Arc::new(LocalTrack {
-            track: Arc::new(track),
-            ssrc,
+            track: Arc::new(TrackLocalStaticRTP::new(track)),
+            cutter: std::sync::Mutex::new(Cutter {
+                packetizer: Box::new(packetizer),
+                clock,
+            }),
             kind: name,
             mime,
             payload_type: AtomicU16::new(PT_UNKNOWN),
@@ -128,17 +169,27 @@ impl LocalTrack {
         self.payload_type.store(PT_UNKNOWN, Ordering::Release);
     }
 
-    async fn write(&self, data: &[u8], duration: Duration) -> PeerResult<()> {
+    async fn write(&self, data: &[u8], captured_at: Instant, duration: Duration) -> PeerResult<()> {
         let pt = self.resolve_payload_type().await?;
-        let sample = Sample {
-            data: Bytes::copy_from_slice(data),
-            duration,
-            ..Sample::new(Instant::now())
+        // Each sample's RTP time is its capture time on the track's clock:
+        // the packetizer's timestamp moves there (no sequence number is spent).
+        let packets = {
+            let mut cutter = self.cutter.lock().expect("packetizer lock");
+            let skip = cutter.clock.skip_to(captured_at, duration);
+            cutter.packetizer.skip_samples(skip);
+            cutter
+                .packetizer
+                .packetize(Instant::now(), &Bytes::copy_from_slice(data), 0)
+                .map_err(PeerError::webrtc("cutting a media sample into packets"))?
         };
-        self.track
-            .write_sample(self.ssrc, pt, &sample, &[])
-            .await
-            .map_err(PeerError::webrtc("writing a media sample"))
+        for mut packet in packets {
+            packet.header.payload_type = pt;
+            self.track
+                .write_rtp_with_extensions(packet, &[])
+                .await
+                .map_err(PeerError::webrtc("writing a media sample"))?;
+        }
+        Ok(())
     }
 }
 
@@ -152,20 +203,32 @@ pub struct MediaSender {
 
 impl MediaSender {
     /// Writes one H.264 access unit in Annex-B form (start codes before each NAL unit; SPS
-    /// and PPS in front of IDR frames) lasting `duration` (e.g. 33 ms at 30 fps).
+    /// and PPS in front of IDR frames) captured at `captured_at`, lasting `duration`
+    /// (e.g. 33 ms at 30 fps). RTP time follows the capture times (see `rtp_clock.rs`).
     ///
     /// Returns once the packets are queued for sending. Before
     /// [`PeerEvent::Connected`] the packets are dropped by the stack, so send a keyframe
     /// first after every `Connected` and after every [`PeerEvent::KeyframeRequested`].
-    pub async fn write_h264(&self, annexb: &[u8], duration: Duration) -> PeerResult<()> {
+    pub async fn write_h264(
+        &self,
+        annexb: &[u8],
+        captured_at: Instant,
+        duration: Duration,
+    ) -> PeerResult<()> {
         let video = self.video.as_ref().ok_or(PeerError::NotSending("video"))?;
-        self.write(video, annexb, duration).await
+        self.write(video, annexb, captured_at, duration).await
     }
 
-    /// Writes one Opus packet lasting `duration` (typically 20 ms).
-    pub async fn write_opus(&self, packet: &[u8], duration: Duration) -> PeerResult<()> {
+    /// Writes one Opus packet captured at `captured_at`, lasting `duration`
+    /// (typically 20 ms).
+    pub async fn write_opus(
+        &self,
+        packet: &[u8],
+        captured_at: Instant,
+        duration: Duration,
+    ) -> PeerResult<()> {
         let audio = self.audio.as_ref().ok_or(PeerError::NotSending("audio"))?;
-        self.write(audio, packet, duration).await
+        self.write(audio, packet, captured_at, duration).await
     }
 
     /// Whether ICE and DTLS are up, i.e. written media actually reaches the remote.
@@ -173,11 +236,17 @@ impl MediaSender {
         self.shared.state() == PeerState::Connected
     }
 
-    async fn write(&self, track: &LocalTrack, data: &[u8], duration: Duration) -> PeerResult<()> {
+    async fn write(
+        &self,
+        track: &LocalTrack,
+        data: &[u8],
+        captured_at: Instant,
+        duration: Duration,
+    ) -> PeerResult<()> {
         if self.shared.is_closed() {
             return Err(PeerError::Closed);
         }
-        track.write(data, duration).await?;
+        track.write(data, captured_at, duration).await?;
         if self.is_connected() {
             if let Some(fast) = &self.shared.fast {
                 fast.reached(Milestone::FirstMediaSent);

@@ -51,6 +51,7 @@ mod media_send;
 mod options;
 pub mod path;
 pub mod reorder;
+mod rtp_clock;
 mod shared;
 mod transceivers;
 

@@ -58,6 +58,8 @@ pub struct ResilientCamera<C: Clock = SystemClock> {
     retry_at: Instant,
     backoff: Duration,
     placeholder: I420Frame,
+    /// Whether the last frame came from the camera (not the placeholder).
+    from_camera: bool,
     reopened: u64,
 }
 
@@ -106,6 +108,7 @@ impl<C: Clock> ResilientCamera<C> {
             retry_at: now + FIRST_RETRY,
             backoff: FIRST_RETRY,
             placeholder,
+            from_camera: false,
             reopened: 0,
         })
     }
@@ -158,8 +161,11 @@ impl<C: Clock> VideoCapture for ResilientCamera<C> {
         if self.camera.is_none() {
             self.try_reopen();
         }
+        self.from_camera = false;
         if let Some(camera) = self.camera.as_mut() {
-            match camera.next_frame() {
+            let frame = camera.next_frame();
+            self.from_camera = frame.is_ok();
+            match frame {
                 Ok(frame)
                     if frame.width() == self.format.width
                         && frame.height() == self.format.height =>
@@ -172,5 +178,13 @@ impl<C: Clock> VideoCapture for ResilientCamera<C> {
         }
         self.clock.sleep(UNAVAILABLE_PERIOD);
         Ok(self.placeholder.clone())
+    }
+
+    /// The camera's time for its frames; none for the placeholder.
+    fn last_capture_time(&self) -> Option<Instant> {
+        self.camera
+            .as_ref()
+            .filter(|_| self.from_camera)
+            .and_then(|c| c.last_capture_time())
     }
 }

@@ -17,6 +17,7 @@ use super::detect::{self, classify, NodeInfo, NodeKind};
 use super::format::{describe, negotiate, Choice, Offer, PixelFormat, Wanted};
 use super::resilient::CameraOpener;
 use crate::hardware::error::DeviceKind;
+use crate::hardware::v4l2::timestamp::capture_instant;
 use crate::hardware::v4l2::{Device, FrameSizes, MmapQueue, CAPTURE};
 use crate::hardware::HardwareError;
 use crate::media::jpeg::mjpeg_to_i420;
@@ -111,6 +112,8 @@ pub struct V4l2Camera {
     choice: Choice,
     stride: usize,
     last_call: Option<Instant>,
+    /// When the driver stamped the last frame (monotonic clock only).
+    taken: Option<Instant>,
 }
 
 fn capture_error(path: &Path, what: &str, e: std::io::Error) -> MediaError {
@@ -213,6 +216,7 @@ impl V4l2Camera {
             stride: pix.bytesperline as usize,
             choice,
             last_call: None,
+            taken: None,
         })
     }
 
@@ -237,6 +241,7 @@ impl V4l2Camera {
             .queue
             .dequeue(&self.dev)
             .map_err(|e| capture_error(&path, "VIDIOC_DQBUF", e))?;
+        self.taken = capture_instant(d.flags, d.timestamp);
         let result = self.convert(&self.queue.data(d.index)[..d.bytes_used]);
         self.queue
             .queue(&self.dev, d.index, 0)
@@ -297,6 +302,11 @@ impl VideoCapture for V4l2Camera {
         let frame = self.take();
         self.last_call = Some(Instant::now());
         frame
+    }
+
+    /// The driver's stamp of the last frame, when it stamps on the monotonic clock.
+    fn last_capture_time(&self) -> Option<Instant> {
+        self.taken
     }
 }
 

@@ -9,6 +9,7 @@
 //! a program that makes raw system calls (as the `v4l` crate does) slips past it.
 
 pub mod queue;
+pub mod timestamp;
 
 use std::ffi::CString;
 use std::io;

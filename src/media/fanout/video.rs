@@ -89,7 +89,8 @@ fn run(
                 continue;
             }
         };
-        let captured_at = Instant::now();
+        // The camera's clock when it keeps one (RTP time follows it).
+        let captured_at = capture.last_capture_time().unwrap_or_else(Instant::now);
         let frame = Arc::new(frame);
         // Paused or abandoned while we were capturing (or only a raw frame was
         // wanted): drop the frame unencoded.
