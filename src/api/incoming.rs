@@ -111,7 +111,7 @@ impl IncomingCall {
             audio: local.iter().any(MediaStream::has_audio),
             denied,
         };
-        let mut options = settings.peer_options(Role::Answerer);
+        let mut options = settings.peer_options(Role::Answerer).for_offer(&offer.sdp);
         options.send_video = granted.video;
         options.send_audio = granted.audio;
         options.recv_audio = receive_audio;

@@ -65,7 +65,7 @@ impl WhepSession {
             audio: local.has_audio(),
             denied: vec![],
         };
-        let mut options = settings.peer_options(Role::Answerer);
+        let mut options = settings.peer_options(Role::Answerer).for_offer(offer_sdp);
         options.send_video = granted.video;
         options.send_audio = granted.audio;
         options.ice_mode = IceMode::default();

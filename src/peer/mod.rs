@@ -46,6 +46,7 @@ pub mod fingerprint;
 pub mod h264;
 mod handler;
 pub mod keyframe;
+pub mod loopback;
 mod media_recv;
 mod media_send;
 mod options;

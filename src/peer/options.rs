@@ -100,7 +100,9 @@ pub struct PeerOptions {
     /// Upper bound on how long fast start may stay on after the offer/answer began.
     pub fast_start_window: Duration,
     /// Local UDP addresses to bind. `0.0.0.0:0` means one socket per non-loopback interface;
-    /// a concrete address binds exactly that address. Default: loopback plus all interfaces.
+    /// a concrete address binds exactly that address. Default: every non-loopback
+    /// interface, plus loopback only if there is no other address; an answerer adds
+    /// loopback for an offer from this machine ([`crate::peer::loopback`]).
     pub bind_addrs: Vec<SocketAddr>,
     /// Capacity of the event channel returned by
     /// [`HearthPeer::new`](crate::peer::HearthPeer::new). Data-channel messages wait for room
@@ -131,6 +133,13 @@ impl PeerOptions {
         }
     }
 
+    /// Binds loopback as well when `offer_sdp` (the remote offer this peer
+    /// answers) comes from this machine, unless the addresses were configured.
+    pub fn for_offer(mut self, offer_sdp: &str) -> Self {
+        self.bind_addrs = crate::peer::loopback::binds_for_offer(self.bind_addrs, offer_sdp);
+        self
+    }
+
     /// Binds only `127.0.0.1` (for tests and same-host use).
     pub fn loopback_only(mut self) -> Self {
         self.bind_addrs = vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 0))];
@@ -153,10 +162,9 @@ impl Default for PeerOptions {
             ice_mode: IceMode::default(),
             fast_start: true,
             fast_start_window: Duration::from_secs(5),
-            bind_addrs: vec![
-                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
-            ],
+            bind_addrs: crate::peer::loopback::default_bind_addrs(
+                !crate::host_addresses::host_addresses().is_empty(),
+            ),
             event_capacity: 256,
             media_capacity: 64,
         }
@@ -176,7 +184,6 @@ mod tests {
         assert_eq!(d.role, Role::Answerer);
         assert!(d.send_video && d.send_audio && !d.recv_video && !d.recv_audio);
         assert!(v.data_channel && d.data_channel);
-        assert_eq!(PeerOptions::default().bind_addrs.len(), 2);
         assert_eq!(v.loopback_only().bind_addrs.len(), 1);
     }
 
