@@ -9,10 +9,15 @@
 
 use crate::peer::error::{PeerError, PeerResult};
 use crate::peer::keyframe::KeyframeRequestForwarder;
+use crate::peer::nack_responder::MannerlyNackResponder;
+use rtc::interceptor::{NackGeneratorBuilder, Slot};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
 };
-use webrtc::peer_connection::{register_default_interceptors, MediaEngine, Registry};
+use webrtc::peer_connection::{MediaEngine, Registry};
 
 /// MIME type of the video codec.
 pub const H264_MIME: &str = "video/H264";
@@ -60,8 +65,10 @@ pub fn opus_codec() -> RTCRtpCodec {
 }
 
 /// Builds the media engine (H.264 42e01f + Opus only) and the interceptor registry:
-/// the crate defaults (NACK, RTCP reports, TWCC receiver) plus `ccm fir` feedback and the
-/// [`KeyframeRequestForwarder`] that lets inbound PLI/FIR reach the application.
+/// the crate defaults (NACK, RTCP reports, TWCC receiver) with our
+/// [`MannerlyNackResponder`] in the NACK responder's slot (the crate's resends on every
+/// ask), plus `ccm fir` feedback and the [`KeyframeRequestForwarder`] that lets inbound
+/// PLI/FIR reach the application.
 pub fn media_engine_and_registry() -> PeerResult<(MediaEngine, Registry)> {
     let mut media_engine = MediaEngine::default();
     media_engine
@@ -83,18 +90,25 @@ pub fn media_engine_and_registry() -> PeerResult<(MediaEngine, Registry)> {
         )
         .map_err(PeerError::webrtc("registering the Opus codec"))?;
 
-    // `nack` and `nack pli` are registered by the defaults below; FIR is the other keyframe
-    // request some receivers (older Chromium, GStreamer) send.
-    media_engine.register_feedback(
-        RTCPFeedback {
-            typ: "ccm".to_owned(),
-            parameter: "fir".to_owned(),
-        },
-        RtpCodecKind::Video,
-    );
-
-    let registry = register_default_interceptors(Registry::new(), &mut media_engine)
-        .map_err(PeerError::webrtc("registering the default interceptors"))?;
+    // FIR is the other keyframe request some receivers (older Chromium, GStreamer) send.
+    for (typ, parameter) in [("nack", ""), ("nack", "pli"), ("ccm", "fir")] {
+        media_engine.register_feedback(
+            RTCPFeedback {
+                typ: typ.to_owned(),
+                parameter: parameter.to_owned(),
+            },
+            RtpCodecKind::Video,
+        );
+    }
+    // What `register_default_interceptors` does, with our responder in the NACK slot.
+    configure_simulcast_extension_headers(&mut media_engine)
+        .map_err(PeerError::webrtc("registering the header extensions"))?;
+    let registry = Registry::new()
+        .with(Slot::NackResponder, MannerlyNackResponder::default())
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
+    let registry = configure_twcc_receiver_only(registry, &mut media_engine)
+        .map_err(PeerError::webrtc("registering the TWCC receiver"))?;
+    let registry = configure_rtcp_reports(registry);
     let registry = registry.with(
         KEYFRAME_FORWARDER_SLOT.into(),
         KeyframeRequestForwarder::default(),
