@@ -42,6 +42,13 @@ pub const OPUS_CLOCK_RATE: u32 = 48_000;
 /// interceptor (application-most), as the `rtcp-processing` example does.
 const KEYFRAME_FORWARDER_SLOT: usize = 14_000;
 
+/// How often missing packets are asked for (the stack's default is 100 ms,
+/// which with a 100 ms round trip left too little time to repair).
+const NACK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+/// The most times one missing packet is asked for (the stack's default is
+/// without end, which on a slow link asks for the same packet forever).
+const NACKS_PER_PACKET: u16 = 5;
+
 /// The H.264 codec description used for tracks and for the media engine.
 pub fn h264_codec() -> RTCRtpCodec {
     RTCRtpCodec {
@@ -105,7 +112,13 @@ pub fn media_engine_and_registry() -> PeerResult<(MediaEngine, Registry)> {
         .map_err(PeerError::webrtc("registering the header extensions"))?;
     let registry = Registry::new()
         .with(Slot::NackResponder, MannerlyNackResponder::default())
-        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
+        .with(
+            Slot::NackGenerator,
+            NackGeneratorBuilder::new()
+                .with_interval(NACK_INTERVAL)
+                .with_max_nacks_per_packet(NACKS_PER_PACKET)
+                .build(),
+        );
     let registry = configure_twcc_receiver_only(registry, &mut media_engine)
         .map_err(PeerError::webrtc("registering the TWCC receiver"))?;
     let registry = configure_rtcp_reports(registry);

@@ -16,7 +16,8 @@
 //! - [`coturn`]: coturn on loopback; [`turn_server`]: coturn inside a
 //!   [`topology`], a small internet of network namespaces with NATs.
 //! - [`netns`]: two namespaces joined by a veth pair; [`moving_host`]: a
-//!   host whose address changes under a running test.
+//!   host whose address changes under a running test; [`impaired_link`]: a
+//!   router that loses and delays packets (a TUN), with counts of what passed.
 //! - [`chromium`] (headless Chromium over the DevTools protocol),
 //!   [`viewer`] (the viewer page in it), [`watch_cli`] (`hearth watch` as a
 //!   family member runs it) and [`aiortc`] (aiortc in a venv).
@@ -30,6 +31,7 @@ pub mod coturn;
 pub mod evil_relay;
 pub mod harness;
 pub mod http;
+pub mod impaired_link;
 pub mod moving_host;
 pub mod netns;
 pub mod peer;
