@@ -1,10 +1,10 @@
-//! The device on a lossy, slow path: the real `hearth` binary in one
+//! The device on a lossy or slow path: the real `hearth` binary in one
 //! namespace, our own WHEP player in another, and between them a router
-//! whose impairer (tests/support/impaired_link.rs) loses 5% of the packets
-//! each way and delays each by 50 ms. Loss is repaired without flooding the
-//! link: no RTP packet is sent more than 3 times again, and the picture
-//! never stops for more than 500 ms. Needs root; without it the test says
-//! why and returns.
+//! whose impairer (tests/support/impaired_link.rs) loses and delays packets
+//! and can limit the rate. With 5% loss each way and 50 ms each way, loss
+//! is repaired without flooding the link: no RTP packet is sent more than
+//! 3 times again, and the picture never stops for more than 500 ms. Needs
+//! root; without it the tests say why and return.
 
 mod support;
 
@@ -58,7 +58,10 @@ fn start_device(link: &ImpairedLink, dir: &Path) -> (support::topology::Process,
             .arg("--config")
             .arg(&config)
             .arg("run")
-            .env("HEARTH_LOG", "info")
+            .env(
+                "HEARTH_LOG",
+                std::env::var("DEVICE_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log),
     );
@@ -68,6 +71,17 @@ fn start_device(link: &ImpairedLink, dir: &Path) -> (support::topology::Process,
 /// Watches over WHEP from the player's namespace for [`WATCH`]; returns
 /// when each frame was decoded.
 fn watch(link: &ImpairedLink, token: &str) -> Vec<Instant> {
+    watch_for(link, token, WATCH, |_| {})
+}
+
+/// Watches for `span` after the first frame; `at_second(n)` runs after
+/// each whole second `n` of it. Returns when each frame was decoded.
+fn watch_for(
+    link: &ImpairedLink,
+    token: &str,
+    span: Duration,
+    mut at_second: impl FnMut(u64) + Send,
+) -> Vec<Instant> {
     ImpairedLink::run_in(&link.player, || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -83,30 +97,23 @@ fn watch(link: &ImpairedLink, token: &str) -> Vec<Instant> {
             let offer = peer.create_offer().await.unwrap();
             let auth = format!("Bearer {token}");
             let device = (DEVICE_IP, PORT).into();
-            let mut created = None;
-            // The device may still be starting.
-            for _ in 0..100 {
-                let res = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    request(
-                        device,
-                        "POST",
-                        "/whep",
-                        &[
-                            ("Authorization", &auth),
-                            ("Content-Type", "application/sdp"),
-                        ],
-                        offer.as_bytes(),
-                    ),
-                )
-                .await;
-                if let Ok(res) = res {
-                    created = Some(res);
-                    break;
-                }
+            // The device may still be starting: wait until it listens.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while tokio::net::TcpStream::connect(device).await.is_err() {
+                assert!(Instant::now() < deadline, "the device never listened");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            let created = created.expect("the device answers WHEP");
+            let created = request(
+                device,
+                "POST",
+                "/whep",
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/sdp"),
+                ],
+                offer.as_bytes(),
+            )
+            .await;
             assert_eq!(created.status, 201, "{}", created.body);
             peer.accept_answer(&created.body).await.unwrap();
             let mut frames = peer.take_remote_video().unwrap();
@@ -117,12 +124,20 @@ fn watch(link: &ImpairedLink, token: &str) -> Vec<Instant> {
                 .expect("video comes")
                 .expect("video open");
             let _ = decoder.decode(&first.data);
-            let end = Instant::now() + WATCH;
+            let start = Instant::now();
+            let end = start + span;
+            let mut second = 0;
             while Instant::now() < end {
-                let Ok(Some(frame)) =
-                    tokio::time::timeout(Duration::from_secs(5), frames.recv()).await
-                else {
-                    break;
+                let elapsed = start.elapsed().as_secs();
+                if elapsed > second {
+                    second = elapsed;
+                    at_second(second);
+                }
+                let next = tokio::time::timeout(Duration::from_millis(200), frames.recv());
+                let frame = match next.await {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => break,
+                    Err(_) => continue, // frozen: the clock goes on
                 };
                 if let Ok(Some(_)) = decoder.decode(&frame.data) {
                     decoded.push(Instant::now());
@@ -177,4 +192,110 @@ fn five_percent_loss_and_50_ms_are_repaired_without_a_flood() {
         longest <= Duration::from_millis(500),
         "the picture stopped for {longest:?}"
     );
+}
+
+/// The longest stop and the total frozen time (stops over 200 ms, less the
+/// normal frame time) among decode times `decoded` between `from` and `to`.
+fn stops(decoded: &[Instant], from: Instant, to: Instant) -> (Duration, Duration) {
+    let times: Vec<Instant> = decoded
+        .iter()
+        .copied()
+        .filter(|t| *t >= from && *t < to)
+        .collect();
+    let gaps = times.windows(2).map(|w| w[1] - w[0]);
+    let longest = gaps.clone().max().unwrap_or(to - from);
+    let frozen = gaps
+        .filter(|g| *g > Duration::from_millis(200))
+        .map(|g| g - Duration::from_millis(33))
+        .sum();
+    (longest, frozen)
+}
+
+/// Issue #13's slow-link scene with our player. Not passing yet, so not run
+/// by default (`cargo test --test lossy_link -- --ignored`): with the
+/// encoder following the congestion controller the device sends 143 kbit/s
+/// into the 150 kbit/s link (355 before) and the player decodes 16.5 fps
+/// (3.3 before), but the picture still freezes for about 6 s in all (8.3
+/// before): once when the limit starts, until the estimate comes down, and
+/// again when the estimate climbs back over the link.
+#[test]
+#[ignore = "#13: the picture still freezes ~6 s at 150 kbit/s (the bound is 2 s)"]
+fn a_slow_link_gets_a_smaller_picture_not_a_frozen_one() {
+    if !is_root() {
+        eprintln!("skipped: network namespaces need root (CI runs as root)");
+        return;
+    }
+    let link = ImpairedLink::build(Impairment {
+        loss: 0.0,
+        delay: Duration::from_millis(20),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (_device, token) = start_device(&link, dir.path());
+    // 5 s free, 20 s at 150 kbit/s, then free again for 15 s.
+    let marks = std::sync::Mutex::new(vec![]);
+    let decoded = watch_for(&link, &token, Duration::from_secs(40), |second| {
+        if second == 5 {
+            link.limit_rate(Some(150));
+            marks.lock().unwrap().push(Instant::now());
+        } else if second == 25 {
+            link.limit_rate(None);
+            marks.lock().unwrap().push(Instant::now());
+        }
+    });
+    let marks = marks.into_inner().unwrap();
+    let (limited, lifted) = (marks[0], marks[1]);
+    let counts = link.counts();
+    let timeline: Vec<String> = (0..40)
+        .map(|n| {
+            let from = limited - Duration::from_secs(5) + Duration::from_secs(n);
+            let to = from + Duration::from_secs(1);
+            let frames = decoded.iter().filter(|t| **t >= from && **t < to).count();
+            format!(
+                "{n}s {:.0}k ({:.0}k resent) {frames}f",
+                counts.down.rate_between(from, to) / 1000.0,
+                counts.down.resent_rate_between(from, to) / 1000.0
+            )
+        })
+        .collect();
+    eprintln!("second by second: {}", timeline.join(", "));
+    eprintln!(
+        "resends {} (most {})",
+        counts.down.resends(),
+        counts.down.most_resends()
+    );
+    if std::env::var("DEVICE_LOG").is_ok() {
+        eprintln!(
+            "{}",
+            std::fs::read_to_string(dir.path().join("device.log")).unwrap_or_default()
+        );
+    }
+    let rate = counts
+        .down
+        .rate_between(limited + Duration::from_secs(5), lifted);
+    let frames = decoded
+        .iter()
+        .filter(|t| **t >= limited && **t < lifted)
+        .count();
+    let fps = frames as f64 / (lifted - limited).as_secs_f64();
+    let (longest, frozen) = stops(&decoded, limited, lifted);
+    let after = decoded
+        .iter()
+        .filter(|t| **t >= lifted + Duration::from_secs(10))
+        .count() as f64
+        / 5.0;
+    eprintln!(
+        "at 150 kbit/s: the device sent {:.0} kbit/s (after the first 5 s), the player decoded {fps:.1} fps, longest stop {longest:?}, frozen {frozen:?}; 10 s after the limit was lifted: {after:.1} fps",
+        rate / 1000.0
+    );
+    assert!(
+        rate < 1.5 * 150_000.0,
+        "the device sent {:.0} kbit/s into a 150 kbit/s link",
+        rate / 1000.0
+    );
+    assert!(fps >= 15.0, "{fps:.1} fps decoded at 150 kbit/s");
+    assert!(
+        frozen < Duration::from_secs(2),
+        "frozen for {frozen:?} at 150 kbit/s"
+    );
+    assert!(after >= 25.0, "{after:.1} fps after the limit was lifted");
 }

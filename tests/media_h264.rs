@@ -295,3 +295,63 @@ fn the_encoder_holds_its_target_rate_on_a_noisy_source() {
     }
     assert!(off.is_empty(), "rate not held for {off:?}: {report:#?}");
 }
+
+/// An encoder told that its weakest viewer's path carries 75 kbit/s comes
+/// down from 600 kbit/s to no more than that within a second, halves the
+/// picture after the hold, and goes back to its configured rate and full
+/// size when the path is free again.
+#[test]
+fn the_encoder_follows_the_weakest_viewer_and_comes_back() {
+    let clip = noisy_clip(640, 480, 60);
+    let config = H264Config::new(640, 480, 30).with_bitrate(600_000);
+    let mut enc = OpenH264Encoder::new(config).unwrap();
+    let second = |enc: &mut OpenH264Encoder, n: usize| {
+        let (mut bytes, mut sizes) = (0usize, vec![]);
+        for i in 0..30 {
+            let frame = &clip[(n * 30 + i) % clip.len()];
+            if let Some(au) = enc.encode(frame, false).unwrap() {
+                bytes += au.data.len();
+                let mut dec = H264Decoder::new().unwrap();
+                if au.keyframe {
+                    if let Ok(Some(p)) = dec.decode(&au.data) {
+                        sizes.push((p.width(), p.height()));
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(33));
+        }
+        (bytes * 8, sizes)
+    };
+    let (full, _) = second(&mut enc, 0);
+    enc.follow_estimate(Some(75_000));
+    let mut low = vec![];
+    for n in 1..5 {
+        low.push(second(&mut enc, n));
+    }
+    enc.follow_estimate(None);
+    let mut back = vec![];
+    for n in 5..9 {
+        back.push(second(&mut enc, n));
+    }
+    let rates = |v: &[(usize, Vec<(u32, u32)>)]| v.iter().map(|l| l.0).collect::<Vec<_>>();
+    eprintln!(
+        "full {full} bps; low {:?}; back {:?}",
+        rates(&low),
+        rates(&back)
+    );
+    assert!(full > 450_000, "{full}");
+    // From the second second on, no more than the path carries on average
+    // (the halving keyframe included), and the picture halved.
+    let mean = low[1..].iter().map(|l| l.0).sum::<usize>() / 3;
+    assert!(mean <= 75_000, "{mean} bps: {:?}", rates(&low));
+    assert!(
+        low.iter().any(|l| l.1.contains(&(320, 240))),
+        "never halved"
+    );
+    // Free again: full size, and the configured rate.
+    assert!(
+        back.iter().any(|l| l.1.contains(&(640, 480))),
+        "never back to full size"
+    );
+    assert!(back[3].0 > 450_000, "{:?}", rates(&back));
+}

@@ -564,6 +564,7 @@ async fn pump<T: Outgoing>(
                     tracing::debug!(error = %e, kind = T::KIND, "media stopped");
                     return;
                 }
+                feed.report_estimate(sender.send_rate_estimate());
             }
         }
     }

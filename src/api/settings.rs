@@ -26,6 +26,9 @@ pub struct RtcSettings {
     /// no path by then, the session fails with [`RtcError::NoPath`](super::RtcError::NoPath)
     /// (10 s, so both sides say so within 15 s of the offer).
     pub connect_timeout: Duration,
+    /// The most this side sends (its video and sound at their configured
+    /// rates, and a margin); the congestion controller never estimates above it.
+    pub send_ceiling_bps: Option<u64>,
 }
 
 impl Default for RtcSettings {
@@ -37,6 +40,7 @@ impl Default for RtcSettings {
             bind_addrs: vec![],
             answer_timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
+            send_ceiling_bps: None,
         }
     }
 }
@@ -77,6 +81,14 @@ impl RtcSettings {
         }
     }
 
+    /// The send ceiling for video and sound configured at `video_kbps` and
+    /// `audio_kbps`: their sum and a quarter more (repairs, headers).
+    pub fn with_send_ceiling(mut self, video_kbps: u32, audio_kbps: u32) -> Self {
+        let kbps = u64::from(video_kbps) + u64::from(audio_kbps);
+        self.send_ceiling_bps = Some(kbps * 1000 * 5 / 4);
+        self
+    }
+
     /// Only the loopback interface: for tests and single-machine demos.
     pub fn loopback() -> Self {
         RtcSettings {
@@ -103,6 +115,7 @@ impl RtcSettings {
             ..PeerOptions::default()
         };
         options.ice_servers = self.current_ice_servers();
+        options.send_ceiling_bps = self.send_ceiling_bps;
         options.relay_only = self.relay_only;
         if self.relay_only && !options.ice_servers.iter().any(is_turn) {
             tracing::warn!("relay_only is on but no TURN server is known (the relay handed out none and [webrtc] ice_servers has none): this connection cannot connect");

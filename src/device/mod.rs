@@ -131,7 +131,8 @@ impl Device {
         };
         let rtc = options
             .rtc
-            .unwrap_or_else(|| RtcSettings::from_config(&config.webrtc));
+            .unwrap_or_else(|| RtcSettings::from_config(&config.webrtc))
+            .with_send_ceiling(config.video.bitrate_kbps, config.audio.bitrate_kbps);
         let privacy = media.privacy().clone();
         privacy.keep_in(&env.data_dir);
         let shares = Arc::new(shares::Shares::open(

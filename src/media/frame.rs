@@ -54,6 +54,34 @@ impl I420Frame {
         })
     }
 
+    /// The frame at half the width and height, each output pixel the mean
+    /// of four; `None` unless both sides are multiples of 4 (the half must
+    /// stay even).
+    pub fn halved(&self) -> Option<I420Frame> {
+        if !self.width.is_multiple_of(4) || !self.height.is_multiple_of(4) {
+            return None;
+        }
+        let (w, h) = (self.width as usize, self.height as usize);
+        let mut out = Vec::with_capacity(Self::byte_len(self.width / 2, self.height / 2));
+        for (plane, pw, ph) in [
+            (self.y(), w, h),
+            (self.u(), w / 2, h / 2),
+            (self.v(), w / 2, h / 2),
+        ] {
+            for row in (0..ph).step_by(2) {
+                let (a, b) = (&plane[row * pw..][..pw], &plane[(row + 1) * pw..][..pw]);
+                for x in (0..pw).step_by(2) {
+                    let sum = u16::from(a[x])
+                        + u16::from(a[x + 1])
+                        + u16::from(b[x])
+                        + u16::from(b[x + 1]);
+                    out.push(((sum + 2) / 4) as u8);
+                }
+            }
+        }
+        I420Frame::new(self.width / 2, self.height / 2, out).ok()
+    }
+
     /// A black frame (Y=16, U=V=128, i.e. video-range black).
     pub fn black(width: u32, height: u32) -> Result<Self, MediaError> {
         check_size(width, height)?;
@@ -145,6 +173,20 @@ pub fn check_size(width: u32, height: u32) -> Result<(), MediaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn halving_averages_four_pixels_and_keeps_the_layout() {
+        let mut f = I420Frame::black(8, 4).unwrap();
+        let (y, u, _) = f.planes_mut();
+        y[..4].copy_from_slice(&[10, 20, 30, 40]);
+        y[8..12].copy_from_slice(&[50, 60, 70, 80]);
+        u[0] = 200;
+        let half = f.halved().unwrap();
+        assert_eq!((half.width(), half.height()), (4, 2));
+        assert_eq!(&half.y()[..2], &[35, 55]);
+        assert_eq!(u32::from(half.u()[0]), (200 + 128 * 3 + 2) / 4);
+        assert!(I420Frame::black(6, 4).unwrap().halved().is_none());
+    }
 
     #[test]
     fn planes_have_the_right_sizes() {

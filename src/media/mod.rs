@@ -17,6 +17,7 @@ pub mod h264;
 pub mod jpeg;
 pub mod opus;
 mod pacer;
+pub mod rate;
 pub mod test_pattern;
 pub mod tone;
 

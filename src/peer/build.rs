@@ -58,7 +58,8 @@ async fn build_with(
     runtime: Arc<dyn Runtime>,
     mdns: MulticastDnsMode,
 ) -> PeerResult<Arc<dyn PeerConnection>> {
-    let (media_engine, registry) = media_engine_and_registry()?;
+    let (media_engine, registry) =
+        media_engine_and_registry(shared.send_estimate.clone(), opts.send_ceiling_bps)?;
     let config = RTCConfigurationBuilder::new()
         .with_ice_servers(
             opts.ice_servers

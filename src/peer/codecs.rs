@@ -10,7 +10,10 @@
 use crate::peer::error::{PeerError, PeerResult};
 use crate::peer::keyframe::KeyframeRequestForwarder;
 use crate::peer::nack_responder::MannerlyNackResponder;
-use rtc::interceptor::{NackGeneratorBuilder, Slot};
+use crate::peer::send_estimate::{SendEstimate, SendEstimateTap};
+use rtc::interceptor::{
+    CongestionControlBuilder, Gcc, NackGeneratorBuilder, Slot, TwccSenderBuilder,
+};
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
@@ -41,6 +44,17 @@ pub const OPUS_CLOCK_RATE: u32 = 48_000;
 /// Where in the interceptor chain the keyframe-request forwarder sits: after every built-in
 /// interceptor (application-most), as the `rtcp-processing` example does.
 const KEYFRAME_FORWARDER_SLOT: usize = 14_000;
+
+/// Where the estimate tap sits: application-ward of congestion control (1,000)
+/// and the pacer's slot (3,000), wire-ward of the NACK responder (4,000).
+const ESTIMATE_TAP_SLOT: usize = 3_500;
+/// GCC's first estimate, before feedback, when the most this side sends is
+/// not known: high enough that the encoder's own rate applies until the
+/// path says otherwise.
+const GCC_START_BPS: f64 = 2_000_000.0;
+/// GCC's floor and ceiling.
+const GCC_MIN_BPS: f64 = 50_000.0;
+const GCC_MAX_BPS: f64 = 50_000_000.0;
 
 /// How often missing packets are asked for (the stack's default is 100 ms,
 /// which with a 100 ms round trip left too little time to repair).
@@ -76,7 +90,10 @@ pub fn opus_codec() -> RTCRtpCodec {
 /// [`MannerlyNackResponder`] in the NACK responder's slot (the crate's resends on every
 /// ask), plus `ccm fir` feedback and the [`KeyframeRequestForwarder`] that lets inbound
 /// PLI/FIR reach the application.
-pub fn media_engine_and_registry() -> PeerResult<(MediaEngine, Registry)> {
+pub fn media_engine_and_registry(
+    estimate: SendEstimate,
+    send_ceiling_bps: Option<u64>,
+) -> PeerResult<(MediaEngine, Registry)> {
     let mut media_engine = MediaEngine::default();
     media_engine
         .register_codec(
@@ -122,6 +139,23 @@ pub fn media_engine_and_registry() -> PeerResult<(MediaEngine, Registry)> {
     let registry = configure_twcc_receiver_only(registry, &mut media_engine)
         .map_err(PeerError::webrtc("registering the TWCC receiver"))?;
     let registry = configure_rtcp_reports(registry);
+    // Send-side congestion control: the transport-wide numbers TWCC reports
+    // against, and the stack's GCC on the feedback; its estimate goes to
+    // `estimate` (no pacer: see `send_estimate.rs`).
+    let gcc = match send_ceiling_bps {
+        Some(ceiling) => {
+            let ceiling = (ceiling as f64).max(GCC_MIN_BPS);
+            Gcc::new(ceiling, GCC_MIN_BPS, ceiling)
+        }
+        None => Gcc::new(GCC_START_BPS, GCC_MIN_BPS, GCC_MAX_BPS),
+    };
+    let registry = registry
+        .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+        .with(
+            Slot::CongestionControl,
+            CongestionControlBuilder::new(gcc).build(),
+        )
+        .with(ESTIMATE_TAP_SLOT.into(), SendEstimateTap::new(estimate));
     let registry = registry.with(
         KEYFRAME_FORWARDER_SLOT.into(),
         KeyframeRequestForwarder::default(),
@@ -141,6 +175,7 @@ mod tests {
         assert!(v.sdp_fmtp_line.contains("packetization-mode=1"));
         let a = opus_codec();
         assert_eq!((a.clock_rate, a.channels), (48_000, 2));
-        assert!(media_engine_and_registry().is_ok());
+        assert!(media_engine_and_registry(SendEstimate::default(), None).is_ok());
+        assert!(media_engine_and_registry(SendEstimate::default(), Some(750_000)).is_ok());
     }
 }

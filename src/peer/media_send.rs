@@ -231,6 +231,12 @@ impl MediaSender {
         self.write(audio, packet, captured_at, duration).await
     }
 
+    /// What the congestion controller estimates the path to this peer
+    /// carries, in bits per second, once it has feedback to go on.
+    pub fn send_rate_estimate(&self) -> Option<u64> {
+        self.shared.send_estimate.get()
+    }
+
     /// Whether ICE and DTLS are up, i.e. written media actually reaches the remote.
     pub fn is_connected(&self) -> bool {
         self.shared.state() == PeerState::Connected

@@ -55,6 +55,7 @@ pub mod path;
 pub mod reorder;
 pub mod resend_policy;
 mod rtp_clock;
+pub mod send_estimate;
 mod shared;
 mod transceivers;
 

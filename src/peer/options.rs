@@ -110,6 +110,11 @@ pub struct PeerOptions {
     pub event_capacity: usize,
     /// Capacity of the remote video and audio channels (frames / packets).
     pub media_capacity: usize,
+    /// The most this side will send (bits per second), if known: the
+    /// congestion controller starts there and never estimates above it, so
+    /// on a path that turns slow it comes down from what is really sent
+    /// instead of from an estimate that climbed unchecked.
+    pub send_ceiling_bps: Option<u64>,
 }
 
 impl PeerOptions {
@@ -167,6 +172,7 @@ impl Default for PeerOptions {
             ),
             event_capacity: 256,
             media_capacity: 64,
+            send_ceiling_bps: None,
         }
     }
 }

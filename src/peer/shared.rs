@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     pub remote: RemoteMedia,
     /// Whether the answerer accepts the remote's `hearth` data channel.
     pub accept_data_channel: bool,
+    /// The congestion controller's estimate of the path ([`crate::peer::send_estimate`]).
+    pub send_estimate: crate::peer::send_estimate::SendEstimate,
     closed: AtomicBool,
     closed_emitted: AtomicBool,
 }
@@ -78,6 +80,7 @@ impl Shared {
             gate: tokio::sync::Mutex::new(CandidateGate::default()),
             fast,
             data: Arc::new(DataLink::new()),
+            send_estimate: Default::default(),
             remote,
             accept_data_channel,
             closed: AtomicBool::new(false),

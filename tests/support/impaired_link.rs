@@ -53,6 +53,8 @@ pub struct Direction {
     pub rtp: HashMap<(u32, u16), u32>,
     /// (when, IP bytes) of every packet offered, for rates over time.
     pub timeline: Vec<(Instant, usize)>,
+    /// (when, IP bytes) of every RTP packet offered again.
+    pub resent: Vec<(Instant, usize)>,
 }
 
 impl Direction {
@@ -66,16 +68,25 @@ impl Direction {
         self.rtp.values().map(|&n| u64::from(n - 1)).sum()
     }
 
+    /// Bits per second of resends between `from` and `to`.
+    pub fn resent_rate_between(&self, from: Instant, to: Instant) -> f64 {
+        rate(&self.resent, from, to)
+    }
+
     /// Bits per second offered between `from` and `to`.
     pub fn rate_between(&self, from: Instant, to: Instant) -> f64 {
-        let bytes: usize = self
-            .timeline
-            .iter()
-            .filter(|(at, _)| *at >= from && *at < to)
-            .map(|(_, b)| b)
-            .sum();
-        bytes as f64 * 8.0 / (to - from).as_secs_f64()
+        rate(&self.timeline, from, to)
     }
+}
+
+/// Bits per second of `timeline` between `from` and `to`.
+fn rate(timeline: &[(Instant, usize)], from: Instant, to: Instant) -> f64 {
+    let bytes: usize = timeline
+        .iter()
+        .filter(|(at, _)| *at >= from && *at < to)
+        .map(|(_, b)| b)
+        .sum();
+    bytes as f64 * 8.0 / (to - from).as_secs_f64()
 }
 
 /// Counts of both directions.
@@ -410,7 +421,11 @@ fn impair(tun: OwnedFd, impairment: Impairment, counts: &Mutex<LinkCounts>, stop
             direction.bytes += packet.len() as u64;
             direction.timeline.push((now, packet.len()));
             if let Some(key) = rtp_key(packet) {
-                *direction.rtp.entry(key).or_default() += 1;
+                let seen = direction.rtp.entry(key).or_default();
+                *seen += 1;
+                if *seen > 1 {
+                    direction.resent.push((now, packet.len()));
+                }
             }
             if dropped {
                 direction.dropped += 1;

@@ -132,6 +132,15 @@ impl FallbackEncoder {
 }
 
 impl VideoEncoder for FallbackEncoder {
+    fn follow_estimate(&mut self, weakest: Option<u64>) {
+        for encoder in [&mut self.hardware, &mut self.software]
+            .into_iter()
+            .flatten()
+        {
+            encoder.follow_estimate(weakest);
+        }
+    }
+
     fn encode(
         &mut self,
         frame: &I420Frame,

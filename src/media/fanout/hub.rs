@@ -7,7 +7,7 @@
 //! frame anyone waits for.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
@@ -34,6 +34,8 @@ pub(crate) struct Hub<T: MediaPacket> {
     frames_published: AtomicU64,
     pub(crate) capture_errors: AtomicU64,
     pub(crate) encode_errors: AtomicU64,
+    /// Each subscriber's path estimate (bits per second, 0: none yet).
+    estimates: Mutex<Vec<Weak<AtomicU64>>>,
 }
 
 impl<T: MediaPacket> Hub<T> {
@@ -53,6 +55,7 @@ impl<T: MediaPacket> Hub<T> {
             frames_published: AtomicU64::new(0),
             capture_errors: AtomicU64::new(0),
             encode_errors: AtomicU64::new(0),
+            estimates: Mutex::new(Vec::new()),
         })
     }
 
@@ -140,6 +143,18 @@ impl<T: MediaPacket> Hub<T> {
         true
     }
 
+    /// The lowest path estimate among the subscribers that reported one.
+    pub(crate) fn weakest_estimate(&self) -> Option<u64> {
+        let mut estimates = self.estimates.lock().unwrap_or_else(|p| p.into_inner());
+        estimates.retain(|e| e.strong_count() > 0);
+        estimates
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|e| e.load(Ordering::Relaxed))
+            .filter(|&bps| bps > 0)
+            .min()
+    }
+
     pub(crate) fn request_keyframe(&self) {
         let mut s = self.lock();
         if !s.keyframe_requested {
@@ -203,10 +218,17 @@ impl<T: MediaPacket> PipelineControl<T> {
         };
         self.hub.wake.notify_all();
         debug!("pipeline subscriber added");
+        let estimate = Arc::new(AtomicU64::new(0));
+        self.hub
+            .estimates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::downgrade(&estimate));
         Subscriber {
             rx,
             hub: Arc::clone(&self.hub),
             waiting_for_keyframe: true,
+            estimate,
         }
     }
 
@@ -281,6 +303,8 @@ pub struct Subscriber<T: MediaPacket> {
     rx: broadcast::Receiver<Arc<T>>,
     hub: Arc<Hub<T>>,
     waiting_for_keyframe: bool,
+    /// This viewer's path estimate, which the encoder may follow.
+    estimate: Arc<AtomicU64>,
 }
 
 impl<T: MediaPacket> Subscriber<T> {
@@ -318,6 +342,14 @@ impl<T: MediaPacket> Subscriber<T> {
                 return done;
             }
         }
+    }
+
+    /// What the path to this subscriber's viewer carries, in bits per
+    /// second (`None`: not known); the encoder follows the weakest viewer
+    /// ([`crate::media::rate`]).
+    pub fn report_estimate(&self, bits_per_second: Option<u64>) {
+        self.estimate
+            .store(bits_per_second.unwrap_or(0), Ordering::Relaxed);
     }
 
     /// Asks the pipeline for a keyframe (e.g. on an RTCP PLI from this viewer).

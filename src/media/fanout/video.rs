@@ -15,6 +15,7 @@ use super::backoff::Backoff;
 use super::hub::Hub;
 use super::thread::PipelineThread;
 use super::{PipelineOptions, VideoControl};
+use crate::media::rate::KeyframePacing;
 use crate::media::{EncodedVideo, MediaError, VideoCapture, VideoEncoder};
 
 /// Owns a camera and an encoder and runs them on a dedicated thread; dereferences to its
@@ -76,6 +77,7 @@ fn run(
     options: PipelineOptions,
 ) {
     let mut backoff = Backoff::new(options.initial_backoff, options.max_backoff);
+    let mut keyframes = KeyframePacing::default();
     while hub.wait_until_wanted("video") {
         let frame = match capture.next_frame() {
             Ok(frame) => frame,
@@ -94,15 +96,23 @@ fn run(
         let frame = Arc::new(frame);
         // Paused or abandoned while we were capturing (or only a raw frame was
         // wanted): drop the frame unencoded.
-        let Some(force) = hub.begin_encode(&frame) else {
+        let Some(mut force) = hub.begin_encode(&frame) else {
             continue;
         };
+        // A keyframe asked for too soon after the last one waits (the request stays).
+        if force && !keyframes.may_force(Instant::now()) {
+            force = false;
+            hub.request_keyframe();
+        }
+        let weakest = hub.weakest_estimate();
+        encoder.follow_estimate(weakest);
         match encoder.encode(&frame, force) {
             Ok(Some(mut encoded)) => {
                 backoff.reset();
                 hub.frames_encoded.fetch_add(1, Ordering::Relaxed);
                 if encoded.keyframe {
                     hub.keyframes_encoded.fetch_add(1, Ordering::Relaxed);
+                    keyframes.sent(encoded.data.len(), weakest, Instant::now());
                 } else if force {
                     warn!("encoder ignored a keyframe request; asking again");
                     hub.request_keyframe();

@@ -35,6 +35,7 @@ use tracing::{debug, warn};
 use super::annexb::{nal_type, nal_units, NAL_PPS, NAL_SPS};
 use super::video_encoder::{EncodedVideo, VideoEncoder};
 use crate::media::frame::check_size;
+use crate::media::rate::{encoder_rate, SizeRule};
 use crate::media::{I420Frame, MediaError};
 
 /// Settings for [`OpenH264Encoder`].
@@ -116,6 +117,14 @@ pub struct OpenH264Encoder {
     frames_in: u64,
     frames_out: u64,
     parameter_sets: Option<Bytes>,
+    /// The weakest viewer's path estimate ([`VideoEncoder::follow_estimate`]).
+    weakest: Option<u64>,
+    /// The rate openh264 was last set to.
+    rate: u32,
+    /// Whether the picture is halved for a low rate.
+    size: SizeRule,
+    /// The width of the last frame given to openh264 (`None` before the first).
+    previous_width: Option<u32>,
 }
 
 impl std::fmt::Debug for OpenH264Encoder {
@@ -153,7 +162,62 @@ impl OpenH264Encoder {
             frames_in: 0,
             frames_out: 0,
             parameter_sets: None,
+            weakest: None,
+            rate: config.bitrate_bps,
+            size: SizeRule::default(),
+            previous_width: None,
         })
+    }
+
+    /// The frame to encode: `frame`, or half of it while the rate is low;
+    /// sets openh264's rate to follow the weakest viewer first.
+    fn sized<'a>(&mut self, frame: &'a I420Frame) -> std::borrow::Cow<'a, I420Frame> {
+        let target = encoder_rate(self.config.bitrate_bps, self.weakest);
+        if target.abs_diff(self.rate) > self.rate / 20 {
+            self.set_rate(target, false);
+        }
+        let pixels =
+            u64::from(frame.width()) * u64::from(frame.height()) * u64::from(self.config.fps);
+        if self.size.update(self.rate, pixels, Instant::now()) {
+            if let Some(half) = frame.halved() {
+                return std::borrow::Cow::Owned(half);
+            }
+        }
+        std::borrow::Cow::Borrowed(frame)
+    }
+
+    /// Sets openh264's target rate (once it is initialised; `force` after
+    /// it was re-initialised for a new size).
+    fn set_rate(&mut self, bps: u32, force: bool) {
+        if bps == self.rate && !force {
+            return;
+        }
+        if self.previous_width.is_some() {
+            let mut info = openh264_sys2::SBitrateInfo {
+                iLayer: openh264_sys2::SPATIAL_LAYER_ALL,
+                iBitrate: bps.min(i32::MAX as u32) as i32,
+            };
+            // SAFETY: ENCODER_OPTION_BITRATE reads an SBitrateInfo, which
+            // `info` is, and the encoder is initialised (a frame went in).
+            let status = unsafe {
+                self.inner.raw_api().set_option(
+                    openh264_sys2::ENCODER_OPTION_BITRATE,
+                    std::ptr::addr_of_mut!(info).cast(),
+                )
+            };
+            if status != 0 {
+                warn!(bps, status, "openh264 refused a new bitrate");
+                return;
+            }
+        }
+        if bps != self.rate {
+            debug!(
+                from = self.rate,
+                to = bps,
+                "video rate follows the weakest viewer"
+            );
+        }
+        self.rate = bps;
     }
 
     /// The configuration this encoder was built with.
@@ -192,6 +256,10 @@ impl OpenH264Encoder {
 }
 
 impl VideoEncoder for OpenH264Encoder {
+    fn follow_estimate(&mut self, weakest: Option<u64>) {
+        self.weakest = weakest;
+    }
+
     fn encode(
         &mut self,
         frame: &I420Frame,
@@ -211,20 +279,29 @@ impl VideoEncoder for OpenH264Encoder {
         if force_keyframe && self.frames_in > 0 {
             self.inner.force_intra_frame();
         }
-        let (w, h) = (w as usize, h as usize);
+        let frame = self.sized(frame);
+        let frame = frame.as_ref();
+        let (w, h) = (frame.width() as usize, frame.height() as usize);
         let yuv = YUVSlices::new((frame.y(), frame.u(), frame.v()), (w, h), (w, w / 2, w / 2));
         let millis = self.frames_in * 1000 / u64::from(self.config.fps);
         self.frames_in += 1;
+        let resized = self.previous_width != Some(frame.width());
+        self.previous_width = Some(frame.width());
         let stream = self
             .inner
             .encode_at(&yuv, Timestamp::from_millis(millis))
             .map_err(|e| MediaError::Encode(e.to_string()))?;
-        let keyframe = match stream.frame_type() {
+        let frame_type = stream.frame_type();
+        let au = stream.to_vec();
+        if resized {
+            // A new size re-initialised openh264 with the configured rate.
+            self.set_rate(self.rate, true);
+        }
+        let keyframe = match frame_type {
             FrameType::IDR => true,
             FrameType::I | FrameType::P | FrameType::IPMixed => false,
             FrameType::Skip | FrameType::Invalid => return Ok(None),
         };
-        let au = stream.to_vec();
         if au.is_empty() {
             return Ok(None);
         }

@@ -40,6 +40,11 @@ pub trait VideoEncoder: Send {
         frame: &I420Frame,
         force_keyframe: bool,
     ) -> Result<Option<EncodedVideo>, MediaError>;
+
+    /// The weakest viewer's path estimate (bits per second), or `None`
+    /// when no viewer has one; an encoder that can follows it
+    /// ([`crate::media::rate`]). Called before every frame.
+    fn follow_estimate(&mut self, _weakest: Option<u64>) {}
 }
 
 impl<T: VideoEncoder + ?Sized> VideoEncoder for Box<T> {
@@ -49,5 +54,8 @@ impl<T: VideoEncoder + ?Sized> VideoEncoder for Box<T> {
         force_keyframe: bool,
     ) -> Result<Option<EncodedVideo>, MediaError> {
         (**self).encode(frame, force_keyframe)
+    }
+    fn follow_estimate(&mut self, weakest: Option<u64>) {
+        (**self).follow_estimate(weakest)
     }
 }

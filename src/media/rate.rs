@@ -1,0 +1,157 @@
+//! How fast, and how large, the one encoder makes the picture when the
+//! viewers' paths differ. One encode feeds every viewer, so the encoder
+//! follows the weakest viewer's estimate down (a share of it, leaving room
+//! for sound, repairs and headers), never below a floor, and never above
+//! the configured rate. A family member on a poor link then gets a smooth,
+//! smaller picture instead of a frozen one; the others get the same
+//! smaller picture while that viewer watches (temporal layers, which would
+//! spare them, are not done yet). When the rate stays low the picture is
+//! halved in each direction (a 640×480 picture below 300 kbit/s, about 0.033
+//! bits per pixel), and goes back to full size once the rate stays 1.5×
+//! that, each change held for [`SIZE_HOLD`] so it does not flap.
+
+use std::time::{Duration, Instant};
+
+/// The lowest rate the encoder is asked for.
+pub const FLOOR_BPS: u32 = 60_000;
+/// The share of the weakest estimate the video takes.
+pub const ESTIMATE_SHARE: f64 = 0.8;
+/// Bits per pixel (per frame) below which the picture is halved.
+pub const HALVE_BELOW_BPP: f64 = 300_000.0 / (640.0 * 480.0 * 30.0);
+/// How long a rate must stay low (or high again) before the size changes.
+pub const SIZE_HOLD: Duration = Duration::from_secs(2);
+
+/// The rate to encode at: `configured`, or the share of the weakest
+/// viewer's estimate when that is lower, never below [`FLOOR_BPS`].
+pub fn encoder_rate(configured: u32, weakest: Option<u64>) -> u32 {
+    let Some(weakest) = weakest else {
+        return configured;
+    };
+    let share = (weakest as f64 * ESTIMATE_SHARE) as u64;
+    share.min(u64::from(configured)).max(u64::from(FLOOR_BPS)) as u32
+}
+
+/// Whether the picture is halved, with the hold that keeps it from flapping.
+#[derive(Debug, Default, Clone)]
+pub struct SizeRule {
+    half: bool,
+    /// Since when the rate has asked for the other size.
+    pending: Option<Instant>,
+}
+
+impl SizeRule {
+    /// Whether the picture is halved now.
+    pub fn is_half(&self) -> bool {
+        self.half
+    }
+
+    /// Feeds the rate encoded at `now` for a full picture of
+    /// `full_pixels_per_second`; returns whether the picture is halved.
+    pub fn update(&mut self, rate: u32, full_pixels_per_second: u64, now: Instant) -> bool {
+        let bpp = f64::from(rate) / full_pixels_per_second.max(1) as f64;
+        let wants_other = if self.half {
+            bpp >= HALVE_BELOW_BPP * 1.5
+        } else {
+            bpp < HALVE_BELOW_BPP
+        };
+        if !wants_other {
+            self.pending = None;
+            return self.half;
+        }
+        let since = *self.pending.get_or_insert(now);
+        if now.saturating_duration_since(since) >= SIZE_HOLD {
+            self.half = !self.half;
+            self.pending = None;
+        }
+        self.half
+    }
+}
+
+/// The shortest gap between two keyframes made on request.
+pub const KEYFRAME_MIN_GAP: Duration = Duration::from_millis(300);
+
+/// Spaces keyframes made on request by the time the last one takes to
+/// cross the weakest path (1.5× its size over the estimate): on a slow
+/// link a 640×480 keyframe takes a second or two, and asking for another
+/// before it arrived (every viewer's PLI after a loss) only sent keyframes
+/// that were lost in turn; the picture froze for 6 s at 150 kbit/s.
+#[derive(Debug, Default, Clone)]
+pub struct KeyframePacing {
+    next: Option<Instant>,
+}
+
+impl KeyframePacing {
+    /// Whether a requested keyframe may be made at `now`.
+    pub fn may_force(&self, now: Instant) -> bool {
+        self.next.is_none_or(|next| now >= next)
+    }
+
+    /// A keyframe of `bytes` went out at `now`; `weakest` is the weakest
+    /// viewer's estimate, if known.
+    pub fn sent(&mut self, bytes: usize, weakest: Option<u64>, now: Instant) {
+        let crossing = weakest
+            .filter(|&bps| bps > 0)
+            .map_or(Duration::ZERO, |bps| {
+                Duration::from_secs_f64(bytes as f64 * 8.0 * 1.5 / bps as f64)
+            });
+        self.next = Some(now + crossing.max(KEYFRAME_MIN_GAP));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VGA30: u64 = 640 * 480 * 30;
+
+    #[test]
+    fn the_encoder_follows_the_weakest_viewer_between_floor_and_configured() {
+        assert_eq!(encoder_rate(1_000_000, None), 1_000_000);
+        assert_eq!(encoder_rate(1_000_000, Some(5_000_000)), 1_000_000);
+        assert_eq!(encoder_rate(1_000_000, Some(500_000)), 400_000);
+        assert_eq!(encoder_rate(1_000_000, Some(150_000)), 120_000);
+        assert_eq!(encoder_rate(1_000_000, Some(10_000)), FLOOR_BPS);
+    }
+
+    #[test]
+    fn a_low_rate_halves_the_picture_after_the_hold_and_a_high_one_restores_it() {
+        let t0 = Instant::now();
+        let mut rule = SizeRule::default();
+        assert!(!rule.update(120_000, VGA30, t0));
+        assert!(!rule.update(120_000, VGA30, t0 + Duration::from_secs(1)));
+        assert!(rule.update(120_000, VGA30, t0 + SIZE_HOLD));
+        // 400 kbit/s is above the halving line but below 1.5× it: stays half.
+        assert!(rule.update(400_000, VGA30, t0 + Duration::from_secs(10)));
+        assert!(rule.update(400_000, VGA30, t0 + Duration::from_secs(20)));
+        let back = t0 + Duration::from_secs(30);
+        assert!(rule.update(1_000_000, VGA30, back));
+        assert!(!rule.update(1_000_000, VGA30, back + SIZE_HOLD));
+    }
+
+    #[test]
+    fn keyframes_on_request_are_spaced_by_their_crossing_time() {
+        let t0 = Instant::now();
+        let mut pacing = KeyframePacing::default();
+        assert!(pacing.may_force(t0));
+        // 20 kB at 150 kbit/s: 1.07 s to cross, 1.6 s with the margin.
+        pacing.sent(20_000, Some(150_000), t0);
+        assert!(!pacing.may_force(t0 + Duration::from_secs(1)));
+        assert!(pacing.may_force(t0 + Duration::from_millis(1600)));
+        // On a fast path the minimum gap applies.
+        pacing.sent(20_000, Some(10_000_000), t0);
+        assert!(!pacing.may_force(t0 + Duration::from_millis(299)));
+        assert!(pacing.may_force(t0 + KEYFRAME_MIN_GAP));
+        pacing.sent(20_000, None, t0);
+        assert!(pacing.may_force(t0 + KEYFRAME_MIN_GAP));
+    }
+
+    #[test]
+    fn a_short_dip_does_not_change_the_size() {
+        let t0 = Instant::now();
+        let mut rule = SizeRule::default();
+        assert!(!rule.update(120_000, VGA30, t0));
+        assert!(!rule.update(800_000, VGA30, t0 + Duration::from_secs(1)));
+        assert!(!rule.update(120_000, VGA30, t0 + Duration::from_millis(2500)));
+        assert!(!rule.update(120_000, VGA30, t0 + Duration::from_millis(4000)));
+    }
+}
