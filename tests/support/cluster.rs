@@ -1,0 +1,297 @@
+//! A relay cluster on loopback: real `nats-server` processes (Debian's
+//! `nats-server`) joined by routes, and relay nodes as separate
+//! `hearth relay --nats …` processes that a test can `kill -9`. Every process
+//! runs in a fresh sandbox directory (its working directory, `HOME` and
+//! `TMPDIR`), so a test can check what it left on disk.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use super::cli::BIN;
+use super::http;
+
+/// How long a process of the cluster may take to start.
+const START_WAIT: Duration = Duration::from_secs(30);
+
+/// A free TCP port on 127.0.0.1 (free when this returns).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// One `nats-server`, killed when dropped.
+pub struct NatsServer {
+    /// Its client port on 127.0.0.1.
+    pub port: u16,
+    /// Its monitoring port (HTTP).
+    pub monitor: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl NatsServer {
+    /// Its client URL.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `kill -9`, and waits until it is gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// How many routes to other servers it has now (0 if it does not answer).
+    pub async fn routes(&self) -> u64 {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.monitor));
+        let Ok(connected) = tokio::net::TcpStream::connect(addr).await else {
+            return 0;
+        };
+        drop(connected);
+        let response = http::request(addr, "GET", "/routez", &[], b"").await;
+        serde_json::from_str::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|v| v["num_routes"].as_u64())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `n` NATS servers, each routed to all others, as `--cluster`/`--routes` set up.
+pub struct NatsCluster {
+    /// The servers, in start order.
+    pub servers: Vec<NatsServer>,
+}
+
+impl NatsCluster {
+    /// Starts `n` servers and waits until every one has routes to all others.
+    pub async fn start(n: usize) -> NatsCluster {
+        // Hold every port until all are chosen, so no two are the same.
+        let held: Vec<[std::net::TcpListener; 3]> = (0..n)
+            .map(|_| std::array::from_fn(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()))
+            .collect();
+        let ports: Vec<[u16; 3]> = held
+            .iter()
+            .map(|ls| std::array::from_fn(|i| ls[i].local_addr().unwrap().port()))
+            .collect();
+        drop(held);
+        let servers: Vec<NatsServer> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, &[port, cluster, monitor])| {
+                let routes: Vec<String> = ports
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, p)| format!("nats://127.0.0.1:{}", p[1]))
+                    .collect();
+                let dir = tempfile::tempdir().unwrap();
+                let mut command = Command::new("nats-server");
+                command
+                    .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+                    .args(["-m", &monitor.to_string()])
+                    .args(["--cluster", &format!("nats://127.0.0.1:{cluster}")])
+                    .args(["--cluster_name", "hearth-test"]);
+                if !routes.is_empty() {
+                    command.args(["--routes", &routes.join(",")]);
+                }
+                let child = command
+                    .current_dir(dir.path())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("nats-server (Debian package nats-server) is installed");
+                NatsServer {
+                    port,
+                    monitor,
+                    child,
+                    _dir: dir,
+                }
+            })
+            .collect();
+        let cluster = NatsCluster { servers };
+        let want = (n - 1) as u64;
+        for server in &cluster.servers {
+            let deadline = tokio::time::Instant::now() + START_WAIT;
+            while server.routes().await < want {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "nats-server on port {} did not route to the {want} others",
+                    server.port
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        cluster
+    }
+
+    /// The client URLs of all servers, as `--nats` takes them.
+    pub fn urls(&self) -> Vec<String> {
+        self.servers.iter().map(NatsServer::url).collect()
+    }
+}
+
+/// One relay node: `hearth relay --listen 127.0.0.1:0 --nats …` in its own
+/// process and sandbox, killed when dropped.
+pub struct RelayNode {
+    /// Where it accepts WebSockets.
+    pub addr: SocketAddr,
+    child: Child,
+    sandbox: tempfile::TempDir,
+    logs: Arc<Mutex<String>>,
+    _config: Option<tempfile::TempPath>,
+}
+
+impl RelayNode {
+    /// Starts a node on the NATS servers `nats` and waits until it listens.
+    pub async fn start(nats: &[String]) -> RelayNode {
+        Self::start_with(nats, None).await
+    }
+
+    /// Like [`RelayNode::start`] with relay settings (`--relay-config`, TOML).
+    pub async fn start_with(nats: &[String], relay_config: Option<&str>) -> RelayNode {
+        let sandbox = tempfile::tempdir().unwrap();
+        let mut command = Command::new(BIN);
+        command.args([
+            "relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--nats",
+            &nats.join(","),
+        ]);
+        // Outside the sandbox: the sandbox must stay empty.
+        let config = relay_config.map(|toml| {
+            let file = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+            std::fs::write(&file, toml).unwrap();
+            command.arg("--relay-config").arg(&file);
+            file
+        });
+        let mut child = command
+            .current_dir(sandbox.path())
+            .env("HOME", sandbox.path())
+            .env("TMPDIR", sandbox.path())
+            .env(
+                "HEARTH_LOG",
+                std::env::var("HEARTH_LOG").unwrap_or("info".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the hearth binary runs");
+        let logs = Arc::new(Mutex::new(String::new()));
+        collect(child.stderr.take().unwrap(), logs.clone());
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let out_logs = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("Relay listening on ws://") {
+                    let addr = rest.split('/').next().unwrap_or("").to_string();
+                    let _ = tx.send(addr);
+                }
+                out_logs.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let addr = tokio::task::spawn_blocking(move || rx.recv_timeout(START_WAIT))
+            .await
+            .unwrap();
+        let Ok(addr) = addr else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "relay node did not start; its output:\n{}",
+                logs.lock().unwrap()
+            );
+        };
+        RelayNode {
+            addr: addr.parse().expect("a socket address"),
+            child,
+            sandbox,
+            logs,
+            _config: config,
+        }
+    }
+
+    /// Its WebSocket URL.
+    pub fn url(&self) -> String {
+        super::setup::relay_url(self.addr)
+    }
+
+    /// `kill -9`: the process dies at once, closing its sockets.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Bytes it caused to be written to storage (`write_bytes` of
+    /// `/proc/PID/io`); `None` once it has exited.
+    pub fn storage_writes(&self) -> Option<u64> {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.child.id())).ok()?;
+        io.lines()
+            .find_map(|l| l.strip_prefix("write_bytes: "))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Files it holds open, other than sockets, pipes and devices.
+    pub fn open_files(&self) -> Vec<String> {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{}/fd", self.child.id())) else {
+            return Vec::new();
+        };
+        fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+            .map(|target| target.display().to_string())
+            .filter(|t| {
+                !(t.starts_with("socket:")
+                    || t.starts_with("pipe:")
+                    || t.starts_with("anon_inode:")
+                    || t.starts_with("/dev/"))
+            })
+            .collect()
+    }
+
+    /// Its working directory, `HOME` and `TMPDIR`.
+    pub fn sandbox(&self) -> &Path {
+        self.sandbox.path()
+    }
+
+    /// What it printed so far (stdout and logs).
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+}
+
+impl Drop for RelayNode {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Appends everything `pipe` carries to `into`, on a thread of its own.
+fn collect(mut pipe: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            into.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+}
