@@ -130,3 +130,109 @@ async fn device_on_node_1_streams_to_a_viewer_on_node_3() {
             .unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_devices_node_moves_it_and_the_viewers_session_goes_on() {
+    init_logs();
+    let (_nats, mut nodes) = cluster().await;
+    let home = Household::start_across(
+        &[nodes[0].url(), nodes[1].url()],
+        &[nodes[2].url(), nodes[1].url()],
+        "Gran",
+        Some(&[Permission::LiveVideo]),
+    )
+    .await;
+    let first = home.call();
+    let mut first_stream = timeout(LONG, first.fetch_stream()).await.unwrap().unwrap();
+    timeout(LONG, first_stream.next_video_frame())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut status = home.device.node.relay_changes();
+    status.borrow_and_update();
+    nodes[0].kill();
+    let killed = tokio::time::Instant::now();
+    // The promise: on another node within 5 s, nothing restarted.
+    let moved = timeout(Duration::from_secs(5), async {
+        status.changed().await.unwrap();
+        status
+            .wait_for(|s| *s == hearth::node::RelayStatus::Connected)
+            .await
+            .unwrap();
+    })
+    .await;
+    assert!(
+        moved.is_ok(),
+        "the device was not on another relay node 5 s after node 1 died"
+    );
+    tracing::info!(after = ?killed.elapsed(), "device on another node");
+    assert!(!nodes[0].is_running());
+
+    // The running session never needed the relay; it goes on.
+    for _ in 0..10 {
+        timeout(LONG, first_stream.next_video_frame())
+            .await
+            .expect("media keeps flowing after the node died")
+            .unwrap();
+    }
+    // And calls set up again through the nodes that are left.
+    let second = home.call();
+    let mut second_stream = timeout(LONG, second.fetch_stream())
+        .await
+        .expect("a new call through the surviving nodes")
+        .unwrap();
+    timeout(LONG, second_stream.next_video_frame())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!first.is_closed(), "the first session survived");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_nats_server_and_forwarding_goes_on() {
+    init_logs();
+    let (mut nats, nodes) = cluster().await;
+    let (alice, bob) = (signer(1), signer(2));
+    let mut a = authed(nodes[0].addr, &alice).await.unwrap();
+    let mut b = authed(nodes[2].addr, &bob).await.unwrap();
+    assert_eq!(ask(&mut a, 1, &bob, b"before").await.unwrap()["t"], "sent");
+    delivered(&mut b).await;
+
+    // Kill the server that node 1 (alice's) is connected to.
+    let mut victim = None;
+    for (i, server) in nats.servers.iter().enumerate() {
+        if server.has_client_from(nodes[0].pid()).await {
+            victim = Some(i);
+        }
+    }
+    let victim = victim.expect("node 1 is connected to one of the NATS servers");
+    nats.servers[victim].kill();
+
+    // While node 1 moves to another server its sends may fail; then they work again.
+    let deadline = tokio::time::Instant::now() + LONG;
+    let mut id = 1;
+    loop {
+        id += 1;
+        let answer = ask(&mut a, id, &bob, b"during").await.unwrap();
+        if answer["t"] == "sent" {
+            delivered(&mut b).await;
+            break;
+        }
+        let code = answer["code"].as_str().unwrap_or("");
+        assert!(
+            answer["t"] == "offline" || code == "relay_unavailable",
+            "{answer}"
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "forwarding never came back after a NATS server died"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for n in 0..20u8 {
+        id += 1;
+        assert_eq!(ask(&mut a, id, &bob, &[n]).await.unwrap()["t"], "sent");
+        assert_eq!(delivered(&mut b).await, (pubkey(&alice), vec![n]));
+    }
+}

@@ -21,8 +21,8 @@ use tokio::time::{interval, timeout, MissedTickBehavior};
 
 use super::action::{ConnId, ForwardOutcome};
 use super::cluster_wire::{
-    decode_answer, decode_envelope, encode_answer, encode_envelope, key_subject, reply_seq,
-    reply_subject, reply_wildcard, Claim,
+    confirm_subject, decode_answer, decode_envelope, encode_answer, encode_envelope, key_subject,
+    reply_seq, reply_subject, reply_wildcard, Claim,
 };
 use super::error::RelayError;
 use super::hub::Hub;
@@ -290,9 +290,7 @@ async fn hold_key(
 ) {
     let first = *lock(&claim);
     publish_claim(&client, &subject, first).await;
-    if timeout(CONFIRM_WAIT, client.flush()).await.is_err() {
-        tracing::warn!(key = %key.short(), "NATS did not confirm in time; other nodes may see this key offline for a moment");
-    }
+    confirm(&client, &key).await;
     tell_ready(&state, &key, conn);
     let Some(mut subscriber) = subscriber else {
         return;
@@ -307,6 +305,25 @@ async fn hold_key(
                 }
             }
             None => on_claim(&state, &key, &message.payload, &claim),
+        }
+    }
+}
+
+/// Waits until our NATS server has handled everything this node sent before
+/// (the new subscription with it, and so has passed it on to its routes):
+/// a request nobody listens to comes back "no responders" only after that.
+async fn confirm(client: &Client, key: &PeerKey) {
+    let probe = client.request(confirm_subject(), Default::default());
+    match timeout(CONFIRM_WAIT, probe).await {
+        Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => {}
+        Ok(Ok(_)) => tracing::warn!(
+            "something answers on hearth.confirm; keep NATS private to the relay nodes"
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(key = %key.short(), error = %e, "NATS did not confirm a new key; other nodes may see it offline for a moment")
+        }
+        Err(_) => {
+            tracing::warn!(key = %key.short(), "NATS did not confirm a new key in time; other nodes may see it offline for a moment")
         }
     }
 }

@@ -34,6 +34,12 @@ pub fn key_subject(key: &PeerKey) -> String {
     subject
 }
 
+/// A subject nobody subscribes to: a request on it comes back "no
+/// responders" once the node's server has handled what the node sent before.
+pub fn confirm_subject() -> &'static str {
+    "hearth.confirm"
+}
+
 /// The subject a node's answers come back on for request `seq`.
 pub fn reply_subject(node: u64, seq: u64) -> String {
     format!("{REPLY_SUBJECT}{node:016x}.{seq}")

@@ -47,6 +47,24 @@ impl NatsServer {
         let _ = self.child.wait();
     }
 
+    /// Whether a client connection of process `pid` is connected to it:
+    /// the client ports in its `/connz` against the sockets of `pid`.
+    pub async fn has_client_from(&self, pid: u32) -> bool {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.monitor));
+        let response = http::request(addr, "GET", "/connz", &[], b"").await;
+        let Ok(connz) = serde_json::from_str::<serde_json::Value>(&response.body) else {
+            return false;
+        };
+        let ports: Vec<u64> = connz["connections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["port"].as_u64())
+            .collect();
+        let mine = local_ports_of(pid, self.port);
+        ports.iter().any(|p| mine.contains(p))
+    }
+
     /// How many routes to other servers it has now (0 if it does not answer).
     pub async fn routes(&self) -> u64 {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.monitor));
@@ -234,6 +252,11 @@ impl RelayNode {
         let _ = self.child.wait();
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -294,4 +317,30 @@ fn collect(mut pipe: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
                 .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
+}
+
+/// Local ports of the TCP connections process `pid` has to `remote_port` on
+/// 127.0.0.1 (from `/proc/PID/net/tcp` and the socket inodes it holds).
+fn local_ports_of(pid: u32, remote_port: u16) -> Vec<u64> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|t| {
+            let t = t.display().to_string();
+            Some(t.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+        })
+        .collect();
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let (local, remote, inode) = (cols.get(1)?, cols.get(2)?, cols.get(9)?);
+            let remote = u64::from_str_radix(remote.rsplit(':').next()?, 16).ok()?;
+            let local = u64::from_str_radix(local.rsplit(':').next()?, 16).ok()?;
+            (remote == u64::from(remote_port) && inodes.iter().any(|i| i == inode)).then_some(local)
+        })
+        .collect()
 }
