@@ -236,3 +236,111 @@ async fn kill_9_of_a_nats_server_and_forwarding_goes_on() {
         assert_eq!(delivered(&mut b).await, (pubkey(&alice), vec![n]));
     }
 }
+
+/// Everything a NATS subscriber to `>` saw: subject, reply subject, headers, body.
+type Sniffed = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String, Vec<u8>)>>>;
+
+/// Subscribes to everything on `url` and keeps what passes by.
+async fn sniff(url: &str) -> Sniffed {
+    use futures_util::StreamExt;
+    let client = async_nats::connect(url).await.unwrap();
+    let mut all = client.subscribe(">").await.unwrap();
+    let seen = Sniffed::default();
+    let keep = seen.clone();
+    let marker = client.clone();
+    tokio::spawn(async move {
+        let _client = client;
+        while let Some(m) = all.next().await {
+            let headers = format!("{:?}", m.headers);
+            let reply = m.reply.map(|r| r.to_string()).unwrap_or_default();
+            let entry = (m.subject.to_string(), reply, headers, m.payload.to_vec());
+            keep.lock().unwrap().push(entry);
+        }
+    });
+    // Our own message coming back proves the subscription is in place.
+    marker.publish("sniffer.ready", "".into()).await.unwrap();
+    wait_until("the sniffer subscribed", LONG, || {
+        seen.lock().unwrap().iter().any(|m| m.0 == "sniffer.ready")
+    })
+    .await;
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_carries_only_sealed_bytes_and_no_node_writes_to_disk() {
+    init_logs();
+    let (_nats, nodes) = cluster().await;
+    let sniffed = sniff(&_nats.urls()[1]).await;
+    let home = Household::start_across(
+        &[nodes[0].url()],
+        &[nodes[2].url()],
+        "Gran",
+        Some(&[Permission::LiveVideo]),
+    )
+    .await;
+    let call = home.call();
+    let mut stream = timeout(LONG, call.fetch_stream()).await.unwrap().unwrap();
+    timeout(LONG, stream.next_video_frame())
+        .await
+        .unwrap()
+        .unwrap();
+    call.close().await;
+
+    let seen = sniffed.lock().unwrap().clone();
+    let envelopes = seen
+        .iter()
+        .filter(|(subject, reply, _, _)| subject.starts_with("hearth.key.") && !reply.is_empty())
+        .count();
+    assert!(
+        envelopes >= 2,
+        "the call's signalling crossed NATS (offer and answer at least), saw {envelopes}"
+    );
+    let (device, viewer) = (home.device.node.contact_code(), home.viewer.contact_code());
+    let mut secrets: Vec<(String, Vec<u8>)> = vec![
+        ("SDP".into(), b"v=0\r\no=".to_vec()),
+        ("SDP".into(), b"a=fingerprint".to_vec()),
+        ("SDP".into(), b"a=ice-ufrag".to_vec()),
+        ("ICE candidate".into(), b"candidate:".to_vec()),
+        ("ICE candidate".into(), b"typ host".to_vec()),
+        ("device name".into(), device.name.as_bytes().to_vec()),
+        ("viewer name".into(), viewer.name.as_bytes().to_vec()),
+    ];
+    for (who, key) in [
+        ("device key", device.peer_key.0),
+        ("viewer key", viewer.peer_key.0),
+        ("device seal key", device.seal_key.0),
+        ("viewer seal key", viewer.seal_key.0),
+    ] {
+        secrets.push((who.into(), key.to_vec()));
+        secrets.push((who.into(), URL_SAFE_NO_PAD.encode(key).into_bytes()));
+        secrets.push((
+            who.into(),
+            base64::engine::general_purpose::STANDARD
+                .encode(key)
+                .into_bytes(),
+        ));
+        secrets.push((who.into(), hex::encode(key).into_bytes()));
+    }
+    for (subject, reply, headers, body) in &seen {
+        let text = [
+            subject.as_bytes(),
+            reply.as_bytes(),
+            headers.as_bytes(),
+            body,
+        ]
+        .concat();
+        for (what, secret) in &secrets {
+            assert!(
+                !text.windows(secret.len()).any(|w| w == secret.as_slice()),
+                "NATS carried the {what} in the clear on {subject}"
+            );
+        }
+    }
+
+    for node in &nodes {
+        assert_eq!(node.storage_writes(), Some(0), "{}", node.logs());
+        assert_eq!(node.open_files(), Vec::<String>::new());
+        let left: Vec<_> = std::fs::read_dir(node.sandbox()).unwrap().collect();
+        assert!(left.is_empty(), "a relay node left files: {left:?}");
+    }
+}

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_nats::{Client, ConnectOptions, Event, Message, StatusCode, Subscriber};
 use futures_util::StreamExt;
 use rand::RngCore;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{interval, timeout, MissedTickBehavior};
 
 use super::action::{ConnId, ForwardOutcome};
@@ -128,6 +128,7 @@ pub(super) fn link() -> (ClusterLink, mpsc::UnboundedReceiver<Command>) {
 
 struct Held {
     claim: Arc<Mutex<Claim>>,
+    release: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -185,8 +186,8 @@ impl Edge {
             Command::Hold { key, conn } => self.hold(key, conn).await,
             Command::Release { key } => {
                 if let Some(held) = self.held.remove(&key) {
-                    // Dropping the task drops its subscriber: NATS forgets the key here.
-                    held.task.abort();
+                    // The task drains its subscription, answering what is still on the way.
+                    let _ = held.release.send(());
                 }
             }
             Command::Forward {
@@ -240,16 +241,22 @@ impl Edge {
             }
         };
         let claim = Arc::new(Mutex::new(claim));
-        let task = tokio::spawn(hold_key(
-            self.state.clone(),
-            self.client.clone(),
+        let (release, released) = oneshot::channel();
+        let held = HeldKey {
+            state: self.state.clone(),
+            client: self.client.clone(),
             key,
-            subject,
-            subscriber,
-            claim.clone(),
-            conn,
-        ));
-        self.held.insert(key, Held { claim, task });
+            claim: claim.clone(),
+        };
+        let task = tokio::spawn(held.run(subject, subscriber, conn, released));
+        self.held.insert(
+            key,
+            Held {
+                claim,
+                release,
+                task,
+            },
+        );
     }
 
     fn answer(&mut self, message: Message) {
@@ -277,34 +284,64 @@ impl Edge {
     }
 }
 
-/// Announces `claim` on `key`'s subject, confirms the subscription, tells
-/// `conn` it is ready, then serves the key until released.
-async fn hold_key(
+/// What the task serving one held key needs.
+struct HeldKey {
     state: RelayState,
     client: Client,
     key: PeerKey,
-    subject: String,
-    subscriber: Option<Subscriber>,
     claim: Arc<Mutex<Claim>>,
-    conn: ConnId,
-) {
-    let first = *lock(&claim);
-    publish_claim(&client, &subject, first).await;
-    confirm(&client, &key).await;
-    tell_ready(&state, &key, conn);
-    let Some(mut subscriber) = subscriber else {
-        return;
-    };
-    while let Some(message) = subscriber.next().await {
+}
+
+impl HeldKey {
+    /// Announces the claim on the key's subject, confirms the subscription,
+    /// tells `conn` it is ready, then serves the key. Once `released`, it
+    /// drains the subscription: envelopes still on their way are answered
+    /// (offline, unless the key came back here) instead of timing out.
+    async fn run(
+        self,
+        subject: String,
+        subscriber: Option<Subscriber>,
+        conn: ConnId,
+        mut released: oneshot::Receiver<()>,
+    ) {
+        let first = *lock(&self.claim);
+        publish_claim(&self.client, &subject, first).await;
+        confirm(&self.client, &self.key).await;
+        tell_ready(&self.state, &self.key, conn);
+        let Some(mut subscriber) = subscriber else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                message = subscriber.next() => match message {
+                    Some(message) => self.on_message(message, true).await,
+                    None => return,
+                },
+                _ = &mut released => break,
+            }
+        }
+        if let Err(e) = subscriber.drain().await {
+            tracing::debug!(error = %e, "cannot drain a released key");
+            return;
+        }
+        while let Some(message) = subscriber.next().await {
+            self.on_message(message, false).await;
+        }
+    }
+
+    /// An envelope to deliver (it has a reply subject) or a claim; claims
+    /// count only while the key is `held`.
+    async fn on_message(&self, message: Message, held: bool) {
         match message.reply {
             Some(reply) => {
-                let outcome = deliver(&state, &key, &message.payload);
+                let outcome = deliver(&self.state, &self.key, &message.payload);
                 let answer = encode_answer(outcome).to_vec();
-                if let Err(e) = client.publish(reply, answer.into()).await {
+                if let Err(e) = self.client.publish(reply, answer.into()).await {
                     tracing::debug!(error = %e, "cannot answer a forwarded envelope");
                 }
             }
-            None => on_claim(&state, &key, &message.payload, &claim),
+            None if held => on_claim(&self.state, &self.key, &message.payload, &self.claim),
+            None => {}
         }
     }
 }
