@@ -344,3 +344,50 @@ async fn nats_carries_only_sealed_bytes_and_no_node_writes_to_disk() {
         assert!(left.is_empty(), "a relay node left files: {left:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_holds_where_the_sender_is_and_address_caps_per_node() {
+    init_logs();
+    let nats = NatsCluster::start(1).await;
+    let limits = "messages_per_second = 1\nburst = 3\nmax_connections_per_ip = 1\n";
+    let n1 = RelayNode::start_with(&nats.urls(), Some(limits)).await;
+    let n2 = RelayNode::start_with(&nats.urls(), Some(limits)).await;
+    let (alice, bob) = (signer(1), signer(2));
+    let mut a = authed(n1.addr, &alice).await.unwrap(); // auth takes one token
+                                                        // One connection per address is the cap of each node, not of the cluster.
+    let mut b = authed(n2.addr, &bob).await.unwrap();
+    let refused = authed(n1.addr, &signer(3)).await.unwrap_err().to_string();
+    assert!(refused.contains("too_many_connections"), "{refused}");
+
+    assert_eq!(ask(&mut a, 1, &bob, b"1").await.unwrap()["t"], "sent");
+    assert_eq!(ask(&mut a, 2, &bob, b"2").await.unwrap()["t"], "sent");
+    let limited = ask(&mut a, 3, &bob, b"3").await.unwrap();
+    assert_eq!(limited["code"], "rate_limited", "{limited}");
+    assert_eq!(delivered(&mut b).await.1, b"1");
+    assert_eq!(delivered(&mut b).await.1, b"2");
+}
+
+#[test]
+fn a_node_that_cannot_reach_nats_says_so_without_the_password_and_exits() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let port = support::cluster::free_port();
+    let run = |nats: &str| {
+        let out = std::process::Command::new(support::cli::BIN)
+            .args(["relay", "--listen", "127.0.0.1:0", "--nats", nats])
+            .current_dir(sandbox.path())
+            .env("HOME", sandbox.path())
+            .env("HEARTH_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let said = run(&format!("nats://hearth:s3cret@127.0.0.1:{port}"));
+    assert!(said.contains("cannot reach NATS"), "{said}");
+    assert!(said.contains("nats://***@127.0.0.1"), "{said}");
+    assert!(!said.contains("s3cret"), "{said}");
+    let said = run("http://hearth:s3cret@127.0.0.1:1");
+    assert!(said.contains("nats://host:4222"), "{said}");
+    assert!(!said.contains("s3cret"), "{said}");
+    assert_eq!(std::fs::read_dir(sandbox.path()).unwrap().count(), 0);
+}

@@ -7,7 +7,8 @@
 //! One task (`Edge::run`) owns the held keys and the requests waiting for an
 //! answer, so envelopes from one sender leave in the order they came; one
 //! small task per held key delivers what other nodes forward and lets go
-//! when another node claims the key later ([`Claim::lost_to`]).
+//! when another node claims the key later ([`Claim::lost_to`]); hearing an
+//! older claim, it repeats its own, so one node keeps the key.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,11 @@ use super::server::RelayState;
 /// How long a node waits for NATS to confirm a new subscription before it
 /// tells the client `ready` anyway.
 const CONFIRM_WAIT: Duration = Duration::from_secs(2);
+/// How long a released key's subscription still answers (offline) what
+/// other nodes sent before NATS heard of the release.
+const RELEASE_GRACE: Duration = Duration::from_millis(500);
+/// How long forwarding waits for room in the NATS client's queue.
+const PUBLISH_WAIT: Duration = Duration::from_millis(100);
 /// How often requests past their deadline are answered `relay_unavailable`.
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
 
@@ -202,14 +208,16 @@ impl Edge {
                 let deadline = Instant::now() + self.request_timeout;
                 self.pending.insert(seq, Pending { ack, id, deadline });
                 let body = encode_envelope(&to, &from, &data);
-                let sent = self
-                    .client
-                    .publish_with_reply(
-                        key_subject(&to),
-                        reply_subject(self.node, seq),
-                        body.into(),
-                    )
-                    .await;
+                let publish = self.client.publish_with_reply(
+                    key_subject(&to),
+                    reply_subject(self.node, seq),
+                    body.into(),
+                );
+                // While NATS is away its queue fills up: answer at once, do not wait.
+                let sent = match timeout(PUBLISH_WAIT, publish).await {
+                    Ok(sent) => sent.map_err(|e| e.to_string()),
+                    Err(_) => Err("the NATS client's queue is full".to_string()),
+                };
                 if let Err(e) = sent {
                     tracing::warn!(error = %e, "cannot forward through NATS");
                     if let Some(p) = self.pending.remove(&seq) {
@@ -294,9 +302,11 @@ struct HeldKey {
 
 impl HeldKey {
     /// Announces the claim on the key's subject, confirms the subscription,
-    /// tells `conn` it is ready, then serves the key. Once `released`, it
-    /// drains the subscription: envelopes still on their way are answered
-    /// (offline, unless the key came back here) instead of timing out.
+    /// tells `conn` it is ready, then serves the key until another node takes
+    /// it (then the other node answers for it) or it is `released` here. A
+    /// key that left is still answered for (offline) for [`RELEASE_GRACE`],
+    /// what NATS routed here before it heard of the release, instead of
+    /// letting those senders time out; until another node claims the key.
     async fn run(
         self,
         subject: String,
@@ -314,36 +324,104 @@ impl HeldKey {
         loop {
             tokio::select! {
                 message = subscriber.next() => match message {
-                    Some(message) => self.on_message(message, true).await,
+                    Some(message) => {
+                        if self.on_message(message, true).await == Flow::Stop {
+                            return; // dropping the subscriber unsubscribes
+                        }
+                    }
                     None => return,
                 },
                 _ = &mut released => break,
             }
         }
-        if let Err(e) = subscriber.drain().await {
-            tracing::debug!(error = %e, "cannot drain a released key");
-            return;
-        }
-        while let Some(message) = subscriber.next().await {
-            self.on_message(message, false).await;
+        let grace = tokio::time::sleep(RELEASE_GRACE);
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                message = subscriber.next() => match message {
+                    Some(message) => {
+                        if self.on_message(message, false).await == Flow::Stop {
+                            return;
+                        }
+                    }
+                    None => return,
+                },
+                _ = &mut grace => return,
+            }
         }
     }
 
-    /// An envelope to deliver (it has a reply subject) or a claim; claims
-    /// count only while the key is `held`.
-    async fn on_message(&self, message: Message, held: bool) {
-        match message.reply {
-            Some(reply) => {
-                let outcome = deliver(&self.state, &self.key, &message.payload);
-                let answer = encode_answer(outcome).to_vec();
-                if let Err(e) = self.client.publish(reply, answer.into()).await {
-                    tracing::debug!(error = %e, "cannot answer a forwarded envelope");
+    /// An envelope to deliver (it has a reply subject) or a claim. While the
+    /// key is `held`, a later claim from another node takes it; after, any
+    /// claim from another node ends the grace.
+    async fn on_message(&self, message: Message, held: bool) -> Flow {
+        let Some(reply) = message.reply else {
+            return match on_claim(&self.state, &self.key, &message.payload, &self.claim, held) {
+                Heard::Nothing => Flow::Go,
+                Heard::Older(ours) => {
+                    // Ours is the later claim: say so, so the other node lets go.
+                    publish_claim(&self.client, &message.subject, ours).await;
+                    Flow::Go
                 }
-            }
-            None if held => on_claim(&self.state, &self.key, &message.payload, &self.claim),
-            None => {}
+                Heard::Taken => Flow::Stop,
+            };
+        };
+        let outcome = deliver(&self.state, &self.key, &message.payload);
+        let answer = encode_answer(outcome).to_vec();
+        if let Err(e) = self.client.publish(reply, answer.into()).await {
+            tracing::debug!(error = %e, "cannot answer a forwarded envelope");
         }
+        Flow::Go
     }
+}
+
+/// Whether a held key's task goes on serving its subscription.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Go,
+    Stop,
+}
+
+/// What a claim heard on a key's subject meant here.
+enum Heard {
+    /// Ours, unreadable, or nothing to do.
+    Nothing,
+    /// Another node's older claim: ours (returned) must be repeated.
+    Older(Claim),
+    /// Another node has the key now; this node let go of it.
+    Taken,
+}
+
+/// A claim heard on `key`'s subject: a later one from another node takes
+/// the key (while `held`; after release any claim from another node means
+/// someone else answers for it now).
+fn on_claim(
+    state: &RelayState,
+    key: &PeerKey,
+    body: &[u8],
+    claim: &Mutex<Claim>,
+    held: bool,
+) -> Heard {
+    let Some(incoming) = Claim::decode(body) else {
+        tracing::warn!(
+            "unreadable claim from another relay node; run the same Hearth version on every node"
+        );
+        return Heard::Nothing;
+    };
+    let ours = *lock(claim);
+    if incoming.node == ours.node {
+        return Heard::Nothing;
+    }
+    if !held {
+        return Heard::Taken;
+    }
+    if !ours.lost_to(incoming) {
+        return Heard::Older(ours);
+    }
+    let mut shared = state.lock();
+    let actions = shared.hub.on_taken(key);
+    shared.dispatch(actions);
+    Heard::Taken
 }
 
 /// Waits until our NATS server has handled everything this node sent before
@@ -377,22 +455,6 @@ fn deliver(state: &RelayState, key: &PeerKey, body: &[u8]) -> ForwardOutcome {
         Some(conn) => shared.hand_over(conn, text),
         None => ForwardOutcome::Gone,
     }
-}
-
-/// A claim heard on `key`'s subject: a later one from another node takes it.
-fn on_claim(state: &RelayState, key: &PeerKey, body: &[u8], claim: &Mutex<Claim>) {
-    let Some(incoming) = Claim::decode(body) else {
-        tracing::warn!(
-            "unreadable claim from another relay node; run the same Hearth version on every node"
-        );
-        return;
-    };
-    if !lock(claim).lost_to(incoming) {
-        return;
-    }
-    let mut shared = state.lock();
-    let actions = shared.hub.on_taken(key);
-    shared.dispatch(actions);
 }
 
 async fn publish_claim(client: &Client, subject: &str, claim: Claim) {
