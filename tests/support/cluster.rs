@@ -65,6 +65,13 @@ impl NatsServer {
         ports.iter().any(|p| mine.contains(p))
     }
 
+    /// Whether it accepts client connections yet.
+    pub async fn accepts(&self) -> bool {
+        tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .is_ok()
+    }
+
     /// How many routes to other servers it has now (0 if it does not answer).
     pub async fn routes(&self) -> u64 {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.monitor));
@@ -93,7 +100,8 @@ pub struct NatsCluster {
 }
 
 impl NatsCluster {
-    /// Starts `n` servers and waits until every one has routes to all others.
+    /// Starts `n` servers and waits until every one takes clients and has
+    /// routes to all others.
     pub async fn start(n: usize) -> NatsCluster {
         // Hold every port until all are chosen, so no two are the same.
         let held: Vec<[std::net::TcpListener; 3]> = (0..n)
@@ -142,7 +150,7 @@ impl NatsCluster {
         let want = (n - 1) as u64;
         for server in &cluster.servers {
             let deadline = tokio::time::Instant::now() + START_WAIT;
-            while server.routes().await < want {
+            while !server.accepts().await || server.routes().await < want {
                 assert!(
                     tokio::time::Instant::now() < deadline,
                     "nats-server on port {} did not route to the {want} others",
