@@ -25,6 +25,23 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `n` distinct ports free on 127.0.0.1 below the kernel's ephemeral range
+/// (32768 and up), so no outgoing connection of another test takes one
+/// between choosing it and the server binding it.
+fn listen_ports(n: usize) -> Vec<u16> {
+    use rand::Rng;
+    let mut held = Vec::new();
+    while held.len() < n {
+        let port = rand::thread_rng().gen_range(10_000..20_000);
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            held.push(listener);
+        }
+    }
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
 /// One `nats-server`, killed when dropped.
 pub struct NatsServer {
     /// Its client port on 127.0.0.1.
@@ -101,17 +118,24 @@ pub struct NatsCluster {
 
 impl NatsCluster {
     /// Starts `n` servers and waits until every one takes clients and has
-    /// routes to all others.
+    /// routes to all others. A server that could not bind its ports (taken
+    /// between choosing and binding) exits; then the cluster starts again.
     pub async fn start(n: usize) -> NatsCluster {
-        // Hold every port until all are chosen, so no two are the same.
-        let held: Vec<[std::net::TcpListener; 3]> = (0..n)
-            .map(|_| std::array::from_fn(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()))
+        for _ in 0..5 {
+            if let Some(cluster) = Self::try_start(n).await {
+                return cluster;
+            }
+        }
+        panic!("no NATS cluster of {n} came up in 5 tries");
+    }
+
+    async fn try_start(n: usize) -> Option<NatsCluster> {
+        let ports: Vec<[u16; 3]> = listen_ports(n * 3)
+            .chunks(3)
+            .map(|c| [c[0], c[1], c[2]])
             .collect();
-        let ports: Vec<[u16; 3]> = held
-            .iter()
-            .map(|ls| std::array::from_fn(|i| ls[i].local_addr().unwrap().port()))
-            .collect();
-        drop(held);
+        // Its own name: a route to another test's server (a port reused) fails.
+        let name = format!("hearth-test-{}", rand::random::<u64>());
         let servers: Vec<NatsServer> = ports
             .iter()
             .enumerate()
@@ -128,7 +152,7 @@ impl NatsCluster {
                     .args(["-a", "127.0.0.1", "-p", &port.to_string()])
                     .args(["-m", &monitor.to_string()])
                     .args(["--cluster", &format!("nats://127.0.0.1:{cluster}")])
-                    .args(["--cluster_name", "hearth-test"]);
+                    .args(["--cluster_name", &name]);
                 if !routes.is_empty() {
                     command.args(["--routes", &routes.join(",")]);
                 }
@@ -146,11 +170,22 @@ impl NatsCluster {
                 }
             })
             .collect();
-        let cluster = NatsCluster { servers };
+        let mut cluster = NatsCluster { servers };
         let want = (n - 1) as u64;
-        for server in &cluster.servers {
-            let deadline = tokio::time::Instant::now() + START_WAIT;
-            while !server.accepts().await || server.routes().await < want {
+        let deadline = tokio::time::Instant::now() + START_WAIT;
+        for i in 0..n {
+            loop {
+                if cluster
+                    .servers
+                    .iter_mut()
+                    .any(|s| !matches!(s.child.try_wait(), Ok(None)))
+                {
+                    return None; // ports taken meanwhile by another test: try others
+                }
+                let server = &cluster.servers[i];
+                if server.accepts().await && server.routes().await >= want {
+                    break;
+                }
                 assert!(
                     tokio::time::Instant::now() < deadline,
                     "nats-server on port {} did not route to the {want} others",
@@ -159,7 +194,7 @@ impl NatsCluster {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-        cluster
+        Some(cluster)
     }
 
     /// The client URLs of all servers, as `--nats` takes them.
