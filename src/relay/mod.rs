@@ -12,12 +12,14 @@
 //! `backoff`, `error`, `url` (a relay URL as logs and screens show it).
 //! A cluster of relay nodes shares one key space through NATS:
 //! `nats_config` (`[nats]`), `cluster_wire` (subjects and bodies, pure) and
-//! `cluster` (the NATS edge the server carries cluster actions out on).
+//! `cluster` (the NATS edge the server carries cluster actions out on) and
+//! `cluster_key` (the task serving one key a node holds).
 
 mod action;
 pub mod backoff;
 pub mod client;
 mod cluster;
+mod cluster_key;
 pub mod cluster_wire;
 pub mod config;
 mod connection;
