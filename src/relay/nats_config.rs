@@ -118,4 +118,18 @@ mod tests {
         assert_eq!(config.request_timeout(), Duration::from_millis(500));
         assert!(toml::from_str::<NatsConfig>("url = \"x\"").is_err());
     }
+
+    #[test]
+    fn the_example_in_docs_relay_md_is_a_valid_relay_config() {
+        let doc = include_str!("../../docs/relay.md");
+        let example = doc
+            .split("```toml")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .find(|block| block.contains("[nats]"))
+            .expect("docs/relay.md shows a [nats] table");
+        let config: crate::relay::RelayServerConfig = toml::from_str(example).unwrap();
+        assert_eq!(config.nats.urls.len(), 3);
+        assert_eq!(config.validate(), Ok(()));
+    }
 }
