@@ -18,6 +18,7 @@ $B fanout
 $B relay-connections --count 10000
 $B relay-envelopes --clients 1000 --seconds 10
 $B relay-envelopes --clients 1000 --seconds 10 --unlimited
+$B relay-cluster --clients 300 --seconds 10 --connections 30000
 $B datachannel
 $B snapshot
 $B snapshot --noisy

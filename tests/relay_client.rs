@@ -333,3 +333,32 @@ async fn a_relay_that_swallows_connections_is_told_before_the_connect_timeout() 
     drop(listener);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_client_with_several_urls_moves_past_dead_ones() -> Result<()> {
+    let dead = TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
+    let first = Relay::start("127.0.0.1:0", RelayServerConfig::default()).await?;
+    let second = Relay::start("127.0.0.1:0", RelayServerConfig::default()).await?;
+    let urls = vec![format!("ws://{dead}/relay"), first.url(), second.url()];
+    let (handle, mut events) = RelayClient::spawn_any(
+        urls,
+        signer(1),
+        fast_config(),
+        hearth::relay::RelayIce::new(),
+    );
+    wait_for(&mut events, |e| *e == RelayEvent::Connected).await?;
+    // The relay it found dies: it goes on to the next that answers.
+    first.stop().await?;
+    wait_for(&mut events, |e| {
+        matches!(e, RelayEvent::Disconnected { .. })
+    })
+    .await?;
+    wait_for(&mut events, |e| *e == RelayEvent::Connected).await?;
+    let (_b, _b_events) = connected(second.url(), signer(2)).await?;
+    assert_eq!(
+        handle.send(pk(&signer(2)), vec![1]).await,
+        Ok(SendOutcome::Delivered),
+        "on the second relay, with signer 2"
+    );
+    Ok(())
+}

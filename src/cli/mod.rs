@@ -77,6 +77,11 @@ pub struct Context {
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
+    // The relay stores nothing: it starts before a data directory is made.
+    let command = match cli.command {
+        Some(Command::Relay(args)) => return relay::run(args),
+        other => other,
+    };
     let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
     std::fs::create_dir_all(&data_dir).map_err(|e| {
         anyhow::anyhow!(
@@ -86,10 +91,10 @@ pub fn run() -> anyhow::Result<()> {
     })?;
     let config = hearth::config::Config::load(cli.config.as_deref())?;
     let ctx = Context { data_dir, config };
-    match cli.command {
+    match command {
         Some(Command::Id(args)) => id::run(&ctx, args),
         Some(Command::Contacts(cmd)) => contacts::run(&ctx, cmd),
-        Some(Command::Relay(args)) => relay::run(args),
+        Some(Command::Relay(_)) => unreachable!("the relay ran above"),
         Some(Command::Watch(args)) => watch::run(&ctx, args),
         Some(Command::Share(args)) => share::share(&ctx, args),
         Some(Command::Inbox(args)) => share::inbox(&ctx, args),

@@ -2,6 +2,7 @@
 //! server that family devices outside one LAN can all reach. It serves the
 //! family viewer page too, so behind TLS it is where family members' links
 //! point. `hearth relay --check` tries the TURN servers of its config instead.
+//! With `--nats`, it is one node of a cluster of relays that act as one.
 
 use hearth::relay::{router, serve_router, turn_check, RelayServerConfig, RelayState};
 use std::net::SocketAddr;
@@ -17,6 +18,11 @@ pub struct RelayArgs {
     /// STUN/TURN servers it hands out; defaults are built in.
     #[arg(long = "relay-config", visible_alias = "limits")]
     relay_config: Option<std::path::PathBuf>,
+    /// NATS servers (nats://host:4222,…) joining this relay with others into
+    /// one cluster; overrides `[nats] urls` of the config. Unset, the relay
+    /// runs alone and needs no NATS (see docs/relay.md).
+    #[arg(long, value_delimiter = ',', value_name = "URL[,URL…]")]
+    nats: Vec<String>,
     /// Do not serve: allocate on each configured TURN server with freshly
     /// minted credentials, say what is wrong if that fails, and exit.
     #[arg(long)]
@@ -28,7 +34,7 @@ const CHECK_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs the relay until Ctrl-C or SIGTERM (or checks its TURN servers).
 pub fn run(args: RelayArgs) -> anyhow::Result<()> {
-    let config = match &args.relay_config {
+    let mut config = match &args.relay_config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
@@ -37,6 +43,9 @@ pub fn run(args: RelayArgs) -> anyhow::Result<()> {
         }
         None => RelayServerConfig::default(),
     };
+    if !args.nats.is_empty() {
+        config.nats.urls = args.nats.clone();
+    }
     config.validate()?;
     let runtime = tokio::runtime::Runtime::new()?;
     if args.check {
@@ -47,9 +56,14 @@ pub fn run(args: RelayArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr()?;
+        let nodes = config.nats.urls.len();
+        let ice = config.ice.clone();
+        let state = RelayState::start(config).await?;
+        if nodes > 0 {
+            println!("Cluster node: sharing one key space with the other relays through NATS ({nodes} server URL(s)).");
+        }
         println!("Relay listening on ws://{addr}/relay — it forwards sealed envelopes and stores nothing.");
         println!("Viewer page on http://{addr}/ (browsers need HTTPS: see docs/viewer.md)");
-        let ice = &config.ice;
         if !ice.is_empty() {
             println!(
                 "Handing out {} STUN and {} TURN URL(s) to clients that proved their key (credentials for {} s).",
@@ -58,7 +72,6 @@ pub fn run(args: RelayArgs) -> anyhow::Result<()> {
                 ice.credential_ttl_secs
             );
         }
-        let state = RelayState::new(config)?;
         let app = router(state.clone()).merge(hearth::web::router());
         serve_router(listener, app, state, super::shutdown_signal()).await?;
         Ok(())

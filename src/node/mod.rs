@@ -45,7 +45,9 @@ pub enum NodeError {
 pub struct NodeOptions {
     /// The name this node shows in its contact code.
     pub name: String,
-    /// Relay URLs; the first is connected to, all go into the contact code.
+    /// Relay URLs (the nodes of one relay or relay cluster); the first that
+    /// answers is connected to, moving on when it fails, and all go into the
+    /// contact code.
     pub relays: Vec<String>,
 }
 
@@ -79,8 +81,8 @@ impl Node {
         ice: RelayIce,
     ) -> Node {
         let url = options.relays.first().cloned().unwrap_or_default();
-        let (relay, relay_events) = RelayClient::spawn_sharing(
-            url.clone(),
+        let (relay, relay_events) = RelayClient::spawn_any(
+            options.relays.clone(),
             identity.signing_key().clone(),
             ClientConfig::default(),
             ice,

@@ -1,5 +1,6 @@
 //! Vocabulary between the sans-IO hub and the IO layer: connection ids and
-//! the actions the hub asks the server to carry out.
+//! the actions the hub asks the server to carry out. The last three are the
+//! cluster's (`[nats]`): a hub on its own never asks for them.
 
 use std::fmt;
 use std::time::Instant;
@@ -51,6 +52,35 @@ pub enum Action {
         /// Connection to close.
         conn: ConnId,
     },
+    /// Cluster: `key` just authenticated on `conn`. Listen for `key` on
+    /// NATS (if not already), announce the claim so another node holding it
+    /// lets go, and write `ready` to `conn` once NATS has the subscription.
+    Hold {
+        /// The key now held here.
+        key: PeerKey,
+        /// Connection to tell `ready`.
+        conn: ConnId,
+    },
+    /// Cluster: no connection here holds `key` any more; stop listening.
+    Release {
+        /// The key let go.
+        key: PeerKey,
+    },
+    /// Cluster: `to` is not held here. Ask NATS for the node that holds it,
+    /// then answer request `id` on `ack` with [`super::hub::Hub::forward_reply`]
+    /// (NATS's "no responders" is [`ForwardOutcome::Gone`]).
+    ForwardRemote {
+        /// Recipient key.
+        to: PeerKey,
+        /// Sender key, as authenticated here.
+        from: PeerKey,
+        /// The sealed envelope bytes.
+        data: Vec<u8>,
+        /// Sender connection waiting for `sent`/`offline`.
+        ack: ConnId,
+        /// Request id of the sender's `send`.
+        id: u64,
+    },
 }
 
 /// How handing a `deliver` frame to the recipient's connection went.
@@ -60,8 +90,10 @@ pub enum ForwardOutcome {
     Queued,
     /// The recipient's write queue is full.
     Busy,
-    /// The recipient went away in the meantime.
+    /// The recipient went away in the meantime (or, in a cluster, no node holds it).
     Gone,
+    /// Cluster: the other nodes could not be asked or did not answer in time.
+    Unavailable,
 }
 
 /// A connection accepted by [`Hub::open`].

@@ -122,6 +122,19 @@ impl RelayClient {
         config: ClientConfig,
         ice: RelayIce,
     ) -> (RelayHandle, mpsc::Receiver<RelayEvent>) {
+        Self::spawn_any(vec![url], key, config, ice)
+    }
+
+    /// Like [`Self::spawn_sharing`] with several URLs of one relay (the nodes
+    /// of a cluster): it connects to the first, and whenever an attempt
+    /// fails it tries the next one in turn, so a dead node costs one failed
+    /// attempt. An empty list fails every attempt.
+    pub fn spawn_any(
+        urls: Vec<String>,
+        key: SigningKey,
+        config: ClientConfig,
+        ice: RelayIce,
+    ) -> (RelayHandle, mpsc::Receiver<RelayEvent>) {
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (event_tx, event_rx) = mpsc::channel(config.event_buffer.max(1));
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -132,7 +145,7 @@ impl RelayClient {
             ice: ice.clone(),
         };
         let backoff = Backoff::new(config.backoff, StdRng::from_entropy());
-        let driver = Driver::new(url, key, config, cmd_rx, stop_rx, event_tx, backoff, ice);
+        let driver = Driver::new(urls, key, config, cmd_rx, stop_rx, event_tx, backoff, ice);
         tokio::spawn(driver.run());
         (handle, event_rx)
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::RelayError;
 use super::ice::IceConfig;
+use super::nats_config::NatsConfig;
 use crate::edge::EdgeLimits;
 
 /// Settings of the relay server.
@@ -47,6 +48,9 @@ pub struct RelayServerConfig {
     pub max_tcp_connections: usize,
     /// STUN/TURN servers handed to clients that proved their key (`[ice]`).
     pub ice: IceConfig,
+    /// NATS servers joining this relay with others into one cluster
+    /// (`[nats]`); empty, the relay runs alone.
+    pub nats: NatsConfig,
 }
 
 impl Default for RelayServerConfig {
@@ -66,6 +70,7 @@ impl Default for RelayServerConfig {
             max_tcp_connections_per_ip: 64,
             max_tcp_connections: 0,
             ice: IceConfig::default(),
+            nats: NatsConfig::default(),
         }
     }
 }
@@ -118,7 +123,8 @@ impl RelayServerConfig {
                 self.idle_timeout_ms, self.ping_interval_ms
             ));
         }
-        self.ice.validate()
+        self.ice.validate()?;
+        self.nats.validate()
     }
 
     /// Hard transport limit: frames above it drop the connection instead of

@@ -14,8 +14,10 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use rand::RngCore;
 use tokio::time::{interval_at, sleep_until, timeout, Instant, MissedTickBehavior};
 
+use super::cluster::Command;
 use super::hub::{Action, ConnId, ForwardOutcome, Hub};
 use super::outbox::{outbox, PushError};
+use super::protocol::ServerFrame;
 use super::server::{RelayState, Shared};
 
 /// Close code 1001 "going away", sent when the relay shuts down.
@@ -32,8 +34,9 @@ impl Drop for ConnGuard {
     fn drop(&mut self) {
         if let Some(conn) = self.conn {
             let mut shared = self.state.lock();
-            shared.hub.close(conn);
+            let actions = shared.hub.close(conn);
             shared.outboxes.remove(&conn);
+            shared.dispatch(actions);
         }
         self.state.inner.active.send_modify(|n| *n -= 1);
     }
@@ -179,22 +182,41 @@ fn going_away() -> Message {
 
 impl Shared {
     /// Carries out the hub's decisions without blocking: every write goes
-    /// through the target connection's bounded queue.
-    fn dispatch(&mut self, actions: Vec<Action>) {
+    /// through the target connection's bounded queue, every cluster action
+    /// to the NATS edge.
+    pub(super) fn dispatch(&mut self, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::Send { conn, frame } => self.push(conn, frame.to_text()),
                 Action::Forward { to, frame, ack, id } => {
-                    let outcome = match self.outboxes.get(&to) {
-                        None => ForwardOutcome::Gone,
-                        Some(tx) => match tx.push(frame.to_text()) {
-                            Ok(()) => ForwardOutcome::Queued,
-                            Err(PushError::Full) => ForwardOutcome::Busy,
-                            Err(PushError::Closed) => ForwardOutcome::Gone,
-                        },
-                    };
+                    let outcome = self.hand_over(to, frame.to_text());
                     self.push(ack, Hub::forward_reply(id, outcome).to_text());
                 }
+                Action::Hold { key, conn } => match &self.cluster {
+                    Some(cluster) => cluster.send(Command::Hold { key, conn }),
+                    None => self.push(conn, ServerFrame::Ready.to_text()),
+                },
+                Action::Release { key } => {
+                    if let Some(cluster) = &self.cluster {
+                        cluster.send(Command::Release { key });
+                    }
+                }
+                Action::ForwardRemote {
+                    to,
+                    from,
+                    data,
+                    ack,
+                    id,
+                } => match &self.cluster {
+                    Some(cluster) => cluster.send(Command::Forward {
+                        to,
+                        from,
+                        data,
+                        ack,
+                        id,
+                    }),
+                    None => self.push(ack, ServerFrame::Offline { id }.to_text()),
+                },
                 Action::GrantIce { conn, key } => {
                     let unix_now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
@@ -210,8 +232,20 @@ impl Shared {
         }
     }
 
+    /// Queues a `deliver` frame for `to`; how that went is the sender's answer.
+    pub(super) fn hand_over(&mut self, to: ConnId, text: String) -> ForwardOutcome {
+        match self.outboxes.get(&to) {
+            None => ForwardOutcome::Gone,
+            Some(tx) => match tx.push(text) {
+                Ok(()) => ForwardOutcome::Queued,
+                Err(PushError::Full) => ForwardOutcome::Busy,
+                Err(PushError::Closed) => ForwardOutcome::Gone,
+            },
+        }
+    }
+
     /// Queues a reply; a client whose queue is full is not reading and is closed.
-    fn push(&mut self, conn: ConnId, text: String) {
+    pub(super) fn push(&mut self, conn: ConnId, text: String) {
         let Some(tx) = self.outboxes.get(&conn) else {
             return;
         };

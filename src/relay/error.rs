@@ -50,6 +50,9 @@ pub enum RelayError {
     /// A `RelayServerConfig` value is out of range.
     #[error("invalid relay config: {0}")]
     Config(String),
+    /// The relay could not join its cluster's NATS.
+    #[error("relay cluster: {0}")]
+    Cluster(String),
     /// The HTTP server stopped with an error.
     #[error("relay server failed: {0}; check that the listener is still open")]
     Server(String),

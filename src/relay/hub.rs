@@ -2,6 +2,11 @@
 //! key, where a `send` goes, and which limits apply. It never touches a
 //! socket or a clock; the server feeds it events with explicit `Instant`s and
 //! carries out the [`Action`]s it returns. Nothing is stored for offline keys.
+//!
+//! In a cluster (`[nats]` set) the hub also says when a key starts and stops
+//! being held here ([`Action::Hold`], [`Action::Release`]) and sends what it
+//! cannot deliver locally to the other nodes ([`Action::ForwardRemote`]);
+//! [`Hub::on_taken`] lets go of a key another node took over.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -30,6 +35,7 @@ pub struct Hub {
     by_key: HashMap<PeerKey, ConnId>,
     per_ip: ConnectionCounter,
     ice: IceIssuer,
+    cluster: bool,
 }
 
 impl Hub {
@@ -38,6 +44,7 @@ impl Hub {
         let per_ip = ConnectionCounter::new(config.max_connections_per_ip);
         Self {
             ice: IceIssuer::new(config.ice.clone()),
+            cluster: config.nats.is_enabled(),
             config,
             next_id: 0,
             conns: HashMap::new(),
@@ -146,17 +153,51 @@ impl Hub {
     }
 
     /// Forgets `conn` after its socket is gone. Calling it twice is harmless.
-    pub fn close(&mut self, conn: ConnId) {
+    /// In a cluster it releases the key the connection held.
+    pub fn close(&mut self, conn: ConnId) -> Vec<Action> {
         let Some(c) = self.conns.remove(&conn) else {
-            return;
+            return Vec::new();
         };
         self.per_ip.release(c.ip);
         if let Some(key) = c.key {
             if self.by_key.get(&key) == Some(&conn) {
                 self.by_key.remove(&key);
                 tracing::debug!(key = %key.short(), %conn, "key offline");
+                if self.cluster {
+                    return vec![Action::Release { key }];
+                }
             }
         }
+        Vec::new()
+    }
+
+    /// Cluster: another node accepted `key` after this one did. The
+    /// connection holding it here is told `replaced` and closed, as when a
+    /// second connection takes over on one relay, and the key is released.
+    pub fn on_taken(&mut self, key: &PeerKey) -> Vec<Action> {
+        let Some(conn) = self.by_key.remove(key) else {
+            return Vec::new();
+        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.key = None;
+        }
+        tracing::info!(key = %key.short(), %conn, "key taken over by another relay node");
+        vec![
+            send_error(
+                conn,
+                ErrorCode::Replaced,
+                "another connection authenticated with this key",
+                None,
+            ),
+            Action::Close { conn },
+            Action::Release { key: *key },
+        ]
+    }
+
+    /// The connection holding `key` here, if any: where an envelope that
+    /// another node forwarded is delivered.
+    pub fn holder(&self, key: &PeerKey) -> Option<ConnId> {
+        self.by_key.get(key).copied()
     }
 
     /// The answer to a sender once its envelope's hand-over went `outcome`.
@@ -167,6 +208,11 @@ impl Hub {
             ForwardOutcome::Busy => ServerFrame::error(
                 ErrorCode::RecipientBusy,
                 "the recipient is not keeping up; retry later",
+                Some(id),
+            ),
+            ForwardOutcome::Unavailable => ServerFrame::error(
+                ErrorCode::RelayUnavailable,
+                "this relay could not reach the rest of its cluster; retry later",
                 Some(id),
             ),
         }
@@ -247,6 +293,13 @@ impl Hub {
                     ack: conn,
                     id,
                 }],
+                None if self.cluster => vec![Action::ForwardRemote {
+                    to,
+                    from,
+                    data,
+                    ack: conn,
+                    id,
+                }],
                 None => vec![Action::Send {
                     conn,
                     frame: ServerFrame::Offline { id },
@@ -298,9 +351,13 @@ impl Hub {
             }
         }
         tracing::debug!(key = %key.short(), %conn, "authenticated");
-        actions.push(Action::Send {
-            conn,
-            frame: ServerFrame::Ready,
+        actions.push(if self.cluster {
+            Action::Hold { key, conn }
+        } else {
+            Action::Send {
+                conn,
+                frame: ServerFrame::Ready,
+            }
         });
         actions
     }
@@ -325,3 +382,7 @@ fn not_authenticated(conn: ConnId, id: Option<u64>) -> Action {
 #[cfg(test)]
 #[path = "hub_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "hub_cluster_tests.rs"]
+mod cluster_tests;

@@ -6,17 +6,17 @@ use ed25519_dalek::{Signer, SigningKey};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-const IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+pub(super) const IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-fn hub(config: RelayServerConfig) -> (Hub, Instant) {
+pub(super) fn hub(config: RelayServerConfig) -> (Hub, Instant) {
     (Hub::new(config), Instant::now())
 }
 
-fn signer(seed: u8) -> SigningKey {
+pub(super) fn signer(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-fn auth_text(key: &SigningKey, nonce: &[u8; 32]) -> String {
+pub(super) fn auth_text(key: &SigningKey, nonce: &[u8; 32]) -> String {
     ClientFrame::Auth {
         key: PeerKey(key.verifying_key().to_bytes()),
         sig: key.sign(&auth_message(nonce)).to_bytes(),
@@ -25,21 +25,33 @@ fn auth_text(key: &SigningKey, nonce: &[u8; 32]) -> String {
 }
 
 /// Opens a connection and authenticates it as `key`; returns its id.
-fn online(hub: &mut Hub, key: &SigningKey, nonce_byte: u8, now: Instant) -> ConnId {
-    let nonce = [nonce_byte; 32];
-    let opened = hub.open(IP, nonce, now).expect("under the cap");
-    let actions = hub.on_text(opened.conn, &auth_text(key, &nonce), now);
+pub(super) fn online(hub: &mut Hub, key: &SigningKey, nonce_byte: u8, now: Instant) -> ConnId {
+    let (conn, actions) = online_as(hub, key, nonce_byte, now);
     assert_eq!(
         actions.last(),
         Some(&Action::Send {
-            conn: opened.conn,
+            conn,
             frame: ServerFrame::Ready
         })
     );
-    opened.conn
+    conn
 }
 
-fn error_code(actions: &[Action]) -> Option<(ErrorCode, Option<u64>)> {
+/// Opens a connection and authenticates it as `key`; returns its id and
+/// what the hub asked for on `auth`.
+pub(super) fn online_as(
+    hub: &mut Hub,
+    key: &SigningKey,
+    nonce_byte: u8,
+    now: Instant,
+) -> (ConnId, Vec<Action>) {
+    let nonce = [nonce_byte; 32];
+    let opened = hub.open(IP, nonce, now).expect("under the cap");
+    let actions = hub.on_text(opened.conn, &auth_text(key, &nonce), now);
+    (opened.conn, actions)
+}
+
+pub(super) fn error_code(actions: &[Action]) -> Option<(ErrorCode, Option<u64>)> {
     actions.iter().find_map(|a| match a {
         Action::Send {
             frame: ServerFrame::Error { code, id, .. },
@@ -49,7 +61,7 @@ fn error_code(actions: &[Action]) -> Option<(ErrorCode, Option<u64>)> {
     })
 }
 
-fn send_text(id: u64, to: &SigningKey, data: &[u8]) -> String {
+pub(super) fn send_text(id: u64, to: &SigningKey, data: &[u8]) -> String {
     ClientFrame::Send {
         id,
         to: PeerKey(to.verifying_key().to_bytes()),

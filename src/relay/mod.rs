@@ -10,10 +10,17 @@
 //! [`crate::edge`]), `client`, `session` and `handshake` (reconnecting
 //! client), `ice_lease` (the ICE servers the client keeps fresh),
 //! `backoff`, `error`, `url` (a relay URL as logs and screens show it).
+//! A cluster of relay nodes shares one key space through NATS:
+//! `nats_config` (`[nats]`), `cluster_wire` (subjects and bodies, pure) and
+//! `cluster` (the NATS edge the server carries cluster actions out on) and
+//! `cluster_key` (the task serving one key a node holds).
 
 mod action;
 pub mod backoff;
 pub mod client;
+mod cluster;
+mod cluster_key;
+pub mod cluster_wire;
 pub mod config;
 mod connection;
 pub mod error;
@@ -22,6 +29,7 @@ pub mod hub;
 pub mod ice;
 pub mod ice_lease;
 pub mod limits;
+pub mod nats_config;
 mod outbox;
 pub mod protocol;
 pub mod server;
@@ -36,5 +44,6 @@ pub use config::RelayServerConfig;
 pub use error::RelayError;
 pub use ice::IceConfig;
 pub use ice_lease::{IceLease, RelayIce};
+pub use nats_config::NatsConfig;
 pub use protocol::ErrorCode;
 pub use server::{router, serve, serve_router, RelayState};

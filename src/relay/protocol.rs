@@ -42,6 +42,8 @@ pub enum ErrorCode {
     RecipientBusy,
     /// ICE servers were asked for too often; ask again later.
     IceRateLimited,
+    /// A relay cluster node could not reach the other nodes; retry later.
+    RelayUnavailable,
     /// A code this version does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -61,6 +63,7 @@ impl ErrorCode {
             Self::Replaced => "replaced",
             Self::RecipientBusy => "recipient_busy",
             Self::IceRateLimited => "ice_rate_limited",
+            Self::RelayUnavailable => "relay_unavailable",
             Self::Unknown => "unknown",
         }
     }

@@ -17,6 +17,7 @@ use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::cluster::{self, ClusterLink};
 use super::config::RelayServerConfig;
 use super::connection::run_connection;
 use super::error::RelayError;
@@ -41,27 +42,56 @@ pub(super) struct Inner {
 }
 
 /// The hub plus the write queue of every open connection, under one lock
-/// that is never held across an `.await`.
+/// that is never held across an `.await`; in a cluster, the link to the
+/// NATS edge that carries out the hub's cluster actions.
 pub(super) struct Shared {
     pub(super) hub: Hub,
     pub(super) outboxes: HashMap<ConnId, Outbox>,
+    pub(super) cluster: Option<ClusterLink>,
 }
 
 impl RelayState {
-    /// State for a relay using `config`, after checking the config.
+    /// State for a relay on its own using `config`, after checking the
+    /// config. A config with `[nats]` needs [`RelayState::start`].
     pub fn new(config: RelayServerConfig) -> Result<Self, RelayError> {
         config.validate()?;
-        Ok(Self {
+        if config.nats.is_enabled() {
+            return Err(RelayError::Config(
+                "[nats] is set: start a cluster node with RelayState::start".into(),
+            ));
+        }
+        Ok(Self::build(config, None))
+    }
+
+    /// State for a relay using `config`: with `[nats]` set, one node of a
+    /// cluster, connected to NATS (it fails if no NATS server answers);
+    /// otherwise the same as [`RelayState::new`].
+    pub async fn start(config: RelayServerConfig) -> Result<Self, RelayError> {
+        config.validate()?;
+        if !config.nats.is_enabled() {
+            return Ok(Self::build(config, None));
+        }
+        let client = cluster::connect(&config.nats).await?;
+        let timeout = config.nats.request_timeout();
+        let (link, commands) = cluster::link();
+        let state = Self::build(config, Some(link));
+        cluster::start(state.clone(), client, commands, timeout);
+        Ok(state)
+    }
+
+    fn build(config: RelayServerConfig, cluster: Option<ClusterLink>) -> Self {
+        Self {
             inner: Arc::new(Inner {
                 shared: Mutex::new(Shared {
                     hub: Hub::new(config.clone()),
                     outboxes: HashMap::new(),
+                    cluster,
                 }),
                 config,
                 shutdown: watch::Sender::new(false),
                 active: watch::Sender::new(0),
             }),
-        })
+        }
     }
 
     /// Closes every relay WebSocket and refuses new ones.
@@ -88,13 +118,14 @@ pub fn router(state: RelayState) -> Router {
         .with_state(state)
 }
 
-/// Runs a relay with `config` on `listener` until `shutdown` completes.
+/// Runs a relay with `config` on `listener` until `shutdown` completes (a
+/// cluster node when `[nats]` is set).
 pub async fn serve(
     listener: TcpListener,
     config: RelayServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
-    let state = RelayState::new(config)?;
+    let state = RelayState::start(config).await?;
     serve_router(listener, router(state.clone()), state, shutdown).await
 }
 

@@ -1,6 +1,8 @@
 //! The relay client's background task: connect, answer the challenge, pump
 //! frames until the connection dies, then back off and start over. Between
-//! connections every send is refused at once; nothing is queued.
+//! connections every send is refused at once; nothing is queued. With
+//! several URLs (the nodes of a relay cluster) a failed attempt moves on to
+//! the next URL, and the client stays on the one that worked.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -35,7 +37,8 @@ pub(crate) enum Command {
 
 /// Owns the connection loop of one client.
 pub(crate) struct Driver {
-    url: String,
+    urls: Vec<String>,
+    current: usize,
     key: SigningKey,
     config: ClientConfig,
     commands: mpsc::Receiver<Command>,
@@ -51,7 +54,7 @@ impl Driver {
     /// servers are kept fresh in `ice`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        url: String,
+        urls: Vec<String>,
         key: SigningKey,
         config: ClientConfig,
         commands: mpsc::Receiver<Command>,
@@ -61,7 +64,8 @@ impl Driver {
         ice: RelayIce,
     ) -> Self {
         Self {
-            url,
+            urls,
+            current: 0,
             key,
             config,
             commands,
@@ -80,8 +84,9 @@ impl Driver {
         // connection ended) has been reported as `Unreachable`.
         let mut told = false;
         loop {
+            let url = self.urls.get(self.current).map_or("", String::as_str);
             let attempt = watch_attempt(
-                connect_and_auth(&self.url, &self.key, &self.config),
+                connect_and_auth(url, &self.key, &self.config),
                 self.config.unreachable_after,
                 &self.events,
                 told,
@@ -95,6 +100,7 @@ impl Driver {
             let delay = match attempt {
                 Err(e) => {
                     tracing::debug!(key = %me, error = %e, "relay connect failed");
+                    self.current = (self.current + 1) % self.urls.len().max(1);
                     if !told {
                         told = true;
                         let _ = self

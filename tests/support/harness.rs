@@ -221,9 +221,23 @@ impl Household {
     /// Starts both; when `grants` is given they are contacts and the device
     /// grants the viewer those permissions.
     pub async fn start(relay_url: &str, viewer_name: &str, grants: Option<&[Permission]>) -> Self {
+        let relays = [relay_url.to_string()];
+        Self::start_across(&relays, &relays, viewer_name, grants).await
+    }
+
+    /// Like [`Household::start`], the device and the viewer each with its
+    /// own relay URLs (nodes of a relay cluster, tried in turn).
+    pub async fn start_across(
+        device_relays: &[String],
+        viewer_relays: &[String],
+        viewer_name: &str,
+        grants: Option<&[Permission]>,
+    ) -> Self {
         let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let device = start_device(device_dir.path(), relay_url).await;
-        let viewer = start_viewer(viewer_dir.path(), relay_url, viewer_name);
+        let mut config = device_config(&device_relays[0]);
+        config.relay.urls = device_relays.to_vec();
+        let device = start_device_with(device_dir.path(), config, None).await;
+        let viewer = setup::start_node_on(viewer_dir.path(), viewer_relays, viewer_name).unwrap();
         if let Some(grants) = grants {
             befriend(&device.node, &viewer, grants).await;
         }

@@ -13,6 +13,8 @@
 //!   time.
 //! - [`peer`]: two bare WebRTC peers negotiating directly.
 //! - [`raw_relay`]: a relay client speaking the wire protocol by hand.
+//! - [`cluster`]: a relay cluster: `nats-server` processes joined by
+//!   routes and `hearth relay --nats` nodes a test can `kill -9`.
 //! - [`coturn`]: coturn on loopback; [`turn_server`]: coturn inside a
 //!   [`topology`], a small internet of network namespaces with NATs.
 //! - [`netns`]: two namespaces joined by a veth pair; [`moving_host`]: a
@@ -27,6 +29,7 @@
 pub mod aiortc;
 pub mod chromium;
 pub mod cli;
+pub mod cluster;
 pub mod coturn;
 pub mod evil_relay;
 pub mod harness;

@@ -39,6 +39,12 @@ pub fn base_device_config(relay_urls: &[String]) -> Config {
 /// Starts a signalling node called `name` with its identity and contacts on
 /// `dir`, using the relay at `relay_url`.
 pub fn start_node(dir: &Path, relay_url: &str, name: &str) -> anyhow::Result<Node> {
+    start_node_on(dir, &[relay_url.to_string()], name)
+}
+
+/// [`start_node`] with several relay URLs (the nodes of a relay cluster),
+/// tried in turn.
+pub fn start_node_on(dir: &Path, relay_urls: &[String], name: &str) -> anyhow::Result<Node> {
     let identity = Arc::new(Identity::load_or_create(dir)?);
     let contacts = LiveContacts::load(dir)?;
     Ok(Node::start(
@@ -46,7 +52,7 @@ pub fn start_node(dir: &Path, relay_url: &str, name: &str) -> anyhow::Result<Nod
         contacts,
         NodeOptions {
             name: name.into(),
-            relays: vec![relay_url.to_string()],
+            relays: relay_urls.to_vec(),
         },
     ))
 }

@@ -15,6 +15,7 @@ mod latency;
 mod privacy;
 mod recovery;
 mod relay;
+mod relay_cluster;
 // The set-ups the integration tests use too (a `[[bin]]` cannot use the tests'
 // dev-dependencies, so this one file of `tests/support` is shared alone); not
 // every helper in it is used here.
@@ -122,6 +123,30 @@ enum Bench {
         #[arg(long)]
         unlimited: bool,
     },
+    /// One relay against three relay nodes on NATS, side by side: envelopes/s,
+    /// per relay CPU-second, latency p50/p99; then connections across the nodes.
+    RelayCluster {
+        /// Clients sending envelopes in each set-up (a multiple of 3).
+        #[arg(long, default_value_t = 300)]
+        clients: usize,
+        /// Seconds of measurement per set-up.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Connections held across the three nodes at the end.
+        #[arg(long, default_value_t = 30_000)]
+        connections: usize,
+    },
+    /// Helper of `relay-cluster`: holds connections to one relay node.
+    #[command(hide = true)]
+    RelayHold {
+        #[arg(long)]
+        relay: std::net::SocketAddr,
+        #[arg(long)]
+        count: usize,
+        /// Number of the first client (picks its source address).
+        #[arg(long)]
+        first: usize,
+    },
     /// SHARE pressed → a snapshot JPEG acknowledged by every contact (loopback).
     Snapshot {
         #[arg(long, default_value = "1920x1080")]
@@ -200,6 +225,16 @@ fn main() -> anyhow::Result<()> {
             Bench::RelayEnvelopes { clients, seconds, unlimited } => {
                 relay::envelopes(clients, seconds, unlimited).await
             }
+            Bench::RelayCluster {
+                clients,
+                seconds,
+                connections,
+            } => relay_cluster::relay_cluster(clients, seconds, connections).await,
+            Bench::RelayHold {
+                relay,
+                count,
+                first,
+            } => relay_cluster::hold(relay, count, first).await,
             Bench::Snapshot {
                 size,
                 contacts,

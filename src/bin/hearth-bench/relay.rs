@@ -23,9 +23,12 @@ use tokio_tungstenite::WebSocketStream;
 
 type Ws = WebSocketStream<tokio::net::TcpStream>;
 
-struct RelayProcess {
-    child: Child,
-    addr: SocketAddr,
+/// A `hearth relay` child process; killed on drop.
+pub(crate) struct RelayProcess {
+    /// The process.
+    pub(crate) child: Child,
+    /// Where it accepts WebSockets.
+    pub(crate) addr: SocketAddr,
 }
 
 impl Drop for RelayProcess {
@@ -36,8 +39,20 @@ impl Drop for RelayProcess {
 }
 
 fn start_relay(limits: Option<&str>) -> anyhow::Result<RelayProcess> {
+    start_relay_on(limits, &[])
+}
+
+/// `hearth relay` with `limits` (TOML), a node of the cluster on the NATS
+/// servers `nats` unless that is empty.
+pub(crate) fn start_relay_on(
+    limits: Option<&str>,
+    nats: &[String],
+) -> anyhow::Result<RelayProcess> {
     let mut cmd = Command::new(hearth_binary());
     cmd.args(["relay", "--listen", "127.0.0.1:0"]);
+    if !nats.is_empty() {
+        cmd.arg("--nats").arg(nats.join(","));
+    }
     if let Some(toml) = limits {
         let path =
             std::env::temp_dir().join(format!("hearth-bench-limits-{}.toml", std::process::id()));
@@ -46,7 +61,13 @@ fn start_relay(limits: Option<&str>) -> anyhow::Result<RelayProcess> {
     }
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().transpose()?.unwrap_or_default();
+    let mut first = String::new();
+    for line in lines.by_ref() {
+        first = line?;
+        if first.contains("ws://") {
+            break;
+        }
+    }
     std::thread::spawn(move || lines.for_each(drop));
     let addr = first
         .split("ws://")
@@ -61,7 +82,7 @@ fn source_ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250 + 1) as u8)
 }
 
-async fn next(ws: &mut Ws) -> anyhow::Result<ServerFrame> {
+pub(crate) async fn next(ws: &mut Ws) -> anyhow::Result<ServerFrame> {
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(t.as_str())?),
@@ -72,7 +93,7 @@ async fn next(ws: &mut Ws) -> anyhow::Result<ServerFrame> {
     }
 }
 
-async fn connect(relay: SocketAddr, i: usize, key: &SigningKey) -> anyhow::Result<Ws> {
+pub(crate) async fn connect(relay: SocketAddr, i: usize, key: &SigningKey) -> anyhow::Result<Ws> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(SocketAddr::new(source_ip(i).into(), 0))?;
     let stream = socket.connect(relay).await?;
@@ -92,8 +113,19 @@ async fn connect(relay: SocketAddr, i: usize, key: &SigningKey) -> anyhow::Resul
     }
 }
 
-/// Opens `total` clients, `parallel` at a time; returns them with their keys.
+/// Opens `total` clients, 200 at a time; returns them with their keys.
 async fn open_clients(relay: SocketAddr, total: usize) -> anyhow::Result<Vec<(SigningKey, Ws)>> {
+    open_clients_on(&[relay], total, 0).await
+}
+
+/// Opens `total` clients numbered from `first` (the number picks the source
+/// address), client `i` on `relays[i % relays.len()]`, 200 at a time;
+/// returns them with their keys.
+pub(crate) async fn open_clients_on(
+    relays: &[SocketAddr],
+    total: usize,
+    first: usize,
+) -> anyhow::Result<Vec<(SigningKey, Ws)>> {
     let keys: Vec<_> = (0..total)
         .map(|_| SigningKey::generate(&mut rand::rngs::OsRng))
         .collect();
@@ -104,8 +136,10 @@ async fn open_clients(relay: SocketAddr, total: usize) -> anyhow::Result<Vec<(Si
             .enumerate()
             .map(|(j, key)| {
                 let key = key.clone();
+                let i = first + start * 200 + j;
+                let relay = relays[i % relays.len()];
                 tokio::spawn(async move {
-                    let ws = connect(relay, start * 200 + j, &key).await;
+                    let ws = connect(relay, i, &key).await;
                     ws.map(|ws| (key, ws))
                 })
             })
@@ -152,12 +186,78 @@ pub async fn connections(total: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Each of `clients` sends `bytes`-byte envelopes to the next one, keeping `window` in
+/// Limits that measure the relay rather than its per-key policy.
+pub(crate) const UNLIMITED: &str = "messages_per_second = 1000000\nburst = 1000000\n";
+
+/// Each of `clients` sends 1 KiB envelopes to the next one, keeping 8 in
 /// flight, for `seconds`; reports envelopes forwarded per second.
 pub async fn envelopes(clients: usize, seconds: u64, unlimited: bool) -> anyhow::Result<()> {
-    let limits = "messages_per_second = 1000000\nburst = 1000000\n";
-    let relay = start_relay(unlimited.then_some(limits))?;
-    let opened = open_clients(relay.addr, clients).await?;
+    let relay = start_relay(unlimited.then_some(UNLIMITED))?;
+    let pid = relay.child.id();
+    let load = drive(
+        &[relay.addr],
+        clients,
+        seconds,
+        |i| (i + 1) % clients,
+        &[pid],
+    )
+    .await?;
+    let relay_cpu = load.cpu_of(&[pid]);
+    let s = Summary::of(&load.rates).expect("seconds");
+    let policy = if unlimited {
+        "rate limit raised to 1,000,000/s per key (`--limits`)"
+    } else {
+        "default limits: 50 envelopes/s per key, burst 100"
+    };
+    report(
+        &format!("Relay: envelopes forwarded per second, {clients} clients, 1 KiB envelopes, 8 in flight each, {policy}"),
+        &format!(
+            "{} (per 1 s interval); {} refused or rate-limited in all; the relay used {:.0}% \
+             of one core, i.e. {:.0} envelopes per relay CPU-second (the clients, in this \
+             process, used the rest of the machine)",
+            s.show("envelopes/s", 0),
+            load.refused,
+            relay_cpu * 100.0,
+            s.p50 / relay_cpu
+        ),
+        "≥ 50,000 envelopes/s",
+    );
+    Ok(())
+}
+
+/// What [`drive`] measured.
+pub(crate) struct Load {
+    /// Envelopes delivered in each 1 s interval.
+    pub(crate) rates: Vec<f64>,
+    /// Sends refused, rate-limited or answered offline, in all.
+    pub(crate) refused: u64,
+    cpu: Vec<(u32, f64)>,
+    seconds: f64,
+}
+
+impl Load {
+    /// Cores the processes `pids` used on average while measuring.
+    pub(crate) fn cpu_of(&self, pids: &[u32]) -> f64 {
+        self.cpu
+            .iter()
+            .filter(|(pid, _)| pids.contains(pid))
+            .map(|(_, cpu)| cpu)
+            .sum::<f64>()
+            / self.seconds
+    }
+}
+
+/// `clients` clients, client `i` on `relays[i % n]`, each sending 1 KiB
+/// envelopes to client `target(i)` with 8 in flight; after 2 s of warm-up,
+/// `seconds` of 1 s intervals, taking the CPU time of `pids` over them.
+pub(crate) async fn drive(
+    relays: &[SocketAddr],
+    clients: usize,
+    seconds: u64,
+    target: impl Fn(usize) -> usize,
+    pids: &[u32],
+) -> anyhow::Result<Load> {
+    let opened = open_clients_on(relays, clients, 0).await?;
     let keys: Vec<_> = opened
         .iter()
         .map(|(k, _)| k.verifying_key().to_bytes())
@@ -168,9 +268,10 @@ pub async fn envelopes(clients: usize, seconds: u64, unlimited: bool) -> anyhow:
         Arc::new(AtomicU64::new(0)),
     );
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (quit_tx, quit_rx) = tokio::sync::watch::channel(false);
     let payload = vec![0xA5u8; 1024];
     for (i, (_, ws)) in opened.into_iter().enumerate() {
-        let to = keys[(i + 1) % clients];
+        let to = keys[target(i)];
         let (mut sink, mut stream) = ws.split();
         let (forwarded, delivered, refused, stop) = (
             forwarded.clone(),
@@ -200,8 +301,17 @@ pub async fn envelopes(clients: usize, seconds: u64, unlimited: bool) -> anyhow:
                 }
             }
         });
+        let mut quit = quit_rx.clone();
         tokio::spawn(async move {
-            while let Some(Ok(message)) = stream.next().await {
+            // Ends at `quit`, closing the client: later measurements start clean.
+            loop {
+                let message = tokio::select! {
+                    message = stream.next() => match message {
+                        Some(Ok(message)) => message,
+                        _ => break,
+                    },
+                    _ = quit.changed() => break,
+                };
                 let Message::Text(text) = message else {
                     continue;
                 };
@@ -221,34 +331,30 @@ pub async fn envelopes(clients: usize, seconds: u64, unlimited: bool) -> anyhow:
         });
     }
     tokio::time::sleep(Duration::from_secs(2)).await; // warm up
-    let pid = relay.child.id();
-    let cpu0 = cpu_seconds(pid).unwrap_or(f64::NAN);
+    let cpu0: Vec<f64> = pids
+        .iter()
+        .map(|&p| cpu_seconds(p).unwrap_or(f64::NAN))
+        .collect();
     let mut rates = Vec::new();
     for _ in 0..seconds {
         let before = delivered.load(Ordering::Relaxed);
         tokio::time::sleep(Duration::from_secs(1)).await;
         rates.push((delivered.load(Ordering::Relaxed) - before) as f64);
     }
-    let relay_cpu = (cpu_seconds(pid).unwrap_or(f64::NAN) - cpu0) / seconds as f64;
+    let cpu = pids
+        .iter()
+        .zip(cpu0)
+        .map(|(&p, c0)| (p, cpu_seconds(p).unwrap_or(f64::NAN) - c0))
+        .collect();
     stop.store(true, Ordering::Relaxed);
-    let s = Summary::of(&rates).expect("seconds");
-    let policy = if unlimited {
-        "rate limit raised to 1,000,000/s per key (`--limits`)"
-    } else {
-        "default limits: 50 envelopes/s per key, burst 100"
-    };
-    report(
-        &format!("Relay: envelopes forwarded per second, {clients} clients, 1 KiB envelopes, 8 in flight each, {policy}"),
-        &format!(
-            "{} (per 1 s interval); {} refused or rate-limited in all; the relay used {:.0}% \
-             of one core, i.e. {:.0} envelopes per relay CPU-second (the clients, in this \
-             process, used the rest of the machine)",
-            s.show("envelopes/s", 0),
-            refused.load(Ordering::Relaxed),
-            relay_cpu * 100.0,
-            s.p50 / relay_cpu
-        ),
-        "≥ 50,000 envelopes/s",
-    );
-    Ok(())
+    // Let the senders stop, then close every client.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    quit_tx.send_replace(true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(Load {
+        rates,
+        refused: refused.load(Ordering::Relaxed),
+        cpu,
+        seconds: seconds as f64,
+    })
 }
