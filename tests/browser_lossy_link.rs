@@ -9,10 +9,8 @@
 mod support;
 
 use serde_json::json;
-use std::process::Stdio;
 use std::time::Duration;
 use support::chromium::Chromium;
-use support::cli::{self, BIN};
 use support::impaired_link::{ImpairedLink, Impairment, DEVICE_IP};
 use support::topology::is_root;
 
@@ -82,40 +80,7 @@ async fn chromium_across_five_percent_loss_and_50_ms_sees_no_long_freeze() {
         delay: Duration::from_millis(50),
     });
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let config = dir.path().join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "name = \"Kitchen\"\n[http]\nlisten = \"{DEVICE_IP}:{PORT}\"\n\
-             [relay]\nurls = [\"ws://{DEVICE_IP}:{PORT}/relay\"]\n\
-             [video]\nwidth = 640\nheight = 480\nbitrate_kbps = 600\n\
-             [webrtc]\nudp_addresses = [\"{DEVICE_IP}\"]\n"
-        ),
-    )
-    .unwrap();
-    let out = cli::run_ok(&mut cli::bare_command(
-        &data,
-        &["contacts", "add-token", "TV", "--allow", "live_video"],
-    ));
-    let token = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("token: "))
-        .expect("a token printed")
-        .to_string();
-    let log = std::fs::File::create(dir.path().join("device.log")).unwrap();
-    let _device = link.device.spawn(
-        link.device
-            .command(BIN)
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("HEARTH_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log),
-    );
+    let (_device, token) = link.start_device(dir.path(), PORT);
 
     let browser = Chromium::launch_in(Some(&link.player), &[]).await;
     let page = browser.new_page(640, 480).await;

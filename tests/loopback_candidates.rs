@@ -16,24 +16,13 @@ use hearth::peer::{HearthPeer, PeerOptions};
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::harness::*;
-use support::http::request;
+use support::http::post_whep;
 use tokio::time::timeout;
 
 /// Plays `token` with `player`; returns the device's answer once frames decode.
 async fn play(device: &Device, token: &str, player: &HearthPeer) -> String {
     let offer = player.create_offer().await.unwrap();
-    let auth = format!("Bearer {token}");
-    let created = request(
-        device.http_addr.unwrap(),
-        "POST",
-        "/whep",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/sdp"),
-        ],
-        offer.as_bytes(),
-    )
-    .await;
+    let created = post_whep(device.http_addr.unwrap(), token, &offer).await;
     assert_eq!(created.status, 201, "{}", created.body);
     player.accept_answer(&created.body).await.unwrap();
     let mut frames = player.take_remote_video().unwrap();

@@ -10,63 +10,14 @@ mod support;
 
 use hearth::media::H264Decoder;
 use hearth::peer::{HearthPeer, PeerOptions};
-use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::cli::{self, BIN};
-use support::http::request;
+use support::http::post_whep;
 use support::impaired_link::{ImpairedLink, Impairment, DEVICE_IP, PLAYER_IP};
 use support::topology::is_root;
 
 const PORT: u16 = 7610;
 /// How long the player watches.
 const WATCH: Duration = Duration::from_secs(20);
-
-/// Adds a token contact with the CLI; returns the token it printed once.
-fn add_token(data_dir: &Path, name: &str, allow: &str) -> String {
-    let out = cli::run_ok(&mut cli::bare_command(
-        data_dir,
-        &["contacts", "add-token", name, "--allow", allow],
-    ));
-    out.lines()
-        .find_map(|l| l.trim().strip_prefix("token: "))
-        .unwrap_or_else(|| panic!("no token printed:\n{out}"))
-        .to_string()
-}
-
-/// Starts the device in its namespace; returns its token for a player.
-fn start_device(link: &ImpairedLink, dir: &Path) -> (support::topology::Process, String) {
-    let data = dir.join("data");
-    let config = dir.join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "name = \"Kitchen\"\n[http]\nlisten = \"{DEVICE_IP}:{PORT}\"\n\
-             [relay]\nurls = [\"ws://{DEVICE_IP}:{PORT}/relay\"]\n\
-             [video]\nwidth = 640\nheight = 480\nbitrate_kbps = 600\n\
-             [webrtc]\nudp_addresses = [\"{DEVICE_IP}\"]\n"
-        ),
-    )
-    .unwrap();
-    let token = add_token(&data, "TV", "live_video");
-    let log = std::fs::File::create(dir.join("device.log")).unwrap();
-    let device = link.device.spawn(
-        link.device
-            .command(BIN)
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env(
-                "HEARTH_LOG",
-                std::env::var("DEVICE_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdout(Stdio::null())
-            .stderr(log),
-    );
-    (device, token)
-}
 
 /// Watches over WHEP from the player's namespace for [`WATCH`]; returns
 /// when each frame was decoded.
@@ -95,7 +46,6 @@ fn watch_for(
             };
             let (peer, _events) = HearthPeer::new(options).await.unwrap();
             let offer = peer.create_offer().await.unwrap();
-            let auth = format!("Bearer {token}");
             let device = (DEVICE_IP, PORT).into();
             // The device may still be starting: wait until it listens.
             let deadline = Instant::now() + Duration::from_secs(30);
@@ -103,17 +53,7 @@ fn watch_for(
                 assert!(Instant::now() < deadline, "the device never listened");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            let created = request(
-                device,
-                "POST",
-                "/whep",
-                &[
-                    ("Authorization", &auth),
-                    ("Content-Type", "application/sdp"),
-                ],
-                offer.as_bytes(),
-            )
-            .await;
+            let created = post_whep(device, token, &offer).await;
             assert_eq!(created.status, 201, "{}", created.body);
             peer.accept_answer(&created.body).await.unwrap();
             let mut frames = peer.take_remote_video().unwrap();
@@ -160,7 +100,7 @@ fn five_percent_loss_and_50_ms_are_repaired_without_a_flood() {
         delay: Duration::from_millis(50),
     });
     let dir = tempfile::tempdir().unwrap();
-    let (_device, token) = start_device(&link, dir.path());
+    let (_device, token) = link.start_device(dir.path(), PORT);
     let decoded = watch(&link, &token);
     let counts = link.counts();
     let down = &counts.down;
@@ -230,7 +170,7 @@ fn a_slow_link_gets_a_smaller_picture_not_a_frozen_one() {
         delay: Duration::from_millis(20),
     });
     let dir = tempfile::tempdir().unwrap();
-    let (_device, token) = start_device(&link, dir.path());
+    let (_device, token) = link.start_device(dir.path(), PORT);
     // 5 s free, 20 s at 150 kbit/s, then free again for 15 s.
     let marks = std::sync::Mutex::new(vec![]);
     let decoded = watch_for(&link, &token, Duration::from_secs(40), |second| {

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::harness::*;
-use support::http::request;
+use support::http::post_whep;
 use tokio::time::timeout;
 
 /// When each numbered frame was taken, by the camera's own clock.
@@ -66,18 +66,7 @@ async fn rtp_timestamps_follow_the_capture_clock_for_a_minute() {
 
     let peer = whep_player().await;
     let offer = peer.create_offer().await.unwrap();
-    let auth = format!("Bearer {token}");
-    let created = request(
-        device.http_addr.unwrap(),
-        "POST",
-        "/whep",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/sdp"),
-        ],
-        offer.as_bytes(),
-    )
-    .await;
+    let created = post_whep(device.http_addr.unwrap(), &token, &offer).await;
     assert_eq!(created.status, 201, "{}", created.body);
     peer.accept_answer(&created.body).await.unwrap();
     let mut frames = peer.take_remote_video().unwrap();

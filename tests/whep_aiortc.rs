@@ -6,7 +6,6 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::cli::{self, BIN};
@@ -14,18 +13,6 @@ use support::netns::{NetPair, DEVICE_IP};
 use support::topology::is_root;
 
 const PORT: u16 = 7600;
-
-/// Adds a token contact with the CLI; returns the token it printed once.
-fn add_token(data_dir: &Path, name: &str, allow: &str) -> String {
-    let out = cli::run_ok(&mut cli::bare_command(
-        data_dir,
-        &["contacts", "add-token", name, "--allow", allow],
-    ));
-    out.lines()
-        .find_map(|l| l.trim().strip_prefix("token: "))
-        .unwrap_or_else(|| panic!("no token printed:\n{out}"))
-        .to_string()
-}
 
 #[test]
 fn aiortc_watches_the_device_over_whep() {
@@ -47,8 +34,8 @@ fn aiortc_watches_the_device_over_whep() {
         ),
     )
     .unwrap();
-    let token = add_token(&data, "TV", "live_video,live_audio");
-    let spare = add_token(&data, "Spare", "live_video");
+    let token = cli::add_token(&data, "TV", "live_video,live_audio");
+    let spare = cli::add_token(&data, "Spare", "live_video");
     cli::run_ok(&mut cli::bare_command(
         &data,
         &["contacts", "remove", "Spare"],

@@ -53,6 +53,19 @@ pub fn run_ok(command: &mut Command) -> String {
     String::from_utf8(output.stdout).expect("hearth prints UTF-8")
 }
 
+/// Adds a WHEP token contact `name` allowed `allow` (comma-separated) with
+/// the CLI; returns the token it printed once.
+pub fn add_token(data_dir: &Path, name: &str, allow: &str) -> String {
+    let out = run_ok(&mut bare_command(
+        data_dir,
+        &["contacts", "add-token", name, "--allow", allow],
+    ));
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("token: "))
+        .unwrap_or_else(|| panic!("no token printed:\n{out}"))
+        .to_string()
+}
+
 /// Runs `hearth --data-dir DIR ARGS…` as the owner types it; its standard
 /// output, after checking that it succeeded.
 pub fn owner(data_dir: &Path, args: &[&str]) -> String {

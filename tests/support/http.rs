@@ -51,6 +51,22 @@ pub async fn request(
     parse(&raw)
 }
 
+/// Posts a WHEP `offer` with `token` to the device at `addr`.
+pub async fn post_whep(addr: SocketAddr, token: &str, offer: &str) -> HttpResponse {
+    let auth = format!("Bearer {token}");
+    request(
+        addr,
+        "POST",
+        "/whep",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/sdp"),
+        ],
+        offer.as_bytes(),
+    )
+    .await
+}
+
 fn parse(raw: &[u8]) -> HttpResponse {
     let text = String::from_utf8_lossy(raw);
     let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");

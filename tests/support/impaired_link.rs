@@ -17,7 +17,7 @@
 //! the RTP header in the clear). A rate limit is `tbf` on the router's
 //! interface toward the player ([`ImpairedLink::limit_rate`]).
 
-use super::topology::{is_root, Host};
+use super::topology::{is_root, Host, Process};
 use std::collections::{BinaryHeap, HashMap};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -289,6 +289,41 @@ impl ImpairedLink {
                 ],
             );
         }
+    }
+
+    /// Starts the `hearth` binary in the device's namespace, with its data
+    /// and log (`device.log`) under `dir`, serving HTTP and WHEP on `port`
+    /// (640×480 at 600 kbit/s); returns it and a WHEP token allowed live
+    /// video. `DEVICE_LOG` overrides its log filter.
+    pub fn start_device(&self, dir: &std::path::Path, port: u16) -> (Process, String) {
+        let data = dir.join("data");
+        let config = dir.join("hearth.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "name = \"Kitchen\"\n[http]\nlisten = \"{DEVICE_IP}:{port}\"\n\
+                 [relay]\nurls = [\"ws://{DEVICE_IP}:{port}/relay\"]\n\
+                 [video]\nwidth = 640\nheight = 480\nbitrate_kbps = 600\n\
+                 [webrtc]\nudp_addresses = [\"{DEVICE_IP}\"]\n"
+            ),
+        )
+        .unwrap();
+        let token = super::cli::add_token(&data, "TV", "live_video");
+        let log = std::fs::File::create(dir.join("device.log")).unwrap();
+        let filter = std::env::var("DEVICE_LOG").unwrap_or_else(|_| "info".into());
+        let device = self.device.spawn(
+            self.device
+                .command(super::cli::BIN)
+                .arg("--data-dir")
+                .arg(&data)
+                .arg("--config")
+                .arg(&config)
+                .arg("run")
+                .env("HEARTH_LOG", filter)
+                .stdout(Stdio::null())
+                .stderr(log),
+        );
+        (device, token)
     }
 
     /// What passed so far.
