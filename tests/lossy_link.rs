@@ -8,12 +8,10 @@
 
 mod support;
 
-use hearth::media::H264Decoder;
-use hearth::peer::{HearthPeer, PeerOptions};
 use std::time::{Duration, Instant};
-use support::http::post_whep;
-use support::impaired_link::{ImpairedLink, Impairment, DEVICE_IP, PLAYER_IP};
+use support::impaired_link::{ImpairedLink, Impairment};
 use support::topology::is_root;
+use support::whep_player;
 
 const PORT: u16 = 7610;
 /// How long the player watches.
@@ -25,68 +23,17 @@ fn watch(link: &ImpairedLink, token: &str) -> Vec<Instant> {
     watch_for(link, token, WATCH, |_| {})
 }
 
-/// Watches for `span` after the first frame; `at_second(n)` runs after
-/// each whole second `n` of it. Returns when each frame was decoded.
+/// Watches for `span` after the first frame (which must come);
+/// `at_second(n)` runs after each whole second `n` of it.
 fn watch_for(
     link: &ImpairedLink,
     token: &str,
     span: Duration,
-    mut at_second: impl FnMut(u64) + Send,
+    at_second: impl FnMut(u64) + Send,
 ) -> Vec<Instant> {
-    ImpairedLink::run_in(&link.player, || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let options = PeerOptions {
-                data_channel: false,
-                bind_addrs: vec![(PLAYER_IP, 0).into()],
-                ..PeerOptions::viewer()
-            };
-            let (peer, _events) = HearthPeer::new(options).await.unwrap();
-            let offer = peer.create_offer().await.unwrap();
-            let device = (DEVICE_IP, PORT).into();
-            // The device may still be starting: wait until it listens.
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while tokio::net::TcpStream::connect(device).await.is_err() {
-                assert!(Instant::now() < deadline, "the device never listened");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            let created = post_whep(device, token, &offer).await;
-            assert_eq!(created.status, 201, "{}", created.body);
-            peer.accept_answer(&created.body).await.unwrap();
-            let mut frames = peer.take_remote_video().unwrap();
-            let mut decoder = H264Decoder::new().unwrap();
-            let mut decoded = vec![];
-            let first = tokio::time::timeout(Duration::from_secs(30), frames.recv())
-                .await
-                .expect("video comes")
-                .expect("video open");
-            let _ = decoder.decode(&first.data);
-            let start = Instant::now();
-            let end = start + span;
-            let mut second = 0;
-            while Instant::now() < end {
-                let elapsed = start.elapsed().as_secs();
-                if elapsed > second {
-                    second = elapsed;
-                    at_second(second);
-                }
-                let next = tokio::time::timeout(Duration::from_millis(200), frames.recv());
-                let frame = match next.await {
-                    Ok(Some(frame)) => frame,
-                    Ok(None) => break,
-                    Err(_) => continue, // frozen: the clock goes on
-                };
-                if let Ok(Some(_)) = decoder.decode(&frame.data) {
-                    decoded.push(Instant::now());
-                }
-            }
-            let _ = peer.close().await;
-            decoded
-        })
-    })
+    let watched = whep_player::watch_for(link, PORT, token, span, at_second);
+    assert!(watched.first_frame.is_some(), "no video within 30 s");
+    watched.decoded
 }
 
 #[test]
@@ -98,6 +45,7 @@ fn five_percent_loss_and_50_ms_are_repaired_without_a_flood() {
     let link = ImpairedLink::build(Impairment {
         loss: 0.05,
         delay: Duration::from_millis(50),
+        ..Impairment::default()
     });
     let dir = tempfile::tempdir().unwrap();
     let (_device, token) = link.start_device(dir.path(), PORT);
@@ -168,6 +116,7 @@ fn a_slow_link_gets_a_smaller_picture_not_a_frozen_one() {
     let link = ImpairedLink::build(Impairment {
         loss: 0.0,
         delay: Duration::from_millis(20),
+        ..Impairment::default()
     });
     let dir = tempfile::tempdir().unwrap();
     let (_device, token) = link.start_device(dir.path(), PORT);

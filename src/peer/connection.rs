@@ -6,7 +6,7 @@ use crate::peer::build::build_connection;
 use crate::peer::data_channel::{DataChannelState, DataLink, DATA_CHANNEL_LABEL};
 use crate::peer::error::{PeerError, PeerResult};
 use crate::peer::events::{AudioPacket, IceCandidate, PeerEvent, PeerState, VideoFrame};
-use crate::peer::fast_start::{FastStart, FastStartRuntime, Milestone};
+use crate::peer::fast_start::{FastStart, Milestone};
 use crate::peer::fingerprint::{
     certificate_fingerprint, fingerprints_match, normalize_fingerprint,
 };
@@ -14,6 +14,7 @@ use crate::peer::media_recv::send_pli;
 use crate::peer::media_send::{spawn_keyframe_watch, MediaSender};
 use crate::peer::options::{IceMode, PeerOptions, Role};
 use crate::peer::path::SelectedPath;
+use crate::peer::runtime::PeerRuntime;
 use crate::peer::shared::{RemoteMedia, Shared};
 use crate::peer::transceivers::{add_media, channel_if};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -24,7 +25,7 @@ use webrtc::peer_connection::transport::DtlsTransport;
 use webrtc::peer_connection::{
     PeerConnection, RTCIceCandidateInit, RTCSessionDescription, RTCStatsReportEntry, StatsSelector,
 };
-use webrtc::runtime::{Runtime, TokioRuntime};
+use webrtc::runtime::Runtime;
 
 /// Remote candidates buffered while no remote description is set yet.
 const MAX_PENDING_CANDIDATES: usize = 64;
@@ -62,10 +63,7 @@ impl HearthPeer {
             }
             FastStart::new(&milestones, opts.fast_start_window)
         });
-        let runtime: Arc<dyn Runtime> = match &fast {
-            Some(fast) => Arc::new(FastStartRuntime::new(Arc::new(TokioRuntime), fast.clone())),
-            None => Arc::new(TokioRuntime),
-        };
+        let runtime: Arc<dyn Runtime> = Arc::new(PeerRuntime::new(fast.clone()));
 
         let (video_tx, video_rx) = channel_if(opts.recv_video, opts.media_capacity);
         let (audio_tx, audio_rx) = channel_if(opts.recv_audio, opts.media_capacity);

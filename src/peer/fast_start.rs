@@ -2,25 +2,19 @@
 //!
 //! `webrtc` 0.21 queues a few handshake packets (DTLS ClientHello, SCTP INIT, DCEP OPEN) that
 //! only leave at the next protocol timer tick, and the ICE timer ticks every 200 ms, so a
-//! loopback connection takes ~600 ms from offer to open data channel. [`FastStartRuntime`]
-//! wraps the crate's tokio runtime and caps every `sleep` of the connection's driver at
-//! 1 ms **while the connection is starting**, which brings that down to a few milliseconds.
+//! loopback connection takes ~600 ms from offer to open data channel. The connection's runtime
+//! (`runtime.rs`) passes every `sleep` of the connection's driver through [`FastStart::capped`],
+//! which caps it at 1 ms **while the connection is starting**; that brings the start down to a
+//! few milliseconds.
 //!
 //! The cap is switched off, for good, as soon as every [`Milestone`] the connection is
 //! waiting for has been reached (connected; data channel open; first media written after
 //! connecting), when the connection fails or closes, or when the window given to
 //! [`FastStart::arm`] runs out — whichever comes first. While on, it costs ~2 % of a core.
 
-use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use webrtc::runtime::{
-    AsyncInterval, AsyncTcpListener, AsyncTcpStream, AsyncUdpSocket, JoinHandle, Runtime,
-};
 
 /// Longest sleep the driver may take while fast start is on.
 pub const FAST_TICK: Duration = Duration::from_millis(1);
@@ -113,84 +107,6 @@ impl FastStart {
         } else {
             requested
         }
-    }
-}
-
-/// A [`Runtime`] that delegates everything to `inner` but caps `sleep` while its
-/// [`FastStart`] is active.
-#[derive(Debug)]
-pub struct FastStartRuntime {
-    inner: Arc<dyn Runtime>,
-    switch: Arc<FastStart>,
-}
-
-impl FastStartRuntime {
-    /// Wraps `inner` (normally `webrtc::runtime::TokioRuntime`).
-    pub fn new(inner: Arc<dyn Runtime>, switch: Arc<FastStart>) -> Self {
-        FastStartRuntime { inner, switch }
-    }
-}
-
-impl Runtime for FastStartRuntime {
-    fn spawn(&self, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
-        self.inner.spawn(future)
-    }
-
-    fn spawn_reactor(
-        &self,
-        reactor_pool_size: usize,
-        future: Pin<Box<dyn Future<Output = ()> + Send>>,
-    ) -> Box<dyn JoinHandle> {
-        self.inner.spawn_reactor(reactor_pool_size, future)
-    }
-
-    fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
-        self.inner.wrap_udp_socket(socket)
-    }
-
-    fn wrap_tcp_listener(
-        &self,
-        listener: std::net::TcpListener,
-    ) -> io::Result<Arc<dyn AsyncTcpListener>> {
-        self.inner.wrap_tcp_listener(listener)
-    }
-
-    fn connect_tcp<'a>(
-        &'a self,
-        remote_addr: SocketAddr,
-    ) -> Pin<Box<dyn Future<Output = io::Result<Arc<dyn AsyncTcpStream>>> + Send + 'a>> {
-        self.inner.connect_tcp(remote_addr)
-    }
-
-    fn resolve_host<'a>(
-        &'a self,
-        host: &'a str,
-    ) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'a>> {
-        self.inner.resolve_host(host)
-    }
-
-    fn now(&self) -> Instant {
-        self.inner.now()
-    }
-
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
-        self.inner.sleep(self.switch.capped(duration))
-    }
-
-    fn interval(&self, period: Duration) -> Box<dyn AsyncInterval> {
-        self.inner.interval(period)
-    }
-
-    fn block_on(&self, future: Pin<Box<dyn Future<Output = ()> + '_>>) {
-        self.inner.block_on(future)
-    }
-
-    fn yield_now(&self) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
-        self.inner.yield_now()
-    }
-
-    fn name(&self) -> &'static str {
-        "hearth-fast-start"
     }
 }
 

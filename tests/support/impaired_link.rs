@@ -32,12 +32,57 @@ pub const DEVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 79, 1, 2);
 pub const PLAYER_IP: Ipv4Addr = Ipv4Addr::new(10, 79, 2, 2);
 
 /// What the link does to packets, the same both ways.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Impairment {
     /// Share of packets dropped (0.0–1.0).
     pub loss: f64,
     /// One-way delay added.
     pub delay: Duration,
+    /// DTLS handshake datagrams lost on purpose, on top of `loss`.
+    pub lose_dtls: Option<LoseDtls>,
+}
+
+/// The first `times` datagrams from one side that carry a DTLS record of
+/// one kind, lost on purpose (to lose one handshake flight for certain).
+#[derive(Debug, Clone, Copy)]
+pub struct LoseDtls {
+    /// From the device (else from the player).
+    pub from_device: bool,
+    /// Which record marks the datagram.
+    pub record: DtlsRecord,
+    /// How many such datagrams are lost.
+    pub times: u32,
+}
+
+/// A DTLS record that marks a handshake flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtlsRecord {
+    /// ChangeCipherSpec: in the client's last flight (and the server's).
+    ChangeCipherSpec,
+    /// ServerHello: the server's first flight.
+    ServerHello,
+}
+
+impl DtlsRecord {
+    /// Whether the UDP payload `udp` (one datagram) carries this record.
+    fn is_in(self, udp: &[u8]) -> bool {
+        let mut rest = udp;
+        // RFC 6347 records: type, version (2), epoch (2), sequence (6), length (2).
+        while rest.len() >= 13 && (20..=63).contains(&rest[0]) {
+            let len = usize::from(u16::from_be_bytes([rest[11], rest[12]]));
+            let body = &rest[13..(13 + len).min(rest.len())];
+            let epoch = u16::from_be_bytes([rest[3], rest[4]]);
+            let found = match self {
+                DtlsRecord::ChangeCipherSpec => rest[0] == 20,
+                DtlsRecord::ServerHello => rest[0] == 22 && epoch == 0 && body.first() == Some(&2),
+            };
+            if found {
+                return true;
+            }
+            rest = &rest[(13 + len).min(rest.len())..];
+        }
+        false
+    }
 }
 
 /// What passed one way.
@@ -407,7 +452,7 @@ impl Ord for Held {
 }
 
 /// The impairer's loop: read, count, drop or hold, write back when due.
-fn impair(tun: OwnedFd, impairment: Impairment, counts: &Mutex<LinkCounts>, stop: &AtomicBool) {
+fn impair(tun: OwnedFd, mut impairment: Impairment, counts: &Mutex<LinkCounts>, stop: &AtomicBool) {
     let mut held = BinaryHeap::new();
     let mut order = 0u64;
     let mut random = 0x9E37_79B9_7F4A_7C15_u64;
@@ -443,10 +488,19 @@ fn impair(tun: OwnedFd, impairment: Impairment, counts: &Mutex<LinkCounts>, stop
         random ^= random << 13;
         random ^= random >> 7;
         random ^= random << 17;
-        let dropped = (random >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - impairment.loss;
+        let mut dropped = (random >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - impairment.loss;
+        let down = packet.len() >= 20 && packet[12..16] == DEVICE_IP.octets();
+        if let Some(lose) = impairment.lose_dtls.as_mut() {
+            if lose.times > 0
+                && lose.from_device == down
+                && udp_payload(packet).is_some_and(|udp| lose.record.is_in(udp))
+            {
+                lose.times -= 1;
+                dropped = true;
+            }
+        }
         {
             let mut counts = counts.lock().unwrap();
-            let down = packet.len() >= 20 && packet[12..16] == DEVICE_IP.octets();
             let direction = if down {
                 &mut counts.down
             } else {
@@ -477,14 +531,19 @@ fn impair(tun: OwnedFd, impairment: Impairment, counts: &Mutex<LinkCounts>, stop
     }
 }
 
-/// (SSRC, sequence number) of an RTP packet in an IPv4/UDP packet (RFC
-/// 7983: first byte 128–191, and not RTCP's packet types 192–223).
-fn rtp_key(ip: &[u8]) -> Option<(u32, u16)> {
+/// The UDP payload of an IPv4 packet.
+fn udp_payload(ip: &[u8]) -> Option<&[u8]> {
     if ip.first()? >> 4 != 4 || *ip.get(9)? != 17 {
         return None;
     }
     let ihl = usize::from(ip[0] & 0x0f) * 4;
-    let rtp = ip.get(ihl + 8..)?;
+    ip.get(ihl + 8..)
+}
+
+/// (SSRC, sequence number) of an RTP packet in an IPv4/UDP packet (RFC
+/// 7983: first byte 128–191, and not RTCP's packet types 192–223).
+fn rtp_key(ip: &[u8]) -> Option<(u32, u16)> {
+    let rtp = udp_payload(ip)?;
     if rtp.len() < 12 || !(128..=191).contains(&rtp[0]) || (192..=223).contains(&rtp[1]) {
         return None;
     }

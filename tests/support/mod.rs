@@ -19,7 +19,8 @@
 //!   [`topology`], a small internet of network namespaces with NATs.
 //! - [`netns`]: two namespaces joined by a veth pair; [`moving_host`]: a
 //!   host whose address changes under a running test; [`impaired_link`]: a
-//!   router that loses and delays packets (a TUN), with counts of what passed.
+//!   router that loses and delays packets (a TUN), with counts of what passed;
+//!   [`whep_player`]: our own WHEP player on its far side.
 //! - [`chromium`] (headless Chromium over the DevTools protocol),
 //!   [`viewer`] (the viewer page in it), [`watch_cli`] (`hearth watch` as a
 //!   family member runs it) and [`aiortc`] (aiortc in a venv).
@@ -46,3 +47,4 @@ pub mod topology;
 pub mod turn_server;
 pub mod viewer;
 pub mod watch_cli;
+pub mod whep_player;
