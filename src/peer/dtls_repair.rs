@@ -19,6 +19,10 @@
 //! peer, so its replay window lets the copy through; a copy of a datagram
 //! that did arrive is dropped there as a replay, which is harmless.
 //!
+//! Through a TURN server the datagrams are ChannelData (RFC 8656 §12.4): a
+//! 4-byte channel header, then the DTLS. A peer is then the server's
+//! address and the channel, and the copy kept is the whole ChannelData.
+//!
 //! It forgets a peer once that peer sends application data or SRTP (the
 //! handshake is over on its side, so it has every flight of ours), after
 //! [`MAX_RESENDS`] copies, or when idle for [`FORGET_AFTER`]. It holds at
@@ -48,6 +52,25 @@ const HANDSHAKE: u8 = 22;
 const APPLICATION_DATA: u8 = 23;
 /// type, version (2), epoch (2), sequence number (6), length (2).
 const RECORD_HEADER: usize = 13;
+/// Channel number (2), length (2).
+const CHANNEL_HEADER: usize = 4;
+
+/// Who a datagram is from or to: an address, and a TURN channel on it.
+type Peer = (SocketAddr, Option<u16>);
+
+/// The TURN channel a datagram travels in, and what it carries (RFC 7983:
+/// ChannelData starts with 64–79); the datagram itself otherwise.
+pub fn unwrap_channel(bytes: &[u8]) -> (Option<u16>, &[u8]) {
+    match bytes.first() {
+        Some(64..=79) if bytes.len() >= CHANNEL_HEADER => {
+            let channel = u16::from_be_bytes([bytes[0], bytes[1]]);
+            let len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+            let end = (CHANNEL_HEADER + len).min(bytes.len());
+            (Some(channel), &bytes[CHANNEL_HEADER..end])
+        }
+        _ => (None, bytes),
+    }
+}
 
 /// What one datagram holds, as far as the repair cares.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -128,9 +151,9 @@ impl Handshake {
 /// The handshakes of one socket; see the module documentation.
 #[derive(Debug, Default)]
 pub struct FlightRepair {
-    peers: HashMap<SocketAddr, Handshake>,
+    peers: HashMap<Peer, Handshake>,
     /// Peers whose handshake is over (bounded like `peers`).
-    done: HashSet<SocketAddr>,
+    done: HashSet<Peer>,
 }
 
 impl FlightRepair {
@@ -146,7 +169,9 @@ impl FlightRepair {
 
     /// Notes a datagram sent to `to`.
     pub fn on_sent(&mut self, to: SocketAddr, bytes: &[u8], now: Instant) {
-        let Some(datagram) = read_datagram(bytes) else {
+        let (channel, inner) = unwrap_channel(bytes);
+        let to = (to, channel);
+        let Some(datagram) = read_datagram(inner) else {
             return;
         };
         if !datagram.handshake || self.done.contains(&to) {
@@ -167,11 +192,13 @@ impl FlightRepair {
     /// Notes a datagram received from `from`; returns the datagrams to send
     /// it again (empty unless the peer repeated itself).
     pub fn on_received(&mut self, from: SocketAddr, bytes: &[u8], now: Instant) -> Vec<Vec<u8>> {
-        if is_media(bytes) {
+        let (channel, inner) = unwrap_channel(bytes);
+        let from = (from, channel);
+        if is_media(inner) {
             self.finish(from);
             return Vec::new();
         }
-        let Some(datagram) = read_datagram(bytes) else {
+        let Some(datagram) = read_datagram(inner) else {
             return Vec::new();
         };
         if datagram.application {
@@ -209,7 +236,8 @@ impl FlightRepair {
         handshake.resends += 1;
         handshake.last_resend = Some(now);
         tracing::debug!(
-            peer = %from,
+            peer = %from.0,
+            channel = ?from.1,
             datagrams = handshake.flight.len(),
             resend = handshake.resends,
             "the peer repeated its DTLS flight: sending ours again"
@@ -218,7 +246,7 @@ impl FlightRepair {
     }
 
     /// The peer's handshake is over: forget it.
-    fn finish(&mut self, peer: SocketAddr) {
+    fn finish(&mut self, peer: Peer) {
         if self.peers.remove(&peer).is_some() {
             if self.done.len() >= MAX_PEERS {
                 self.done.clear();
@@ -228,7 +256,7 @@ impl FlightRepair {
     }
 
     /// The handshake with `peer`, made room for if new.
-    fn entry(&mut self, peer: SocketAddr, now: Instant) -> &mut Handshake {
+    fn entry(&mut self, peer: Peer, now: Instant) -> &mut Handshake {
         if !self.peers.contains_key(&peer) {
             self.peers
                 .retain(|_, h| now.duration_since(h.touched) < FORGET_AFTER);

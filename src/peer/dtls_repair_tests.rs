@@ -195,3 +195,45 @@ fn peers_are_bounded_and_idle_ones_forgotten() {
     repair.on_sent(peer(), &datagram(&[message(1, 0)]), later);
     assert_eq!(repair.peers.len(), 1);
 }
+
+/// `datagram` in ChannelData on TURN channel `channel`.
+fn in_channel(channel: u16, datagram: &[u8]) -> Vec<u8> {
+    let mut out = channel.to_be_bytes().to_vec();
+    out.extend_from_slice(&(datagram.len() as u16).to_be_bytes());
+    out.extend_from_slice(datagram);
+    out
+}
+
+#[test]
+fn a_flight_through_a_turn_channel_goes_again_in_its_channel() {
+    let mut repair = FlightRepair::new();
+    let t0 = Instant::now();
+    let turn: SocketAddr = "10.0.0.9:3478".parse().unwrap();
+    // Two handshakes through one TURN server, on channels 0x4000 and 0x4001.
+    for channel in [0x4000, 0x4001] {
+        repair.on_sent(turn, &in_channel(channel, &message(1, 0)), t0);
+        repair.on_received(turn, &in_channel(channel, &server_first_flight()), t0);
+        repair.on_sent(turn, &in_channel(channel, &client_last_flight()), t0);
+    }
+    // Channel 0x4001's peer is done (SRTP); 0x4000's repeats its flight.
+    repair.on_received(turn, &in_channel(0x4001, &[0x80, 0x60, 0, 1]), t0);
+    let later = t0 + Duration::from_secs(1);
+    let again = repair.on_received(turn, &in_channel(0x4000, &server_first_flight()), later);
+    assert_eq!(again, vec![in_channel(0x4000, &client_last_flight())]);
+    assert!(repair
+        .on_received(turn, &in_channel(0x4001, &server_first_flight()), later)
+        .is_empty());
+}
+
+#[test]
+fn channel_data_is_unwrapped_and_the_rest_left_alone() {
+    let wrapped = in_channel(0x4abc, &[22, 1, 2]);
+    assert_eq!(unwrap_channel(&wrapped), (Some(0x4abc), &[22u8, 1, 2][..]));
+    // A length beyond the datagram is cut to what is there.
+    assert_eq!(
+        unwrap_channel(&[0x40, 0, 0, 99, 22]),
+        (Some(0x4000), &[22u8][..])
+    );
+    assert_eq!(unwrap_channel(&[22, 1]), (None, &[22u8, 1][..]));
+    assert_eq!(unwrap_channel(&[0x40, 0]), (None, &[0x40u8, 0][..]));
+}

@@ -5,7 +5,7 @@
 //! one-byte look (and, while a handshake is watched, a lock per received
 //! media packet until the first one ends the watch).
 
-use crate::peer::dtls_repair::FlightRepair;
+use crate::peer::dtls_repair::{unwrap_channel, FlightRepair};
 use std::fmt;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
@@ -31,16 +31,18 @@ impl fmt::Debug for RepairingSocket {
     }
 }
 
-/// Whether the first byte is a DTLS handshake or ChangeCipherSpec record
-/// (alerts and application data need no look on the way out).
+/// Whether it starts with a DTLS handshake or ChangeCipherSpec record,
+/// maybe in a TURN channel (alerts and application data need no look on
+/// the way out).
 fn is_handshake_out(datagram: &[u8]) -> bool {
-    matches!(datagram.first(), Some(20 | 22))
+    matches!(unwrap_channel(datagram).1.first(), Some(20 | 22))
 }
 
 /// Whether a received datagram may matter to the repair: DTLS, or media
-/// (which ends a watch) while a handshake is watched.
+/// (which ends a watch) while a handshake is watched; maybe in a TURN
+/// channel.
 fn matters_in(datagram: &[u8], watching: bool) -> bool {
-    match datagram.first() {
+    match unwrap_channel(datagram).1.first() {
         Some(20..=63) => true,
         Some(128..=191) => watching,
         _ => false,
