@@ -31,6 +31,40 @@ pub fn encoder_rate(configured: u32, weakest: Option<u64>) -> u32 {
     share.min(u64::from(configured)).max(u64::from(FLOOR_BPS)) as u32
 }
 
+/// The rate an encoder was last set to, and when to set it again: only a
+/// change of more than a twentieth is worth telling the encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateFollower {
+    configured: u32,
+    current: u32,
+}
+
+impl RateFollower {
+    /// An encoder set up at `configured` bits per second.
+    pub fn new(configured: u32) -> Self {
+        RateFollower {
+            configured,
+            current: configured,
+        }
+    }
+
+    /// The rate the encoder runs at.
+    pub fn current(&self) -> u32 {
+        self.current
+    }
+
+    /// Takes the weakest viewer's estimate; returns the rate to set the
+    /// encoder to, when it differs enough from the current one.
+    pub fn follow(&mut self, weakest: Option<u64>) -> Option<u32> {
+        let target = encoder_rate(self.configured, weakest);
+        if target.abs_diff(self.current) <= self.current / 20 {
+            return None;
+        }
+        self.current = target;
+        Some(target)
+    }
+}
+
 /// Whether the picture is halved, with the hold that keeps it from flapping.
 #[derive(Debug, Default, Clone)]
 pub struct SizeRule {
@@ -108,6 +142,24 @@ mod tests {
         assert_eq!(encoder_rate(1_000_000, Some(500_000)), 400_000);
         assert_eq!(encoder_rate(1_000_000, Some(150_000)), 120_000);
         assert_eq!(encoder_rate(1_000_000, Some(10_000)), FLOOR_BPS);
+    }
+
+    #[test]
+    fn the_follower_changes_the_rate_only_when_it_moves_more_than_a_twentieth() {
+        let mut follower = RateFollower::new(600_000);
+        assert_eq!(follower.follow(None), None);
+        assert_eq!(
+            follower.follow(Some(5_000_000)),
+            None,
+            "capped at configured"
+        );
+        assert_eq!(follower.follow(Some(500_000)), Some(400_000));
+        // 410 kbit/s is within a twentieth of 400: left alone.
+        assert_eq!(follower.follow(Some(512_500)), None);
+        assert_eq!(follower.current(), 400_000);
+        assert_eq!(follower.follow(Some(150_000)), Some(120_000));
+        // The viewer left: back to the configured rate.
+        assert_eq!(follower.follow(None), Some(600_000));
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! OUTPUT buffer with the driver's stride, and the call waits (at most a second) for the
 //! CAPTURE buffer holding its H.264. Constrained baseline, the level the size needs,
 //! the configured bitrate and IDR interval, SPS/PPS repeated before each IDR, and
-//! `FORCE_KEY_FRAME` on request. Wrapped in a
+//! `FORCE_KEY_FRAME` on request. The bitrate follows the weakest viewer's path estimate
+//! like openh264's ([`RateFollower`]), set between frames with `VIDEO_BITRATE`; the
+//! picture size does not (that would mean stopping and reconfiguring both queues).
+//! Wrapped in a
 //! [`FallbackEncoder`](super::fallback::FallbackEncoder) by
 //! [`open_encoder`](super::open_encoder), so a failure continues in openh264.
 
@@ -24,6 +27,7 @@ use crate::hardware::camera::format::PixelFormat;
 use crate::hardware::error::DeviceKind;
 use crate::hardware::v4l2::{Device, FrameSizes, MmapQueue, CAPTURE_MPLANE, OUTPUT_MPLANE};
 use crate::hardware::HardwareError;
+use crate::media::rate::RateFollower;
 use crate::media::{EncodedVideo, H264Config, I420Frame, MediaError, VideoEncoder};
 
 /// Buffers on each side.
@@ -89,6 +93,10 @@ pub struct V4l2M2mEncoder {
     assembler: Assembler,
     settings: H264Config,
     frames_out: u64,
+    /// When to change the bitrate.
+    follower: RateFollower,
+    /// Whether the driver refused a new bitrate already (said once).
+    rate_refused: bool,
 }
 
 fn encode_error(what: &str, e: impl std::fmt::Display) -> MediaError {
@@ -215,6 +223,8 @@ impl V4l2M2mEncoder {
             assembler: Assembler::new(),
             settings,
             frames_out: 0,
+            follower: RateFollower::new(settings.bitrate_bps),
+            rate_refused: false,
         })
     }
 
@@ -238,6 +248,23 @@ impl V4l2M2mEncoder {
 }
 
 impl VideoEncoder for V4l2M2mEncoder {
+    fn follow_estimate(&mut self, weakest: Option<u64>) {
+        let Some(bps) = self.follower.follow(weakest) else {
+            return;
+        };
+        match self
+            .dev
+            .set_control(sys::V4L2_CID_MPEG_VIDEO_BITRATE, bps as i32)
+        {
+            Ok(()) => debug!(bps, "hardware video rate follows the weakest viewer"),
+            Err(error) if !self.rate_refused => {
+                self.rate_refused = true;
+                warn!(%error, bps, "the hardware encoder refused a new bitrate; it keeps its rate");
+            }
+            Err(_) => {}
+        }
+    }
+
     fn encode(
         &mut self,
         frame: &I420Frame,

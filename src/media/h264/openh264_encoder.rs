@@ -35,7 +35,7 @@ use tracing::{debug, warn};
 use super::annexb::{nal_type, nal_units, NAL_PPS, NAL_SPS};
 use super::video_encoder::{EncodedVideo, VideoEncoder};
 use crate::media::frame::check_size;
-use crate::media::rate::{encoder_rate, SizeRule};
+use crate::media::rate::{RateFollower, SizeRule};
 use crate::media::{I420Frame, MediaError};
 
 /// Settings for [`OpenH264Encoder`].
@@ -119,6 +119,8 @@ pub struct OpenH264Encoder {
     parameter_sets: Option<Bytes>,
     /// The weakest viewer's path estimate ([`VideoEncoder::follow_estimate`]).
     weakest: Option<u64>,
+    /// When to change the rate.
+    follower: RateFollower,
     /// The rate openh264 was last set to.
     rate: u32,
     /// Whether the picture is halved for a low rate.
@@ -163,6 +165,7 @@ impl OpenH264Encoder {
             frames_out: 0,
             parameter_sets: None,
             weakest: None,
+            follower: RateFollower::new(config.bitrate_bps),
             rate: config.bitrate_bps,
             size: SizeRule::default(),
             previous_width: None,
@@ -172,8 +175,7 @@ impl OpenH264Encoder {
     /// The frame to encode: `frame`, or half of it while the rate is low;
     /// sets openh264's rate to follow the weakest viewer first.
     fn sized<'a>(&mut self, frame: &'a I420Frame) -> std::borrow::Cow<'a, I420Frame> {
-        let target = encoder_rate(self.config.bitrate_bps, self.weakest);
-        if target.abs_diff(self.rate) > self.rate / 20 {
+        if let Some(target) = self.follower.follow(self.weakest) {
             self.set_rate(target, false);
         }
         let pixels =
