@@ -7,6 +7,8 @@
 //!   freeze longer than 500 ms.
 //! - The device's last DTLS handshake flight lost (twice): it is sent
 //!   again, and the picture comes.
+//! - On a clean link, each frame carries its capture time
+//!   (abs-capture-time), and Chromium reads it back.
 //!
 //! Needs root; without it the tests say why and return.
 
@@ -29,7 +31,10 @@ const PLAYER: &str = r#"
 window.play = async (token) => {
   const pc = new RTCPeerConnection();
   window.pc = pc;
-  pc.addTransceiver('video', { direction: 'recvonly' });
+  const video = pc.addTransceiver('video', { direction: 'recvonly' });
+  // Chromium offers abs-capture-time only when asked to.
+  video.setHeaderExtensionsToNegotiate(video.getHeaderExtensionsToNegotiate().map((e) =>
+    e.uri.endsWith('/abs-capture-time') ? { ...e, direction: 'sendrecv' } : e));
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise((done) => {
     if (pc.iceGatheringState === 'complete') return done();
@@ -87,7 +92,12 @@ async fn watch_in_chromium(
     port: u16,
 ) -> (Process, Chromium, Page) {
     let (device, token) = link.start_device(dir, port);
-    let browser = Chromium::launch_in(Some(&link.player), &[]).await;
+    // Capture times are read back from the receiver's synchronization sources.
+    let browser = Chromium::launch_in(
+        Some(&link.player),
+        &["--enable-blink-features=CaptureTimeInCsrc"],
+    )
+    .await;
     let page = browser.new_page(640, 480).await;
     let url = format!("http://{DEVICE_IP}:{port}/");
     // The device may still be starting.
@@ -199,4 +209,81 @@ async fn chromium_connects_when_the_devices_last_handshake_flight_is_lost() {
         "Chromium decoding 10 frames {:?} after it started, the device's last flight lost twice",
         started.elapsed()
     );
+}
+
+/// Every video frame's first packet says when the device captured it
+/// (abs-capture-time, which Chromium negotiates when the page asks): on
+/// the wire, the values are NTP times within a second of this machine's
+/// clock, and they advance with the frames' RTP time (90 kHz) to within a
+/// millisecond; and Chromium reads them back (its receiver's
+/// `captureTimestamp`, behind the `CaptureTimeInCsrc` blink feature) as a
+/// capture less than a second before the packet came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_frame_says_when_it_was_captured() {
+    if !is_root() {
+        eprintln!("skipped: network namespaces need root (CI runs as root)");
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let link = ImpairedLink::build(Impairment {
+        delay: Duration::from_millis(20),
+        ..Impairment::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (_device, _browser, page) = watch_in_chromium(&link, dir.path(), PORT + 2).await;
+    let answer = page.eval("pc.remoteDescription.sdp").await;
+    let id: u8 = answer
+        .as_str()
+        .unwrap()
+        .lines()
+        .find(|l| l.ends_with("/abs-capture-time"))
+        .and_then(|l| l.strip_prefix("a=extmap:")?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("the device's answer has no abs-capture-time:\n{answer}"));
+    link.watch_extension_down(id);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Chromium reads it back: its capture time (NTP, in ms) against when
+    // the packet came (Unix ms), on one machine's clock.
+    let source = page
+        .eval("pc.getReceivers()[0].getSynchronizationSources()[0]")
+        .await;
+    let captured = source["captureTimestamp"].as_f64().unwrap_or_else(|| {
+        panic!("Chromium reports no capture time: {source}");
+    }) - 2_208_988_800_000.0;
+    let received = source["timestamp"].as_f64().unwrap();
+    let in_flight = received - captured;
+    let values = link.counts().down.extension_values;
+    assert!(
+        values.len() > 60,
+        "only {} capture times in 3 s",
+        values.len()
+    );
+    let ntp_seconds = |v: &[u8; 8]| u64::from_be_bytes(*v) as f64 / 4_294_967_296.0;
+    let unix_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let (_, ts0, v0) = values[0];
+    let mut worst: f64 = 0.0;
+    for (_, ts, v) in &values {
+        let by_rtp = f64::from(ts.wrapping_sub(ts0)) / 90_000.0;
+        let by_capture = ntp_seconds(v) - ntp_seconds(&v0);
+        worst = worst.max((by_rtp - by_capture).abs());
+    }
+    let age = unix_now - (ntp_seconds(&values.last().unwrap().2) - 2_208_988_800.0);
+    eprintln!(
+        "{} frames with a capture time (extension {id}); the last one {age:.3} s before the \
+         end; capture time and RTP time apart by {:.3} ms at most; Chromium: captured \
+         {in_flight:.0} ms before it came",
+        values.len(),
+        worst * 1000.0
+    );
+    assert!(
+        (0.0..1000.0).contains(&in_flight),
+        "Chromium says the frame came {in_flight} ms after its capture"
+    );
+    assert!(
+        (0.0..1.0).contains(&age),
+        "capture time {age} s off the clock"
+    );
+    assert!(worst < 0.001, "capture and RTP time apart by {worst} s");
 }

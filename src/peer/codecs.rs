@@ -7,6 +7,7 @@
 //!
 //! Nothing else is registered, so an offer without these codecs negotiates no media.
 
+use crate::peer::abs_capture_time::ABS_CAPTURE_TIME_URI;
 use crate::peer::error::{PeerError, PeerResult};
 use crate::peer::keyframe::KeyframeRequestForwarder;
 use crate::peer::nack_responder::MannerlyNackResponder;
@@ -18,7 +19,7 @@ use rtc::peer_connection::configuration::interceptor_registry::{
     configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use webrtc::peer_connection::{MediaEngine, Registry};
 
@@ -127,6 +128,15 @@ pub fn media_engine_and_registry(
     // What `register_default_interceptors` does, with our responder in the NACK slot.
     configure_simulcast_extension_headers(&mut media_engine)
         .map_err(PeerError::webrtc("registering the header extensions"))?;
+    media_engine
+        .register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: ABS_CAPTURE_TIME_URI.to_owned(),
+            },
+            RtpCodecKind::Video,
+            None,
+        )
+        .map_err(PeerError::webrtc("registering abs-capture-time"))?;
     let registry = Registry::new()
         .with(Slot::NackResponder, MannerlyNackResponder::default())
         .with(

@@ -5,6 +5,7 @@
 //! Media written before [`PeerEvent::Connected`] is packetized but dropped by the stack (no
 //! SRTP keys yet), so a sender should (re)start with a keyframe on every `Connected`.
 
+use crate::peer::abs_capture_time::{AbsCaptureTime, ABS_CAPTURE_TIME_URI};
 use crate::peer::codecs::{
     h264_codec, opus_codec, H264_MIME, OPUS_CLOCK_RATE, OPUS_MIME, VIDEO_CLOCK_RATE,
 };
@@ -57,6 +58,8 @@ pub(crate) struct LocalTrack {
     kind: &'static str,
     mime: &'static str,
     payload_type: AtomicU16,
+    /// The negotiated id of abs-capture-time: [`PT_UNKNOWN`] until known, 0 if none.
+    capture_time_id: AtomicU16,
     sender: OnceCell<Arc<dyn RtpSender>>,
 }
 
@@ -124,6 +127,7 @@ impl LocalTrack {
             kind: name,
             mime,
             payload_type: AtomicU16::new(PT_UNKNOWN),
+            capture_time_id: AtomicU16::new(PT_UNKNOWN),
             sender: OnceCell::new(),
         }))
     }
@@ -159,6 +163,16 @@ impl LocalTrack {
             .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(self.mime))
             .map(|c| c.payload_type)
             .ok_or(PeerError::NotNegotiated(self.kind))?;
+        // The stack fills in negotiated header extensions only for its own;
+        // ours is written onto each packet by the id the answer gave it.
+        let capture_time_id = params
+            .rtp_parameters
+            .header_extensions
+            .iter()
+            .find(|e| e.uri == ABS_CAPTURE_TIME_URI)
+            .map_or(0, |e| e.id);
+        self.capture_time_id
+            .store(capture_time_id, Ordering::Release);
         self.payload_type.store(pt as u16, Ordering::Release);
         tracing::debug!(kind = self.kind, pt, "negotiated payload type");
         Ok(pt)
@@ -167,6 +181,7 @@ impl LocalTrack {
     /// Forgets the resolved payload type (after a new negotiation).
     pub fn reset_payload_type(&self) {
         self.payload_type.store(PT_UNKNOWN, Ordering::Release);
+        self.capture_time_id.store(PT_UNKNOWN, Ordering::Release);
     }
 
     async fn write(&self, data: &[u8], captured_at: Instant, duration: Duration) -> PeerResult<()> {
@@ -182,8 +197,20 @@ impl LocalTrack {
                 .packetize(Instant::now(), &Bytes::copy_from_slice(data), 0)
                 .map_err(PeerError::webrtc("cutting a media sample into packets"))?
         };
+        // The first packet of each frame says when it was captured, if negotiated
+        // (one-byte header extension ids are 1–14).
+        let id = self.capture_time_id.load(Ordering::Acquire);
+        let mut capture_time = (1..=14)
+            .contains(&id)
+            .then(|| AbsCaptureTime::of(captured_at).to_bytes());
         for mut packet in packets {
             packet.header.payload_type = pt;
+            if let Some(bytes) = capture_time.take() {
+                packet
+                    .header
+                    .set_extension(id as u8, bytes)
+                    .map_err(PeerError::webrtc("adding the capture time"))?;
+            }
             self.track
                 .write_rtp_with_extensions(packet, &[])
                 .await

@@ -35,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+pub mod abs_capture_time;
 mod build;
 pub mod codecs;
 mod connection;

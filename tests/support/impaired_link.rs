@@ -100,6 +100,12 @@ pub struct Direction {
     pub timeline: Vec<(Instant, usize)>,
     /// (when, IP bytes) of every RTP packet offered again.
     pub resent: Vec<(Instant, usize)>,
+    /// The header extension id whose values are kept (`None`: none).
+    pub watch_extension: Option<u8>,
+    /// (when, RTP timestamp, value) of every 8-byte element of a one-byte
+    /// RTP header extension (RFC 8285) with id `watch_extension`, the first
+    /// 10,000 (abs-capture-time is such an element).
+    pub extension_values: Vec<(Instant, u32, [u8; 8])>,
 }
 
 impl Direction {
@@ -371,6 +377,12 @@ impl ImpairedLink {
         (device, token)
     }
 
+    /// Keeps the values of the 8-byte header extension element `id` that
+    /// the device sends from now on ([`Direction::extension_values`]).
+    pub fn watch_extension_down(&self, id: u8) {
+        self.counts.lock().unwrap().down.watch_extension = Some(id);
+    }
+
     /// What passed so far.
     pub fn counts(&self) -> LinkCounts {
         self.counts.lock().unwrap().clone()
@@ -509,6 +521,13 @@ fn impair(tun: OwnedFd, mut impairment: Impairment, counts: &Mutex<LinkCounts>, 
             direction.packets += 1;
             direction.bytes += packet.len() as u64;
             direction.timeline.push((now, packet.len()));
+            if let (Some(id), Some(rtp)) = (direction.watch_extension, udp_payload(packet)) {
+                if let Some((timestamp, value)) = eight_byte_extension(rtp, id) {
+                    if direction.extension_values.len() < 10_000 {
+                        direction.extension_values.push((now, timestamp, value));
+                    }
+                }
+            }
             if let Some(key) = rtp_key(packet) {
                 let seen = direction.rtp.entry(key).or_default();
                 *seen += 1;
@@ -529,6 +548,45 @@ fn impair(tun: OwnedFd, mut impairment: Impairment, counts: &Mutex<LinkCounts>, 
             });
         }
     }
+}
+
+/// The RTP timestamp and the 8-byte value of element `id` of the one-byte
+/// header extension (0xBEDE) of an RTP packet `rtp`, if it has one.
+fn eight_byte_extension(rtp: &[u8], id: u8) -> Option<(u32, [u8; 8])> {
+    if rtp.len() < 12 || !(128..=191).contains(&rtp[0]) || (192..=223).contains(&rtp[1]) {
+        return None;
+    }
+    if rtp[0] & 0x10 == 0 {
+        return None;
+    }
+    let timestamp = u32::from_be_bytes([rtp[4], rtp[5], rtp[6], rtp[7]]);
+    let at = 12 + usize::from(rtp[0] & 0x0f) * 4;
+    let header = rtp.get(at..at + 4)?;
+    if header[..2] != [0xbe, 0xde] {
+        return None;
+    }
+    let words = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    static DBG: AtomicU32 = AtomicU32::new(0);
+    if DBG.fetch_add(1, Ordering::Relaxed) < 20 {
+        eprintln!("DBG ext {:02x?}", rtp.get(at..at + 4 + words * 4));
+    }
+    let mut elements = rtp.get(at + 4..at + 4 + words * 4)?;
+    while let Some((&first, rest)) = elements.split_first() {
+        if first == 0 {
+            elements = rest; // padding
+            continue;
+        }
+        let (element_id, len) = (first >> 4, usize::from(first & 0x0f) + 1);
+        if element_id == 15 {
+            break;
+        }
+        let value = rest.get(..len)?;
+        if element_id == id && len == 8 {
+            return Some((timestamp, value.try_into().ok()?));
+        }
+        elements = &rest[len..];
+    }
+    None
 }
 
 /// The UDP payload of an IPv4 packet.
