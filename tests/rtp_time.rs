@@ -7,55 +7,17 @@ mod support;
 
 use hearth::api::LocalMedia;
 use hearth::contacts::Permission;
-use hearth::media::{
-    read_frame_number, H264Config, H264Decoder, I420Frame, MediaError, OpenH264Encoder,
-    TestPatternCamera, VideoCapture, VideoFormat, VideoPipeline,
-};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use hearth::media::{read_frame_number, H264Config, H264Decoder, OpenH264Encoder, VideoPipeline};
 use std::time::{Duration, Instant};
 use support::harness::*;
 use support::http::post_whep;
+use support::noting_camera::NotingCamera;
 use tokio::time::timeout;
-
-/// When each numbered frame was taken, by the camera's own clock.
-type Taken = Arc<Mutex<HashMap<u32, Instant>>>;
-
-/// The test pattern, noting each frame's capture time by its number.
-struct NotingCamera {
-    inner: TestPatternCamera,
-    taken: Taken,
-}
-
-impl VideoCapture for NotingCamera {
-    fn format(&self) -> VideoFormat {
-        self.inner.format()
-    }
-
-    fn next_frame(&mut self) -> Result<I420Frame, MediaError> {
-        let n = self.inner.next_frame_number();
-        let frame = self.inner.next_frame()?;
-        let at = self
-            .inner
-            .last_capture_time()
-            .expect("the test pattern keeps time");
-        self.taken.lock().unwrap().insert(n, at);
-        Ok(frame)
-    }
-
-    fn last_capture_time(&self) -> Option<Instant> {
-        self.inner.last_capture_time()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtp_timestamps_follow_the_capture_clock_for_a_minute() {
     init_logs();
-    let taken = Taken::default();
-    let camera = NotingCamera {
-        inner: TestPatternCamera::new(320, 240, 30).unwrap(),
-        taken: taken.clone(),
-    };
+    let (camera, taken) = NotingCamera::new(320, 240, 30);
     let encoder = OpenH264Encoder::new(H264Config::new(320, 240, 30)).unwrap();
     let video = VideoPipeline::start(Box::new(camera), Box::new(encoder)).unwrap();
     let relay = TestRelay::start().await;

@@ -21,6 +21,8 @@
 //!   host whose address changes under a running test; [`impaired_link`]: a
 //!   router that loses and delays packets (a TUN), with counts of what passed;
 //!   [`whep_player`]: our own WHEP player on its far side.
+//! - [`noting_camera`]: the test pattern, noting when it took each numbered
+//!   frame.
 //! - [`chromium`] (headless Chromium over the DevTools protocol),
 //!   [`viewer`] (the viewer page in it), [`watch_cli`] (`hearth watch` as a
 //!   family member runs it) and [`aiortc`] (aiortc in a venv).
@@ -38,6 +40,7 @@ pub mod http;
 pub mod impaired_link;
 pub mod moving_host;
 pub mod netns;
+pub mod noting_camera;
 pub mod peer;
 pub mod photo;
 pub mod raw_relay;
