@@ -4,8 +4,10 @@
 
 use super::http::post_whep;
 use super::impaired_link::{ImpairedLink, DEVICE_IP, PLAYER_IP};
+use super::topology::Host;
 use hearth::media::H264Decoder;
 use hearth::peer::{HearthPeer, PeerOptions};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 /// What the player saw.
@@ -19,15 +21,29 @@ pub struct Watched {
 }
 
 /// Watches the device at `port` with `token` for `span` after the first
-/// frame; `at_second(n)` runs after each whole second `n` of it.
+/// frame, from the player's namespace; `at_second(n)` runs after each whole
+/// second `n` of it.
 pub fn watch_for(
     link: &ImpairedLink,
     port: u16,
     token: &str,
     span: Duration,
+    at_second: impl FnMut(u64) + Send,
+) -> Watched {
+    watch_from(&link.player, PLAYER_IP, port, token, span, at_second)
+}
+
+/// [`watch_for`] from `host`'s namespace, bound to `ip` (the router's
+/// 10.79.1.1 watches without the impairer in the way).
+pub fn watch_from(
+    host: &Host,
+    ip: Ipv4Addr,
+    port: u16,
+    token: &str,
+    span: Duration,
     mut at_second: impl FnMut(u64) + Send,
 ) -> Watched {
-    ImpairedLink::run_in(&link.player, || {
+    ImpairedLink::run_in(host, || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -35,7 +51,7 @@ pub fn watch_for(
         runtime.block_on(async {
             let options = PeerOptions {
                 data_channel: false,
-                bind_addrs: vec![(PLAYER_IP, 0).into()],
+                bind_addrs: vec![(ip, 0).into()],
                 ..PeerOptions::viewer()
             };
             let (peer, _events) = HearthPeer::new(options).await.unwrap();
