@@ -179,6 +179,7 @@ impl VideoEncoder for FakeHardware {
             sequence: u64::from(n),
             captured_at: Instant::now(),
             duration: Duration::from_millis(33),
+            temporal_layer: 0,
         }))
     }
 }

@@ -355,3 +355,35 @@ fn the_encoder_follows_the_weakest_viewer_and_comes_back() {
     );
     assert!(back[3].0 > 450_000, "{:?}", rates(&back));
 }
+
+/// Every other frame is in temporal layer 1, which no frame references: a
+/// decoder given the base layer alone (half the frames, as a viewer on a
+/// slow path is sent) shows every one of them, with the right number.
+#[test]
+fn the_base_layer_alone_decodes_at_half_the_frame_rate() {
+    let pattern = TestPattern::new(320, 240).unwrap();
+    let mut enc = OpenH264Encoder::new(H264Config::new(320, 240, 30)).unwrap();
+    let mut all = H264Decoder::new().unwrap();
+    let mut base = H264Decoder::new().unwrap();
+    let (mut layers, mut base_read) = (vec![], vec![]);
+    for n in 0..90 {
+        let au = enc
+            .encode(&pattern.frame(n), false)
+            .unwrap()
+            .expect("no frame skipping at the default rate");
+        layers.push(au.temporal_layer);
+        assert!(all.decode(&au.data).unwrap().is_some());
+        if au.temporal_layer == 0 {
+            let picture = base.decode(&au.data).unwrap().expect("a picture");
+            base_read.push((n, read_frame_number(&picture)));
+        }
+    }
+    let upper = layers.iter().filter(|l| **l > 0).count();
+    assert!(
+        (40..=46).contains(&upper),
+        "{upper} of 90 frames in layer 1: {layers:?}"
+    );
+    for (n, read) in base_read {
+        assert_eq!(read, Some(n), "frame {n} from the base layer alone");
+    }
+}

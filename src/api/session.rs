@@ -516,6 +516,11 @@ impl Session {
 trait Outgoing: crate::media::fanout::MediaPacket {
     /// For logs.
     const KIND: &'static str;
+    /// Its size on the wire, about.
+    fn bytes(&self) -> usize;
+    /// Whether no other packet depends on it (a frame above the base
+    /// temporal layer), so a viewer on a slow path may be spared it.
+    fn spareable(&self) -> bool;
     /// Writes `self` to the peer's track of its kind.
     fn write<'a>(
         &'a self,
@@ -525,6 +530,12 @@ trait Outgoing: crate::media::fanout::MediaPacket {
 
 impl Outgoing for crate::media::EncodedVideo {
     const KIND: &'static str = "video";
+    fn bytes(&self) -> usize {
+        self.data.len()
+    }
+    fn spareable(&self) -> bool {
+        self.temporal_layer > 0
+    }
     fn write<'a>(
         &'a self,
         sender: &'a MediaSender,
@@ -535,6 +546,12 @@ impl Outgoing for crate::media::EncodedVideo {
 
 impl Outgoing for crate::media::EncodedAudio {
     const KIND: &'static str = "audio";
+    fn bytes(&self) -> usize {
+        self.data.len()
+    }
+    fn spareable(&self) -> bool {
+        false
+    }
     fn write<'a>(
         &'a self,
         sender: &'a MediaSender,
@@ -555,11 +572,19 @@ async fn pump<T: Outgoing>(
         return;
     }
     let mut feed = control.subscribe();
+    // A viewer whose path cannot carry the whole stream gets its base layer.
+    let mut thinning = crate::media::rate::Thinning::default();
     loop {
         tokio::select! {
             _ = until_closed(&mut closed) => return,
             item = feed.recv() => {
                 let Some(item) = item else { return };
+                let estimate = sender.send_rate_estimate();
+                let thin = thinning.update(item.bytes(), estimate, std::time::Instant::now());
+                if thin && item.spareable() {
+                    feed.report_estimate(estimate);
+                    continue;
+                }
                 if let Err(e) = item.write(&sender).await {
                     tracing::debug!(error = %e, kind = T::KIND, "media stopped");
                     return;

@@ -3,9 +3,11 @@
 //! follows the weakest viewer's estimate down (a share of it, leaving room
 //! for sound, repairs and headers), never below a floor, and never above
 //! the configured rate. A family member on a poor link then gets a smooth,
-//! smaller picture instead of a frozen one; the others get the same
-//! smaller picture while that viewer watches (temporal layers, which would
-//! spare them, are not done yet). When the rate stays low the picture is
+//! smaller picture instead of a frozen one. When the viewers' paths are far
+//! apart, the encoder runs at a rate whose base temporal layer fits the
+//! weakest path, and that viewer is sent the base layer alone (half the
+//! frames), so the others keep every frame ([`estimate_to_follow`],
+//! [`Thinning`]). When the rate stays low the picture is
 //! halved in each direction (a 640×480 picture below 300 kbit/s, about 0.033
 //! bits per pixel), and goes back to full size once the rate stays 1.5×
 //! that, each change held for [`SIZE_HOLD`] so it does not flap.
@@ -20,6 +22,30 @@ pub const ESTIMATE_SHARE: f64 = 0.8;
 pub const HALVE_BELOW_BPP: f64 = 300_000.0 / (640.0 * 480.0 * 30.0);
 /// How long a rate must stay low (or high again) before the size changes.
 pub const SIZE_HOLD: Duration = Duration::from_secs(2);
+
+/// A viewer is thinned when the stream is this many times its estimate.
+pub const THIN_ABOVE: f64 = 1.25;
+/// A thinned viewer gets every frame again below this many times.
+pub const WHOLE_BELOW: f64 = 0.95;
+
+/// About the share of the stream's bits in the base temporal layer (every
+/// other frame, the ones the others reference).
+pub const BASE_LAYER_SHARE: f64 = 0.6;
+
+/// The path estimate the one encoder follows, from the weakest and the
+/// strongest viewer's. Alike (the strongest less than twice the weakest, or
+/// one viewer): the weakest, as [`encoder_rate`] says. Far apart: a rate
+/// whose base layer fits the weakest (it is sent that layer alone, see
+/// [`Thinning`]), so the others keep every frame; never above the strongest.
+pub fn estimate_to_follow(weakest: Option<u64>, strongest: Option<u64>) -> Option<u64> {
+    let (Some(weakest), Some(strongest)) = (weakest, strongest) else {
+        return weakest;
+    };
+    if strongest < weakest.saturating_mul(2) {
+        return Some(weakest);
+    }
+    Some(((weakest as f64 / BASE_LAYER_SHARE) as u64).min(strongest))
+}
 
 /// The rate to encode at: `configured`, or the share of the weakest
 /// viewer's estimate when that is lower, never below [`FLOOR_BPS`].
@@ -62,6 +88,56 @@ impl RateFollower {
         }
         self.current = target;
         Some(target)
+    }
+}
+
+/// Whether one viewer is sent the base temporal layer alone: when the whole
+/// stream (its rate over the last second) is more than [`THIN_ABOVE`] times
+/// that viewer's path estimate, held for [`SIZE_HOLD`]; all layers again
+/// once the stream is below [`WHOLE_BELOW`] times the estimate for as long.
+/// A lone viewer is followed by the encoder (about 0.8–0.9 of its estimate)
+/// and keeps every frame; the weak one of viewers far apart is sent 1.3
+/// times its estimate and more ([`estimate_to_follow`]), and is thinned.
+#[derive(Debug, Default, Clone)]
+pub struct Thinning {
+    thin: bool,
+    pending: Option<Instant>,
+    /// (when, bytes) of the frames of the last second.
+    recent: std::collections::VecDeque<(Instant, usize)>,
+}
+
+impl Thinning {
+    /// Notes a frame of `bytes` published at `now` (sent or not) and the
+    /// viewer's estimate; returns whether upper layers are skipped now.
+    pub fn update(&mut self, bytes: usize, estimate: Option<u64>, now: Instant) -> bool {
+        self.recent.push_back((now, bytes));
+        while self
+            .recent
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) > Duration::from_secs(1))
+        {
+            self.recent.pop_front();
+        }
+        let Some(estimate) = estimate.filter(|e| *e > 0) else {
+            self.pending = None;
+            return self.thin;
+        };
+        let stream = self.recent.iter().map(|(_, b)| *b as f64).sum::<f64>() * 8.0;
+        let wants_other = if self.thin {
+            stream < estimate as f64 * WHOLE_BELOW
+        } else {
+            stream > estimate as f64 * THIN_ABOVE
+        };
+        if !wants_other {
+            self.pending = None;
+            return self.thin;
+        }
+        let since = *self.pending.get_or_insert(now);
+        if now.duration_since(since) >= SIZE_HOLD {
+            self.thin = !self.thin;
+            self.pending = None;
+        }
+        self.thin
     }
 }
 
@@ -142,6 +218,64 @@ mod tests {
         assert_eq!(encoder_rate(1_000_000, Some(500_000)), 400_000);
         assert_eq!(encoder_rate(1_000_000, Some(150_000)), 120_000);
         assert_eq!(encoder_rate(1_000_000, Some(10_000)), FLOOR_BPS);
+    }
+
+    #[test]
+    fn viewers_far_apart_make_the_encoder_fit_the_weak_ones_base_layer() {
+        assert_eq!(estimate_to_follow(None, None), None);
+        assert_eq!(
+            estimate_to_follow(Some(500_000), Some(500_000)),
+            Some(500_000)
+        );
+        assert_eq!(
+            estimate_to_follow(Some(500_000), Some(900_000)),
+            Some(500_000)
+        );
+        // 150 kbit/s beside 2 Mbit/s: the base layer of 250 kbit/s fits the slow one.
+        assert_eq!(
+            estimate_to_follow(Some(150_000), Some(2_000_000)),
+            Some(250_000)
+        );
+        // Never above the strongest.
+        assert_eq!(
+            estimate_to_follow(Some(150_000), Some(300_000)),
+            Some(250_000)
+        );
+        assert_eq!(
+            estimate_to_follow(Some(200_000), Some(400_000)),
+            Some(333_333)
+        );
+    }
+
+    #[test]
+    fn a_viewer_gets_the_base_layer_alone_while_the_stream_outruns_its_path() {
+        let t0 = Instant::now();
+        let mut thinning = Thinning::default();
+        let frame = |n: u32| t0 + Duration::from_millis(33) * n;
+        // 1 kB frames at 30 fps: 240 kbit/s, on a 150 kbit/s path.
+        let mut thin_at = None;
+        for n in 0..120 {
+            if thinning.update(1000, Some(150_000), frame(n)) && thin_at.is_none() {
+                thin_at = Some(n);
+            }
+        }
+        // A second to measure, then the 2 s hold.
+        let n = thin_at.expect("thinned");
+        assert!((60..=92).contains(&n), "thinned at frame {n}");
+        // No estimate: stays as it is.
+        assert!(thinning.update(1000, None, frame(120)));
+        // The path grows to 400 kbit/s: all layers again after the hold.
+        let mut whole_at = None;
+        for n in 121..300 {
+            if !thinning.update(1000, Some(400_000), frame(n)) && whole_at.is_none() {
+                whole_at = Some(n);
+            }
+        }
+        let n = whole_at.expect("all layers again");
+        assert!((180..=182).contains(&n), "all layers at frame {n}");
+        // A stream well within the path is never thinned.
+        let mut calm = Thinning::default();
+        assert!((0..300).all(|n| !calm.update(500, Some(400_000), frame(n))));
     }
 
     #[test]

@@ -155,6 +155,9 @@ pub fn media_engine_and_registry(
     let gcc = match send_ceiling_bps {
         Some(ceiling) => {
             let ceiling = (ceiling as f64).max(GCC_MIN_BPS);
+            // GCC says nothing until its estimate moves, and on a free path
+            // it never does: until then the estimate is where it starts.
+            estimate.start_at(ceiling);
             Gcc::new(ceiling, GCC_MIN_BPS, ceiling)
         }
         None => Gcc::new(GCC_START_BPS, GCC_MIN_BPS, GCC_MAX_BPS),

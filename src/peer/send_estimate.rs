@@ -30,6 +30,11 @@ impl SendEstimate {
         Some(self.0.load(Ordering::Relaxed)).filter(|&bps| bps > 0)
     }
 
+    /// Where the controller starts, before it has said anything.
+    pub(crate) fn start_at(&self, bits_per_second: f64) {
+        self.set(bits_per_second);
+    }
+
     fn set(&self, bits_per_second: f64) {
         self.0
             .store(bits_per_second.max(1.0) as u64, Ordering::Relaxed);

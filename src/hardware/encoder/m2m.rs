@@ -327,6 +327,7 @@ impl VideoEncoder for V4l2M2mEncoder {
                     sequence,
                     captured_at,
                     duration: Duration::from_secs(1) / self.settings.fps.max(1),
+                    temporal_layer: 0,
                 }));
             }
         }

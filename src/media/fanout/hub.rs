@@ -143,16 +143,22 @@ impl<T: MediaPacket> Hub<T> {
         true
     }
 
-    /// The lowest path estimate among the subscribers that reported one.
-    pub(crate) fn weakest_estimate(&self) -> Option<u64> {
+    /// The lowest and the highest path estimate among the subscribers that
+    /// reported one.
+    pub(crate) fn estimate_range(&self) -> (Option<u64>, Option<u64>) {
         let mut estimates = self.estimates.lock().unwrap_or_else(|p| p.into_inner());
         estimates.retain(|e| e.strong_count() > 0);
-        estimates
+        let known = estimates
             .iter()
             .filter_map(Weak::upgrade)
             .map(|e| e.load(Ordering::Relaxed))
-            .filter(|&bps| bps > 0)
-            .min()
+            .filter(|&bps| bps > 0);
+        known.fold((None, None), |(low, high), bps| {
+            (
+                Some(low.map_or(bps, |l: u64| l.min(bps))),
+                Some(high.map_or(bps, |h: u64| h.max(bps))),
+            )
+        })
     }
 
     pub(crate) fn request_keyframe(&self) {

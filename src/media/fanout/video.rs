@@ -15,7 +15,7 @@ use super::backoff::Backoff;
 use super::hub::Hub;
 use super::thread::PipelineThread;
 use super::{PipelineOptions, VideoControl};
-use crate::media::rate::KeyframePacing;
+use crate::media::rate::{estimate_to_follow, KeyframePacing};
 use crate::media::{EncodedVideo, MediaError, VideoCapture, VideoEncoder};
 
 /// Owns a camera and an encoder and runs them on a dedicated thread; dereferences to its
@@ -104,8 +104,8 @@ fn run(
             force = false;
             hub.request_keyframe();
         }
-        let weakest = hub.weakest_estimate();
-        encoder.follow_estimate(weakest);
+        let (weakest, strongest) = hub.estimate_range();
+        encoder.follow_estimate(estimate_to_follow(weakest, strongest));
         match encoder.encode(&frame, force) {
             Ok(Some(mut encoded)) => {
                 backoff.reset();

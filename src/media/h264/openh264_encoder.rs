@@ -222,6 +222,37 @@ impl OpenH264Encoder {
         self.rate = bps;
     }
 
+    /// Asks openh264 for [`TEMPORAL_LAYERS`] layers (the `openh264` crate
+    /// initialises it with one); once it is initialised, after each
+    /// (re-)initialisation.
+    fn set_temporal_layers(&mut self) {
+        let mut params = openh264_sys2::SEncParamExt::default();
+        // SAFETY: ENCODER_OPTION_SVC_ENCODE_PARAM_EXT reads and writes an
+        // SEncParamExt, which `params` is; the encoder is initialised.
+        let status = unsafe {
+            let api = self.inner.raw_api();
+            let got = api.get_option(
+                openh264_sys2::ENCODER_OPTION_SVC_ENCODE_PARAM_EXT,
+                std::ptr::addr_of_mut!(params).cast(),
+            );
+            if got != 0 || params.iTemporalLayerNum == TEMPORAL_LAYERS {
+                got
+            } else {
+                params.iTemporalLayerNum = TEMPORAL_LAYERS;
+                api.set_option(
+                    openh264_sys2::ENCODER_OPTION_SVC_ENCODE_PARAM_EXT,
+                    std::ptr::addr_of_mut!(params).cast(),
+                )
+            }
+        };
+        if status != 0 {
+            warn!(
+                status,
+                "openh264 refused temporal layers; every frame is in the base layer"
+            );
+        }
+    }
+
     /// The configuration this encoder was built with.
     pub fn config(&self) -> &H264Config {
         &self.config
@@ -255,6 +286,21 @@ impl OpenH264Encoder {
             None => Bytes::from(au),
         }
     }
+}
+
+/// Temporal layers openh264 makes: every other frame is in layer 1, which
+/// no frame references (see [`EncodedVideo::temporal_layer`]).
+pub const TEMPORAL_LAYERS: i32 = 2;
+
+/// The temporal layer of the frame openh264 just encoded.
+fn temporal_layer_of(info: &openh264_sys2::SFrameBSInfo) -> u8 {
+    let layers = usize::try_from(info.iLayerNum)
+        .unwrap_or(0)
+        .min(info.sLayerInfo.len());
+    info.sLayerInfo[..layers]
+        .iter()
+        .find(|l| l.uiLayerType == openh264_sys2::VIDEO_CODING_LAYER as u8)
+        .map_or(0, |l| l.uiTemporalId)
 }
 
 impl VideoEncoder for OpenH264Encoder {
@@ -294,9 +340,11 @@ impl VideoEncoder for OpenH264Encoder {
             .encode_at(&yuv, Timestamp::from_millis(millis))
             .map_err(|e| MediaError::Encode(e.to_string()))?;
         let frame_type = stream.frame_type();
+        let temporal_layer = temporal_layer_of(stream.raw_info());
         let au = stream.to_vec();
         if resized {
-            // A new size re-initialised openh264 with the configured rate.
+            // A new size re-initialised openh264 with one layer and the configured rate.
+            self.set_temporal_layers();
             self.set_rate(self.rate, true);
         }
         let keyframe = match frame_type {
@@ -320,6 +368,7 @@ impl VideoEncoder for OpenH264Encoder {
             sequence,
             captured_at,
             duration: self.frame_duration(),
+            temporal_layer,
         }))
     }
 }

@@ -25,6 +25,11 @@ pub struct EncodedVideo {
     pub captured_at: Instant,
     /// Nominal display duration (one frame period).
     pub duration: Duration,
+    /// Temporal layer: 0 for the base layer, which every other frame of it
+    /// and of the upper layers may reference; a frame of layer 1 or above is
+    /// referenced by none, so a viewer whose path is too slow may be sent
+    /// the base layer alone. Encoders without layers say 0.
+    pub temporal_layer: u8,
 }
 
 /// Something that turns I420 frames into H.264 access units.
