@@ -191,10 +191,11 @@ fn a_slow_link_gets_a_smaller_picture_not_a_frozen_one() {
 
 /// Issue #13's two-viewer scene: one viewer behind a 150 kbit/s link, one on
 /// a free path (in the router's namespace, so the impairer is not in its
-/// way). One encode serves both; the free one keeps its full frame rate,
-/// because the encoder runs at a rate whose base temporal layer fits the
-/// slow path and the slow viewer is sent that layer alone (src/media/rate.rs).
-/// Before temporal layers the free viewer got 24.8 fps.
+/// way). One encode serves both; the free one keeps its full frame rate
+/// (30.0 fps; 24.8 before temporal layers), because while the paths are far
+/// apart the encoder makes temporal layers at a rate whose base layer fits
+/// the slow path, and the slow viewer is sent that layer alone
+/// (src/media/rate.rs).
 #[test]
 fn a_viewer_on_a_free_path_keeps_its_frame_rate_beside_a_slow_one() {
     if !is_root() {

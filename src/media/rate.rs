@@ -32,20 +32,62 @@ pub const WHOLE_BELOW: f64 = 0.95;
 /// other frame, the ones the others reference).
 pub const BASE_LAYER_SHARE: f64 = 0.6;
 
+/// Whether the viewers' paths are far apart, which is when the encoder
+/// makes temporal layers: from when the strongest estimate is twice the
+/// weakest, until it has been less than 1.5 times for [`LAYERS_OFF_HOLD`]
+/// (a slow path's estimate swings, and each switch costs an IDR).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Layering {
+    on: bool,
+    /// Since when the estimates have been close, while on.
+    close_since: Option<Instant>,
+}
+
+/// How long the estimates must stay close before the layers go.
+pub const LAYERS_OFF_HOLD: Duration = Duration::from_secs(5);
+
+impl Layering {
+    /// Takes the weakest and the strongest estimate at `now`; returns
+    /// whether the paths are far apart.
+    pub fn update(&mut self, weakest: Option<u64>, strongest: Option<u64>, now: Instant) -> bool {
+        let ratio = match (weakest, strongest) {
+            (Some(weakest), Some(strongest)) => strongest as f64 / weakest.max(1) as f64,
+            _ => 1.0,
+        };
+        if !self.on {
+            self.on = ratio >= 2.0;
+            self.close_since = None;
+        } else if ratio >= 1.5 {
+            self.close_since = None;
+        } else if now.duration_since(*self.close_since.get_or_insert(now)) >= LAYERS_OFF_HOLD {
+            self.on = false;
+            self.close_since = None;
+        }
+        self.on
+    }
+}
+
 /// The path estimate the one encoder follows, from the weakest and the
-/// strongest viewer's. Alike (the strongest less than twice the weakest, or
-/// one viewer): the weakest, as [`encoder_rate`] says. Far apart: a rate
-/// whose base layer fits the weakest (it is sent that layer alone, see
-/// [`Thinning`]), so the others keep every frame; never above the strongest.
-pub fn estimate_to_follow(weakest: Option<u64>, strongest: Option<u64>) -> Option<u64> {
-    let (Some(weakest), Some(strongest)) = (weakest, strongest) else {
+/// strongest viewer's. Alike (or one viewer): the weakest, as
+/// [`encoder_rate`] says. Far apart ([`Layering`]): a rate whose base layer
+/// fits the weakest (it is sent that layer alone, see [`Thinning`]), so the
+/// others keep every frame; never above the strongest.
+pub fn estimate_to_follow(
+    weakest: Option<u64>,
+    strongest: Option<u64>,
+    apart: bool,
+) -> Option<u64> {
+    let (Some(weakest), Some(strongest), true) = (weakest, strongest, apart) else {
         return weakest;
     };
-    if strongest < weakest.saturating_mul(2) {
-        return Some(weakest);
-    }
-    Some(((weakest as f64 / BASE_LAYER_SHARE) as u64).min(strongest))
+    let for_base_layer = ((weakest as f64 / BASE_LAYER_SHARE) as u64).max(APART_FLOOR_BPS);
+    Some(for_base_layer.min(strongest))
 }
+
+/// While the paths are far apart the encoder follows no less than this: a
+/// slow path's estimate swings far below what the path carries, and the
+/// viewers on fast paths should not lose frames to every swing.
+pub const APART_FLOOR_BPS: u64 = 250_000;
 
 /// The rate to encode at: `configured`, or the share of the weakest
 /// viewer's estimate when that is lower, never below [`FLOOR_BPS`].
@@ -222,28 +264,44 @@ mod tests {
 
     #[test]
     fn viewers_far_apart_make_the_encoder_fit_the_weak_ones_base_layer() {
-        assert_eq!(estimate_to_follow(None, None), None);
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut layering = Layering::default();
+        assert!(!layering.update(None, None, at(0)));
+        assert!(!layering.update(Some(500_000), Some(900_000), at(0)));
+        assert!(layering.update(Some(150_000), Some(2_000_000), at(1)));
+        // Between 1.5 and 2 times: stays on.
+        assert!(layering.update(Some(500_000), Some(900_000), at(2)));
+        // Close for a moment (a slow path's estimate swings up): still on.
+        assert!(layering.update(Some(500_000), Some(700_000), at(3)));
+        assert!(layering.update(Some(150_000), Some(700_000), at(4)));
+        // Close for the whole hold: off, and not on again between 1.5 and 2.
+        assert!(layering.update(Some(500_000), Some(700_000), at(5)));
+        assert!(layering.update(Some(500_000), Some(700_000), at(9)));
+        assert!(!layering.update(Some(500_000), Some(700_000), at(10)));
+        assert!(!layering.update(Some(500_000), Some(900_000), at(11)));
+        // One viewer left: off.
+        assert!(layering.update(Some(100_000), Some(900_000), at(12)));
+        assert!(layering.update(Some(100_000), None, at(13)));
+        assert!(!layering.update(None, None, at(18)));
+        assert_eq!(estimate_to_follow(None, None, false), None);
         assert_eq!(
-            estimate_to_follow(Some(500_000), Some(500_000)),
-            Some(500_000)
-        );
-        assert_eq!(
-            estimate_to_follow(Some(500_000), Some(900_000)),
+            estimate_to_follow(Some(500_000), Some(900_000), false),
             Some(500_000)
         );
         // 150 kbit/s beside 2 Mbit/s: the base layer of 250 kbit/s fits the slow one.
         assert_eq!(
-            estimate_to_follow(Some(150_000), Some(2_000_000)),
+            estimate_to_follow(Some(150_000), Some(2_000_000), true),
             Some(250_000)
         );
-        // Never above the strongest.
+        // Never above the strongest, nor below the floor when the weak one crashes.
         assert_eq!(
-            estimate_to_follow(Some(150_000), Some(300_000)),
-            Some(250_000)
+            estimate_to_follow(Some(150_000), Some(200_000), true),
+            Some(200_000)
         );
         assert_eq!(
-            estimate_to_follow(Some(200_000), Some(400_000)),
-            Some(333_333)
+            estimate_to_follow(Some(50_000), Some(2_000_000), true),
+            Some(APART_FLOOR_BPS)
         );
     }
 

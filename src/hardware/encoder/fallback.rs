@@ -141,6 +141,15 @@ impl VideoEncoder for FallbackEncoder {
         }
     }
 
+    fn use_temporal_layers(&mut self, on: bool) {
+        for encoder in [&mut self.hardware, &mut self.software]
+            .into_iter()
+            .flatten()
+        {
+            encoder.use_temporal_layers(on);
+        }
+    }
+
     fn encode(
         &mut self,
         frame: &I420Frame,

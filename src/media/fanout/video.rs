@@ -15,7 +15,7 @@ use super::backoff::Backoff;
 use super::hub::Hub;
 use super::thread::PipelineThread;
 use super::{PipelineOptions, VideoControl};
-use crate::media::rate::{estimate_to_follow, KeyframePacing};
+use crate::media::rate::{estimate_to_follow, KeyframePacing, Layering};
 use crate::media::{EncodedVideo, MediaError, VideoCapture, VideoEncoder};
 
 /// Owns a camera and an encoder and runs them on a dedicated thread; dereferences to its
@@ -78,6 +78,7 @@ fn run(
 ) {
     let mut backoff = Backoff::new(options.initial_backoff, options.max_backoff);
     let mut keyframes = KeyframePacing::default();
+    let mut layering = Layering::default();
     while hub.wait_until_wanted("video") {
         let frame = match capture.next_frame() {
             Ok(frame) => frame,
@@ -105,7 +106,9 @@ fn run(
             hub.request_keyframe();
         }
         let (weakest, strongest) = hub.estimate_range();
-        encoder.follow_estimate(estimate_to_follow(weakest, strongest));
+        let apart = layering.update(weakest, strongest, Instant::now());
+        encoder.use_temporal_layers(apart);
+        encoder.follow_estimate(estimate_to_follow(weakest, strongest, apart));
         match encoder.encode(&frame, force) {
             Ok(Some(mut encoded)) => {
                 backoff.reset();

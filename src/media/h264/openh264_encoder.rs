@@ -121,6 +121,8 @@ pub struct OpenH264Encoder {
     weakest: Option<u64>,
     /// When to change the rate.
     follower: RateFollower,
+    /// Temporal layers wanted: 1 or [`TEMPORAL_LAYERS`].
+    layers: i32,
     /// The rate openh264 was last set to.
     rate: u32,
     /// Whether the picture is halved for a low rate.
@@ -166,6 +168,7 @@ impl OpenH264Encoder {
             parameter_sets: None,
             weakest: None,
             follower: RateFollower::new(config.bitrate_bps),
+            layers: 1,
             rate: config.bitrate_bps,
             size: SizeRule::default(),
             previous_width: None,
@@ -222,9 +225,9 @@ impl OpenH264Encoder {
         self.rate = bps;
     }
 
-    /// Asks openh264 for [`TEMPORAL_LAYERS`] layers (the `openh264` crate
-    /// initialises it with one); once it is initialised, after each
-    /// (re-)initialisation.
+    /// Asks openh264 for the layers wanted (the `openh264` crate initialises
+    /// it with one); once it is initialised: after each (re-)initialisation,
+    /// and when the wish changes.
     fn set_temporal_layers(&mut self) {
         let mut params = openh264_sys2::SEncParamExt::default();
         // SAFETY: ENCODER_OPTION_SVC_ENCODE_PARAM_EXT reads and writes an
@@ -235,10 +238,10 @@ impl OpenH264Encoder {
                 openh264_sys2::ENCODER_OPTION_SVC_ENCODE_PARAM_EXT,
                 std::ptr::addr_of_mut!(params).cast(),
             );
-            if got != 0 || params.iTemporalLayerNum == TEMPORAL_LAYERS {
+            if got != 0 || params.iTemporalLayerNum == self.layers {
                 got
             } else {
-                params.iTemporalLayerNum = TEMPORAL_LAYERS;
+                params.iTemporalLayerNum = self.layers;
                 api.set_option(
                     openh264_sys2::ENCODER_OPTION_SVC_ENCODE_PARAM_EXT,
                     std::ptr::addr_of_mut!(params).cast(),
@@ -308,6 +311,21 @@ impl VideoEncoder for OpenH264Encoder {
         self.weakest = weakest;
     }
 
+    fn use_temporal_layers(&mut self, on: bool) {
+        let layers = if on { TEMPORAL_LAYERS } else { 1 };
+        if layers == self.layers {
+            return;
+        }
+        self.layers = layers;
+        debug!(layers, "temporal layers");
+        // Before the first frame, initialisation applies it.
+        if self.previous_width.is_some() {
+            self.set_temporal_layers();
+            self.set_rate(self.rate, true);
+            self.inner.force_intra_frame();
+        }
+    }
+
     fn encode(
         &mut self,
         frame: &I420Frame,
@@ -335,6 +353,19 @@ impl VideoEncoder for OpenH264Encoder {
         self.frames_in += 1;
         let resized = self.previous_width != Some(frame.width());
         self.previous_width = Some(frame.width());
+        let layered = self.layers > 1;
+        if resized && layered {
+            // openh264 (re-)initialises on the first frame of a size, with one
+            // temporal layer and the configured rate: let it, then ask for the
+            // layers and our rate, and encode the frame again as the first of
+            // the new sequence (an IDR), so a new size costs one IDR, not two.
+            self.inner
+                .encode_at(&yuv, Timestamp::from_millis(millis))
+                .map_err(|e| MediaError::Encode(e.to_string()))?;
+            self.set_temporal_layers();
+            self.set_rate(self.rate, true);
+            self.inner.force_intra_frame();
+        }
         let stream = self
             .inner
             .encode_at(&yuv, Timestamp::from_millis(millis))
@@ -342,9 +373,8 @@ impl VideoEncoder for OpenH264Encoder {
         let frame_type = stream.frame_type();
         let temporal_layer = temporal_layer_of(stream.raw_info());
         let au = stream.to_vec();
-        if resized {
-            // A new size re-initialised openh264 with one layer and the configured rate.
-            self.set_temporal_layers();
+        if resized && !layered {
+            // A new size re-initialised openh264 with the configured rate.
             self.set_rate(self.rate, true);
         }
         let keyframe = match frame_type {

@@ -50,6 +50,11 @@ pub trait VideoEncoder: Send {
     /// when no viewer has one; an encoder that can follows it
     /// ([`crate::media::rate`]). Called before every frame.
     fn follow_estimate(&mut self, _weakest: Option<u64>) {}
+
+    /// Whether to make temporal layers (see [`EncodedVideo::temporal_layer`]):
+    /// on while the viewers' paths are far apart ([`crate::media::rate::Layering`]).
+    /// Called before every frame; an encoder that cannot ignores it.
+    fn use_temporal_layers(&mut self, _on: bool) {}
 }
 
 impl<T: VideoEncoder + ?Sized> VideoEncoder for Box<T> {
@@ -62,5 +67,8 @@ impl<T: VideoEncoder + ?Sized> VideoEncoder for Box<T> {
     }
     fn follow_estimate(&mut self, weakest: Option<u64>) {
         (**self).follow_estimate(weakest)
+    }
+    fn use_temporal_layers(&mut self, on: bool) {
+        (**self).use_temporal_layers(on)
     }
 }
