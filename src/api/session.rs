@@ -516,6 +516,8 @@ impl Session {
 trait Outgoing: crate::media::fanout::MediaPacket {
     /// For logs.
     const KIND: &'static str;
+    /// Whether some packets of this kind may be spared (see [`Outgoing::spareable`]).
+    const LAYERED: bool;
     /// Its size on the wire, about.
     fn bytes(&self) -> usize;
     /// Whether no other packet depends on it (a frame above the base
@@ -530,6 +532,7 @@ trait Outgoing: crate::media::fanout::MediaPacket {
 
 impl Outgoing for crate::media::EncodedVideo {
     const KIND: &'static str = "video";
+    const LAYERED: bool = true;
     fn bytes(&self) -> usize {
         self.data.len()
     }
@@ -546,6 +549,7 @@ impl Outgoing for crate::media::EncodedVideo {
 
 impl Outgoing for crate::media::EncodedAudio {
     const KIND: &'static str = "audio";
+    const LAYERED: bool = false;
     fn bytes(&self) -> usize {
         self.data.len()
     }
@@ -579,11 +583,14 @@ async fn pump<T: Outgoing>(
             _ = until_closed(&mut closed) => return,
             item = feed.recv() => {
                 let Some(item) = item else { return };
-                let estimate = sender.send_rate_estimate();
-                let thin = thinning.update(item.bytes(), estimate, std::time::Instant::now());
-                if thin && item.spareable() {
-                    feed.report_estimate(estimate);
-                    continue;
+                // Audio is never spared: no need to watch its rate.
+                if T::LAYERED {
+                    let estimate = sender.send_rate_estimate();
+                    let thin = thinning.update(item.bytes(), estimate, std::time::Instant::now());
+                    if thin && item.spareable() {
+                        feed.report_estimate(estimate);
+                        continue;
+                    }
                 }
                 if let Err(e) = item.write(&sender).await {
                     tracing::debug!(error = %e, kind = T::KIND, "media stopped");
