@@ -5,6 +5,10 @@
 //! - 5% loss each way and 50 ms: loss is repaired without flooding (no RTP
 //!   packet is sent more than 3 times again), and Chromium reports no
 //!   freeze longer than 500 ms.
+//! - 20 s behind 150 kbit/s: the device sends less than 1.5× the link,
+//!   Chromium decodes a smaller picture at 15 fps or more and is frozen
+//!   for less than 2 s in all; 10 s after the limit goes, the picture is
+//!   back to full size and rate.
 //! - The device's last DTLS handshake flight lost (twice): it is sent
 //!   again, and the picture comes.
 //! - On a clean link, each frame carries its capture time
@@ -77,6 +81,7 @@ window.video = async () => {
     totalFreezesDuration: v.totalFreezesDuration || 0,
     packetsLost: v.packetsLost || 0,
     nackCount: v.nackCount || 0,
+    frameWidth: v.frameWidth || 0,
   };
 };
 true
@@ -179,6 +184,77 @@ async fn chromium_across_five_percent_loss_and_50_ms_sees_no_long_freeze() {
         counts.down.most_resends()
     );
     assert!(longest <= 500.0, "the picture stopped for {longest:.0} ms");
+}
+
+/// Issue #13's slow link with Chromium as the player: 5 s free, 20 s
+/// behind 150 kbit/s (tbf, 400 ms of queue), then free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_on_a_150_kbit_link_gets_a_smaller_picture_not_a_frozen_one() {
+    if !is_root() {
+        eprintln!("skipped: network namespaces need root (CI runs as root)");
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let link = ImpairedLink::build(Impairment {
+        delay: Duration::from_millis(20),
+        ..Impairment::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (_device, _browser, page) = watch_in_chromium(&link, dir.path(), PORT + 3).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let full = page.eval("window.video()").await;
+    link.limit_rate(Some(150));
+    let limited = std::time::Instant::now();
+    // Sampled each second: frames decoded and the picture's width.
+    let mut widths = vec![];
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        widths.push(page.eval("window.video()").await["frameWidth"].clone());
+    }
+    let slow = page.eval("window.video()").await;
+    link.limit_rate(None);
+    let lifted = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let recovered = page.eval("window.video()").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let end = page.eval("window.video()").await;
+    let counts = link.counts();
+    let number = |v: &serde_json::Value, key: &str| v[key].as_f64().unwrap_or(0.0);
+    let fps = (number(&slow, "framesDecoded") - number(&full, "framesDecoded")) / 20.0;
+    let frozen = number(&slow, "totalFreezesDuration") - number(&full, "totalFreezesDuration");
+    let rate = counts
+        .down
+        .rate_between(limited + Duration::from_secs(5), lifted);
+    let fps_after = (number(&end, "framesDecoded") - number(&recovered, "framesDecoded")) / 2.0;
+    eprintln!(
+        "Chromium behind 150 kbit/s: {fps:.1} fps, {frozen:.2} s frozen, widths {widths:?}; the \
+         device sent {:.0} kbit/s (after the first 5 s); 10 s after the limit went: {} wide, \
+         {fps_after:.1} fps",
+        rate / 1000.0,
+        recovered["frameWidth"]
+    );
+    assert_eq!(
+        full["frameWidth"],
+        json!(640),
+        "the picture before the limit"
+    );
+    assert!(
+        rate < 1.5 * 150_000.0,
+        "the device sent {:.0} kbit/s into a 150 kbit/s link",
+        rate / 1000.0
+    );
+    assert!(fps >= 15.0, "{fps:.1} fps decoded at 150 kbit/s");
+    assert!(frozen < 2.0, "frozen for {frozen:.2} s at 150 kbit/s");
+    assert!(
+        widths.iter().any(|w| w.as_u64().is_some_and(|w| w < 640)),
+        "the picture never got smaller: {widths:?}"
+    );
+    assert_eq!(
+        recovered["frameWidth"],
+        json!(640),
+        "the picture 10 s after the limit went"
+    );
+    assert!(fps_after >= 25.0, "{fps_after:.1} fps after the limit went");
 }
 
 /// The device answers Chromium's offer, so it is the DTLS client and its

@@ -11,6 +11,7 @@ use crate::peer::abs_capture_time::ABS_CAPTURE_TIME_URI;
 use crate::peer::error::{PeerError, PeerResult};
 use crate::peer::keyframe::KeyframeRequestForwarder;
 use crate::peer::nack_responder::MannerlyNackResponder;
+use crate::peer::path_estimator::PathEstimator;
 use crate::peer::send_estimate::{SendEstimate, SendEstimateTap};
 use rtc::interceptor::{
     CongestionControlBuilder, Gcc, NackGeneratorBuilder, Slot, TwccSenderBuilder,
@@ -152,21 +153,29 @@ pub fn media_engine_and_registry(
     // Send-side congestion control: the transport-wide numbers TWCC reports
     // against, and the stack's GCC on the feedback; its estimate goes to
     // `estimate` (no pacer: see `send_estimate.rs`).
-    let gcc = match send_ceiling_bps {
+    let estimator = match send_ceiling_bps {
         Some(ceiling) => {
             let ceiling = (ceiling as f64).max(GCC_MIN_BPS);
             // GCC says nothing until its estimate moves, and on a free path
             // it never does: until then the estimate is where it starts.
             estimate.start_at(ceiling);
-            Gcc::new(ceiling, GCC_MIN_BPS, ceiling)
+            PathEstimator::new(
+                Gcc::new(ceiling, GCC_MIN_BPS, ceiling),
+                GCC_MIN_BPS,
+                ceiling,
+            )
         }
-        None => Gcc::new(GCC_START_BPS, GCC_MIN_BPS, GCC_MAX_BPS),
+        None => PathEstimator::new(
+            Gcc::new(GCC_START_BPS, GCC_MIN_BPS, GCC_MAX_BPS),
+            GCC_MIN_BPS,
+            GCC_MAX_BPS,
+        ),
     };
     let registry = registry
         .with(Slot::TwccSender, TwccSenderBuilder::new().build())
         .with(
             Slot::CongestionControl,
-            CongestionControlBuilder::new(gcc).build(),
+            CongestionControlBuilder::new(estimator).build(),
         )
         .with(ESTIMATE_TAP_SLOT.into(), SendEstimateTap::new(estimate));
     let registry = registry.with(

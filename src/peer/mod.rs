@@ -54,6 +54,8 @@ mod media_send;
 pub mod nack_responder;
 mod options;
 pub mod path;
+pub mod path_estimator;
+mod queue_delay;
 pub mod reorder;
 mod repair_socket;
 pub mod resend_policy;
