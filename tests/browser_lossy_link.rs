@@ -23,69 +23,13 @@ use std::time::Duration;
 use support::chromium::{Chromium, Page};
 use support::impaired_link::{DtlsRecord, ImpairedLink, Impairment, LoseDtls, DEVICE_IP};
 use support::topology::{is_root, Process};
+use support::whep_page::WHEP_PAGE_PLAYER;
 
 const PORT: u16 = 7620;
 
 /// The tests take turns: two Chromiums at once on a 2-core runner would
 /// make the freeze test measure the runner.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A WHEP player in the page, as the device serves it: `window.play(token)`.
-const PLAYER: &str = r#"
-window.play = async (token) => {
-  const pc = new RTCPeerConnection();
-  window.pc = pc;
-  const video = pc.addTransceiver('video', { direction: 'recvonly' });
-  // Chromium offers abs-capture-time only when asked to.
-  video.setHeaderExtensionsToNegotiate(video.getHeaderExtensionsToNegotiate().map((e) =>
-    e.uri.endsWith('/abs-capture-time') ? { ...e, direction: 'sendrecv' } : e));
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((done) => {
-    if (pc.iceGatheringState === 'complete') return done();
-    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && done();
-    setTimeout(done, 3000);
-  });
-  const res = await fetch('/whep', {
-    method: 'POST',
-    headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/sdp' },
-    body: pc.localDescription.sdp,
-  });
-  if (res.status !== 201) return 'refused ' + res.status;
-  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  return 'posted';
-};
-// The longest time without a newly decoded frame, sampled every 50 ms.
-window.watchStops = () => {
-  window.longestStop = 0;
-  let last = { at: performance.now(), frames: -1 };
-  window.sampler = setInterval(async () => {
-    const v = await window.video();
-    const now = performance.now();
-    if (!v) return;
-    if (v.framesDecoded !== last.frames) {
-      last = { at: now, frames: v.framesDecoded };
-    } else {
-      window.longestStop = Math.max(window.longestStop, now - last.at);
-    }
-  }, 50);
-  return true;
-};
-window.video = async () => {
-  let v = null;
-  (await window.pc.getStats()).forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') v = s;
-  });
-  return v && {
-    framesDecoded: v.framesDecoded || 0,
-    freezeCount: v.freezeCount || 0,
-    totalFreezesDuration: v.totalFreezesDuration || 0,
-    packetsLost: v.packetsLost || 0,
-    nackCount: v.nackCount || 0,
-    frameWidth: v.frameWidth || 0,
-  };
-};
-true
-"#;
 
 /// Starts the device at `port` in `link`'s device namespace and Chromium in
 /// its player namespace, opens the device's page and starts watching over
@@ -118,7 +62,7 @@ async fn watch_in_chromium(
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    assert_eq!(page.eval(PLAYER).await, json!(true));
+    assert_eq!(page.eval(WHEP_PAGE_PLAYER).await, json!(true));
     assert_eq!(
         page.eval(&format!("window.play({})", json!(token))).await,
         json!("posted")

@@ -13,8 +13,8 @@
 //! * a rate that follows the path's queue ([`QueueDelay`]): down to 0.85 of
 //!   what was acknowledged when packets wait more than [`QUEUE_HIGH`] for
 //!   [`QUEUE_PERSISTS`], at most once per [`DECREASE_GAP`]; up only while the
-//!   queue is under [`QUEUE_LOW`], slowly near the rate where the queue last
-//!   built ([`NEAR_CEILING`]), faster away from it.
+//!   queue is under [`QUEUE_LOW`], by a step a second near the rate where the
+//!   queue last built ([`NEAR_CEILING`]), by a factor away from it.
 //!
 //! The estimate is not capped at a multiple of what was acknowledged (as
 //! libwebrtc's is): the test picture needs 210 kbit/s at 640×480, and a
@@ -40,13 +40,18 @@ pub const QUEUE_LOW: Duration = Duration::from_millis(25);
 pub const DECREASE_TO: f64 = 0.85;
 /// The least time between two decreases: the queue needs it to drain.
 pub const DECREASE_GAP: Duration = Duration::from_millis(600);
-/// Within this factor of the rate where the queue last built, the rate
-/// grows by [`NEAR_GROWTH_BPS`] a second; elsewhere by [`FAR_GROWTH`].
-pub const NEAR_CEILING: f64 = 1.3;
-/// Growth a second near the rate where the queue last built.
+/// Between these shares of the rate where the queue last built (the
+/// ceiling), the rate grows by [`NEAR_GROWTH_SHARE`] of the ceiling a second
+/// (at least [`NEAR_GROWTH_BPS`]); elsewhere by [`FAR_GROWTH`]. The lower
+/// one is under [`DECREASE_TO`], so a decrease lands near.
+pub const NEAR_CEILING: (f64, f64) = (0.8, 1.15);
+/// Growth a second near the ceiling, as a share of it.
+pub const NEAR_GROWTH_SHARE: f64 = 0.15;
+/// The least growth a second near the ceiling.
 pub const NEAR_GROWTH_BPS: f64 = 10_000.0;
-/// Growth a second away from it (a factor).
-pub const FAR_GROWTH: f64 = 1.25;
+/// Growth a second away from it (a factor): after the link is freed, from
+/// 150 kbit/s to the full picture's 560 in under 5 s.
+pub const FAR_GROWTH: f64 = 1.4;
 
 /// Bytes the peer reported arriving, by the time their report came.
 #[derive(Debug, Default)]
@@ -155,11 +160,13 @@ impl<E: BandwidthEstimator> PathEstimator<E> {
         if queued.is_none_or(|delay| delay >= QUEUE_LOW) {
             return;
         }
-        let near = self.ceiling.is_some_and(|ceiling| {
-            self.following < ceiling * NEAR_CEILING && self.following > ceiling / NEAR_CEILING
-        });
-        self.following = if near {
-            self.following + NEAR_GROWTH_BPS * elapsed.as_secs_f64()
+        let (below, above) = NEAR_CEILING;
+        let near = self
+            .ceiling
+            .filter(|ceiling| (ceiling * below..ceiling * above).contains(&self.following));
+        self.following = if let Some(ceiling) = near {
+            let growth = (NEAR_GROWTH_SHARE * ceiling).max(NEAR_GROWTH_BPS);
+            self.following + growth * elapsed.as_secs_f64()
         } else {
             self.ceiling = None;
             self.following * FAR_GROWTH.powf(elapsed.as_secs_f64())

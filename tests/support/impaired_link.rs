@@ -100,6 +100,9 @@ pub struct Direction {
     pub timeline: Vec<(Instant, usize)>,
     /// (when, IP bytes) of every RTP packet offered again.
     pub resent: Vec<(Instant, usize)>,
+    /// SSRCs whose every packet is a resend (a sender's RTX stream, RFC
+    /// 4588: the original sequence number is inside the encrypted payload).
+    pub rtx_ssrcs: std::collections::HashSet<u32>,
     /// The header extension id whose values are kept (`None`: none).
     pub watch_extension: Option<u8>,
     /// (when, RTP timestamp, value) of every 8-byte element of a one-byte
@@ -383,6 +386,12 @@ impl ImpairedLink {
         self.counts.lock().unwrap().down.watch_extension = Some(id);
     }
 
+    /// Counts every packet the device sends on `ssrc` as a resend (its RTX
+    /// stream; see [`Direction::rtx_ssrcs`]).
+    pub fn count_down_as_resends(&self, ssrc: u32) {
+        self.counts.lock().unwrap().down.rtx_ssrcs.insert(ssrc);
+    }
+
     /// What passed so far.
     pub fn counts(&self) -> LinkCounts {
         self.counts.lock().unwrap().clone()
@@ -531,7 +540,7 @@ fn impair(tun: OwnedFd, mut impairment: Impairment, counts: &Mutex<LinkCounts>, 
             if let Some(key) = rtp_key(packet) {
                 let seen = direction.rtp.entry(key).or_default();
                 *seen += 1;
-                if *seen > 1 {
+                if *seen > 1 || direction.rtx_ssrcs.contains(&key.0) {
                     direction.resent.push((now, packet.len()));
                 }
             }

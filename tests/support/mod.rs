@@ -20,7 +20,8 @@
 //! - [`netns`]: two namespaces joined by a veth pair; [`moving_host`]: a
 //!   host whose address changes under a running test; [`impaired_link`]: a
 //!   router that loses and delays packets (a TUN), with counts of what passed;
-//!   [`whep_player`]: our own WHEP player on its far side.
+//!   [`whep_player`]: our own WHEP player on its far side; [`whep_page`]: a
+//!   WHEP player in a Chromium page.
 //! - [`noting_camera`]: the test pattern, noting when it took each numbered
 //!   frame.
 //! - [`chromium`] (headless Chromium over the DevTools protocol),
@@ -50,4 +51,5 @@ pub mod topology;
 pub mod turn_server;
 pub mod viewer;
 pub mod watch_cli;
+pub mod whep_page;
 pub mod whep_player;
