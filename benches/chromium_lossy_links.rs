@@ -137,7 +137,10 @@ async fn play(page: &Page, port: u16, token: &str) -> Result<(), String> {
     loop {
         page.goto(&url).await;
         if page
-            .eval("!!document.body && document.body.innerText.length > 0")
+            .eval(
+                "document.readyState === 'complete' && !!document.body \
+                 && document.body.innerText.length > 0",
+            )
             .await
             == json!(true)
         {
@@ -148,13 +151,24 @@ async fn play(page: &Page, port: u16, token: &str) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    assert_eq!(page.eval(WHEP_PAGE_PLAYER).await, json!(true));
-    let posted = page
-        .eval(&format!(
-            "window.play({}).catch((e) => 'failed: ' + e)",
-            json!(token)
-        ))
-        .await;
+    // A POST made while the page is still loading is cut off ("Failed to
+    // fetch", and the player is gone with the page); a player would try
+    // again, and so does this.
+    let mut posted = json!(null);
+    for _ in 0..3 {
+        page.eval(WHEP_PAGE_PLAYER).await;
+        posted = page
+            .eval(&format!(
+                "window.play({}).catch((e) => 'failed: ' + e)",
+                json!(token)
+            ))
+            .await;
+        if posted == json!("posted") {
+            break;
+        }
+        eprintln!("WHEP {posted}; trying again");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     if posted != json!("posted") {
         return Err(format!("WHEP {posted}"));
     }

@@ -11,6 +11,7 @@ Usage: python aiortc_whep_sender.py --host 10.79.1.2 --port 7700
 
 import argparse
 import asyncio
+import traceback
 from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from av import VideoFrame
 
@@ -83,23 +84,40 @@ async def answer(offer_sdp):
     return pc.localDescription.sdp
 
 
-async def handle(reader, writer):
+async def respond(reader, writer):
+    """Answers one request on a kept-alive connection; False at its end."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode().split("\r\n")
-        method, path, _ = lines[0].split(" ", 2)
-        headers = {k.lower(): v for k, v in (l.split(": ", 1) for l in lines[1:] if ": " in l)}
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-        if method == "GET" and path == "/":
-            status, kind, out, extra = "200 OK", "text/html", PAGE, ""
-        elif method == "POST" and path == "/whep":
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return False
+    lines = head.decode().split("\r\n")
+    method, path, _ = lines[0].split(" ", 2)
+    headers = {k.lower(): v for k, v in (l.split(": ", 1) for l in lines[1:] if ": " in l)}
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    extra = ""
+    if method == "GET" and path == "/":
+        status, kind, out = "200 OK", "text/html", PAGE
+    elif method == "POST" and path == "/whep":
+        try:
             out = (await answer(body.decode())).encode()
             status, kind, extra = "201 Created", "application/sdp", "Location: /whep/1\r\n"
-        else:
-            status, kind, out, extra = "404 Not Found", "text/plain", b"", ""
-        writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(out)}\r\n{extra}"
-                     "Connection: close\r\n\r\n".encode() + out)
-        await writer.drain()
+        except Exception:
+            traceback.print_exc()
+            status, kind, out = "500 Internal Server Error", "text/plain", b"could not answer"
+    else:
+        status, kind, out = "404 Not Found", "text/plain", b""
+    # Kept alive: a browser sends the POST on the connection the page came
+    # on, and does not retry a POST whose connection was closed under it.
+    writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(out)}\r\n{extra}"
+                 "\r\n".encode() + out)
+    await writer.drain()
+    return True
+
+
+async def handle(reader, writer):
+    try:
+        while await respond(reader, writer):
+            pass
     finally:
         writer.close()
 
