@@ -4,5 +4,6 @@
 pub mod drm_layout;
 pub mod fit;
 pub mod rgb_image;
+pub mod spi_rate;
 pub mod yuv;
 pub use rgb_image::RgbImage;
