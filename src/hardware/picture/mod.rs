@@ -12,6 +12,8 @@
 //! (colour conversion), [`drm_layout`] (mode choice and dumb-buffer layout) and
 //! [`spi_rate`] (how fast a small panel can take pictures, which frames to drop).
 
+#[cfg(feature = "hardware")]
+pub mod drm;
 pub mod drm_layout;
 pub mod fit;
 pub mod output;
