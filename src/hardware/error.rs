@@ -24,13 +24,15 @@ pub enum DeviceKind {
     Spi,
     /// An I2C bus (`/dev/i2c-*`), for the SSD1306 display.
     I2c,
+    /// A DRM/KMS card (`/dev/dri/card*`), for a contact's picture on HDMI.
+    Drm,
 }
 
 impl DeviceKind {
     /// The Unix group that owns such nodes on Raspberry Pi OS and Debian.
     pub fn group(self) -> &'static str {
         match self {
-            DeviceKind::Camera | DeviceKind::Encoder => "video",
+            DeviceKind::Camera | DeviceKind::Encoder | DeviceKind::Drm => "video",
             DeviceKind::Audio => "audio",
             DeviceKind::Gpio => "gpio",
             DeviceKind::Spi => "spi",
@@ -62,6 +64,11 @@ impl DeviceKind {
             }
             DeviceKind::I2c => {
                 "enable I2C: add `dtparam=i2c_arm=on` to /boot/firmware/config.txt and reboot"
+            }
+            DeviceKind::Drm => {
+                "enable KMS: keep `dtoverlay=vc4-kms-v3d` in /boot/firmware/config.txt and \
+                 reboot; `ls /dev/dri` shows the cards (HDMI is card1 on a Pi 5, card0 or card1 \
+                 on older Pis)"
             }
         }
     }
@@ -255,6 +262,12 @@ mod tests {
             DeviceKind::I2c,
         );
         assert!(err.to_string().contains("dtparam=i2c_arm=on"), "{err}");
+        let err = HardwareError::from_io(
+            io::Error::from_raw_os_error(ENOENT),
+            "/dev/dri/card1",
+            DeviceKind::Drm,
+        );
+        assert!(err.to_string().contains("vc4-kms-v3d"), "{err}");
     }
 
     #[test]

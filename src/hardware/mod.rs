@@ -31,6 +31,7 @@ pub mod display;
 pub mod encoder;
 mod error;
 pub mod led;
+pub mod picture;
 #[cfg(feature = "hardware")]
 mod rpi;
 #[cfg(feature = "hardware")]

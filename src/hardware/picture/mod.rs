@@ -1,0 +1,27 @@
+//! Showing an approved contact's live picture on the device: the outputs it goes to and
+//! the pure arithmetic behind them.
+//!
+//! A decoded [`I420Frame`](crate::media::I420Frame) is shown through a
+//! [`PictureOutput`]: on HDMI through DRM/KMS (`drm::DrmOutput`, feature `hardware`),
+//! as PNG files in the simulator ([`png_output::PngPictureOutput`]), and later on the
+//! small SPI/I2C screen (scaled down and paced by [`spi_rate`]). Each one composes the same screen
+//! ([`output::compose`]): the picture letterboxed ([`fit`]) on black, with the
+//! contact's name in a corner.
+//!
+//! Pure parts, tested without hardware: [`fit`] (letterbox and scaling), [`yuv`]
+//! (colour conversion), [`drm_layout`] (mode choice and dumb-buffer layout) and
+//! [`spi_rate`] (how fast a small panel can take pictures, which frames to drop).
+
+#[cfg(feature = "hardware")]
+pub mod drm;
+pub mod drm_layout;
+pub mod fit;
+pub mod output;
+pub mod png_output;
+pub mod rgb_image;
+pub mod spi_rate;
+pub mod yuv;
+
+pub use output::{compose, PictureOutput};
+pub use png_output::PngPictureOutput;
+pub use rgb_image::RgbImage;
