@@ -92,15 +92,18 @@ pub enum Permission {
     Snapshots,
     /// Speak through the device's speaker and send it photos and thoughts.
     TalkBack,
+    /// Show their camera on the device's screen (issue #16).
+    ShowOnDevice,
 }
 
 impl Permission {
     /// Every permission, in display order.
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 5] = [
         Permission::LiveVideo,
         Permission::LiveAudio,
         Permission::Snapshots,
         Permission::TalkBack,
+        Permission::ShowOnDevice,
     ];
 
     /// The permission's name in the CLI and the file.
@@ -110,6 +113,7 @@ impl Permission {
             Permission::LiveAudio => "live_audio",
             Permission::Snapshots => "snapshots",
             Permission::TalkBack => "talk_back",
+            Permission::ShowOnDevice => "show_on_device",
         }
     }
 }
@@ -142,6 +146,8 @@ pub struct Permissions {
     pub snapshots: bool,
     /// May talk back and send photos and thoughts.
     pub talk_back: bool,
+    /// May show their camera on the device's screen.
+    pub show_on_device: bool,
 }
 
 impl Permissions {
@@ -152,6 +158,7 @@ impl Permissions {
             Permission::LiveAudio => self.live_audio,
             Permission::Snapshots => self.snapshots,
             Permission::TalkBack => self.talk_back,
+            Permission::ShowOnDevice => self.show_on_device,
         }
     }
 
@@ -162,6 +169,7 @@ impl Permissions {
             Permission::LiveAudio => self.live_audio = on,
             Permission::Snapshots => self.snapshots = on,
             Permission::TalkBack => self.talk_back = on,
+            Permission::ShowOnDevice => self.show_on_device = on,
         }
     }
 }
@@ -515,6 +523,10 @@ mod tests {
         assert_eq!(
             "talk_back".parse::<Permission>().unwrap(),
             Permission::TalkBack
+        );
+        assert_eq!(
+            "show_on_device".parse::<Permission>().unwrap(),
+            Permission::ShowOnDevice
         );
         assert!("everything".parse::<Permission>().is_err());
     }

@@ -46,7 +46,7 @@ pub enum ContactsCommand {
         /// Name or key (prefix) of the contact.
         who: String,
     },
-    /// Grant permissions: live_video, live_audio, snapshots, talk_back.
+    /// Grant permissions: live_video, live_audio, snapshots, talk_back, show_on_device.
     Allow {
         /// Name or key (prefix) of the contact.
         who: String,

@@ -205,7 +205,7 @@ fn shared_sentence(contact: &Contact) -> String {
         format!("They may: {}.", describe(&contact.permissions))
     } else {
         format!(
-            "Nothing is shared with them yet; use `hearth contacts allow {} live_video,live_audio` (or snapshots, talk_back).",
+            "Nothing is shared with them yet; use `hearth contacts allow {} live_video,live_audio` (or snapshots, talk_back, show_on_device).",
             contact.name
         )
     }

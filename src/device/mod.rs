@@ -10,6 +10,7 @@ pub mod control;
 pub mod deliveries;
 mod environment;
 pub mod http;
+pub mod incoming_picture;
 pub mod media;
 pub mod pairing;
 mod panel;

@@ -16,6 +16,7 @@
 pub mod live;
 pub mod pairing;
 pub mod shares;
+pub mod show_on_device;
 pub mod talk_back;
 pub mod tokens;
 
