@@ -1,7 +1,9 @@
 //! Micro-benchmarks of the media path (`cargo bench --bench media`): openh264 encoding and
 //! decoding of the simulated camera at 640×480 and 1280×720, YUYV/NV12 → I420 conversion
 //! (`hardware::camera::convert`, what the V4L2 camera runs on every frame), the steps
-//! of a 2 MP snapshot (IDR encode, decode, JPEG), and stamping/reading the frame number.
+//! of a 2 MP snapshot (IDR encode, decode, JPEG), stamping/reading the frame number, and
+//! a contact's incoming picture decoded and composed for HDMI (1920×1080) or the small
+//! screen (240×240) (issue #16).
 //! BENCHMARKS.md quotes the medians.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -148,5 +150,48 @@ fn frame_number(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, encode, decode, convert, snapshot, frame_number);
+/// A contact's picture at 320×240 or 640×480: decoded, then composed (letterboxed, with
+/// the name) into what HDMI or the small screen shows. Per frame, over a 60-frame clip.
+fn incoming_picture(c: &mut Criterion) {
+    use embedded_graphics::prelude::Size;
+    use hearth::hardware::picture::{compose, RgbImage};
+    let mut group = c.benchmark_group("incoming_picture");
+    for (w, h) in [(320, 240), (640, 480)] {
+        let pattern = TestPattern::new(w, h).unwrap();
+        let mut encoder =
+            OpenH264Encoder::new(H264Config::new(w, h, 30).with_idr_interval(0)).unwrap();
+        let units: Vec<_> = (0..CLIP)
+            .map(|n| encoder.encode(&pattern.frame(n), n == 0).unwrap().unwrap())
+            .collect();
+        for (output, size) in [
+            ("hdmi_1920x1080", Size::new(1920, 1080)),
+            ("spi_240x240", Size::new(240, 240)),
+        ] {
+            let mut image = RgbImage::new(size);
+            group.throughput(Throughput::Elements(units.len() as u64));
+            group.bench_function(BenchmarkId::new(output, format!("{w}x{h}")), |b| {
+                b.iter(|| {
+                    let mut decoder = H264Decoder::new().unwrap();
+                    for unit in &units {
+                        if let Some(frame) = decoder.decode(&unit.data).unwrap() {
+                            compose(&frame, "Gran", &mut image);
+                        }
+                    }
+                    black_box(image.data()[0])
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    encode,
+    decode,
+    convert,
+    snapshot,
+    frame_number,
+    incoming_picture
+);
 criterion_main!(benches);
