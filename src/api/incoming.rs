@@ -20,6 +20,7 @@ pub struct IncomingCall {
     local: Vec<MediaStream>,
     settings: RtcSettings,
     receive_audio: bool,
+    receive_video: bool,
 }
 
 impl IncomingCall {
@@ -31,6 +32,7 @@ impl IncomingCall {
             local: vec![],
             settings,
             receive_audio: false,
+            receive_video: false,
         }
     }
 
@@ -66,6 +68,17 @@ impl IncomingCall {
         self.receive_audio = true;
     }
 
+    /// Whether the caller's offer sends video (a contact showing their camera).
+    pub fn sends_video(&self) -> bool {
+        offer_sends(&self.offer.sdp, "video")
+    }
+
+    /// Takes the caller's video, if it sends any: the accepted connection's
+    /// [`PeerConnection::fetch_stream`] then returns it.
+    pub fn receive_video(&mut self) {
+        self.receive_video = true;
+    }
+
     /// Shares a local stream with the caller (only what the caller asked for is sent).
     pub fn add_stream(&mut self, stream: &MediaStream) {
         self.local.push(stream.clone());
@@ -95,8 +108,10 @@ impl IncomingCall {
             local,
             settings,
             receive_audio,
+            receive_video,
         } = self;
         let receive_audio = receive_audio && offer_sends_audio(&offer.sdp);
+        let receive_video = receive_video && offer_sends(&offer.sdp, "video");
         let local: Vec<MediaStream> = local
             .into_iter()
             .map(|s| match (offer.want_video, offer.want_audio) {
@@ -115,6 +130,7 @@ impl IncomingCall {
         options.send_video = granted.video;
         options.send_audio = granted.audio;
         options.recv_audio = receive_audio;
+        options.recv_video = receive_video;
         let (peer, events) = HearthPeer::new(options).await?;
         let peer = Arc::new(peer);
         let (setup, first) = CallSetup::start(
@@ -157,7 +173,7 @@ impl IncomingCall {
                 return Err(error);
             }
         };
-        let remote = RemoteStream::new(None, peer.take_remote_audio());
+        let remote = RemoteStream::new(peer.take_remote_video(), peer.take_remote_audio());
         let session = Session::start(SessionParts {
             peer,
             events,
@@ -184,25 +200,33 @@ impl IncomingCall {
 /// Whether an SDP offer has an audio section its sender sends on (`sendrecv`,
 /// the default, or `sendonly`) and that is not disabled (port 0).
 pub(super) fn offer_sends_audio(sdp: &str) -> bool {
-    let mut in_audio = false;
+    offer_sends(sdp, "audio")
+}
+
+/// Whether `sdp` has an enabled m-line of `kind` ("audio", "video") that
+/// sends (neither `recvonly` nor `inactive`).
+pub(super) fn offer_sends(sdp: &str, kind: &str) -> bool {
+    let mut in_kind = false;
     let mut sends = false;
     for line in sdp.lines().map(str::trim) {
         if let Some(media) = line.strip_prefix("m=") {
-            if in_audio && sends {
+            if in_kind && sends {
                 return true;
             }
-            in_audio = media.starts_with("audio ") && !media.starts_with("audio 0 ");
+            in_kind = media
+                .strip_prefix(kind)
+                .is_some_and(|rest| rest.starts_with(' ') && !rest.starts_with(" 0 "));
             sends = true;
-        } else if in_audio && matches!(line, "a=recvonly" | "a=inactive") {
+        } else if in_kind && matches!(line, "a=recvonly" | "a=inactive") {
             sends = false;
         }
     }
-    in_audio && sends
+    in_kind && sends
 }
 
 #[cfg(test)]
 mod tests {
-    use super::offer_sends_audio;
+    use super::{offer_sends, offer_sends_audio};
 
     #[test]
     fn audio_the_caller_sends_is_recognised() {
@@ -221,6 +245,24 @@ mod tests {
         ));
         assert!(offer_sends_audio(
             "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly"
+        ));
+    }
+
+    #[test]
+    fn video_the_caller_sends_is_recognised() {
+        let audio = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\n";
+        let video = |dir: &str| format!("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\n{dir}{audio}");
+        assert!(offer_sends(&video("a=sendrecv\r\n"), "video"));
+        assert!(offer_sends(&video("a=sendonly\r\n"), "video"));
+        assert!(!offer_sends(&video("a=recvonly\r\n"), "video"));
+        assert!(!offer_sends(&format!("v=0\r\n{audio}"), "video"));
+        assert!(!offer_sends(
+            "v=0\r\nm=video 0 UDP/TLS/RTP/SAVPF 102\r\n",
+            "video"
+        ));
+        assert!(!offer_sends(
+            "v=0\r\nm=videox 9 UDP/TLS/RTP/SAVPF 102\r\n",
+            "video"
         ));
     }
 }
