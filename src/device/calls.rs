@@ -71,6 +71,7 @@ pub(super) struct Calls {
     pub(super) rtc: RtcSettings,
     shares: Arc<super::shares::Shares>,
     pub(super) talk_back: Arc<super::talkback::TalkBackHub>,
+    picture: Arc<super::picture::PictureHub>,
     live: Mutex<HashMap<u64, Live>>,
     /// Bumped whenever a session starts or ends, so the panel brings the
     /// LED and screen up to date at once instead of on its next tick.
@@ -86,6 +87,7 @@ impl Calls {
         rtc: RtcSettings,
         shares: Arc<super::shares::Shares>,
         talk_back: Arc<super::talkback::TalkBackHub>,
+        picture: Arc<super::picture::PictureHub>,
     ) -> Self {
         Calls {
             device_name,
@@ -94,6 +96,7 @@ impl Calls {
             rtc,
             shares,
             talk_back,
+            picture,
             live: Mutex::new(HashMap::new()),
             changed: watch::channel(0).0,
             next_id: 0.into(),
@@ -142,8 +145,12 @@ impl Calls {
                 Err(e) => return call.refuse(EndCode::Unavailable, &e.to_string()).await,
             }
         }
-        // Taken from every caller that sends it: talk-back gates each packet.
+        // Taken from every caller that sends it: talk-back gates each packet,
+        // and the picture hub each frame.
         call.receive_audio();
+        if call.sends_video() {
+            call.receive_video();
+        }
         let connection = match call.accept(current.denied.clone()).await {
             Ok(connection) => connection,
             Err(RtcError::NoPath { turn }) => {
@@ -179,12 +186,13 @@ impl Calls {
         // tracked first, then checked, so either this or the change's own
         // sweep tells the session.
         self.reconcile();
-        if let Some(audio) = connection
-            .fetch_stream()
-            .await
-            .ok()
-            .and_then(|mut remote| remote.take_audio())
-        {
+        let mut remote = connection.fetch_stream().await.ok();
+        if let Some(video) = remote.as_mut().and_then(|remote| remote.take_video()) {
+            self.picture
+                .clone()
+                .watch(from, name.clone(), video, connection.clone());
+        }
+        if let Some(audio) = remote.as_mut().and_then(|remote| remote.take_audio()) {
             let talk_back = self.talk_back.clone();
             let connection = connection.clone();
             tokio::spawn(async move { talk_back.listen(from, name, audio, connection).await });

@@ -17,6 +17,7 @@ mod panel;
 mod panel_notes;
 mod panel_relay;
 mod panel_view;
+mod picture;
 mod share_link;
 pub mod shares;
 pub mod snapshot;
@@ -144,6 +145,11 @@ impl Device {
             config.share.clone(),
         )?);
         let talk_back = Arc::new(talkback::TalkBackHub::open(&env, contacts.clone()));
+        let picture = Arc::new(picture::PictureHub::open(
+            &env,
+            contacts.clone(),
+            media.is_private(),
+        ));
         let calls = Arc::new(Calls::new(
             config.name.clone(),
             contacts.clone(),
@@ -151,6 +157,7 @@ impl Device {
             rtc.clone(),
             shares.clone(),
             talk_back,
+            picture,
         ));
         let whep = WhepState::new(
             contacts.clone(),
