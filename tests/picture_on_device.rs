@@ -22,6 +22,19 @@ fn camera() -> LocalMedia {
     )
 }
 
+/// Calls the household's device from its viewer, sending [`camera`]; returns
+/// once answered, with the camera (kept alive by the caller).
+async fn call_with_camera(home: &Household) -> (PeerConnection, LocalMedia) {
+    let media = camera();
+    let connection =
+        PeerConnection::with_settings(&home.viewer, home.device.node.peer_key(), fast_settings());
+    connection
+        .add_stream(&VideoStream::open(&media).await.unwrap())
+        .unwrap();
+    connection.connect().await.expect("the call is answered");
+    (connection, media)
+}
+
 /// The PNG frames the device has shown.
 fn frames_shown(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir.join("picture"))
@@ -39,13 +52,7 @@ async fn a_contact_allowed_on_the_screen_is_shown() {
     init_logs();
     let relay = TestRelay::start().await;
     let home = Household::start(&relay.url(), "Gran", Some(&[Permission::ShowOnDevice])).await;
-    let media = camera();
-    let connection =
-        PeerConnection::with_settings(&home.viewer, home.device.node.peer_key(), fast_settings());
-    connection
-        .add_stream(&VideoStream::open(&media).await.unwrap())
-        .unwrap();
-    connection.connect().await.expect("the call is answered");
+    let (connection, _media) = call_with_camera(&home).await;
     let dir = home.device_dir.path();
     wait_until("30 frames of Gran shown", Duration::from_secs(20), || {
         frames_shown(dir) >= 30
@@ -59,13 +66,7 @@ async fn a_contact_without_the_permission_is_not_shown() {
     init_logs();
     let relay = TestRelay::start().await;
     let home = Household::start(&relay.url(), "Tom", Some(&[Permission::LiveVideo])).await;
-    let media = camera();
-    let connection =
-        PeerConnection::with_settings(&home.viewer, home.device.node.peer_key(), fast_settings());
-    connection
-        .add_stream(&VideoStream::open(&media).await.unwrap())
-        .unwrap();
-    connection.connect().await.expect("the call is answered");
+    let (connection, _media) = call_with_camera(&home).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(frames_shown(home.device_dir.path()), 0);
     connection.close().await;

@@ -67,7 +67,7 @@ impl PictureHub {
             .lock()
             .expect("sessions lock")
             .insert(contact, connection);
-        let allowed = may_show_on_device(&self.contacts.snapshot(), &contact);
+        let allowed = self.may_show(&contact);
         let actions = self
             .state
             .lock()
@@ -83,7 +83,7 @@ impl PictureHub {
                 }
             };
             while let Some(frame) = video.blocking_recv() {
-                if !may_show_on_device(&self.contacts.snapshot(), &contact) {
+                if !self.may_show(&contact) {
                     let actions = self.state.lock().expect("state lock").withdrawn(contact);
                     self.carry_out(actions, &name);
                     continue;
@@ -110,6 +110,12 @@ impl PictureHub {
                 .expect("sessions lock")
                 .remove(&contact);
         });
+    }
+
+    /// Whether `contact` holds `show_on_device` now; read in place, as it
+    /// is asked for every frame.
+    fn may_show(&self, contact: &PeerKey) -> bool {
+        self.contacts.with(|book| may_show_on_device(book, contact))
     }
 
     /// Blanks the output and tells contacts, as `actions` say.
