@@ -23,7 +23,7 @@
 //!   [`whep_player`]: our own WHEP player on its far side; [`whep_page`]: a
 //!   WHEP player in a Chromium page.
 //! - [`noting_camera`]: the test pattern, noting when it took each numbered
-//!   frame.
+//!   frame; [`shown_frame`]: which of its frames a picture output shows.
 //! - [`chromium`] (headless Chromium over the DevTools protocol),
 //!   [`viewer`] (the viewer page in it), [`watch_cli`] (`hearth watch` as a
 //!   family member runs it) and [`aiortc`] (aiortc in a venv).
@@ -47,6 +47,7 @@ pub mod photo;
 pub mod raw_relay;
 pub mod screen;
 pub mod setup;
+pub mod shown_frame;
 pub mod topology;
 pub mod turn_server;
 pub mod viewer;
