@@ -129,7 +129,53 @@ async fn a_contact_allowed_on_the_screen_is_shown_and_asked_for_a_size_that_fits
         },
     )
     .await;
+    // Gran hangs up: her picture leaves the screen.
     connection.close().await;
+    wait_until("the screen blank again", Duration::from_secs(10), || {
+        output_is_blank(dir)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_to_start_is_shown_and_the_one_replaced_is_told() {
+    init_logs();
+    let relay = TestRelay::start().await;
+    let (home, gran, _gran_media) = gran_on_the_screen(&relay).await;
+    let tom_dir = tempfile::tempdir().unwrap();
+    let tom = start_viewer(tom_dir.path(), &relay.url(), "Tom");
+    approve_contact(
+        &home.device.node,
+        &tom.contact_code(),
+        &[Permission::ShowOnDevice],
+    )
+    .await;
+    approve_contact(&tom, &home.device.node.contact_code(), &[]).await;
+    wait_relay(&tom).await;
+    let tom_media = camera();
+    let tom_call =
+        PeerConnection::with_settings(&tom, home.device.node.peer_key(), fast_settings());
+    tom_call
+        .add_stream(&VideoStream::open(&tom_media).await.unwrap())
+        .unwrap();
+    tom_call.connect().await.expect("Tom's call is answered");
+    let told_tom = told_about_picture(&tom_call).await;
+    assert_eq!(told_tom["shown"], true, "{told_tom}");
+    let told_gran = told_about_picture(&gran).await;
+    assert_eq!(
+        (&told_gran["shown"], &told_gran["code"]),
+        (&false.into(), &"replaced".into())
+    );
+    // Gran hanging up now leaves Tom on the screen.
+    gran.close().await;
+    let dir = home.device_dir.path();
+    let shown = frames_shown(dir);
+    wait_until("Tom still shown", Duration::from_secs(10), || {
+        frames_shown(dir) >= shown + 20
+    })
+    .await;
+    assert!(!output_is_blank(dir));
+    tom_call.close().await;
 }
 
 /// The test pattern's frame number in `area` of the PNG at `path`, once one reads.

@@ -1,7 +1,8 @@
-//! `hearth privacy` and `hearth status`: the running device's switch and state
-//! over its control socket. When no device runs on the data directory,
-//! `privacy` writes the saved state it will start with (under the directory's
-//! lock); a device that holds the directory but does not answer is an error.
+//! `hearth privacy`, `hearth status` and `hearth call`: the running device's
+//! switch, state and calls over its control socket. When no device runs on
+//! the data directory, `privacy` writes the saved state it will start with
+//! (under the directory's lock); a device that holds the directory but does
+//! not answer is an error.
 
 use super::Context;
 use hearth::device::socket::{request, request_or_lock, Reached, Request, Response};
@@ -50,6 +51,20 @@ fn print_privacy(on: bool, note: &str) {
     }
 }
 
+/// Runs `hearth call`.
+pub fn call(ctx: &Context, who: String, end: bool) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    match runtime.block_on(request(&ctx.data_dir, &Request::Call { who, end }))? {
+        Response::Call { name, on: true } => println!(
+            "calling {name} and keeping the call up: your camera on their screen if they allow it, theirs on yours if you allowed `show_on_device` (`hearth call {name} --end` ends it)"
+        ),
+        Response::Call { name, on: false } => println!("the call to {name} has ended"),
+        Response::Error { error } => anyhow::bail!("{error}"),
+        other => anyhow::bail!("unexpected answer from the device: {other:?}"),
+    }
+    Ok(())
+}
+
 /// Runs `hearth status`.
 pub fn status(ctx: &Context) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -75,6 +90,9 @@ pub fn status(ctx: &Context) -> anyhow::Result<()> {
     println!("connected: {}", list(&status.connected));
     println!("watching:  {}", list(&status.watching));
     println!("talking:   {}", list(&status.talking));
+    if let Some(name) = &status.showing {
+        println!("on screen: {name} (their camera; NO takes it off)");
+    }
     if !status.paths.is_empty() {
         let paths: Vec<String> = status
             .paths

@@ -52,6 +52,15 @@ enum Command {
     },
     /// Privacy, connected contacts, who is watching, and the outbox.
     Status,
+    /// Have the running device call a contact (another Hearth) and keep the
+    /// call up both ways: its camera there, theirs here, as each owner allows.
+    Call {
+        /// Name or key (prefix) of the contact.
+        who: String,
+        /// End the call instead.
+        #[arg(long)]
+        end: bool,
+    },
     /// Press a button of the running device: privacy, snapshot, yes or no.
     Press {
         /// The button.
@@ -101,6 +110,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Privacy { switch }) => control::privacy(&ctx, switch),
         Some(Command::Status) => control::status(&ctx),
         Some(Command::Press { button, long }) => control::press(&ctx, button, long),
+        Some(Command::Call { who, end }) => control::call(&ctx, who, end),
         Some(Command::OutboxStress) => outbox_stress::run(&ctx),
         Some(Command::Run) | None => run::run(&ctx),
     }

@@ -22,6 +22,7 @@ pub(super) struct ControlState {
     pub privacy: Arc<Privacy>,
     pub shares: Arc<Shares>,
     pub calls: Arc<Calls>,
+    pub links: Arc<super::link::Links>,
 }
 
 impl ControlState {
@@ -49,6 +50,18 @@ impl ControlState {
                     error: e.to_string(),
                 },
             },
+            Request::Call { who, end } => {
+                let done = match end {
+                    false => self.links.clone().link_to(&who),
+                    true => self.links.end_link(&who),
+                };
+                match done {
+                    Ok(name) => Response::Call { name, on: !end },
+                    Err(e) => Response::Error {
+                        error: e.to_string(),
+                    },
+                }
+            }
             Request::Delivery { id, wait_secs } => {
                 let wait = Duration::from_secs(wait_secs.min(MAX_DELIVERY_WAIT_SECS));
                 match self.shares.delivery(&id, wait).await {
@@ -107,6 +120,11 @@ impl ControlState {
             connected,
             watching: self.calls.watchers(),
             talking: self.calls.talk_back.stats().talking,
+            showing: self.calls.picture.shown().and_then(|key| {
+                self.calls
+                    .contacts
+                    .with(|book| book.get(&key).map(|c| c.name.clone()))
+            }),
             paths: self.calls.paths(),
             outbox,
             inbox_bytes: inbox.as_ref().map_or(0, |u| u.bytes),

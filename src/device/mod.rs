@@ -11,6 +11,7 @@ pub mod deliveries;
 mod environment;
 pub mod http;
 pub mod incoming_picture;
+pub mod link;
 pub mod media;
 pub mod pairing;
 mod panel;
@@ -221,11 +222,19 @@ impl Device {
                 .clone()
                 .deliver(node.clone(), rtc.clone(), stopped.clone()),
         );
+        let links = Arc::new(link::Links::new(
+            node.clone(),
+            calls.clone(),
+            shares.clone(),
+            tasks.clone(),
+            stopped.clone(),
+        ));
         let control = Arc::new(control::ControlState {
             own_key: node.peer_key(),
             privacy,
             shares,
             calls: calls.clone(),
+            links,
         });
         if let Some(socket) = control::bind(&env.data_dir) {
             tasks.spawn(

@@ -92,9 +92,10 @@ impl PictureHub {
         self: Arc<Self>,
         contact: PeerKey,
         name: String,
-        mut video: mpsc::Receiver<VideoFrame>,
+        video: mpsc::Receiver<VideoFrame>,
         connection: PeerConnection,
     ) {
+        let mut video = until_closed(video, connection.clone());
         self.sessions
             .lock()
             .expect("sessions lock")
@@ -164,6 +165,11 @@ impl PictureHub {
         let actions = state.end_pressed();
         self.carry_out(actions);
         shown
+    }
+
+    /// The contact whose picture is shown now.
+    pub(super) fn shown(&self) -> Option<PeerKey> {
+        self.state().shown()
     }
 
     fn state(&self) -> MutexGuard<'_, IncomingPicture> {
@@ -240,6 +246,32 @@ impl PrivacyGate for PictureHub {
         let actions = state.privacy(on);
         self.carry_out(actions);
     }
+}
+
+/// The frames of `video` until the session on `connection` ends (the
+/// track's own channel may outlive the session).
+fn until_closed(
+    mut video: mpsc::Receiver<VideoFrame>,
+    connection: PeerConnection,
+) -> mpsc::Receiver<VideoFrame> {
+    let (frames, until) = mpsc::channel(8);
+    tokio::spawn(async move {
+        let closed = connection.closed();
+        tokio::pin!(closed);
+        loop {
+            let frame = tokio::select! {
+                _ = &mut closed => break,
+                frame = video.recv() => match frame {
+                    Some(frame) => frame,
+                    None => break,
+                },
+            };
+            if frames.send(frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    until
 }
 
 /// Starts the task that sends what contacts are told, in the order told.

@@ -102,6 +102,15 @@ pub enum Request {
         /// The change.
         change: ContactChange,
     },
+    /// Calls a contact and keeps the call up both ways (`hearth call`), or
+    /// ends that call.
+    Call {
+        /// The contact's name or key prefix.
+        who: String,
+        /// End the call instead.
+        #[serde(default)]
+        end: bool,
+    },
     /// Where a recent share stands, once every contact has it (or refused
     /// it) or after `wait_secs` (at most [`MAX_DELIVERY_WAIT_SECS`]),
     /// whichever comes first.
@@ -126,6 +135,9 @@ pub struct Status {
     /// Contacts heard on the speaker now (talk-back).
     #[serde(default)]
     pub talking: Vec<String>,
+    /// The contact whose camera is on the device's screen now.
+    #[serde(default)]
+    pub showing: Option<String>,
     /// Each session's contact and how its media travels: `host`, `srflx`
     /// (directly through the routers), `relay` (through a TURN relay), or
     /// `connecting`.
@@ -170,6 +182,13 @@ pub enum Response {
     Contacts(ChangeOutcome),
     /// Who has the share, who gets it later, who will not.
     Delivery(DeliveryReport),
+    /// The call to a contact is now kept up (`on`) or ended.
+    Call {
+        /// The contact's name.
+        name: String,
+        /// Kept up (true) or ended.
+        on: bool,
+    },
 }
 
 /// The socket path for `data_dir`.
