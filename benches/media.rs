@@ -3,7 +3,7 @@
 //! (`hardware::camera::convert`, what the V4L2 camera runs on every frame), the steps
 //! of a 2 MP snapshot (IDR encode, decode, JPEG), stamping/reading the frame number, and
 //! a contact's incoming picture decoded and composed for HDMI (1920×1080) or the small
-//! screen (240×240) (issue #16).
+//! screen (240×240), and drawn on the small screen as the panel does (issue #16).
 //! BENCHMARKS.md quotes the medians.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -185,6 +185,59 @@ fn incoming_picture(c: &mut Criterion) {
     group.finish();
 }
 
+/// A contact's picture on the small screen, per frame, as the panel draws it:
+/// decode, scale to the screen (`ScreenPictureOutput`), draw the picture
+/// screen under its band (`render`) into the panel's frame (what the ST7789
+/// then sends over SPI). The bus time is not in it: BENCHMARKS.md sets the
+/// two side by side.
+fn small_screen_picture(c: &mut Criterion) {
+    use embedded_graphics::pixelcolor::{BinaryColor, Rgb565};
+    use embedded_graphics::prelude::Size;
+    use embedded_graphics_simulator::SimulatorDisplay;
+    use hearth::hardware::display::{render, Screen};
+    use hearth::hardware::picture::{PictureOutput, ScreenPictureOutput};
+    let mut group = c.benchmark_group("small_screen_picture");
+    // What the device asks a sender for when its picture goes on the small screen.
+    let (w, h) = (320, 240);
+    let pattern = TestPattern::new(w, h).unwrap();
+    let mut encoder = OpenH264Encoder::new(H264Config::new(w, h, 30).with_idr_interval(0)).unwrap();
+    let units: Vec<_> = (0..CLIP)
+        .map(|n| encoder.encode(&pattern.frame(n), n == 0).unwrap().unwrap())
+        .collect();
+    for size in [Size::new(240, 240), Size::new(128, 64)] {
+        let (mut output, feed) = ScreenPictureOutput::new(size);
+        let mut colour = SimulatorDisplay::<Rgb565>::new(size);
+        let mut mono = SimulatorDisplay::<BinaryColor>::new(size);
+        group.throughput(Throughput::Elements(units.len() as u64));
+        let id = BenchmarkId::new(
+            "decode_scale_draw",
+            format!("{}x{}", size.width, size.height),
+        );
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                let mut decoder = H264Decoder::new().unwrap();
+                for unit in &units {
+                    if let Some(frame) = decoder.decode(&unit.data).unwrap() {
+                        output.show(&frame, "Gran").unwrap();
+                        let shown = feed.borrow().clone().unwrap();
+                        let screen = Screen::Picture {
+                            from: shown.from,
+                            picture: shown.picture,
+                            watchers: vec!["Tom".into()],
+                        };
+                        if size.width >= 200 {
+                            render(&screen, &mut colour).unwrap();
+                        } else {
+                            render(&screen, &mut mono).unwrap();
+                        }
+                    }
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     encode,
@@ -192,6 +245,7 @@ criterion_group!(
     convert,
     snapshot,
     frame_number,
-    incoming_picture
+    incoming_picture,
+    small_screen_picture
 );
 criterion_main!(benches);
