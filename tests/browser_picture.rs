@@ -181,10 +181,30 @@ async fn a_browser_camera_appears_on_the_device_screen() {
         pressed.elapsed().as_secs_f64()
     );
     assert_eq!(scene.button().await, json!(STOP));
+
+    // The device gives the browser's congestion control its feedback
+    // (transport-cc): within seconds, Chromium's estimate of what the path
+    // takes rises well above where it starts (300 kbit/s). Without that
+    // feedback it climbs from there by ~8% a second on receiver reports
+    // alone, reaching 1 Mbit/s only after ~17 s (measured on loopback).
     let early = scene.page.eval(SENDING).await;
     println!(
         "availableOutgoingBitrate when the first frame is shown: {} bit/s",
         early["bitrate"]
+    );
+    let estimate = scene
+        .page
+        .poll(
+            "the browser's estimate of the path to pass 1 Mbit/s",
+            SENDING,
+            Duration::from_secs(4),
+            |v| v["bitrate"].as_f64().unwrap_or(0.0) >= 1_000_000.0,
+        )
+        .await;
+    println!(
+        "availableOutgoingBitrate {} bit/s, {:.1} s after the press",
+        estimate["bitrate"],
+        pressed.elapsed().as_secs_f64()
     );
 
     // The frame counter advances: readings over 3 s, each a valid number,
@@ -239,29 +259,9 @@ async fn a_browser_camera_appears_on_the_device_screen() {
         wrong.len() * 10 <= points.len(),
         "frame {n} is shown in the pattern's colours: {wrong:?}"
     );
-    // The bars left and right of a 4:3 picture on a 4:3 screen: none; the
-    // picture fills the screen but for the name band.
+    // A 4:3 picture on a 4:3 screen fills it: no bars.
     let area = screen.picture_area(SOURCE);
     assert_eq!((area.width, area.height), (640, 480));
-
-    // The device gives the browser's congestion control its feedback
-    // (transport-cc): the estimate of what the path takes rises well above
-    // where Chromium starts it.
-    let estimates = scene
-        .page
-        .poll(
-            "the browser's estimate of the path to rise",
-            SENDING,
-            Duration::from_secs(15),
-            |v| v["bitrate"].as_f64().unwrap_or(0.0) >= 1_000_000.0,
-        )
-        .await;
-    println!(
-        "availableOutgoingBitrate {} bit/s, {} frames sent, {:.1} s after the press",
-        estimates["bitrate"],
-        estimates["framesSent"],
-        pressed.elapsed().as_secs_f64()
-    );
 
     // The page says where Gran's camera is, once the device says so.
     scene.wait_note("Your camera is on Kitchen's screen.").await;
@@ -281,7 +281,7 @@ async fn a_browser_camera_appears_on_the_device_screen() {
         .await;
     assert_eq!(scene.button().await, json!(SHOW));
     wait_until("Kitchen's screen blanked", Duration::from_secs(10), || {
-        Screen::read(&png).is_some_and(|s| s.pixel(320, 120) == [0, 0, 0])
+        Screen::read(&png).is_some_and(|s| s.is_black())
     })
     .await;
     assert_eq!(

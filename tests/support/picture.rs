@@ -62,6 +62,11 @@ impl Screen {
         [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
     }
 
+    /// Whether the whole screen is black (the device blanked it).
+    pub fn is_black(&self) -> bool {
+        self.rgb.iter().all(|&b| b == 0)
+    }
+
     /// Where a picture of `source` size is on this screen: the device's letterbox.
     pub fn picture_area(&self, source: (u32, u32)) -> Rect {
         letterbox(
