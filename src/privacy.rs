@@ -102,7 +102,7 @@ pub trait PrivacyGate: Send + Sync {
 pub struct Privacy {
     inner: Mutex<Inner>,
     changes: watch::Sender<bool>,
-    gates: Vec<Arc<dyn PrivacyGate>>,
+    gates: std::sync::RwLock<Vec<Arc<dyn PrivacyGate>>>,
 }
 
 struct Inner {
@@ -128,8 +128,20 @@ impl Privacy {
                 data_dir: None,
             }),
             changes: watch::Sender::new(false),
-            gates,
+            gates: std::sync::RwLock::new(gates),
         }
+    }
+
+    /// Adds a gate that closes with the others from now on (a contact's
+    /// picture on the device's screen); it is set to the switch at once.
+    pub fn add_gate(&self, gate: Arc<dyn PrivacyGate>) {
+        // Held so the switch cannot move between reading and adding.
+        let _switch = self.lock();
+        gate.set_private(self.is_on());
+        self.gates
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(gate);
     }
 
     /// Takes the state saved in `data_dir` and saves every later change
@@ -191,7 +203,7 @@ impl Privacy {
 
     /// Gates first, then everyone who follows the switch.
     fn publish(&self, on: bool) {
-        for gate in &self.gates {
+        for gate in self.gates.read().unwrap_or_else(|p| p.into_inner()).iter() {
             gate.set_private(on);
         }
         self.changes.send_replace(on);

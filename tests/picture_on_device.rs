@@ -1,15 +1,19 @@
-//! A contact's camera on the device (issue #16, work in progress): a Rust
-//! caller sends the test pattern with its call, and the device's simulated
-//! picture output (PNG frames under `<data>/picture/`) shows it, only if the
-//! contact holds `show_on_device`; one without it is told why and nothing is
-//! shown.
+//! A contact's camera on the device (issue #16): a Rust caller sends the
+//! test pattern with its call, and the device's simulated picture output
+//! (PNG frames under `<data>/picture/`) shows it, only if the contact holds
+//! `show_on_device`. The owner stays in charge: privacy on and the NO
+//! button take it off at once, and the caller is told why each time.
 
 mod support;
 
 use hearth::api::{LocalMedia, PeerConnection, VideoStream};
 use hearth::contacts::Permission;
+use hearth::hardware::buttons::{press, socket_path, Action, Button};
 use hearth::media::{H264Config, OpenH264Encoder, TestPatternCamera, VideoPipeline};
-use std::time::Duration;
+use hearth::privacy::PrivacyInput;
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
 use support::harness::*;
 
 /// A caller's camera: the test pattern at 320×240.
@@ -35,8 +39,25 @@ async fn call_with_camera(home: &Household) -> (PeerConnection, LocalMedia) {
     (connection, media)
 }
 
+/// The next `picture` message the device sends on `connection`.
+async fn told_about_picture(connection: &PeerConnection) -> Value {
+    let told = async {
+        while let Some(message) = connection.recv().await {
+            if let Ok(value) = message.json::<Value>() {
+                if value["type"] == "picture" {
+                    return value;
+                }
+            }
+        }
+        panic!("the session ended before the device said anything about the picture");
+    };
+    tokio::time::timeout(Duration::from_secs(10), told)
+        .await
+        .expect("the device tells the caller about its picture")
+}
+
 /// The PNG frames the device has shown.
-fn frames_shown(dir: &std::path::Path) -> usize {
+fn frames_shown(dir: &Path) -> usize {
     std::fs::read_dir(dir.join("picture"))
         .map(|entries| {
             entries
@@ -47,12 +68,46 @@ fn frames_shown(dir: &std::path::Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Whether the output's latest picture is all black (blanked).
+fn output_is_blank(dir: &Path) -> bool {
+    let file = std::fs::File::open(dir.join("picture/latest.png")).expect("latest.png");
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    pixels[..info.buffer_size()].iter().all(|&b| b == 0)
+}
+
+/// Starts a household whose viewer Gran may be shown, calls with the
+/// camera, and waits until the device shows some frames.
+async fn gran_on_the_screen(relay: &TestRelay) -> (Household, PeerConnection, LocalMedia) {
+    let home = Household::start(&relay.url(), "Gran", Some(&[Permission::ShowOnDevice])).await;
+    let (connection, media) = call_with_camera(&home).await;
+    let told = told_about_picture(&connection).await;
+    assert_eq!(told["shown"], true, "{told}");
+    let dir = home.device_dir.path().to_path_buf();
+    wait_until("Gran shown", Duration::from_secs(20), || {
+        frames_shown(&dir) >= 10
+    })
+    .await;
+    assert!(!output_is_blank(&dir));
+    (home, connection, media)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_contact_allowed_on_the_screen_is_shown() {
+async fn a_contact_allowed_on_the_screen_is_shown_and_asked_for_a_size_that_fits() {
     init_logs();
     let relay = TestRelay::start().await;
     let home = Household::start(&relay.url(), "Gran", Some(&[Permission::ShowOnDevice])).await;
     let (connection, _media) = call_with_camera(&home).await;
+    let told = told_about_picture(&connection).await;
+    // The simulated output is 640×480.
+    assert_eq!(
+        (&told["shown"], &told["width"], &told["height"]),
+        (&Value::from(true), &Value::from(640), &Value::from(480)),
+        "{told}"
+    );
     let dir = home.device_dir.path();
     wait_until("30 frames of Gran shown", Duration::from_secs(20), || {
         frames_shown(dir) >= 30
@@ -62,12 +117,68 @@ async fn a_contact_allowed_on_the_screen_is_shown() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_contact_without_the_permission_is_not_shown() {
+async fn a_contact_without_the_permission_is_not_shown_and_is_told_why() {
     init_logs();
     let relay = TestRelay::start().await;
     let home = Household::start(&relay.url(), "Tom", Some(&[Permission::LiveVideo])).await;
     let (connection, _media) = call_with_camera(&home).await;
+    let told = told_about_picture(&connection).await;
+    assert_eq!(told["shown"], false, "{told}");
+    assert_eq!(told["code"], "show_not_allowed", "{told}");
+    assert_eq!(
+        told["reason"],
+        "The owner has not allowed your camera on this device's screen."
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(frames_shown(home.device_dir.path()), 0);
+    connection.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacy_on_blanks_the_picture_before_the_switch_returns() {
+    init_logs();
+    let relay = TestRelay::start().await;
+    let (home, connection, _media) = gran_on_the_screen(&relay).await;
+    let dir = home.device_dir.path();
+    let switched = Instant::now();
+    assert!(home.device.privacy(PrivacyInput::Set(true)).unwrap());
+    let took = switched.elapsed();
+    // Blanked by the time the switch returns: nothing to wait for.
+    assert!(output_is_blank(dir), "the picture is still on the screen");
+    tracing::info!(?took, "privacy on blanked the picture");
+    let told = told_about_picture(&connection).await;
+    assert_eq!(
+        (&told["shown"], &told["code"]),
+        (&false.into(), &"privacy".into())
+    );
+    // Nothing more of Gran follows while the frames keep coming.
+    let shown = frames_shown(dir);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(frames_shown(dir), shown);
+    assert!(output_is_blank(dir));
+    connection.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_no_button_takes_the_picture_off_and_the_caller_is_told() {
+    init_logs();
+    let relay = TestRelay::start().await;
+    let (home, connection, _media) = gran_on_the_screen(&relay).await;
+    home.device.start_panel().expect("simulated panel starts");
+    let dir = home.device_dir.path();
+    let socket = socket_path(dir);
+    tokio::task::spawn_blocking(move || press(&socket, Button::No, Action::Press))
+        .await
+        .unwrap()
+        .expect("NO is taken");
+    assert!(output_is_blank(dir), "the picture is still on the screen");
+    let told = told_about_picture(&connection).await;
+    assert_eq!(
+        (&told["shown"], &told["code"]),
+        (&false.into(), &"ended_by_owner".into())
+    );
+    let shown = frames_shown(dir);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(frames_shown(dir), shown);
     connection.close().await;
 }

@@ -2,8 +2,8 @@
 //! WebRTC on loopback, sending a known tone from their own (simulated) microphone, and
 //! what reaches the device's simulated speaker — `talkback.wav` in its data directory —
 //! is checked: the tone's frequency for a contact with `talk_back`, nothing at all for
-//! one without, silence from the moment `talk_back` is taken away, and both voices when
-//! two contacts talk at once.
+//! one without, silence from the moment `talk_back` is taken away or privacy goes on,
+//! and both voices when two contacts talk at once.
 
 mod support;
 
@@ -17,6 +17,7 @@ use hearth::media::{
     AudioPipeline, OpusConfig, OpusEncoder, ToneGenerator, ToneMicrophone, AUDIO_FRAME_SAMPLES,
     AUDIO_SAMPLE_RATE,
 };
+use hearth::privacy::PrivacyInput;
 use std::path::Path;
 use std::time::Duration;
 use support::harness::*;
@@ -139,6 +140,51 @@ async fn a_contact_with_talk_back_is_heard_until_it_is_taken_away() {
 
     // Given back mid-call, Gran is heard again without calling anew.
     set_talk_back(device, "Gran", true).await;
+    wait_until("Gran heard again", Duration::from_secs(20), || {
+        speaker(dir).len() >= after + SECOND / 2
+    })
+    .await;
+    connection.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacy_on_mutes_the_speaker_until_it_goes_off() {
+    init_logs();
+    let relay = TestRelay::start().await;
+    let home = Household::start(
+        &relay.url(),
+        "Gran",
+        Some(&[Permission::LiveAudio, Permission::TalkBack]),
+    )
+    .await;
+    let (device, dir) = (&home.device, home.device_dir.path());
+    let gran = tone_media(1000.0);
+    let connection = talk(&home.viewer, device.node.peer_key(), &gran, false).await;
+    wait_until("Gran on the speaker", Duration::from_secs(20), || {
+        speaker(dir).len() >= SECOND
+    })
+    .await;
+
+    // Privacy on: the call goes on, the speaker falls silent.
+    device.privacy(PrivacyInput::Set(true)).unwrap();
+    let at_privacy = speaker(dir).len();
+    let refused = device.talk_back().refused;
+    wait_until(
+        "a second of Gran's packets muted",
+        Duration::from_secs(20),
+        || device.talk_back().refused >= refused + 50,
+    )
+    .await;
+    let after = speaker(dir).len();
+    assert!(
+        after - at_privacy <= (MAX_BUFFERED_FRAMES + 2) * AUDIO_FRAME_SAMPLES,
+        "at most what was already queued plays once private: {} samples",
+        after - at_privacy
+    );
+    assert!(device.talk_back().talking.is_empty());
+
+    // Privacy off: Gran is heard again on the same call.
+    device.privacy(PrivacyInput::Set(false)).unwrap();
     wait_until("Gran heard again", Duration::from_secs(20), || {
         speaker(dir).len() >= after + SECOND / 2
     })

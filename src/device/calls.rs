@@ -71,7 +71,7 @@ pub(super) struct Calls {
     pub(super) rtc: RtcSettings,
     shares: Arc<super::shares::Shares>,
     pub(super) talk_back: Arc<super::talkback::TalkBackHub>,
-    picture: Arc<super::picture::PictureHub>,
+    pub(super) picture: Arc<super::picture::PictureHub>,
     live: Mutex<HashMap<u64, Live>>,
     /// Bumped whenever a session starts or ends, so the panel brings the
     /// LED and screen up to date at once instead of on its next tick.

@@ -144,12 +144,13 @@ impl Device {
             media.clone(),
             config.share.clone(),
         )?);
-        let talk_back = Arc::new(talkback::TalkBackHub::open(&env, contacts.clone()));
-        let picture = Arc::new(picture::PictureHub::open(
+        let talk_back = Arc::new(talkback::TalkBackHub::open(
             &env,
             contacts.clone(),
-            media.is_private(),
+            privacy.clone(),
         ));
+        let picture = Arc::new(picture::PictureHub::open(&env, contacts.clone()));
+        privacy.add_gate(picture.clone());
         let calls = Arc::new(Calls::new(
             config.name.clone(),
             contacts.clone(),
@@ -287,6 +288,13 @@ impl Device {
     /// Shares as they arrive (the hook for the screen).
     pub fn received_shares(&self) -> tokio::sync::broadcast::Receiver<shares::ReceivedNotice> {
         self.control.shares.received.subscribe()
+    }
+
+    /// Takes the contact's picture shown on the device off at once (what
+    /// NO, or a long press, does while one is shown); the contact is told.
+    /// Returns whether one was shown.
+    pub fn end_picture(&self) -> bool {
+        self.calls.picture.end_pressed()
     }
 
     /// Privacy, connected contacts, live viewers and the outbox.

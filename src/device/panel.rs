@@ -1,8 +1,10 @@
 //! The device's panel: its buttons, its "live" LED and its screen, wired to
 //! the device. PRIVACY toggles the privacy switch; SNAPSHOT shares the
 //! camera's frame with every contact allowed `snapshots`; YES/NO approve or
-//! refuse the oldest pairing request. The screen always shows privacy and who
-//! is watching (PRIVATE / ready / live); for a while ([`super::panel_notes`])
+//! refuse the oldest pairing request; while a contact's picture is shown,
+//! NO (or a long press of any button) takes it off the screen first. The
+//! screen always shows privacy and who is watching (PRIVATE / ready / live);
+//! for a while ([`super::panel_notes`])
 //! each share as it arrives (a thought's text, a photo itself), each share of
 //! this device going out — from the button or from `hearth share` — with how
 //! many contacts have it so far, and problems such as a full inbox. The LED
@@ -135,7 +137,13 @@ impl Device {
     /// What a button does. A snapshot that goes out shows its count through
     /// the shares' own announcement, like any share of this device.
     async fn on_button(&self, event: ButtonEvent) -> Result<(), Refusal> {
+        // A long press of any button takes a contact's picture off the screen.
         if event.action != Action::Press {
+            self.end_picture();
+            return Ok(());
+        }
+        // So does NO while a picture is shown; otherwise NO refuses pairing.
+        if event.button == Button::No && self.end_picture() {
             return Ok(());
         }
         match event.button {

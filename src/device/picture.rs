@@ -1,43 +1,68 @@
-//! A contact's picture on the device (issue #16; work in progress, not
-//! wired to privacy or the buttons yet): every caller that sends video is
-//! taken, and [`IncomingPicture`] decides whose frames are decoded and shown.
+//! A contact's picture on the device (issue #16): every caller that sends
+//! video is taken, and [`IncomingPicture`] decides whose frames are decoded
+//! and shown; the owner stays in charge (privacy, the NO button).
 //!
 //! Each incoming picture runs on its own thread: frames are decoded
 //! (openh264) only while that contact is the one shown and holds
-//! `show_on_device` at that frame, then composed onto the output. The
-//! simulated output writes PNG frames under `<data>/picture/`.
+//! `show_on_device` at that frame, then composed onto the output. The state
+//! lock is held while a frame goes out, so once privacy or the NO button has
+//! blanked the output no frame of that contact follows. The caller is told
+//! on its data channel when its picture is shown (with the size to send)
+//! and when it is not, and why.
 
 use super::Environment;
 use crate::api::PeerConnection;
-use crate::device::incoming_picture::{IncomingPicture, NotShown, PictureAction};
+use crate::device::incoming_picture::{IncomingPicture, PictureAction};
 use crate::hardware::picture::{PictureOutput, PngPictureOutput};
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
 use crate::media::H264Decoder;
 use crate::peer::VideoFrame;
 use crate::policy::show_on_device::may_show_on_device;
+use crate::privacy::PrivacyGate;
 use embedded_graphics::prelude::Size;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
 /// The simulated output's size.
 const SIMULATED: Size = Size::new(640, 480);
 
+/// The size a sender is asked for, so it sends no more than `output` can
+/// show: 320×240 for a small screen, 640×480 up to a VGA output, 1280×720
+/// for anything larger (an HDMI monitor).
+pub fn send_size_for(output: Size) -> Size {
+    if output.width <= 320 && output.height <= 320 {
+        Size::new(320, 240)
+    } else if output.width <= 640 && output.height <= 480 {
+        Size::new(640, 480)
+    } else {
+        Size::new(1280, 720)
+    }
+}
+
 /// The output and who is on it, shared by every call.
 pub(super) struct PictureHub {
-    output: Mutex<Option<Box<dyn PictureOutput>>>,
+    /// Whose picture is shown; held while a frame goes to the output.
     state: Mutex<IncomingPicture>,
+    output: Mutex<Option<Box<dyn PictureOutput>>>,
+    /// What senders are asked to send.
+    send_size: Size,
     contacts: LiveContacts,
-    /// The sessions that sent a picture, to tell them why it is not shown.
+    /// The sessions that sent a picture, to tell them about it.
     sessions: Mutex<HashMap<PeerKey, PeerConnection>>,
+    /// Messages to contacts, sent in order by one task on the runtime
+    /// (decode threads are not on it).
+    told: mpsc::UnboundedSender<(PeerConnection, Value)>,
 }
 
 impl PictureHub {
     /// Opens the simulated output under `<data>/picture`. One that cannot
-    /// be opened is logged and incoming pictures are not shown.
-    pub(super) fn open(env: &Environment, contacts: LiveContacts, private: bool) -> Self {
+    /// be opened is logged and incoming pictures are not shown. Called on
+    /// the device's runtime; [`Privacy::add_gate`](crate::privacy::Privacy::add_gate)
+    /// it so privacy takes the picture off.
+    pub(super) fn open(env: &Environment, contacts: LiveContacts) -> Self {
         let output: Option<Box<dyn PictureOutput>> =
             match PngPictureOutput::new(&env.data_dir.join("picture"), SIMULATED) {
                 Ok(output) => Some(Box::new(output)),
@@ -46,11 +71,14 @@ impl PictureHub {
                     None
                 }
             };
+        let send_size = send_size_for(output.as_ref().map_or(SIMULATED, |o| o.size()));
         PictureHub {
+            state: Mutex::new(IncomingPicture::new(false)),
             output: Mutex::new(output),
-            state: Mutex::new(IncomingPicture::new(private)),
+            send_size,
             contacts,
             sessions: Mutex::new(HashMap::new()),
+            told: spawn_teller(),
         }
     }
 
@@ -68,12 +96,11 @@ impl PictureHub {
             .expect("sessions lock")
             .insert(contact, connection);
         let allowed = self.may_show(&contact);
-        let actions = self
-            .state
-            .lock()
-            .expect("state lock")
-            .start(contact, allowed);
-        self.carry_out(actions, &name);
+        {
+            let mut state = self.state();
+            let actions = state.start(contact, allowed);
+            self.carry_out(actions);
+        }
         std::thread::spawn(move || {
             let mut decoder = match H264Decoder::new() {
                 Ok(decoder) => decoder,
@@ -84,32 +111,59 @@ impl PictureHub {
             };
             while let Some(frame) = video.blocking_recv() {
                 if !self.may_show(&contact) {
-                    let actions = self.state.lock().expect("state lock").withdrawn(contact);
-                    self.carry_out(actions, &name);
+                    let mut state = self.state();
+                    let actions = state.withdrawn(contact);
+                    self.carry_out(actions);
                     continue;
                 }
-                if self.state.lock().expect("state lock").shown() != Some(contact) {
+                if self.state().shown() != Some(contact) {
                     continue;
                 }
-                match decoder.decode(&frame.data) {
-                    Ok(Some(picture)) => {
-                        if let Some(output) = self.output.lock().expect("output lock").as_mut() {
-                            if let Err(e) = output.show(&picture, &name) {
-                                tracing::warn!(error = %e, "could not show an incoming picture");
-                            }
-                        }
+                let picture = match decoder.decode(&frame.data) {
+                    Ok(Some(picture)) => picture,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "an incoming frame did not decode");
+                        continue;
                     }
-                    Ok(None) => {}
-                    Err(e) => tracing::debug!(error = %e, "an incoming frame did not decode"),
+                };
+                // Checked again under the lock: privacy or the NO button may
+                // have blanked the output while this frame decoded.
+                let state = self.state();
+                if state.shown() != Some(contact) {
+                    continue;
                 }
+                if let Some(output) = self.output.lock().expect("output lock").as_mut() {
+                    if let Err(e) = output.show(&picture, &name) {
+                        tracing::warn!(error = %e, "could not show an incoming picture");
+                    }
+                }
+                drop(state);
             }
-            let actions = self.state.lock().expect("state lock").stop(contact);
-            self.carry_out(actions, &name);
+            {
+                let mut state = self.state();
+                let actions = state.stop(contact);
+                self.carry_out(actions);
+            }
             self.sessions
                 .lock()
                 .expect("sessions lock")
                 .remove(&contact);
         });
+    }
+
+    /// The owner pressed NO (or held a button): the picture ends at once.
+    /// Returns whether one was shown.
+    pub(super) fn end_pressed(&self) -> bool {
+        let mut state = self.state();
+        let shown = state.shown().is_some();
+        let actions = state.end_pressed();
+        self.carry_out(actions);
+        shown
+    }
+
+    fn state(&self) -> MutexGuard<'_, IncomingPicture> {
+        self.state.lock().expect("picture state lock")
     }
 
     /// Whether `contact` holds `show_on_device` now; read in place, as it
@@ -118,12 +172,23 @@ impl PictureHub {
         self.contacts.with(|book| may_show_on_device(book, contact))
     }
 
-    /// Blanks the output and tells contacts, as `actions` say.
-    fn carry_out(&self, actions: Vec<PictureAction>, name: &str) {
+    /// Blanks the output and tells contacts, as `actions` say. Called with
+    /// the state lock held, so nothing is shown between a decision and
+    /// its blanking.
+    fn carry_out(&self, actions: Vec<PictureAction>) {
         for action in actions {
             match action {
-                PictureAction::Show(_) => {
-                    tracing::info!(contact = %name, "showing a contact's picture")
+                PictureAction::Show(who) => {
+                    tracing::info!(contact = %who.short(), "PICTURE: showing a contact's camera");
+                    self.tell(
+                        who,
+                        json!({
+                            "type": "picture",
+                            "shown": true,
+                            "width": self.send_size.width,
+                            "height": self.send_size.height,
+                        }),
+                    );
                 }
                 PictureAction::Blank => {
                     if let Some(output) = self.output.lock().expect("output lock").as_mut() {
@@ -132,13 +197,24 @@ impl PictureHub {
                         }
                     }
                 }
-                PictureAction::Tell(who, why) => self.tell(who, why),
+                PictureAction::Tell(who, why) => {
+                    tracing::info!(contact = %who.short(), code = why.code(), "a contact's picture is not shown");
+                    self.tell(
+                        who,
+                        json!({
+                            "type": "picture",
+                            "shown": false,
+                            "code": why.code(),
+                            "reason": why.message(),
+                        }),
+                    );
+                }
             }
         }
     }
 
-    /// Tells `who` why their picture is not shown, on its data channel.
-    fn tell(&self, who: PeerKey, why: NotShown) {
+    /// Sends `message` to `who` on its data channel, if its session is open.
+    fn tell(&self, who: PeerKey, message: Value) {
         let Some(connection) = self
             .sessions
             .lock()
@@ -148,17 +224,29 @@ impl PictureHub {
         else {
             return;
         };
-        tracing::info!(contact = %who.short(), code = why.code(), "picture not shown");
-        let message = json!({
-            "type": "picture",
-            "shown": false,
-            "code": why.code(),
-            "reason": why.message(),
-        });
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = connection.send_json(&message).await;
-            });
-        }
+        let _ = self.told.send((connection, message));
     }
+}
+
+/// The privacy switch closes this gate with the camera's: privacy on takes
+/// the picture off the output before the switch returns.
+impl PrivacyGate for PictureHub {
+    fn set_private(&self, on: bool) {
+        let mut state = self.state();
+        let actions = state.privacy(on);
+        self.carry_out(actions);
+    }
+}
+
+/// Starts the task that sends what contacts are told, in the order told.
+fn spawn_teller() -> mpsc::UnboundedSender<(PeerConnection, Value)> {
+    let (told, mut to_tell) = mpsc::unbounded_channel::<(PeerConnection, Value)>();
+    tokio::spawn(async move {
+        while let Some((connection, message)) = to_tell.recv().await {
+            if let Err(e) = connection.send_json(&message).await {
+                tracing::debug!(error = %e, "could not tell a contact about their picture");
+            }
+        }
+    });
+    told
 }

@@ -7,8 +7,9 @@
 //! silences the contact from the next packet on (what the speaker still had queued of
 //! that voice is dropped too), and granting it mid-call lets the contact be heard
 //! without calling again. Several callers at once are mixed ([`SpeakerOutput`]), each
-//! with its own decoder and jitter buffer. Privacy mode does not mute the speaker: it
-//! switches off what the device captures, not what it plays.
+//! with its own decoder and jitter buffer. Privacy on mutes the speaker too (from the
+//! next packet on, like a withdrawn `talk_back`): the owner wants the device quiet
+//! both ways.
 
 use super::Environment;
 use crate::api::PeerConnection;
@@ -17,9 +18,10 @@ use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
 use crate::peer::AudioPacket;
 use crate::policy;
+use crate::privacy::Privacy;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -44,6 +46,7 @@ pub struct TalkBackStats {
 pub(super) struct TalkBackHub {
     output: Option<SpeakerOutput>,
     contacts: LiveContacts,
+    privacy: Arc<Privacy>,
     played: AtomicU64,
     refused: AtomicU64,
     talking: Mutex<HashMap<u64, (String, Instant)>>,
@@ -53,7 +56,7 @@ pub(super) struct TalkBackHub {
 impl TalkBackHub {
     /// Opens the speaker `[audio] speaker` asks for. A speaker that cannot be opened
     /// is logged and talk-back stays off; the rest of the device runs on.
-    pub(super) fn open(env: &Environment, contacts: LiveContacts) -> Self {
+    pub(super) fn open(env: &Environment, contacts: LiveContacts, privacy: Arc<Privacy>) -> Self {
         let audio = &env.config.audio;
         let output =
             audio::open_speaker(audio, &env.board, &env.data_dir).and_then(SpeakerOutput::start);
@@ -70,6 +73,7 @@ impl TalkBackHub {
         TalkBackHub {
             output,
             contacts,
+            privacy,
             played: 0.into(),
             refused: 0.into(),
             talking: Mutex::new(HashMap::new()),
@@ -138,10 +142,12 @@ impl TalkBackHub {
             let Some(missing) = voice.missing_before(packet.sequence) else {
                 continue;
             };
-            // The book of this moment decides each packet.
-            let allowed = self
-                .contacts
-                .with(|book| policy::may_talk_back(book, &contact));
+            // The privacy switch and the book of this moment decide each packet.
+            let private = self.privacy.is_on();
+            let allowed = !private
+                && self
+                    .contacts
+                    .with(|book| policy::may_talk_back(book, &contact));
             let result = (0..missing)
                 .try_for_each(|_| talk.conceal_loss(allowed).map(drop))
                 .and_then(|()| talk.play_packet(allowed, &packet.data));
@@ -157,7 +163,7 @@ impl TalkBackHub {
                 Ok(false) => {
                     self.refused.fetch_add(1, Ordering::Relaxed);
                     self.talking.lock().expect("talking lock").remove(&id);
-                    voice.refused();
+                    voice.refused(private);
                 }
                 Err(e) => voice.failed(&e),
             }
@@ -200,9 +206,13 @@ impl Voice {
         }
     }
 
-    fn refused(&mut self) {
+    fn refused(&mut self, private: bool) {
         if self.heard || !self.told_refused {
-            tracing::info!(contact = %self.name, "this contact sends audio but is not allowed talk_back; not played");
+            if private {
+                tracing::info!(contact = %self.name, "privacy is on: this contact's voice is not played");
+            } else {
+                tracing::info!(contact = %self.name, "this contact sends audio but is not allowed talk_back; not played");
+            }
         }
         self.heard = false;
         self.told_refused = true;
