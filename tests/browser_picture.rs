@@ -280,10 +280,6 @@ async fn a_browser_camera_appears_on_the_device_screen() {
         )
         .await;
     assert_eq!(scene.button().await, json!(SHOW));
-    wait_until("Kitchen's screen blanked", Duration::from_secs(10), || {
-        Screen::read(&png).is_some_and(|s| s.is_black())
-    })
-    .await;
     assert_eq!(
         scene
             .page
@@ -291,6 +287,13 @@ async fn a_browser_camera_appears_on_the_device_screen() {
             .await,
         json!(true)
     );
+    // Her session with the camera has ended: the device takes her picture off.
+    wait_until(
+        "Kitchen's screen blanked once Gran's session with her camera ended",
+        Duration::from_secs(10),
+        || Screen::read(&png).is_some_and(|s| s.is_black()),
+    )
+    .await;
     println!("whole test: {:.1} s", started.elapsed().as_secs_f64());
     scene.stop().await;
 }
