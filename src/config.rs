@@ -4,7 +4,7 @@
 
 use self::hardware::{
     AudioSource, BoardSettings, ButtonSettings, DisplaySettings, EncoderPreference, LedSettings,
-    TalkBackOutput, VideoSource,
+    PictureSettings, TalkBackOutput, VideoSource,
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -78,6 +78,8 @@ pub struct Config {
     pub led: LedSettings,
     /// Snapshots, photos and thoughts.
     pub share: crate::share::ShareConfig,
+    /// A contact's camera on the device: HDMI or the small screen.
+    pub picture: PictureSettings,
 }
 
 impl Default for Config {
@@ -94,6 +96,7 @@ impl Default for Config {
             buttons: ButtonSettings::default(),
             led: LedSettings::default(),
             share: crate::share::ShareConfig::default(),
+            picture: PictureSettings::default(),
         }
     }
 }

@@ -9,18 +9,16 @@
 
 mod support;
 
-use embedded_graphics::prelude::Size;
 use hearth::contacts::Permission;
 use hearth::device::Device;
-use hearth::hardware::picture::png_output::encode_png;
 use hearth::hardware::picture::yuv::yuv_to_rgb;
-use hearth::hardware::picture::{compose, RgbImage};
-use hearth::media::{I420Frame, TestPattern};
+use hearth::media::TestPattern;
 use serde_json::{json, Value};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
 use support::harness::*;
-use support::picture::{frame_number_shown, frames_shown, latest, Screen, SourcePicture};
+use support::shown_frame::{hdmi_area, Area, Shown};
 use support::viewer::{approve, ask_to_watch, keep_screenshot, link, text_of};
 use support::y4m::PatternFile;
 
@@ -33,6 +31,40 @@ const FRAMES: u32 = 300;
 const SHOW: &str = "Show my camera on Kitchen's screen";
 /// What it says while the camera is on.
 const STOP: &str = "Stop showing my camera";
+
+/// The device's simulated HDMI output.
+const HDMI: (u32, u32) = (640, 480);
+
+/// How many pictures (`frame-*.png`) the device has shown, under its data directory.
+fn frames_shown(device_dir: &Path) -> usize {
+    std::fs::read_dir(device_dir.join("picture"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("frame-"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// The frame number of Gran's pattern on the device's screen now, if one reads.
+fn number_shown(latest: &Path) -> Option<u32> {
+    Shown::read(latest)?.frame_number(hdmi_area(HDMI, SOURCE), SOURCE)
+}
+
+/// The colour shown for pixel (`x`, `y`) of a `SOURCE`-sized picture in
+/// `area`: the screen pixel its centre falls on (nearest neighbour, as
+/// [`Shown::sample`] maps it).
+fn shown_at(shown: &Shown, area: Area, x: u32, y: u32) -> [u8; 3] {
+    let sx = area.x + ((2 * x + 1) * area.width / (2 * SOURCE.0)).min(area.width - 1);
+    let sy = area.y + ((2 * y + 1) * area.height / (2 * SOURCE.1)).min(area.height - 1);
+    shown.pixel(sx, sy)
+}
+
+/// Whether the whole screen is black (the device blanked it).
+fn blank(shown: &Shown) -> bool {
+    (0..shown.height).all(|y| (0..shown.width).all(|x| shown.pixel(x, y) == [0, 0, 0]))
+}
 
 /// The page's connection: its state, whether it sends video, and the
 /// selected candidate pair's `availableOutgoingBitrate` (bits/s).
@@ -169,11 +201,11 @@ async fn a_browser_camera_appears_on_the_device_screen() {
 
     let pressed = Instant::now();
     scene.press().await;
-    let png = latest(&dir);
+    let png = dir.join("picture/latest.png");
     wait_until(
         "Gran's numbered pattern on Kitchen's screen",
         Duration::from_secs(20),
-        || frame_number_shown(&png, SOURCE).is_some(),
+        || number_shown(&png).is_some(),
     )
     .await;
     println!(
@@ -212,7 +244,7 @@ async fn a_browser_camera_appears_on_the_device_screen() {
     let mut numbers = vec![];
     let until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < until {
-        if let Some(n) = frame_number_shown(&png, SOURCE) {
+        if let Some(n) = number_shown(&png) {
             numbers.push(n);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -232,23 +264,27 @@ async fn a_browser_camera_appears_on_the_device_screen() {
 
     // The colours are the pattern's: a golden check of one shown frame
     // against the same numbered frame rendered here.
+    let area = hdmi_area(HDMI, SOURCE);
     let deadline = Instant::now() + Duration::from_secs(5);
-    let (screen, n) = loop {
-        let screen = Screen::read(&png).expect("a readable PNG");
-        if let Some(n) = SourcePicture::from_screen(&screen, SOURCE).frame_number() {
-            break (screen, n);
+    let (shown, n) = loop {
+        let shown = Shown::read(&png).expect("a readable PNG");
+        if let Some(n) = shown.frame_number(area, SOURCE) {
+            break (shown, n);
         }
         assert!(Instant::now() < deadline, "no readable frame to check");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(screen.size, (640, 480), "the simulated HDMI output");
-    let picture = SourcePicture::from_screen(&screen, SOURCE);
+    assert_eq!(
+        (shown.width, shown.height),
+        HDMI,
+        "the simulated HDMI output"
+    );
     let points = flat_points(n);
     assert!(points.len() >= 10, "enough flat points in frame {n}");
     let wrong: Vec<_> = points
         .iter()
-        .filter(|(x, y, colour)| !near(picture.pixel(*x, *y), *colour, 24))
-        .map(|(x, y, colour)| ((x, y), *colour, picture.pixel(*x, *y)))
+        .map(|(x, y, colour)| ((x, y), *colour, shown_at(&shown, area, *x, *y)))
+        .filter(|(_, colour, got)| !near(*got, *colour, 24))
         .collect();
     println!(
         "frame {n}: {} of {} colour samples off: {wrong:?}",
@@ -260,8 +296,7 @@ async fn a_browser_camera_appears_on_the_device_screen() {
         "frame {n} is shown in the pattern's colours: {wrong:?}"
     );
     // A 4:3 picture on a 4:3 screen fills it: no bars.
-    let area = screen.picture_area(SOURCE);
-    assert_eq!((area.width, area.height), (640, 480));
+    assert_eq!((area.width, area.height), HDMI);
 
     // The page says where Gran's camera is, once the device says so.
     scene.wait_note("Your camera is on Kitchen's screen.").await;
@@ -291,7 +326,7 @@ async fn a_browser_camera_appears_on_the_device_screen() {
     wait_until(
         "Kitchen's screen blanked once Gran's session with her camera ended",
         Duration::from_secs(10),
-        || Screen::read(&png).is_some_and(|s| s.is_black()),
+        || Shown::read(&png).is_some_and(|s| blank(&s)),
     )
     .await;
     println!("whole test: {:.1} s", started.elapsed().as_secs_f64());
@@ -326,33 +361,4 @@ async fn without_the_permission_nothing_is_shown_and_the_page_says_why() {
     );
     println!("whole test: {:.1} s", started.elapsed().as_secs_f64());
     scene.stop().await;
-}
-
-/// The read-back helper itself, without a network: the numbered pattern as
-/// the device composes it on the 640×480 HDMI output and on a 240×240 small
-/// screen, for a 320×240 and a 640×480 caller.
-#[test]
-fn the_frame_number_reads_back_from_hdmi_and_a_small_screen() {
-    let dir = tempfile::tempdir().unwrap();
-    for source in [(320, 240), (640, 480)] {
-        let pattern = TestPattern::new(source.0, source.1).unwrap();
-        for screen in [(640, 480), (240, 240)] {
-            for n in [0, 7, 299, 123_456] {
-                let frame: I420Frame = pattern.frame(n);
-                let mut image = RgbImage::new(Size::new(screen.0, screen.1));
-                compose(&frame, "Gran", &mut image);
-                let png = dir.path().join("shown.png");
-                std::fs::write(&png, encode_png(&image).unwrap()).unwrap();
-                assert_eq!(
-                    frame_number_shown(&png, source),
-                    Some(n),
-                    "{source:?} on {screen:?}"
-                );
-            }
-        }
-    }
-    assert_eq!(
-        frame_number_shown(&dir.path().join("none.png"), SOURCE),
-        None
-    );
 }

@@ -22,6 +22,16 @@ fn photo() -> Thumbnail {
     Thumbnail::from_jpeg(&jpeg).unwrap()
 }
 
+/// A contact's camera (the test pattern, frame 40) as the small screen gets it.
+fn contact_picture() -> Thumbnail {
+    use hearth::hardware::picture::{PictureOutput, ScreenPictureOutput};
+    let (mut output, feed) = ScreenPictureOutput::new(Size::new(240, 240));
+    let frame = hearth::media::TestPattern::new(320, 240).unwrap().frame(40);
+    output.show(&frame, "Grandma").unwrap();
+    let shown = feed.borrow().clone().unwrap();
+    shown.picture
+}
+
 fn home(private: bool, watchers: &[&str], network: Network) -> Screen {
     Screen::Home(Home {
         private,
@@ -112,6 +122,22 @@ fn screens() -> Vec<(&'static str, Screen)> {
             Screen::Received {
                 from: "Tom".into(),
                 content: Received::Photo(photo()),
+            },
+        ),
+        (
+            "picture",
+            Screen::Picture {
+                from: "Grandma".into(),
+                picture: contact_picture(),
+                watchers: vec![],
+            },
+        ),
+        (
+            "picture_live",
+            Screen::Picture {
+                from: "Grandma".into(),
+                picture: contact_picture(),
+                watchers: vec!["Tom".into()],
             },
         ),
         (

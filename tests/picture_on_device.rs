@@ -7,6 +7,7 @@
 mod support;
 
 use hearth::api::{LocalMedia, PeerConnection, VideoStream};
+use hearth::config::hardware::PictureTarget;
 use hearth::contacts::Permission;
 use hearth::hardware::buttons::{press, socket_path, Action, Button};
 use hearth::media::{H264Config, OpenH264Encoder, TestPatternCamera, VideoPipeline};
@@ -15,6 +16,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::harness::*;
+use support::shown_frame::{hdmi_area, screen_area, Area, Shown};
 
 /// A caller's camera: the test pattern at 320×240.
 fn camera() -> LocalMedia {
@@ -113,7 +115,94 @@ async fn a_contact_allowed_on_the_screen_is_shown_and_asked_for_a_size_that_fits
         frames_shown(dir) >= 30
     })
     .await;
+    // Golden frame: the test pattern, its frame counter advancing.
+    let latest = dir.join("picture/latest.png");
+    let area = hdmi_area((640, 480), (320, 240));
+    let first = shown_number(&latest, area).await;
+    wait_until(
+        "a later frame of Gran shown",
+        Duration::from_secs(10),
+        || {
+            Shown::read(&latest)
+                .and_then(|shown| shown.frame_number(area, (320, 240)))
+                .is_some_and(|n| n >= first + 10)
+        },
+    )
+    .await;
     connection.close().await;
+}
+
+/// The test pattern's frame number in `area` of the PNG at `path`, once one reads.
+async fn shown_number(path: &Path, area: Area) -> u32 {
+    let mut number = None;
+    wait_until(
+        "a frame number on the output",
+        Duration::from_secs(10),
+        || {
+            number = Shown::read(path).and_then(|shown| shown.frame_number(area, (320, 240)));
+            number.is_some()
+        },
+    )
+    .await;
+    number.expect("read")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_small_screen_the_picture_is_smaller_and_live_always_shows() {
+    init_logs();
+    let relay = TestRelay::start().await;
+    let relays = [relay.url()];
+    let grants = [Permission::ShowOnDevice, Permission::LiveVideo];
+    let home = Household::start_configured(&relays, &relays, "Gran", Some(&grants), |config| {
+        config.picture.output = PictureTarget::Screen;
+    })
+    .await;
+    home.device.start_panel().expect("simulated panel starts");
+    let media = camera();
+    let connection = home.call();
+    connection
+        .add_stream(&VideoStream::open(&media).await.unwrap())
+        .unwrap();
+    // Gran watches the kitchen too: the device is LIVE.
+    connection.fetch_stream().await.expect("Gran may watch");
+    let told = told_about_picture(&connection).await;
+    assert_eq!(
+        (&told["shown"], &told["width"], &told["height"]),
+        (&Value::from(true), &Value::from(320), &Value::from(240)),
+        "the small screen asks for 320×240: {told}"
+    );
+    let screen = home.device_dir.path().join("screen.png");
+    let area = screen_area((240, 240), (320, 240), 2);
+    let first = shown_number(&screen, area).await;
+    wait_until(
+        "later frames of Gran on the screen",
+        Duration::from_secs(10),
+        || {
+            Shown::read(&screen)
+                .and_then(|shown| shown.frame_number(area, (320, 240)))
+                .is_some_and(|n| n >= first + 10)
+        },
+    )
+    .await;
+    // LIVE wins: the band over the picture is the LIVE band.
+    let golden = Shown::read(&golden("picture_live_240x240.png")).unwrap();
+    let shown = Shown::read(&screen).unwrap();
+    assert_eq!(shown.pixel(4, 4), golden.pixel(2, 2), "the LIVE band is up");
+    // Privacy on: PRIVATE, never the picture.
+    home.device.privacy(PrivacyInput::Set(true)).unwrap();
+    wait_until(
+        "the picture is off the screen",
+        Duration::from_secs(5),
+        || Shown::read(&screen).is_some_and(|shown| shown.frame_number(area, (320, 240)).is_none()),
+    )
+    .await;
+    connection.close().await;
+}
+
+fn golden(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -195,3 +195,53 @@ pub struct LedSettings {
     /// `simulated`, `gpio` or `none`.
     pub output: LedOutput,
 }
+
+/// Where a contact's picture goes (`[picture] output`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PictureTarget {
+    /// The HDMI monitor when one is connected at start, otherwise the small screen.
+    #[default]
+    Auto,
+    /// The HDMI monitor only.
+    Hdmi,
+    /// The small screen only, under the LIVE and PRIVATE states.
+    Screen,
+    /// Nowhere: contacts are told their picture is not shown.
+    None,
+}
+
+/// How the HDMI monitor is reached (`[picture] hdmi`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HdmiBackend {
+    /// PNG frames under `<data>/picture/` (a laptop): always "connected".
+    #[default]
+    Simulated,
+    /// The monitor through DRM/KMS (needs `--features hardware`).
+    Drm,
+}
+
+/// `[picture]`: a contact's camera on the device (only contacts allowed
+/// `show_on_device`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PictureSettings {
+    /// `auto`, `hdmi`, `screen` or `none`.
+    pub output: PictureTarget,
+    /// `simulated` or `drm`.
+    pub hdmi: HdmiBackend,
+    /// `drm` only: the card, e.g. `/dev/dri/card1`; empty tries each
+    /// `/dev/dri/card*` for one with a monitor connected.
+    pub drm_device: PathBuf,
+}
+
+impl Default for PictureSettings {
+    fn default() -> Self {
+        PictureSettings {
+            output: PictureTarget::Auto,
+            hdmi: HdmiBackend::Simulated,
+            drm_device: PathBuf::new(),
+        }
+    }
+}

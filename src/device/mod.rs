@@ -15,6 +15,7 @@ pub mod media;
 pub mod pairing;
 mod panel;
 mod panel_notes;
+mod panel_picture;
 mod panel_relay;
 mod panel_view;
 mod picture;

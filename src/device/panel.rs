@@ -13,6 +13,7 @@
 
 use super::blocking::off_the_workers;
 use super::panel_notes::Note;
+use super::panel_picture::PacedPicture;
 use super::panel_view::{Facts, PanelEvent, PanelView};
 use super::shares::{ReceivedNotice, ShareRequest};
 use super::Device;
@@ -43,6 +44,11 @@ impl Device {
         let mut buttons = open_buttons(&config.buttons, board, &socket_path(data_dir))?;
         let mut led = open_led(&config.led, board)?;
         let mut display = open_display(&config.display, board, data_dir)?;
+        let mut picture = PacedPicture::new(
+            self.calls.picture.screen_feed(),
+            display.size(),
+            board.display.spi_hz,
+        );
         let device = self.clone();
         let mut stopped = self.stop.subscribe();
         let code = self.node.contact_code();
@@ -62,6 +68,9 @@ impl Device {
             let mut last: Option<Screen> = None;
             loop {
                 let event = tokio::select! {
+                    // In this order: a contact's picture comes last, so the
+                    // buttons, LIVE and PRIVATE are never held up behind it.
+                    biased;
                     _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
                     event = buttons.recv_answerable() => match event {
                         Some((event, reply)) => {
@@ -117,6 +126,7 @@ impl Device {
                     }
                     // Contacts (a pairing request) are read once a second.
                     _ = tick.tick() => PanelEvent::Facts(device.panel_facts()),
+                    shown = picture.next() => PanelEvent::Picture(shown),
                 };
                 let (live, screen) = view.handle(event, clock.now());
                 if let Err(e) = led.update(live) {

@@ -3,14 +3,17 @@
 //! be. The rules: the LED is lit while anyone receives the camera or the
 //! microphone (never while privacy is on); the screen shows a note if one is
 //! up ([`super::panel_notes`]), else a pairing request waiting for YES/NO,
-//! else — while nobody is approved yet and privacy is off — the pairing code
-//! (or the relay it cannot reach), else home: PRIVATE or who is watching.
+//! else a contact's picture (issue #16) under a LIVE band while anyone watches
+//! — never while privacy is on —, else — while nobody is approved yet and
+//! privacy is off — the pairing code (or the relay it cannot reach), else
+//! home: PRIVATE or who is watching.
 //! No I/O: the async loop in [`super::panel`] gathers events and draws.
 
 use super::deliveries::Outgoing;
 use super::panel_notes::{Note, Notes};
 use crate::hardware::display::screen::{Home, Screen};
 use crate::hardware::led::LiveState;
+use crate::hardware::picture::ShownPicture;
 use crate::node::RelayStatus;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -43,6 +46,8 @@ pub(super) enum PanelEvent {
     Note(Note),
     /// Something happened to one of this device's shares.
     Outgoing(Outgoing),
+    /// A contact's picture for the small screen (`None`: taken off).
+    Picture(Option<ShownPicture>),
     /// Time passed.
     Tick,
 }
@@ -52,6 +57,7 @@ pub(super) struct PanelView {
     facts: Facts,
     notes: Notes,
     pairing: Screen,
+    picture: Option<ShownPicture>,
 }
 
 impl PanelView {
@@ -62,6 +68,7 @@ impl PanelView {
             facts,
             notes: Notes::new(note_time),
             pairing,
+            picture: None,
         }
     }
 
@@ -71,6 +78,7 @@ impl PanelView {
             PanelEvent::Facts(facts) => self.facts = facts,
             PanelEvent::Note(note) => self.notes.show(note, now),
             PanelEvent::Outgoing(event) => self.notes.outgoing(&event, now),
+            PanelEvent::Picture(picture) => self.picture = picture,
             PanelEvent::Tick => {}
         }
         (self.led(), self.screen(now))
@@ -91,8 +99,17 @@ impl PanelView {
         if let Some(note) = self.notes.current(now) {
             return note;
         }
+        let picture = self.picture.as_ref().filter(|_| !facts.private);
         match &facts.waiting {
             Some(name) => Screen::Approval { name: name.clone() },
+            None if picture.is_some() => {
+                let shown = picture.expect("checked").clone();
+                Screen::Picture {
+                    from: shown.from,
+                    picture: shown.picture,
+                    watchers: facts.watchers.clone(),
+                }
+            }
             // First boot: nobody approved yet, so show the code to pair with
             // (unless privacy is on: then PRIVATE is what matters).
             None if facts.nobody_yet && !facts.private => {
@@ -213,6 +230,48 @@ mod tests {
         };
         let (_, screen) = panel.handle(PanelEvent::Facts(private), now);
         assert_eq!(screen, home(true, &[], Network::Online), "PRIVATE first");
+    }
+
+    fn gran_on_screen() -> ShownPicture {
+        let rgb = vec![200; 24 * 18 * 3];
+        ShownPicture {
+            from: "Gran".into(),
+            picture: crate::hardware::display::Thumbnail::new(24, 18, rgb).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_contact_picture_shows_under_live_and_never_while_private() {
+        let now = Instant::now();
+        let mut panel = view();
+        let (_, screen) = panel.handle(PanelEvent::Picture(Some(gran_on_screen())), now);
+        let Screen::Picture { from, watchers, .. } = screen else {
+            panic!("the picture is on the screen: {screen:?}");
+        };
+        assert_eq!((from.as_str(), watchers.len()), ("Gran", 0));
+        // Someone watches this device: LIVE over the picture, and the LED.
+        let watched = Facts {
+            live: (1, 0),
+            watchers: vec!["Tom".into()],
+            ..facts()
+        };
+        let (led, screen) = panel.handle(PanelEvent::Facts(watched.clone()), now);
+        assert!(should_be_lit(led));
+        assert!(
+            matches!(&screen, Screen::Picture { watchers, .. } if watchers == &["Tom".to_string()]),
+            "{screen:?}"
+        );
+        // Privacy on: PRIVATE, never the picture (even before it is taken off).
+        let private = Facts {
+            private: true,
+            ..watched
+        };
+        let (_, screen) = panel.handle(PanelEvent::Facts(private), now);
+        assert_eq!(screen, home(true, &[], Network::Online));
+        // Taken off: home again.
+        panel.handle(PanelEvent::Facts(facts()), now);
+        let (_, screen) = panel.handle(PanelEvent::Picture(None), now);
+        assert_eq!(screen, home(false, &[], Network::Online));
     }
 
     #[test]

@@ -13,7 +13,8 @@
 use super::Environment;
 use crate::api::PeerConnection;
 use crate::device::incoming_picture::{IncomingPicture, PictureAction};
-use crate::hardware::picture::{PictureOutput, PngPictureOutput};
+use crate::hardware::picture::open::SIMULATED_HDMI;
+use crate::hardware::picture::{open_picture_output, PictureFeed, PictureOutput};
 use crate::keys::PeerKey;
 use crate::live_contacts::LiveContacts;
 use crate::media::H264Decoder;
@@ -25,9 +26,6 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
-
-/// The simulated output's size.
-const SIMULATED: Size = Size::new(640, 480);
 
 /// The size a sender is asked for, so it sends no more than `output` can
 /// show: 320×240 for a small screen, 640×480 up to a VGA output, 1280×720
@@ -47,6 +45,8 @@ pub(super) struct PictureHub {
     /// Whose picture is shown; held while a frame goes to the output.
     state: Mutex<IncomingPicture>,
     output: Mutex<Option<Box<dyn PictureOutput>>>,
+    /// When the output is the small screen: the picture the panel draws.
+    screen: Option<PictureFeed>,
     /// What senders are asked to send.
     send_size: Size,
     contacts: LiveContacts,
@@ -58,28 +58,32 @@ pub(super) struct PictureHub {
 }
 
 impl PictureHub {
-    /// Opens the simulated output under `<data>/picture`. One that cannot
-    /// be opened is logged and incoming pictures are not shown. Called on
-    /// the device's runtime; [`Privacy::add_gate`](crate::privacy::Privacy::add_gate)
+    /// Opens the output `[picture]` asks for (HDMI, the small screen or
+    /// nowhere: then contacts are told their picture is not shown). Called
+    /// on the device's runtime; [`Privacy::add_gate`](crate::privacy::Privacy::add_gate)
     /// it so privacy takes the picture off.
     pub(super) fn open(env: &Environment, contacts: LiveContacts) -> Self {
-        let output: Option<Box<dyn PictureOutput>> =
-            match PngPictureOutput::new(&env.data_dir.join("picture"), SIMULATED) {
-                Ok(output) => Some(Box::new(output)),
-                Err(e) => {
-                    tracing::error!(error = %e, "no output for incoming pictures");
-                    None
-                }
-            };
-        let send_size = send_size_for(output.as_ref().map_or(SIMULATED, |o| o.size()));
+        let opened = open_picture_output(
+            &env.config.picture,
+            &env.config.display,
+            &env.board,
+            &env.data_dir,
+        );
+        let send_size = send_size_for(opened.output.as_ref().map_or(SIMULATED_HDMI, |o| o.size()));
         PictureHub {
             state: Mutex::new(IncomingPicture::new(false)),
-            output: Mutex::new(output),
+            output: Mutex::new(opened.output),
+            screen: opened.feed,
             send_size,
             contacts,
             sessions: Mutex::new(HashMap::new()),
             told: spawn_teller(),
         }
+    }
+
+    /// What the panel draws when the picture goes on the small screen.
+    pub(super) fn screen_feed(&self) -> Option<PictureFeed> {
+        self.screen.clone()
     }
 
     /// Shows `contact`'s (`name`) `video` while the rules allow, until it

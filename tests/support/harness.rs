@@ -233,9 +233,22 @@ impl Household {
         viewer_name: &str,
         grants: Option<&[Permission]>,
     ) -> Self {
+        Self::start_configured(device_relays, viewer_relays, viewer_name, grants, |_| {}).await
+    }
+
+    /// Like [`Household::start_across`], with the device's config changed by
+    /// `configure` first.
+    pub async fn start_configured(
+        device_relays: &[String],
+        viewer_relays: &[String],
+        viewer_name: &str,
+        grants: Option<&[Permission]>,
+        configure: impl FnOnce(&mut hearth::config::Config),
+    ) -> Self {
         let (device_dir, viewer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let mut config = device_config(&device_relays[0]);
         config.relay.urls = device_relays.to_vec();
+        configure(&mut config);
         let device = start_device_with(device_dir.path(), config, None).await;
         let viewer = setup::start_node_on(viewer_dir.path(), viewer_relays, viewer_name).unwrap();
         if let Some(grants) = grants {

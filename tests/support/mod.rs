@@ -23,8 +23,8 @@
 //!   [`whep_player`]: our own WHEP player on its far side; [`whep_page`]: a
 //!   WHEP player in a Chromium page.
 //! - [`noting_camera`]: the test pattern, noting when it took each numbered
-//!   frame; [`y4m`]: the test pattern as a camera file for Chromium;
-//!   [`picture`]: reading back the device's picture output (PNG frames).
+//!   frame; [`shown_frame`]: which of its frames a picture output shows;
+//!   [`y4m`]: the test pattern as a camera file for Chromium.
 //! - [`chromium`] (headless Chromium over the DevTools protocol),
 //!   [`viewer`] (the viewer page in it), [`watch_cli`] (`hearth watch` as a
 //!   family member runs it) and [`aiortc`] (aiortc in a venv).
@@ -45,10 +45,10 @@ pub mod netns;
 pub mod noting_camera;
 pub mod peer;
 pub mod photo;
-pub mod picture;
 pub mod raw_relay;
 pub mod screen;
 pub mod setup;
+pub mod shown_frame;
 pub mod topology;
 pub mod turn_server;
 pub mod viewer;

@@ -24,7 +24,7 @@ use std::path::Path;
 use embedded_graphics::prelude::Size;
 
 pub use photo::Thumbnail;
-pub use render::render;
+pub use render::{picture_area, render};
 pub use screen::{Home, HomeState, Network, Received, Screen};
 
 use crate::config::hardware::DisplayOutput;

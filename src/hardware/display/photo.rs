@@ -88,6 +88,26 @@ impl Thumbnail {
 /// 4x4 Bayer matrix for ordered dithering.
 const BAYER: [[u8; 4]; 4] = [[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]];
 
+/// Where [`draw`] puts a photo of `photo` size in `area`: as large as fits,
+/// aspect ratio kept, centred.
+pub fn placed(photo: Size, area: Rectangle) -> Rectangle {
+    let scale = scale_256(photo, area);
+    let (w, h) = (photo.width * scale / 256, photo.height * scale / 256);
+    let (aw, ah) = (area.size.width, area.size.height);
+    let left = area.top_left.x + (aw - w) as i32 / 2;
+    let top = area.top_left.y + (ah - h) as i32 / 2;
+    Rectangle::new(Point::new(left, top), Size::new(w, h))
+}
+
+/// The scale that fits `photo` in `area`, in 1/256ths so both up- and
+/// down-scaling keep the aspect ratio.
+fn scale_256(photo: Size, area: Rectangle) -> u32 {
+    let (aw, ah) = (area.size.width, area.size.height);
+    (aw * 256 / photo.width.max(1))
+        .min(ah * 256 / photo.height.max(1))
+        .max(1)
+}
+
 /// Draws `photo` as large as fits in `area`, centred, keeping its shape.
 pub fn draw<D>(target: &mut D, photo: &Thumbnail, area: Rectangle) -> Result<(), D::Error>
 where
@@ -95,12 +115,10 @@ where
     D::Color: ScreenColor,
 {
     let mono = D::Color::palette().mono;
-    let (aw, ah) = (area.size.width, area.size.height);
-    // Scale in 1/256ths so both up- and down-scaling keep the aspect ratio.
-    let scale = (aw * 256 / photo.width).min(ah * 256 / photo.height).max(1);
-    let (w, h) = (photo.width * scale / 256, photo.height * scale / 256);
-    let left = area.top_left.x + (aw - w) as i32 / 2;
-    let top = area.top_left.y + (ah - h) as i32 / 2;
+    let scale = scale_256(Size::new(photo.width, photo.height), area);
+    let placed = placed(Size::new(photo.width, photo.height), area);
+    let (w, h) = (placed.size.width, placed.size.height);
+    let (left, top) = (placed.top_left.x, placed.top_left.y);
     let pixels = (0..h).flat_map(move |y| {
         (0..w).map(move |x| {
             let (r, g, b) = photo.pixel(

@@ -50,8 +50,25 @@ where
             ctx.share_sent(target, "Thought sent", *delivered, *total)
         }
         Screen::Received { from, content } => ctx.received(target, from, content),
+        Screen::Picture {
+            from,
+            picture,
+            watchers,
+        } => ctx.picture(target, from, picture, watchers),
         Screen::Error { message } => ctx.banded_text(target, "Problem", ctx.p.alert, message),
     }
+}
+
+/// Where a contact's picture (or a photo) goes on a screen of `size`: all
+/// of it below the top band ([`photo::placed`] says where in there).
+pub fn picture_area(size: Size) -> Rectangle {
+    let ctx = Ctx {
+        theme: Theme::for_size(size),
+        p: embedded_graphics::pixelcolor::Rgb565::palette(),
+        w: size.width as i32,
+        h: size.height as i32,
+    };
+    ctx.below_band()
 }
 
 struct Ctx<C> {
@@ -85,6 +102,20 @@ impl<C: ScreenColor> Ctx<C> {
     }
 
     /// A full-width band at the top with one line of `font` text; returns its height.
+    /// How tall [`Ctx::band`] is.
+    fn band_height(&self) -> i32 {
+        text::line_height(&self.theme.title) + 2 * self.theme.margin
+    }
+
+    /// The screen below the band, where a photo or a picture goes.
+    fn below_band(&self) -> Rectangle {
+        let band = self.band_height();
+        Rectangle::new(
+            Point::new(0, band + 1),
+            Size::new(self.w as u32, (self.h - band - 1).max(1) as u32),
+        )
+    }
+
     fn band<D: DrawTarget<Color = C>>(
         &self,
         target: &mut D,
@@ -92,7 +123,7 @@ impl<C: ScreenColor> Ctx<C> {
         (background, foreground): (C, C),
     ) -> Result<i32, D::Error> {
         let font = &self.theme.title;
-        let height = text::line_height(font) + 2 * self.theme.margin;
+        let height = self.band_height();
         fill(0, 0, self.w, height, background).draw(target)?;
         let label = text::ellipsize(font, label, self.inner_width());
         text::draw(
@@ -438,14 +469,27 @@ impl<C: ScreenColor> Ctx<C> {
                 )?;
                 Ok(())
             }
-            Received::Photo(picture) => {
-                let area = Rectangle::new(
-                    Point::new(0, band + 1),
-                    Size::new(self.w as u32, (self.h - band - 1).max(1) as u32),
-                );
-                photo::draw(target, picture, area)
-            }
+            Received::Photo(picture) => photo::draw(target, picture, self.below_band()),
         }
+    }
+
+    /// A contact's picture under a band: LIVE (and who) while anyone
+    /// receives this device, else the contact's name.
+    fn picture<D: DrawTarget<Color = C>>(
+        &self,
+        target: &mut D,
+        from: &str,
+        picture: &photo::Thumbnail,
+        watchers: &[String],
+    ) -> Result<(), D::Error> {
+        let band = if watchers.is_empty() {
+            self.band(target, from, self.p.header)?
+        } else {
+            let label = format!("LIVE: {}", watchers.join(", "));
+            self.band(target, &label, self.p.live)?
+        };
+        debug_assert_eq!(band, self.band_height());
+        photo::draw(target, picture, self.below_band())
     }
 
     /// A band with `label` in `colors`, then `message` in words below it.

@@ -54,6 +54,17 @@ pub enum Screen {
         /// What it is.
         content: Received,
     },
+    /// A contact's camera, live on the device. While anyone receives this
+    /// device's camera or microphone a LIVE band says so over it: LIVE always
+    /// wins (and PRIVATE never shows a picture).
+    Picture {
+        /// Whose picture it is.
+        from: String,
+        /// The frame, scaled to the screen.
+        picture: Thumbnail,
+        /// The contacts receiving this device's camera or microphone now.
+        watchers: Vec<String>,
+    },
     /// Something is wrong and the family should know.
     Error {
         /// What is wrong and what to do, in plain words.

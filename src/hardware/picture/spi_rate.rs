@@ -38,6 +38,23 @@ pub fn min_interval(max_fps: f64) -> Option<Duration> {
     (max_fps.is_finite() && max_fps > 0.0).then(|| Duration::from_secs_f64(1.0 / max_fps))
 }
 
+/// The share of bus time assumed lost to commands, chip-select gaps and set-up.
+pub const BUS_OVERHEAD: f64 = 0.1;
+
+/// The I2C clock an SSD1306 runs at (fast mode).
+pub const I2C_HZ: u32 = 400_000;
+
+/// Pictures a second the small screen of `size` can take: a 128×64 one-bit
+/// panel over I2C at [`I2C_HZ`], otherwise a 16-bit colour panel over SPI at
+/// `spi_hz` (the board profile's; a simulated screen imitates it).
+pub fn panel_fps(width: u32, height: u32, spi_hz: u32) -> f64 {
+    if (width, height) == (128, 64) {
+        max_fps(width, height, 1, I2C_HZ, BUS_OVERHEAD)
+    } else {
+        max_fps(width, height, 16, spi_hz, BUS_OVERHEAD)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +67,9 @@ mod tests {
         assert!((with_overhead - 50.9).abs() < 0.1, "{with_overhead}");
         // An SSD1306 over I2C at 400 kHz: one bit per pixel, 48 frames raw.
         assert!((max_fps(128, 64, 1, 400_000, 0.0) - 48.8).abs() < 0.1);
+        // The profiles' 32 MHz ST7789, less a tenth for commands: 31 frames.
+        assert!((panel_fps(240, 240, 32_000_000) - 31.2).abs() < 0.1);
+        assert!((panel_fps(128, 64, 32_000_000) - 43.9).abs() < 0.1);
     }
 
     #[test]
