@@ -66,21 +66,23 @@ fn blank(shown: &Shown) -> bool {
     (0..shown.height).all(|y| (0..shown.width).all(|x| shown.pixel(x, y) == [0, 0, 0]))
 }
 
-/// The page's connection: its state, whether it sends video, and the
-/// selected candidate pair's `availableOutgoingBitrate` (bits/s).
+/// The page's connection, once connected: whether it sends video, frames
+/// sent and (of Kitchen's camera) decoded, and the selected candidate
+/// pair's `availableOutgoingBitrate` (bits/s).
 const SENDING: &str = "(async () => {
     const c = window.hearthViewer && window.hearthViewer.connection;
     if (!c || c.state !== 'connected') return null;
     const report = await c.getStats();
-    let pairId = null, bitrate = null, framesSent = 0;
+    let pairId = null, bitrate = null, framesSent = 0, framesDecoded = 0;
     report.forEach((s) => {
         if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
         if (s.type === 'outbound-rtp' && s.kind === 'video') framesSent = s.framesSent || 0;
+        if (s.type === 'inbound-rtp' && s.kind === 'video') framesDecoded = s.framesDecoded || 0;
     });
     const pair = pairId && report.get(pairId);
     if (pair && typeof pair.availableOutgoingBitrate === 'number') bitrate = pair.availableOutgoingBitrate;
     const sends = c.pc.getSenders().some((s) => s.track && s.track.kind === 'video' && s.track.readyState === 'live');
-    return { bitrate, framesSent, sends };
+    return { bitrate, framesSent, framesDecoded, sends };
 })()";
 
 /// A device named Kitchen, its relay, and Gran's page in a Chromium whose
@@ -105,7 +107,7 @@ impl Scene {
         wait_relay(&device.node).await;
         let camera = PatternFile::new(SOURCE.0, SOURCE.1, FRAMES);
         let browser = Chromium::launch_in(None, &[&camera.chromium_flag()]).await;
-        let page = browser.new_page(900, 900).await;
+        let page = browser.new_page(900, 1000).await;
         page.goto(&link(&device)).await;
         ask_to_watch(&page, device_dir.path(), "Gran").await;
         approve(device_dir.path(), "Gran", allow);
@@ -308,10 +310,10 @@ async fn a_browser_camera_appears_on_the_device_screen() {
     scene
         .page
         .poll(
-            "a session without Gran's camera",
+            "a session without Gran's camera, Kitchen still on Gran's page",
             SENDING,
             Duration::from_secs(20),
-            |v| v["sends"] == json!(false),
+            |v| v["sends"] == json!(false) && v["framesDecoded"].as_u64().unwrap_or(0) >= 10,
         )
         .await;
     assert_eq!(scene.button().await, json!(SHOW));
@@ -353,6 +355,15 @@ async fn without_the_permission_nothing_is_shown_and_the_page_says_why() {
         .eval("window.hearthViewer.myCamera === null && window.hearthViewer.connection.state")
         .await;
     assert_eq!(camera, json!("connected"));
+    scene
+        .page
+        .poll(
+            "Gran still watching Kitchen",
+            SENDING,
+            Duration::from_secs(20),
+            |v| v["framesDecoded"].as_u64().unwrap_or(0) >= 10,
+        )
+        .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         frames_shown(&dir),
