@@ -56,6 +56,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("share-link.js", JS),
     asset!("share-store.js", JS),
     asset!("photo.js", JS),
+    asset!("picture.js", JS),
 ];
 
 /// The Content Security Policy of every viewer response: scripts, styles and

@@ -5,7 +5,9 @@
 // says so on the open session and the page follows at once: it says why the
 // picture stopped, and calls again when more is allowed. While connected
 // — live or not — it receives the snapshots, photos and notes the device
-// shares with this person and sends the device theirs. Keeps what it learned
+// shares with this person and sends the device theirs. On request it adds
+// this person's camera to the session, for the device's screen (issue #16),
+// and says whether the device shows it. Keeps what it learned
 // (keys, the owner's answer, what was shared) in IndexedDB for the next visit.
 
 import RTC from './hearth-rtc.js';
@@ -59,6 +61,8 @@ class Viewer {
     this.relayOnly = hideAddress();
     /** The live stream on screen, if any. */
     this.stream = null;
+    /** This person's camera (a local RTC.MediaStream) while they show it on the device, else null. */
+    this.myCamera = null;
     this.wakeUp = () => {};
   }
 
@@ -94,6 +98,7 @@ class Viewer {
       this.wake();
     });
     ui.enableSharing(RTC.features.sharing, (content) => this.sendShare(content));
+    ui.myCameraControl(() => this.toggleCamera());
     ui.hideAddressChoice(hideAddress(), (on) => {
       try {
         localStorage.setItem(HIDE_ADDRESS_KEY, String(on));
@@ -102,10 +107,7 @@ class Viewer {
       }
       this.relayOnly = on;
       // Call again at once so the choice applies to the picture on screen.
-      if (this.connection && this.connection.state !== 'closed') {
-        this.callAgain = true;
-        this.connection.close(on ? 'hiding my address; calling again' : 'calling again directly');
-      }
+      this.callAgainNow(on ? 'hiding my address; calling again' : 'calling again directly');
     });
     // What was shared before is in IndexedDB: shown at once, connected or not.
     new RTC.PeerConnection(node, this.device)
@@ -223,6 +225,7 @@ class Viewer {
       }
       ui.status(`Connecting to ${this.name}…`, 'wait');
       const connection = new RTC.PeerConnection(this.node, this.device, { relayOnly: this.relayOnly });
+      if (this.myCamera) connection.addStream(this.myCamera);
       this.connection = connection;
       this.callAgain = false;
       this.stream = null;
@@ -234,6 +237,7 @@ class Viewer {
       };
       connection.onshare = (share) => ui.showShares([share], this.name);
       connection.onaccess = (access) => this.accessChanged(connection, access);
+      connection.onpicture = (picture) => this.pictureChanged(connection, picture);
       let delay;
       try {
         const stream = await connection.fetchStream();
@@ -302,6 +306,65 @@ class Viewer {
       ui.showStream(this.stream, this.name, this.record.myName);
       ui.status('Live', 'live');
     }
+  }
+
+  // The "Show my camera" button: opens the camera and calls again with it,
+  // or stops it and calls again without it. The watching goes on meanwhile.
+  async toggleCamera() {
+    if (this.myCamera) {
+      this.stopCamera();
+      ui.myCamera('off', '');
+      this.callAgainNow('stopping my camera; calling again');
+      return;
+    }
+    ui.myCamera('opening', '');
+    let camera;
+    try {
+      camera = await RTC.VideoStream.open();
+    } catch (e) {
+      ui.myCamera('off', ui.cameraFailureText(e), 'off');
+      return;
+    }
+    this.myCamera = camera;
+    // A camera that goes away by itself (unplugged, taken by the system) is stopped here too.
+    for (const track of camera.native.getVideoTracks()) {
+      track.addEventListener('ended', () => {
+        if (this.myCamera !== camera) return;
+        this.stopCamera();
+        ui.myCamera('off', 'Your camera stopped.', 'off');
+        this.callAgainNow('my camera stopped; calling again');
+      });
+    }
+    ui.myCamera('on', `Showing your camera to ${this.name}…`);
+    this.callAgainNow('adding my camera; calling again');
+  }
+
+  stopCamera() {
+    if (this.myCamera) this.myCamera.stop();
+    this.myCamera = null;
+  }
+
+  // Ends the session in use so the next one starts at once with what changed
+  // (the camera, the address choice); between sessions, starts the next now.
+  callAgainNow(reason) {
+    if (this.connection && this.connection.state !== 'closed') {
+      this.callAgain = true;
+      this.connection.close(reason);
+    } else {
+      this.wake();
+    }
+  }
+
+  // The device says whether this person's camera is on its screen. When its
+  // owner does not allow it, the camera goes off (the session goes on).
+  pictureChanged(connection, picture) {
+    if (connection !== this.connection || !this.myCamera) return;
+    if (picture.shown) {
+      ui.myCamera('shown', `Your camera is on ${this.name}'s screen.`);
+      return;
+    }
+    if (picture.code === 'show_not_allowed') this.stopCamera();
+    ui.myCamera(this.myCamera ? 'on' : 'off', ui.notShownText(picture.code, picture.reason), 'off');
   }
 
   // Keeps a session without live media open for RECHECK_MS — longer while a

@@ -16,9 +16,12 @@
 //   connection.onaccess = (access) => {                   // privacy on/off, permissions changed
 //     if (connection.allowsMore(access)) callAgain();     // more than this session carries
 //   };
+//   connection.addStream(await RTC.VideoStream.open());   // this browser's camera, to the contact
+//   connection.onpicture = (picture) => say(picture.shown ? 'on their screen' : picture.reason);
 
 import { b64, randomBytes } from './crypto.js';
 import { OfflineError } from './node.js';
+import { limitSentVideo, parsePicture } from './picture.js';
 import { LIMITS, signShare } from './share-format.js';
 import { ShareLink } from './share-link.js';
 import { shareStore } from './share-store.js';
@@ -228,9 +231,11 @@ function gathered(pc, limitMs) {
  * `connected`, `interrupted` (recovering by itself), `closed`. Events:
  * `statechange`, `message` (`detail` is a Message), `share` (`detail` is a
  * received share, see `fetchShares`), `access` (`detail` is what the contact
- * may now send, see `access`) and `close` (`detail.reason`, `detail.code`);
- * or set `onstatechange`, `onmessage(message)`, `onshare(share)`,
- * `onaccess(access)`, `onclose(reason, code)`.
+ * may now send, see `access`), `picture` (`detail` says whether the video this
+ * browser sends is on the contact's screen, see `picture`) and `close`
+ * (`detail.reason`, `detail.code`); or set `onstatechange`,
+ * `onmessage(message)`, `onshare(share)`, `onaccess(access)`,
+ * `onpicture(picture)`, `onclose(reason, code)`.
  */
 export class PeerConnection extends EventTarget {
   constructor(node, contact, options = {}) {
@@ -254,12 +259,14 @@ export class PeerConnection extends EventTarget {
     /** Why the session ended, for programs (see RtcError's `code`). */
     this.closedCode = null;
     this._access = null;
+    this._picture = null;
     this.link = null;
     this.onmessage = null;
     this.onshare = null;
     this.onstatechange = null;
     this.onclose = null;
     this.onaccess = null;
+    this.onpicture = null;
     // Leaving the page ends the session at once, with a goodbye the device
     // hears (best effort: the page may be gone before it is sent; the
     // device then ends it when the contact stays off its relay).
@@ -291,6 +298,18 @@ export class PeerConnection extends EventTarget {
    */
   get access() {
     return this._access;
+  }
+
+  /**
+   * What the contact last said about the video this browser sends it (see
+   * `addStream`), or null until it says something: `{ shown: true, width,
+   * height }` while it is on the contact's screen (the video sent is kept
+   * within that size), or `{ shown: false, code, reason }`, `code` being
+   * `show_not_allowed` (its owner did not allow it), `privacy`,
+   * `ended_by_owner` or `replaced`, and `reason` the words to show.
+   */
+  get picture() {
+    return this._picture;
   }
 
   /**
@@ -743,8 +762,8 @@ export class PeerConnection extends EventTarget {
   }
 
   received(data) {
-    // Access changes and share messages are handled here; everything else goes to `message`.
-    if (typeof data === 'string' && this.accessChanged(data)) return;
+    // Access changes, picture news and share messages are handled here; everything else goes to `message`.
+    if (typeof data === 'string' && (this.accessChanged(data) || this.pictureChanged(data))) return;
     if (this.link && (typeof data === 'string' ? this.link.handleText(data) : this.link.handleBinary(data))) return;
     const message = new Message(data);
     this.dispatchEvent(new CustomEvent('message', { detail: message }));
@@ -775,6 +794,26 @@ export class PeerConnection extends EventTarget {
     this._access = access;
     this.dispatchEvent(new CustomEvent('access', { detail: access }));
     if (this.onaccess) this.onaccess(access);
+    return true;
+  }
+
+  // A picture message: the video this browser sends is (or is not) on the
+  // contact's screen. Kept and announced; the size asked for is applied first.
+  pictureChanged(text) {
+    const picture = parsePicture(text);
+    if (!picture) return false;
+    if (picture.malformed) {
+      console.warn('hearth: ignored a malformed picture message');
+      return true;
+    }
+    this._picture = picture;
+    const announce = () => {
+      if (this._picture !== picture) return; // a newer one came meanwhile
+      this.dispatchEvent(new CustomEvent('picture', { detail: picture }));
+      if (this.onpicture) this.onpicture(picture);
+    };
+    if (picture.shown) limitSentVideo(this.pc, picture.width, picture.height).then(announce);
+    else announce();
     return true;
   }
 

@@ -190,6 +190,63 @@ export function stopStream() {
   $('notice').hidden = true;
 }
 
+// ---- This person's camera on the Hearth's screen.
+
+/** What the camera button says in each state of `myCamera`. */
+function cameraLabel(state) {
+  const name = $('device-name').textContent;
+  if (state === 'opening') return 'Opening your camera…';
+  return state === 'off' ? `Show my camera on ${name}'s screen` : 'Stop showing my camera';
+}
+
+/** Turns on the camera button; `onPress()` is called when it is pressed. */
+export function myCameraControl(onPress) {
+  $('my-camera').onclick = onPress;
+  myCamera('off', '');
+}
+
+/**
+ * The camera button and the note beside it. `state`: `off` (camera off),
+ * `opening`, `on` (sent, nothing heard back yet, or not shown) or `shown` (on
+ * the Hearth's screen now). `note` is a sentence, or '' for none.
+ */
+export function myCamera(state, note, tone = state === 'shown' ? 'live' : 'wait') {
+  const button = $('my-camera');
+  button.textContent = cameraLabel(state);
+  button.disabled = state === 'opening';
+  button.dataset.state = state;
+  const text = $('my-camera-note');
+  text.textContent = note;
+  text.dataset.tone = tone;
+  text.hidden = !note;
+}
+
+/** Why this person's camera is not on the Hearth's screen, in plain words (by the device's `code`). */
+export function notShownText(code, reason) {
+  if (reason) return sentence(reason);
+  const name = $('device-name').textContent;
+  switch (code) {
+    case 'show_not_allowed':
+      return `The owner of ${name} has not allowed your camera on its screen.`;
+    case 'privacy':
+      return `${name} is private just now, so your picture is not shown.`;
+    case 'ended_by_owner':
+      return `The owner took your picture off ${name}'s screen.`;
+    case 'replaced':
+      return `Someone else is on ${name}'s screen now.`;
+    default:
+      return `Your picture is not on ${name}'s screen.`;
+  }
+}
+
+/** Why the camera could not be opened (an RtcError from RTC.VideoStream.open), in plain words. */
+export function cameraFailureText(error) {
+  if (error && error.kind === 'not_supported') {
+    return 'This browser cannot open a camera on this page: it needs an address that starts with https://.';
+  }
+  return 'Your camera could not be opened. Check that this browser may use it, then try again.';
+}
+
 // ---- Photos and notes.
 
 const KIND_WORDS = { snapshot: 'Snapshot', photo: 'Photo', thought: 'Note' };

@@ -23,7 +23,8 @@
 //!   [`whep_player`]: our own WHEP player on its far side; [`whep_page`]: a
 //!   WHEP player in a Chromium page.
 //! - [`noting_camera`]: the test pattern, noting when it took each numbered
-//!   frame; [`shown_frame`]: which of its frames a picture output shows.
+//!   frame; [`shown_frame`]: which of its frames a picture output shows;
+//!   [`y4m`]: the test pattern as a camera file for Chromium.
 //! - [`chromium`] (headless Chromium over the DevTools protocol),
 //!   [`viewer`] (the viewer page in it), [`watch_cli`] (`hearth watch` as a
 //!   family member runs it) and [`aiortc`] (aiortc in a venv).
@@ -54,3 +55,4 @@ pub mod viewer;
 pub mod watch_cli;
 pub mod whep_page;
 pub mod whep_player;
+pub mod y4m;
