@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
 use support::harness::*;
-use support::shown_frame::{hdmi_area, Area, Shown};
+use support::shown_frame::{hdmi_area, screen_area, Area, Shown};
 use support::viewer::{approve, ask_to_watch, keep_screenshot, link, text_of};
 use support::y4m::PatternFile;
 
@@ -100,12 +100,25 @@ impl Scene {
     /// Pairs Gran, approves her with `allow`, and waits until her page is
     /// connected to Kitchen.
     async fn start(allow: &[Permission]) -> Scene {
+        Scene::start_with(allow, SOURCE, FRAMES, |_| {}).await
+    }
+
+    /// Like [`Scene::start`], with a camera of `camera` size looping
+    /// `frames` frames, and the device's config changed by `configure`.
+    async fn start_with(
+        allow: &[Permission],
+        camera: (u32, u32),
+        frames: u32,
+        configure: impl FnOnce(&mut hearth::config::Config),
+    ) -> Scene {
         init_logs();
         let relay = TestRelay::start().await;
         let device_dir = tempfile::tempdir().unwrap();
-        let device = start_device(device_dir.path(), &relay.url()).await;
+        let mut config = device_config(&relay.url());
+        configure(&mut config);
+        let device = start_device_with(device_dir.path(), config, None).await;
         wait_relay(&device.node).await;
-        let camera = PatternFile::new(SOURCE.0, SOURCE.1, FRAMES);
+        let camera = PatternFile::new(camera.0, camera.1, frames);
         let browser = Chromium::launch_in(None, &[&camera.chromium_flag()]).await;
         let page = browser.new_page(900, 1000).await;
         page.goto(&link(&device)).await;
@@ -371,5 +384,59 @@ async fn without_the_permission_nothing_is_shown_and_the_page_says_why() {
         "nothing of Gran's on Kitchen's screen"
     );
     println!("whole test: {:.1} s", started.elapsed().as_secs_f64());
+    scene.stop().await;
+}
+
+/// The width of the video the page sends now (`outbound-rtp.frameWidth`).
+const SENT_WIDTH: &str = "(async () => {
+    const c = window.hearthViewer && window.hearthViewer.connection;
+    if (!c || c.state !== 'connected') return null;
+    let width = null;
+    (await c.getStats()).forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video' && s.frameWidth) width = s.frameWidth;
+    });
+    return width;
+})()";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_small_screen_the_page_sends_320x240_and_the_pattern_plays() {
+    // A 640×480 camera: the page must scale it down to what the screen asks.
+    let camera = (640, 480);
+    let scene = Scene::start_with(
+        &[Permission::LiveVideo, Permission::ShowOnDevice],
+        camera,
+        90,
+        |config| config.picture.output = hearth::config::hardware::PictureTarget::Screen,
+    )
+    .await;
+    scene.device.start_panel().expect("simulated panel starts");
+    scene.press().await;
+    scene.wait_note("Your camera is on Kitchen's screen.").await;
+    scene
+        .page
+        .poll(
+            "the page to send 320 wide",
+            SENT_WIDTH,
+            Duration::from_secs(20),
+            |w| w.as_u64() == Some(320),
+        )
+        .await;
+    // The small screen (screen.png, drawn twice as large) shows the pattern,
+    // its frame counter advancing.
+    let screen = scene.device_dir.path().join("screen.png");
+    let area = screen_area((240, 240), camera, 2);
+    let mut seen = std::collections::HashSet::new();
+    wait_until(
+        "ten different frames of Gran on the small screen",
+        Duration::from_secs(20),
+        || {
+            if let Some(n) = Shown::read(&screen).and_then(|s| s.frame_number(area, camera)) {
+                seen.insert(n);
+            }
+            seen.len() >= 10
+        },
+    )
+    .await;
+    keep_screenshot(&scene.page, "viewer-my-camera-small-screen").await;
     scene.stop().await;
 }

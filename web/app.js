@@ -355,16 +355,18 @@ class Viewer {
     }
   }
 
-  // The device says whether this person's camera is on its screen. When its
-  // owner does not allow it, the camera goes off (the session goes on).
+  // The device says whether this person's camera is on its screen. When it
+  // is not (not allowed, private, taken off, someone else on), the device
+  // shows nothing more of it until asked again, so the camera goes off and
+  // the button offers it again (the session goes on).
   pictureChanged(connection, picture) {
     if (connection !== this.connection || !this.myCamera) return;
     if (picture.shown) {
       ui.myCamera('shown', `Your camera is on ${this.name}'s screen.`);
       return;
     }
-    if (picture.code === 'show_not_allowed') this.stopCamera();
-    ui.myCamera(this.myCamera ? 'on' : 'off', ui.notShownText(picture.code, picture.reason), 'off');
+    this.stopCamera();
+    ui.myCamera('off', ui.notShownText(picture.code, picture.reason), 'off');
   }
 
   // Keeps a session without live media open for RECHECK_MS — longer while a

@@ -50,8 +50,10 @@ pub(super) struct PictureHub {
     /// What senders are asked to send.
     send_size: Size,
     contacts: LiveContacts,
-    /// The sessions that sent a picture, to tell them about it.
-    sessions: Mutex<HashMap<PeerKey, PeerConnection>>,
+    /// Each contact's latest session that sent a picture (numbered), to
+    /// tell it about its picture; an older one ending leaves a newer alone.
+    sessions: Mutex<HashMap<PeerKey, (u64, PeerConnection)>>,
+    next_session: std::sync::atomic::AtomicU64,
     /// Messages to contacts, sent in order by one task on the runtime
     /// (decode threads are not on it).
     told: mpsc::UnboundedSender<(PeerConnection, Value)>,
@@ -77,6 +79,7 @@ impl PictureHub {
             send_size,
             contacts,
             sessions: Mutex::new(HashMap::new()),
+            next_session: 0.into(),
             told: spawn_teller(),
         }
     }
@@ -96,10 +99,13 @@ impl PictureHub {
         connection: PeerConnection,
     ) {
         let mut video = until_closed(video, connection.clone());
+        let session = self
+            .next_session
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.sessions
             .lock()
             .expect("sessions lock")
-            .insert(contact, connection);
+            .insert(contact, (session, connection));
         let allowed = self.may_show(&contact);
         {
             let mut state = self.state();
@@ -145,15 +151,18 @@ impl PictureHub {
                 }
                 drop(state);
             }
+            // Unless a newer session of the same contact took over.
+            let mut state = self.state();
+            let mut sessions = self.sessions.lock().expect("sessions lock");
+            if sessions
+                .get(&contact)
+                .is_some_and(|(latest, _)| *latest == session)
             {
-                let mut state = self.state();
+                sessions.remove(&contact);
+                drop(sessions);
                 let actions = state.stop(contact);
                 self.carry_out(actions);
             }
-            self.sessions
-                .lock()
-                .expect("sessions lock")
-                .remove(&contact);
         });
     }
 
@@ -230,7 +239,7 @@ impl PictureHub {
             .lock()
             .expect("sessions lock")
             .get(&who)
-            .cloned()
+            .map(|(_, connection)| connection.clone())
         else {
             return;
         };
