@@ -23,7 +23,8 @@
 //!   [`whep_player`]: our own WHEP player on its far side; [`whep_page`]: a
 //!   WHEP player in a Chromium page.
 //! - [`noting_camera`]: the test pattern, noting when it took each numbered
-//!   frame.
+//!   frame; [`picture_readback`]: which frame number a picture the device
+//!   showed (its simulated output's PNG) carries.
 //! - [`chromium`] (headless Chromium over the DevTools protocol),
 //!   [`viewer`] (the viewer page in it), [`watch_cli`] (`hearth watch` as a
 //!   family member runs it) and [`aiortc`] (aiortc in a venv).
@@ -44,6 +45,7 @@ pub mod netns;
 pub mod noting_camera;
 pub mod peer;
 pub mod photo;
+pub mod picture_readback;
 pub mod raw_relay;
 pub mod screen;
 pub mod setup;
