@@ -2,8 +2,8 @@
 //! device (issue #16). Allowed `show_on_device`, the test pattern the CLI
 //! sends (its `[video]` config, 320×240 here) appears in the device's
 //! simulated picture output, and the frame number read back from
-//! `latest.png` advances; without it, the CLI prints the device's reason
-//! and nothing is shown.
+//! `latest.png` advances (with `--talk` beside it, heard on the speaker);
+//! without it, the CLI prints the device's reason and nothing is shown.
 
 mod support;
 
@@ -57,14 +57,19 @@ async fn the_camera_of_a_contact_allowed_on_the_screen_is_shown() {
     let gran = member(
         &device,
         "Gran",
-        &[Permission::LiveVideo, Permission::ShowOnDevice],
+        &[
+            Permission::LiveVideo,
+            Permission::ShowOnDevice,
+            Permission::TalkBack,
+        ],
     )
     .await;
+    // The camera and the microphone go together on one call.
     let watch = gran.watch_sending(
         Command::new(support::cli::BIN),
         "Kitchen",
         30,
-        &["--camera"],
+        &["--camera", "--talk"],
     );
     let dir = device_dir.path();
     wait_until(
@@ -81,6 +86,10 @@ async fn the_camera_of_a_contact_allowed_on_the_screen_is_shown() {
         later > first,
         "the picture on the device moves on: #{first} then #{later}"
     );
+    wait_until("Gran heard on the speaker", Duration::from_secs(10), || {
+        device.talk_back().played >= 25
+    })
+    .await;
     let transcript = watch.transcript();
     assert!(transcript.contains("Watching Kitchen."), "{transcript}");
     assert!(
