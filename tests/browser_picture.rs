@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use support::chromium::{Chromium, Page};
 use support::harness::*;
-use support::shown_frame::{hdmi_area, screen_area, Area, Shown};
+use support::shown_frame::{frames_shown, hdmi_area, screen_area, Area, Shown};
 use support::viewer::{approve, ask_to_watch, keep_screenshot, link, text_of};
 use support::y4m::PatternFile;
 
@@ -34,18 +34,6 @@ const STOP: &str = "Stop showing my camera";
 
 /// The device's simulated HDMI output.
 const HDMI: (u32, u32) = (640, 480);
-
-/// How many pictures (`frame-*.png`) the device has shown, under its data directory.
-fn frames_shown(device_dir: &Path) -> usize {
-    std::fs::read_dir(device_dir.join("picture"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().starts_with("frame-"))
-                .count()
-        })
-        .unwrap_or(0)
-}
 
 /// The frame number of Gran's pattern on the device's screen now, if one reads.
 fn number_shown(latest: &Path) -> Option<u32> {

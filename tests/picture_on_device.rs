@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::harness::*;
-use support::shown_frame::{hdmi_area, screen_area, Area, Shown};
+use support::shown_frame::{frames_shown, hdmi_area, screen_area, Area, Shown};
 
 /// A caller's camera: the test pattern at 320×240.
 fn camera() -> LocalMedia {
@@ -56,18 +56,6 @@ async fn told_about_picture(connection: &PeerConnection) -> Value {
     tokio::time::timeout(Duration::from_secs(10), told)
         .await
         .expect("the device tells the caller about its picture")
-}
-
-/// The PNG frames the device has shown.
-fn frames_shown(dir: &Path) -> usize {
-    std::fs::read_dir(dir.join("picture"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().starts_with("frame-"))
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 /// Whether the output's latest picture is all black (blanked).

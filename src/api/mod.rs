@@ -16,6 +16,8 @@
 //!   what it may receive changes (privacy on or off, permissions changed);
 //!   [`PeerConnection::access`] follows it. [`EndCode`] says, beside the
 //!   words, why a session was refused or ended.
+//! - [`PictureNotice`] is what a device says about the caller's own camera:
+//!   shown on its screen (and the size it would like), or not and why.
 //! - [`WhepSession`] answers an offer that came over HTTP (WHEP) from a token
 //!   contact, with the same media pumps and no signalling.
 //!
@@ -44,6 +46,7 @@ mod connection;
 mod incoming;
 mod local_media;
 mod message;
+mod picture_notice;
 mod recovery;
 mod session;
 mod settings;
@@ -59,6 +62,7 @@ pub use connection::PeerConnection;
 pub use incoming::IncomingCall;
 pub use local_media::LocalMedia;
 pub use message::Message;
+pub use picture_notice::PictureNotice;
 pub use session::Ended;
 pub use settings::RtcSettings;
 pub use stream::{AudioStream, AudioVideoStream, MediaStream, RemoteStream, VideoStream};

@@ -9,6 +9,7 @@ mod relay;
 mod run;
 mod share;
 mod watch;
+mod watch_sending;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -7,13 +7,13 @@
 //! allows sound only is listened to; when nothing is allowed yet, it waits on
 //! the open session until something is. With `--talk` it also sends this
 //! machine's microphone (talk-back: heard on the contact's speaker if it
-//! allowed `talk_back`).
+//! allowed `talk_back`), and with `--camera` this machine's camera (shown on
+//! the contact's screen if it allowed `show_on_device`; it prints one line
+//! each time the contact says whether it shows it, and why not).
 
+use super::watch_sending::{next_notice, picture_words, Sending};
 use super::Context;
-use hearth::api::{
-    Access, AudioStream, EndCode, Grant, LocalMedia, MediaStream, PeerConnection, RemoteStream,
-    RtcError, RtcSettings,
-};
+use hearth::api::{Access, EndCode, Grant, PeerConnection, RemoteStream, RtcError, RtcSettings};
 use hearth::identity::Identity;
 use hearth::live_contacts::LiveContacts;
 use hearth::media::{read_frame_number, H264Decoder};
@@ -33,21 +33,11 @@ pub struct WatchArgs {
     /// simulated tone, or ALSA). The contact hears it only if it allowed `talk_back`.
     #[arg(long)]
     talk: bool,
-}
-
-/// The microphone `--talk` sends, as a stream to add to each connection.
-async fn open_voice(config: &hearth::config::Config) -> anyhow::Result<(LocalMedia, MediaStream)> {
-    use hearth::hardware::{audio, Board};
-    use hearth::media::{AudioPipeline, OpusConfig, OpusEncoder};
-    let board = Board::load(&config.board.profile)?;
-    let microphone = audio::open_microphone(&config.audio, &board)?;
-    let opus = OpusEncoder::new(OpusConfig {
-        bitrate_bps: config.audio.bitrate_kbps * 1000,
-        ..OpusConfig::default()
-    })?;
-    let media = LocalMedia::new(None, Some(AudioPipeline::start(microphone, opus)?));
-    let stream = AudioStream::open(&media).await?;
-    Ok((media, stream))
+    /// Send this machine's camera (`[video] source`: the simulated test
+    /// pattern, or V4L2). The contact's device shows it only if it allowed
+    /// `show_on_device`, and says whether it does.
+    #[arg(long)]
+    camera: bool,
 }
 
 /// Runs `hearth watch`.
@@ -61,11 +51,7 @@ pub fn run(ctx: &Context, args: WatchArgs) -> anyhow::Result<()> {
         contact.relays.clone()
     };
     let runtime = tokio::runtime::Runtime::new()?;
-    let voice = if args.talk {
-        Some(runtime.block_on(open_voice(&ctx.config))?)
-    } else {
-        None
-    };
+    let sending = runtime.block_on(Sending::open(&ctx.config, args.camera, args.talk))?;
     runtime.block_on(async move {
         let settings = RtcSettings::from_config(&ctx.config.webrtc);
         let node = Node::start_with(
@@ -78,8 +64,15 @@ pub fn run(ctx: &Context, args: WatchArgs) -> anyhow::Result<()> {
             settings.relay_ice.clone(),
         );
         let current = Current::default();
-        let voice = voice.as_ref().map(|(_media, stream)| stream);
-        let watching = watch_forever(&node, contact.key, &contact.name, settings, &current, voice);
+        let sending = sending.as_ref();
+        let watching = watch_forever(
+            &node,
+            contact.key,
+            &contact.name,
+            settings,
+            &current,
+            sending,
+        );
         let limit = async {
             match args.seconds {
                 Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
@@ -121,7 +114,7 @@ async fn watch_forever(
     name: &str,
     settings: RtcSettings,
     current: &Current,
-    voice: Option<&MediaStream>,
+    sending: Option<&Sending>,
 ) {
     let mut delay = Duration::from_millis(500);
     loop {
@@ -129,21 +122,22 @@ async fn watch_forever(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let connection = PeerConnection::with_settings(node, key, settings.clone());
-        if let Some(voice) = voice {
-            if let Err(e) = connection.add_stream(voice) {
-                println!("Cannot talk back: {e}.");
+        if let Some(sending) = sending {
+            if let Err(e) = connection.add_stream(&sending.stream) {
+                println!("Cannot send your camera or microphone: {e}.");
                 return;
             }
         }
+        let camera = sending.and_then(|s| s.camera);
         *current.lock().expect("current lock") = Some(connection.clone());
         let next = match connection.fetch_stream().await {
             Ok(remote) => {
                 delay = Duration::from_millis(500);
-                watch_session(&connection, remote, name).await
+                watch_session(&connection, remote, name, camera).await
             }
             Err(RtcError::NotAllowed(denied)) => {
                 delay = Duration::from_millis(500);
-                wait_until_allowed(&connection, name, &denied).await
+                wait_until_allowed(&connection, name, &denied, camera).await
             }
             Err(RtcError::NoPath { turn }) => {
                 println!(
@@ -195,8 +189,14 @@ async fn on_access(
     None
 }
 
-/// Watches one session until it ends or the contact allows more than it carries.
-async fn watch_session(connection: &PeerConnection, mut remote: RemoteStream, name: &str) -> Next {
+/// Watches one session until it ends or the contact allows more than it
+/// carries; `camera` is the size this side sends, if it sends its camera.
+async fn watch_session(
+    connection: &PeerConnection,
+    mut remote: RemoteStream,
+    name: &str,
+    camera: Option<(u32, u32)>,
+) -> Next {
     let granted = connection.granted().unwrap_or_default();
     println!("{}", watching(name, &granted));
     let mut access = connection.access();
@@ -210,8 +210,12 @@ async fn watch_session(connection: &PeerConnection, mut remote: RemoteStream, na
     let mut second = Instant::now();
     let mut video_rx = remote.take_video();
     let mut audio_rx = remote.take_audio();
+    let mut messages = true;
     loop {
         tokio::select! {
+            notice = next_notice(connection, &mut messages) => {
+                println!("{}", picture_words(name, &notice, camera));
+            }
             frame = async { video_rx.as_mut()?.recv().await }, if video_rx.is_some() => {
                 let Some(frame) = frame else { break };
                 frames += 1;
@@ -282,7 +286,12 @@ async fn watch_session(connection: &PeerConnection, mut remote: RemoteStream, na
 
 /// Keeps a session on which nothing live is allowed until the contact allows
 /// something (then calls again at once) or it ends.
-async fn wait_until_allowed(connection: &PeerConnection, name: &str, denied: &str) -> Next {
+async fn wait_until_allowed(
+    connection: &PeerConnection,
+    name: &str,
+    denied: &str,
+    camera: Option<(u32, u32)>,
+) -> Next {
     if denied.split(", ").any(|d| d == "privacy") {
         println!("{name} has privacy mode on.");
     } else {
@@ -294,8 +303,12 @@ async fn wait_until_allowed(connection: &PeerConnection, name: &str, denied: &st
     tokio::pin!(ended);
     let recheck = tokio::time::sleep(RECHECK);
     tokio::pin!(recheck);
+    let mut messages = true;
     loop {
         tokio::select! {
+            notice = next_notice(connection, &mut messages) => {
+                println!("{}", picture_words(name, &notice, camera));
+            }
             told = changed(&mut access) => {
                 let Some(told) = told else { continue };
                 if let Some(next) = on_access(connection, name, &told, &granted).await {

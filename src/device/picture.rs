@@ -11,7 +11,7 @@
 //! and when it is not, and why.
 
 use super::Environment;
-use crate::api::PeerConnection;
+use crate::api::{PeerConnection, PictureNotice};
 use crate::device::incoming_picture::{IncomingPicture, PictureAction};
 use crate::hardware::picture::open::SIMULATED_HDMI;
 use crate::hardware::picture::{open_picture_output, PictureFeed, PictureOutput};
@@ -22,7 +22,6 @@ use crate::peer::VideoFrame;
 use crate::policy::show_on_device::may_show_on_device;
 use crate::privacy::PrivacyGate;
 use embedded_graphics::prelude::Size;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
@@ -56,7 +55,7 @@ pub(super) struct PictureHub {
     next_session: std::sync::atomic::AtomicU64,
     /// Messages to contacts, sent in order by one task on the runtime
     /// (decode threads are not on it).
-    told: mpsc::UnboundedSender<(PeerConnection, Value)>,
+    told: mpsc::UnboundedSender<(PeerConnection, String)>,
 }
 
 impl PictureHub {
@@ -199,15 +198,8 @@ impl PictureHub {
             match action {
                 PictureAction::Show(who) => {
                     tracing::info!(contact = %who.short(), "PICTURE: showing a contact's camera");
-                    self.tell(
-                        who,
-                        json!({
-                            "type": "picture",
-                            "shown": true,
-                            "width": self.send_size.width,
-                            "height": self.send_size.height,
-                        }),
-                    );
+                    let wants = Some((self.send_size.width, self.send_size.height));
+                    self.tell(who, PictureNotice::Shown { wants });
                 }
                 PictureAction::Blank => {
                     if let Some(output) = self.output.lock().expect("output lock").as_mut() {
@@ -218,22 +210,18 @@ impl PictureHub {
                 }
                 PictureAction::Tell(who, why) => {
                     tracing::info!(contact = %who.short(), code = why.code(), "a contact's picture is not shown");
-                    self.tell(
-                        who,
-                        json!({
-                            "type": "picture",
-                            "shown": false,
-                            "code": why.code(),
-                            "reason": why.message(),
-                        }),
-                    );
+                    let notice = PictureNotice::NotShown {
+                        code: why.code().into(),
+                        reason: why.message().into(),
+                    };
+                    self.tell(who, notice);
                 }
             }
         }
     }
 
     /// Sends `message` to `who` on its data channel, if its session is open.
-    fn tell(&self, who: PeerKey, message: Value) {
+    fn tell(&self, who: PeerKey, notice: PictureNotice) {
         let Some(connection) = self
             .sessions
             .lock()
@@ -243,7 +231,7 @@ impl PictureHub {
         else {
             return;
         };
-        let _ = self.told.send((connection, message));
+        let _ = self.told.send((connection, notice.to_json()));
     }
 }
 
@@ -284,11 +272,11 @@ fn until_closed(
 }
 
 /// Starts the task that sends what contacts are told, in the order told.
-fn spawn_teller() -> mpsc::UnboundedSender<(PeerConnection, Value)> {
-    let (told, mut to_tell) = mpsc::unbounded_channel::<(PeerConnection, Value)>();
+fn spawn_teller() -> mpsc::UnboundedSender<(PeerConnection, String)> {
+    let (told, mut to_tell) = mpsc::unbounded_channel::<(PeerConnection, String)>();
     tokio::spawn(async move {
         while let Some((connection, message)) = to_tell.recv().await {
-            if let Err(e) = connection.send_json(&message).await {
+            if let Err(e) = connection.send(&message).await {
                 tracing::debug!(error = %e, "could not tell a contact about their picture");
             }
         }

@@ -112,3 +112,24 @@ pub fn screen_area(screen: (u32, u32), source: (u32, u32), scale: u32) -> Area {
         height: placed.size.height * scale,
     }
 }
+
+/// The frame number in `png`, written by the simulated HDMI output, of a
+/// caller whose frames are `source` (width, height); `None` when the file
+/// cannot be read or carries no readable number.
+pub fn frame_number_shown(png: &Path, source: (u32, u32)) -> Option<u32> {
+    let shown = Shown::read(png)?;
+    shown.frame_number(hdmi_area((shown.width, shown.height), source), source)
+}
+
+/// How many frames the device whose data directory is `device_dir` has
+/// shown on its simulated HDMI output so far (`picture/frame-NNNNN.png`).
+pub fn frames_shown(device_dir: &Path) -> usize {
+    std::fs::read_dir(device_dir.join("picture"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("frame-"))
+                .count()
+        })
+        .unwrap_or(0)
+}

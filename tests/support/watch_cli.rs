@@ -76,7 +76,19 @@ impl FamilyMember {
 
     /// Like [`FamilyMember::watch`], run by `command` (the `hearth` binary,
     /// e.g. inside a network namespace).
-    pub fn watch_with(&self, mut command: Command, who: &str, seconds: u64) -> Watch {
+    pub fn watch_with(&self, command: Command, who: &str, seconds: u64) -> Watch {
+        self.watch_sending(command, who, seconds, &[])
+    }
+
+    /// Like [`FamilyMember::watch_with`], with more `hearth watch` flags
+    /// (`--camera`, `--talk`).
+    pub fn watch_sending(
+        &self,
+        mut command: Command,
+        who: &str,
+        seconds: u64,
+        flags: &[&str],
+    ) -> Watch {
         let config = self.dir.path().join("hearth.toml");
         command
             .arg("--data-dir")
@@ -84,6 +96,7 @@ impl FamilyMember {
             .arg("--config")
             .arg(&config)
             .args(["watch", who, "--seconds", &seconds.to_string()])
+            .args(flags)
             .env("HEARTH_LOG", "warn");
         Watch::spawn(command)
     }
