@@ -17,6 +17,7 @@ cargo bench --bench chromium_first_frame 2>/dev/null | grep '^Chromium' | sed 's
 cargo bench --bench chromium_glass_to_glass 2>/dev/null | grep -E '^(Chromium|of which)' | sed 's/^/- /'
 cargo bench --bench chromium_lossy_links 2>/dev/null | grep '^|'
 cargo bench --bench picture_latency 2>/dev/null | grep -E '^(\||Caller)'
+cargo bench --bench small_screen_fps 2>/dev/null | grep -E '^(\||Caller)'
 $B fanout
 $B relay-connections --count 10000
 $B relay-envelopes --clients 1000 --seconds 10
