@@ -370,12 +370,13 @@ class Viewer {
   }
 
   // Keeps a session without live media open for RECHECK_MS — longer while a
-  // share is moving — or until it ends.
+  // share is moving or this person's camera is on the device's screen (asking
+  // again would take it off) — or until it ends.
   async hold(connection) {
     const until = Date.now() + RECHECK_MS;
     while (connection.state !== 'closed' && this.status === 'approved') {
       const left = until - Date.now();
-      if (left <= 0 && !connection.transferring) return;
+      if (left <= 0 && !connection.transferring && !this.myCamera) return;
       await Promise.race([connection.closed, this.sleep(Math.max(left, 1_000))]);
     }
   }

@@ -285,7 +285,8 @@ async fn watch_session(
 }
 
 /// Keeps a session on which nothing live is allowed until the contact allows
-/// something (then calls again at once) or it ends.
+/// something (then calls again at once) or it ends; without a camera to
+/// send, it also calls again every [`RECHECK`].
 async fn wait_until_allowed(
     connection: &PeerConnection,
     name: &str,
@@ -316,7 +317,9 @@ async fn wait_until_allowed(
                 }
             }
             _ = &mut ended => return Next::Reconnect,
-            _ = &mut recheck => {
+            // Not while the camera goes with the session: calling again
+            // would take it off the contact's screen.
+            _ = &mut recheck, if camera.is_none() => {
                 connection.close().await;
                 return Next::CallAgain;
             }
